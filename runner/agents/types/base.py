@@ -1,0 +1,75 @@
+"""The agent-type contract: how one kind of agent program is started, driven and read.
+
+An agent type knows a program (``command`` wraps any; ``claude``, ``codex``, ``gemini``,
+``aider`` know their CLIs). Runtimes use it to build the process; the PTY driver uses its
+detectors to tell starting / ready / login-required / busy / done from the screen; the
+executor gets a ``TaskResult`` from ``parse_result``.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.agents.model import TaskRequest, TaskResult
+from runner.context import RunContext
+from runner.spec.models import AgentDef
+
+
+@dataclass(frozen=True, kw_only=True)
+class TypeCapabilities:
+    """What the engine may assume about a type (read, never ``isinstance``-checked)."""
+
+    per_task: bool = True  # can run one process per task
+    long_lived: bool = False  # can keep one interactive session and feed it tasks
+    needs_credentials: tuple[str, ...] = ()  # env vars it cannot work without
+    concurrency: int = 1  # tasks one agent takes at once
+
+
+@dataclass(frozen=True, kw_only=True)
+class LaunchSpec:
+    """A process to start: argv, environment additions, working directory, stdin text."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    cwd: Path
+    stdin: str | None = None  # per-task: text to send, then EOF
+
+
+@dataclass(frozen=True, kw_only=True)
+class Detectors:
+    """Regexes run over the (ANSI-stripped) output to tell the program's state."""
+
+    ready: re.Pattern[str] | None = None
+    login: re.Pattern[str] | None = None
+    done: re.Pattern[str] | None = None
+    error: re.Pattern[str] | None = None
+
+
+class AgentType(abc.ABC):
+    name: str = ""
+    capabilities = TypeCapabilities()
+
+    @abc.abstractmethod
+    def validate(self, definition: AgentDef) -> list[str]:
+        """Problems with this definition for this type (messages for the pool's diagnostics)."""
+
+    @abc.abstractmethod
+    def launch(self, definition: AgentDef, request: TaskRequest | None, ctx: RunContext,
+               agent_id: str) -> LaunchSpec:
+        """The process for one task (per-task mode) or for the session (``request`` None)."""
+
+    @abc.abstractmethod
+    def detectors(self, definition: AgentDef) -> Detectors:
+        """How to read this program's screen."""
+
+    @abc.abstractmethod
+    def format_task(self, definition: AgentDef, request: TaskRequest) -> str:
+        """What to type into a long-lived session for one task (ends with a newline)."""
+
+    @abc.abstractmethod
+    def parse_result(self, definition: AgentDef, request: TaskRequest, output: str,
+                     exit_status: int | None) -> TaskResult:
+        """Turn what the program printed into a result, or raise AgentFailure(PARSE/TASK)."""

@@ -1,0 +1,50 @@
+"""What every plug-in gets to know about the run it works for."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.agents.lifecycle import EventBus
+
+
+def new_run_id() -> str:
+    """Sortable, unique, short: ``20261125-140512-3f9a1c``."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+@dataclass(kw_only=True)
+class RunContext:
+    """Shared by the executor and every runtime/registry/agent of one run.
+
+    ``labels`` go on every process (as ``RUNNER_*`` env vars), container and pod the run
+    starts, so that ``runner gc`` can find what a dead run left behind.
+    ``environ`` is where credential references are resolved; it defaults to ``os.environ``.
+    """
+
+    run_id: str = field(default_factory=new_run_id)
+    workdir: Path = field(default_factory=Path.cwd)
+    state_dir: Path = field(default_factory=lambda: Path(".runner"))
+    bus: EventBus = field(default_factory=EventBus)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    pattern_name: str = ""
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "runs" / self.run_id
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"runner.managed": "true", "runner.run-id": self.run_id}
+
+    def label_env(self, agent_id: str) -> dict[str, str]:
+        """Environment variables that mark a process as started by this run."""
+        return {"RUNNER_MANAGED": "1", "RUNNER_RUN_ID": self.run_id, "RUNNER_AGENT_ID": agent_id}
+
+    def resolve_credentials(self, refs: Mapping[str, str]) -> dict[str, str]:
+        """Map ``{AGENT_VAR: RUNNER_VAR}`` references to values; missing ones are left out."""
+        return {k: self.environ[v] for k, v in refs.items() if v in self.environ}

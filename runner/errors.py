@@ -1,0 +1,134 @@
+"""The exception tree of runner, and the exit codes the CLI maps it to.
+
+Every error runner raises on purpose is a ``RunnerError``; the CLI handles them once
+(``runner.cli``) and prints one line (or one line per diagnostic) with a stable exit code::
+
+    RunnerError                       exit 1  (base; never raised bare)
+    ├── SpecError                     exit 2  invalid pattern / pool / inputs; carries Diagnostics
+    ├── UsageError                    exit 2  bad command-line usage
+    ├── ConfigurationError            exit 2  wrong credentials, auth refused, unknown plug-in
+    ├── StepFailed                    exit 1  a step failed or a quality gate was not met
+    ├── InfrastructureError           exit 3  a runtime, registry or agent could not be reached
+    │   └── LoginRequired             exit 3  an agent CLI needs a login a human must do
+    └── Interrupted                   exit 130 (SIGINT) / 143 (SIGTERM)
+
+Failures of one attempt of a task on one agent are ``AgentFailure``s. They never reach the
+CLI directly: the executor records them, decides on retries by their ``kind`` (a
+``FailureKind``), and turns an exhausted step into ``StepFailed`` (or ``InfrastructureError``
+/ ``ConfigurationError`` when every attempt failed for that reason).
+
+Any other exception reaching the CLI is a bug: it says so and exits with ``EXIT_INTERNAL``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_INFRA = 3
+EXIT_INTERNAL = 4
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diagnostic:
+    """One problem in one file, rendered as ``file:line:col: $.path: message``."""
+
+    file: str
+    line: int  # 1-based; 0 when unknown
+    col: int  # 1-based; 0 when unknown
+    path: str  # JSON-path-like key path, e.g. ``$.steps[2].retry.limit``
+    message: str
+
+    def render(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}"
+
+
+class RunnerError(Exception):
+    """Base of every error runner raises on purpose."""
+
+    exit_code = EXIT_FAILED
+
+    def render(self) -> str:
+        return str(self)
+
+
+class SpecError(RunnerError):
+    """One or more files are invalid; ``diagnostics`` holds every problem found."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = list(diagnostics)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        n = len(self.diagnostics)
+        lines = [d.render() for d in self.diagnostics]
+        lines.append(f"{n} error{'s' if n != 1 else ''} found")
+        return "\n".join(lines)
+
+
+class UsageError(RunnerError):
+    exit_code = EXIT_INVALID
+
+
+class ConfigurationError(RunnerError):
+    exit_code = EXIT_INVALID
+
+
+class StepFailed(RunnerError):
+    exit_code = EXIT_FAILED
+
+
+class InfrastructureError(RunnerError):
+    exit_code = EXIT_INFRA
+
+
+class LoginRequired(InfrastructureError):
+    """An agent needs a human to log in; ``instruction`` is what the CLI showed (URL, command)."""
+
+    def __init__(self, agent_id: str, instruction: str) -> None:
+        self.agent_id = agent_id
+        self.instruction = instruction
+        super().__init__(f"agent {agent_id} requires login: {instruction}")
+
+
+class Interrupted(RunnerError):
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, signal_name: str = "SIGINT") -> None:
+        self.signal_name = signal_name
+        if signal_name == "SIGTERM":
+            self.exit_code = EXIT_TERMINATED
+        super().__init__(f"interrupted by {signal_name}")
+
+
+class FailureKind(str, enum.Enum):
+    """Why one attempt failed; retry policies name these (``retry.on``)."""
+
+    INFRASTRUCTURE = "infrastructure"  # could not reach / start the agent
+    CRASH = "crash"  # the agent process died mid-task
+    TIMEOUT = "timeout"  # the task exceeded its time limit
+    HANG = "hang"  # no output for longer than the inactivity limit
+    TASK = "task"  # the agent ran and reported a failure
+    PARSE = "parse"  # the agent's output could not be understood
+    VALIDATION = "validation"  # the answer failed the step's validation (confidence)
+    LOGIN = "login"  # the agent needs a login
+    CONFIG = "config"  # credentials refused, bad configuration: retrying cannot help
+    CANCELLED = "cancelled"  # stopped by the runner (race lost, interrupt)
+
+
+class AgentFailure(RunnerError):
+    """One attempt of a task on one agent failed."""
+
+    def __init__(self, kind: FailureKind, message: str, *, agent_id: str = "", output: str = "") -> None:
+        self.kind = kind
+        self.agent_id = agent_id
+        self.output = output
+        super().__init__(f"{agent_id + ': ' if agent_id else ''}{message}")

@@ -1,0 +1,6 @@
+"""Registries by name. The pool's ``registries[].type`` comes from here."""
+
+REGISTRIES: dict[str, str] = {
+    "static": "runner.registries.static:StaticRegistry",
+    "env": "runner.registries.env:EnvRegistry",
+}

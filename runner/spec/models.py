@@ -1,0 +1,189 @@
+"""Frozen, typed views of pattern and pool files.
+
+Only the loaders (``runner.spec.pattern`` / ``runner.spec.pool``) build these; raw dicts
+never leave them. Defaults are applied by the loaders, so every field here has its final
+value. Durations are seconds (float). ``Mapping`` fields hold plain JSON-like values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# ---------------------------------------------------------------- pattern
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputSpec:
+    name: str
+    type: str  # string | number | integer | boolean | array | object
+    required: bool = False
+    default: Any = None
+    has_default: bool = False
+    enum: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    pattern: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentRequirement:
+    capabilities: tuple[str, ...] = ()  # all required
+    min: int = 1
+    max: int | None = None  # None: as many as min (no more)
+    prefer: tuple[str, ...] = ()  # agent ids, names or expertise tags, in order of preference
+    min_confidence: float | None = None  # agents whose declared confidence/expertise is lower are skipped
+
+
+@dataclass(frozen=True, kw_only=True)
+class Aggregation:
+    type: str = "all"  # voting | consensus | merge | first | best-confidence | all
+    method: str = "majority"  # voting: majority | plurality | unanimous | weighted
+    threshold: float = 0.5  # consensus: fraction of (confidence-weighted) agreement required
+
+
+@dataclass(frozen=True, kw_only=True)
+class Validation:
+    min_confidence: float | None = None
+    on_failure: str = "fail"  # fail | retry | fallback
+    fallback: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backoff:
+    initial: float = 0.5
+    factor: float = 2.0
+    max: float = 30.0
+    jitter: float = 0.1  # fraction of the delay, drawn uniformly in [-j, +j]
+
+
+DEFAULT_RETRY_ON = ("infrastructure", "crash", "timeout", "hang", "parse")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    limit: int = 0  # extra attempts after the first
+    backoff: Backoff = field(default_factory=Backoff)
+    on: tuple[str, ...] = DEFAULT_RETRY_ON  # FailureKind values
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    id: str
+    task: str  # Jinja2 template source
+    agents: AgentRequirement = field(default_factory=AgentRequirement)
+    strategy: str = "parallel"  # parallel | sequential | race
+    aggregation: Aggregation = field(default_factory=Aggregation)
+    validation: Validation = field(default_factory=Validation)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: float | None = None  # seconds, per attempt
+    inactivity: float | None = None  # seconds without output before a task counts as hung
+    when: str | None = None  # Jinja2 expression source; step skipped when false
+    needs: tuple[str, ...] = ()  # explicit dependencies
+    for_each: str | None = None  # Jinja2 expression yielding a list; `item` in the task
+    data: Mapping[str, Any] = field(default_factory=dict)  # extra structured data sent with the task
+    line: int = 0  # where the step starts in its file (for messages)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pattern:
+    name: str
+    version: str
+    description: str
+    inputs: tuple[InputSpec, ...]
+    steps: tuple[Step, ...]
+    outputs: Mapping[str, str]  # name -> Jinja2 template source
+    concurrency: int | None = None  # max agent tasks at once; None: executor default
+    timeout: float | None = None  # whole run, seconds
+    fail_fast: bool = True
+    source: str = "<memory>"  # file the pattern came from
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+
+# ---------------------------------------------------------------- pool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resources:
+    cpu: float | None = None  # cores
+    memory: int | None = None  # bytes
+    timeout: float | None = None  # maximum agent lifetime, seconds
+    idle_timeout: float | None = None  # seconds an agent may sit ready with nothing to do
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentDef:
+    """How an agent is started and talked to. Shared by static agents and templates.
+
+    ``credentials`` maps the environment variable the agent sees to the name of the
+    environment variable (of the runner's own environment) holding the secret: the pool
+    file never holds a secret, only where to find it.
+    """
+
+    type: str = "command"
+    command: tuple[str, ...] = ()  # program and arguments; may contain `{task}`
+    mode: str = "per-task"  # per-task | long-lived
+    input: str = "stdin"  # per-task: stdin | argument (appended, or replaces `{task}`)
+    ready_pattern: str | None = None  # long-lived: regex the prompt matches when ready
+    login_pattern: str | None = None  # regex meaning the program wants a login
+    done_pattern: str | None = None  # long-lived: regex ending one answer (default: ready_pattern)
+    workdir: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    credentials: Mapping[str, str] = field(default_factory=dict)  # agent env var -> runner env var
+    capabilities: tuple[str, ...] = ()
+    expertise: Mapping[str, float] = field(default_factory=dict)  # tag -> 0..1
+    confidence: float | None = None  # default confidence when the agent reports none
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
+    runtime: str | None = None  # runtime name; None: first runtime by priority that can run it
+    options: Mapping[str, Any] = field(default_factory=dict)  # agent-type specific settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaticAgent:
+    id: str
+    name: str
+    definition: AgentDef
+    endpoint: str | None = None  # http(s):// or grpc://; None: started by a runtime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentTemplate:
+    name: str
+    definition: AgentDef
+    max_instances: int = 10
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryConfig:
+    type: str  # key of runner.registries.REGISTRIES
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuntimeConfig:
+    type: str  # key of runner.runtimes.RUNTIMES
+    priority: int = 0  # lower is tried first
+    max_agents: int = 50
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pool:
+    name: str
+    agents: tuple[StaticAgent, ...] = ()
+    registries: tuple[RegistryConfig, ...] = ()
+    runtimes: tuple[RuntimeConfig, ...] = ()
+    templates: tuple[AgentTemplate, ...] = ()
+    warm_pool: Mapping[str, int] = field(default_factory=dict)
+    health_interval: float = 30.0
+    auto_restart: bool = False
+    auth: Mapping[str, Any] = field(default_factory=dict)  # {tokenEnv: NAME} or {tokenFile: PATH}
+    source: str = "<memory>"
