@@ -44,3 +44,7 @@ from runner.commands import plan as _plan  # noqa: E402
 
 main.add_command(_apply.command)
 main.add_command(_plan.command)
+
+from runner.commands import images as _images  # noqa: E402
+
+main.add_command(_images.command)
