@@ -38,3 +38,10 @@ def main() -> None:
 
 # Subcommands are registered below by the modules that own them:
 #   main.add_command(<click command or group>)
+
+# Imported here, after `main` exists; these modules import click only (grpc stays lazy).
+from runner.commands.agent import agent_group  # noqa: E402
+from runner.commands.agents import agents_group  # noqa: E402
+
+main.add_command(agent_group)
+main.add_command(agents_group)
