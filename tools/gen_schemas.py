@@ -3,10 +3,12 @@
 The JSON files are the source the loaders read; this script only keeps the shared parts
 (agent keys, durations) from drifting apart. Edit here, regenerate, commit both.
 """
-import json, sys
+import json
+import sys
+
 sys.path.insert(0, ".")
-from runner.spec.units import DURATION_RE, MEMORY_RE, CPU_RE
-from runner.errors import FailureKind
+from runner.errors import FailureKind  # noqa: E402
+from runner.spec.units import CPU_RE, DURATION_RE, MEMORY_RE  # noqa: E402
 
 D = "https://json-schema.org/draft/2020-12/schema"
 duration = {"type": ["number", "string"], "minimum": 0, "pattern": DURATION_RE,
@@ -15,8 +17,10 @@ fraction = {"type": "number", "minimum": 0, "maximum": 1}
 strings = {"type": "array", "items": {"type": "string"}}
 def obj(props, required=(), **kw):
     o = {"type": "object", "properties": props, "additionalProperties": False}
-    if required: o["required"] = list(required)
-    o.update(kw); return o
+    if required:
+        o["required"] = list(required)
+    o.update(kw)
+    return o
 
 step_id = {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$",
            "x-expected": "lowercase letters, digits and `_`, starting with a letter or `_` (so templates can say steps.ID)"}

@@ -106,11 +106,11 @@ def _translate(error: Any) -> list[tuple[str, str, bool]]:
             if hint.startswith("did you mean"):
                 message += f" ({hint})"
         return [(path, message, False)]
+    if v == "pattern" and "propertyNames" in error.schema_path:
+        return [(child_path(path, str(value)), f"invalid name `{value}`: use {schema.get('x-expected')}", True)]
     if v == "pattern":
         expected = schema.get("x-expected") or f"a string matching {error.validator_value}"
         return [(path, f"expected {expected}, got {describe(value)}", False)]
-    if v == "propertyNames":
-        return [(child_path(path, str(value)), f"invalid name `{value}`: use {error.schema.get('x-expected', 'another name')}", True)]
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         word = {"minimum": "at least", "exclusiveMinimum": "greater than",
                 "maximum": "at most", "exclusiveMaximum": "less than"}[v]

@@ -65,9 +65,11 @@ def _check_agent(entry: dict[str, Any], base: str, rep: Reporter, types: Any, ru
     runtime = entry.get("runtime")
     if isinstance(runtime, str) and runtime not in runtimes:
         rep.add(f"{base}.runtime", f"unknown runtime `{runtime}` ({suggest(runtime, runtimes)})", at_value=True)
-    if kind == "command" and not entry.get("command") and not (has_endpoint and entry.get("endpoint")):
+    if kind == "command" and "command" not in entry and not (has_endpoint and entry.get("endpoint")):
         needs = "`command` or `endpoint`" if has_endpoint else "`command`"
         rep.add(base, f"an agent of type `command` needs {needs}")
+    if kind == "command" and entry.get("mode") == "long-lived" and "readyPattern" not in entry:
+        rep.add(f"{base}.mode", "a long-lived `command` agent needs `readyPattern` (its prompt, as a regex)")
     if isinstance(entry.get("command"), str):
         import shlex
 
