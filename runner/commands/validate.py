@@ -6,6 +6,7 @@ per good file. Exit codes: 0 every file is valid; 2 at least one problem was fou
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -87,4 +88,4 @@ def command(paths: tuple[Path, ...], pool: Path | None) -> None:
     """Check pattern and pool files (FILE or DIR...) without running anything."""
     from runner.cli import run_command
 
-    run_command(validate, list(paths), pool, click.get_text_stream("stdout"))
+    run_command(validate, list(paths), pool, sys.stdout)

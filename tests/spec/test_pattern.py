@@ -1,7 +1,7 @@
+from pathlib import Path
+
 from runner.spec import load_pattern, parse_pattern
 from runner.spec.models import DEFAULT_RETRY_ON
-
-from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
 
