@@ -39,7 +39,11 @@ def main() -> None:
 # Subcommands are registered below by the modules that own them:
 #   main.add_command(<click command or group>)
 
-# Imported here, after `main` exists; these modules import click only (grpc stays lazy).
+from runner.commands import validate as _validate  # noqa: E402 - registered after `main` exists
+
+main.add_command(_validate.command)
+
+# These modules import click only (grpc stays lazy).
 from runner.commands.agent import agent_group  # noqa: E402
 from runner.commands.agents import agents_group  # noqa: E402
 
