@@ -7,13 +7,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from runner.agents.lifecycle import EventBus
-from runner.agents.model import AgentInfo
 from runner.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, AgentFailure
-from runner.protocol.auth import AuthConfig
+
+if TYPE_CHECKING:  # the CLI imports this module at start-up: keep it light
+    from runner.agents.model import AgentInfo
+    from runner.protocol.auth import AuthConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +31,7 @@ class CheckRow:
 
 def check_agent(info: AgentInfo, auth: AuthConfig | None) -> CheckRow:
     """One health call; never raises."""
+    from runner.agents.lifecycle import EventBus
     from runner.protocol.client import connect, display_endpoint
 
     endpoint = info.endpoint or ""
@@ -53,7 +56,9 @@ def check_agent(info: AgentInfo, auth: AuthConfig | None) -> CheckRow:
 
 def endpoint_agents(pool_path: str) -> tuple[list[AgentInfo], AuthConfig | None]:
     """The pool's static agents and env-registry agents that have an endpoint, and its auth."""
+    from runner.agents.model import AgentInfo
     from runner.context import RunContext
+    from runner.protocol.auth import AuthConfig
     from runner.plugins import load
     from runner.registries import REGISTRIES
     from runner.spec import load_pool
