@@ -48,3 +48,14 @@ main.add_command(_plan.command)
 from runner.commands import images as _images  # noqa: E402
 
 main.add_command(_images.command)
+
+from runner.commands import validate as _validate  # noqa: E402 - registered after `main` exists
+
+main.add_command(_validate.command)
+
+# These modules import click only (grpc stays lazy).
+from runner.commands.agent import agent_group  # noqa: E402
+from runner.commands.agents import agents_group  # noqa: E402
+
+main.add_command(agent_group)
+main.add_command(agents_group)
