@@ -29,7 +29,9 @@ def extract(tar: tarfile.TarFile, dest: str) -> None:
         if not member.name.startswith("package/"):
             continue
         member.name = member.name[len("package/"):]
-        tar.extract(member, dest, filter="tar")
+        # Python < 3.11.4 (Debian bookworm's 3.11.2) has no extraction filters
+        kwargs = {"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}
+        tar.extract(member, dest, **kwargs)
 
 
 def main(node_version: str, npm_version: str, prefix: str) -> None:

@@ -59,3 +59,7 @@ from runner.commands.agents import agents_group  # noqa: E402
 
 main.add_command(agent_group)
 main.add_command(agents_group)
+
+from runner.commands import gc as _gc  # noqa: E402
+
+main.add_command(_gc.command)

@@ -32,6 +32,8 @@ def owner_labels(pid: int | None = None) -> dict[str, str]:
 
 def owner_alive(labels: Mapping[str, str]) -> bool | None:
     """True/False for an owner on this host; None when it cannot be known (another host)."""
+    if "runner.host" not in labels:
+        return False  # made without owner labels: nothing can vouch for it
     if labels.get("runner.host") != socket.gethostname():
         return None
     pid = labels.get("runner.pid", "")
