@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from runner.docker.client import require_engine, whales
 from runner.docker.owner import owner_alive
 
-MANAGED = {"label": "runner.managed=true"}
+MANAGED = [("label", "runner.managed=true")]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,7 +34,7 @@ def collect(client: str, *, dry_run: bool = False, all_hosts: bool = False,
     """
     require_engine(client)
     docker = whales(client)
-    filters = dict(MANAGED)
+    filters = list(MANAGED)
     out: list[Collected] = []
 
     def sweep(kind: str, items: list, remove) -> None:  # type: ignore[no-untyped-def]

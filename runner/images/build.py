@@ -45,14 +45,14 @@ class Built:
 
 def _run(argv: list[str], log: Log, what: str, verbose: bool) -> None:
     env = dict(os.environ, DOCKER_BUILDKIT="0")
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     tail: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        tail = (tail + [line.rstrip()])[-25:]
-        if verbose:
-            log(line.rstrip())
-    if proc.wait() != 0:
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            tail = (tail + [line.rstrip()])[-25:]
+            if verbose:
+                log(line.rstrip())
+    if proc.returncode != 0:
         raise InfrastructureError(f"{what} failed (exit {proc.returncode}):\n" + "\n".join(tail))
 
 

@@ -172,7 +172,7 @@ class DockerRuntime(Runtime):
             pass
 
     def run_containers(self) -> list[str]:
-        found = self.docker.container.list(all=True, filters={"label": f"runner.run-id={self.ctx.run_id}"})
+        found = self.docker.container.list(all=True, filters=[("label", f"runner.run-id={self.ctx.run_id}")])
         return [str(c.id) for c in found]
 
 

@@ -117,6 +117,16 @@ class DockerHandle(AgentHandle):
 
     def _wait_ready(self) -> None:
         client = self._connect()
+        try:
+            self._poll_ready(client)
+        except BaseException:
+            client.stop(force=True)  # closes its connections
+            raise
+        self.concurrency = client.concurrency
+        self._client = client
+        self.lifecycle.to(S.READY)
+
+    def _poll_ready(self, client: Any) -> None:
         deadline = time.monotonic() + self.runtime.start_timeout(self.definition)
         last = "no answer yet"
         while True:
@@ -145,9 +155,6 @@ class DockerHandle(AgentHandle):
                 raise self._failure(FailureKind.INFRASTRUCTURE, f"not ready in time ({last})")
             time.sleep(POLL)
         client.start()  # a last health check; takes the server's concurrency
-        self.concurrency = client.concurrency
-        self._client = client
-        self.lifecycle.to(S.READY)
 
     def _expire(self) -> None:
         self.lifecycle.emit("agent_expired", detail=f"lifetime {self.definition.resources.timeout}s reached")
