@@ -20,7 +20,7 @@ from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, FailureKind
 from runner.protocol import agent_pb2, agent_pb2_grpc, wire
 from runner.protocol.auth import AuthConfig, bearer
-from runner.protocol.client import HEALTH_TIMEOUT, READ_GRACE, RemoteHandle
+from runner.protocol.client import HEALTH_TIMEOUT, RemoteHandle
 
 C = grpc.StatusCode
 _KINDS = {
@@ -107,7 +107,7 @@ class GrpcHandle(RemoteHandle):
         message = agent_pb2.ExecuteTaskRequest(
             task_id=request.task_id, description=request.description, data=json.dumps(dict(request.data)),
             timeout_ms=int(request.timeout * 1000) if request.timeout else 0)
-        deadline = request.timeout + READ_GRACE if request.timeout else None
+        deadline = request.timeout + self.read_grace if request.timeout else None
         stream = self._follow(request.task_id, on_output) if on_output else None
         future = self._track(self._stub.ExecuteTask.future(message, timeout=deadline,
                                                            metadata=self._metadata))
