@@ -23,7 +23,8 @@ def check_pattern(data: Any, rep: Reporter) -> None:
         return
     inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
     _check_inputs(inputs, rep)
-    steps = [s if isinstance(s, dict) else {} for s in data.get("steps") or [] if isinstance(data.get("steps"), list)]
+    raw_steps = data.get("steps")
+    steps = [s if isinstance(s, dict) else {} for s in raw_steps] if isinstance(raw_steps, list) else []
     index: dict[str, int] = {}
     for i, step in enumerate(steps):
         sid = step.get("id")
