@@ -27,9 +27,11 @@ def test_evaluate_returns_native_values():
 
 def test_references_walk_the_ast():
     src = "{{ inputs.a }} {{ inputs['b'] }} {% for r in steps.s1.results %}{{ steps['s2'].output }}{% endfor %}"
-    assert references(src) == Refs(inputs=frozenset({"a", "b"}), steps=frozenset({"s1", "s2"}))
-    assert references("inputs.x and not steps.y.status", expression=True) == Refs(
-        inputs=frozenset({"x"}), steps=frozenset({"y"}))
+    assert references(src) == Refs(inputs=frozenset({"a", "b"}), steps=frozenset({"s1", "s2"}),
+                                   variables=frozenset({"inputs", "steps"}))
+    assert references("inputs.x and not steps.y.status and item", expression=True) == Refs(
+        inputs=frozenset({"x"}), steps=frozenset({"y"}), variables=frozenset({"inputs", "steps", "item"}))
+    assert references("{% set a = 1 %}{{ a }}{{ range(3) | list }}").variables == frozenset()
     assert references("plain text inputs.x") == Refs()
     assert references("{% if %}") == Refs()
 
