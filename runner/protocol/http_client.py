@@ -97,6 +97,7 @@ class HttpHandle(RemoteHandle):
                 try:
                     if conn.sock is None:
                         conn.connect()
+                        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     conn.sock.settimeout(read_timeout)
                 except OSError as exc:
                     raise _Connect() from exc
