@@ -216,7 +216,7 @@ def test_right_token_is_let_in(guarded, remote, protocol):
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_a_busy_agent_says_busy(remote, protocol):
-    with served(max_tasks=1) as server:
+    with served() as server:  # a `command` agent takes one task at a time
         first, second = remote(server.urls[protocol]), remote(server.urls[protocol])
         first.start()
         second.start()
