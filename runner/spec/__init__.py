@@ -32,9 +32,10 @@ def parse_file(text: str, source: str = "<memory>") -> Pattern | Pool:
     """``load_file`` for text already read."""
     from runner.spec.yamlload import load_yaml
 
-    data = load_yaml(text, source).data  # cheap; parsed again with marks by the loader
+    doc = load_yaml(text, source)
+    data = doc.data
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind == "pool" or (kind != "pattern" and isinstance(data, dict) and "steps" not in data
                           and any(k in data for k in ("agents", "templates", "registries", "runtimes"))):
-        return parse_pool(text, source)
-    return parse_pattern(text, source)
+        return parse_pool(text, source, doc=doc)
+    return parse_pattern(text, source, doc=doc)
