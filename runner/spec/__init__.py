@@ -4,6 +4,7 @@
     load_pool(path) / parse_pool(text, source)       -> Pool
     load_file(path)                                  -> Pattern | Pool   (kind from `kind:` or keys)
     check_pair(pattern, pool)                        -> list[Diagnostic]  (capabilities the pool lacks)
+    step_dependencies(step)                          -> tuple[str, ...]   (needs + steps its templates read)
 
 Every problem of a file is raised at once as ``runner.errors.SpecError``.
 """
@@ -16,9 +17,10 @@ from runner.spec.models import Pattern, Pool
 from runner.spec.pattern import load_pattern, parse_pattern
 from runner.spec.pool import load_pool, parse_pool
 from runner.spec.poolchecks import check_pair
+from runner.spec.templates import step_dependencies
 
 __all__ = ["Pattern", "Pool", "check_pair", "load_file", "load_pattern", "load_pool", "parse_file",
-           "parse_pattern", "parse_pool"]
+           "parse_pattern", "parse_pool", "step_dependencies"]
 
 
 def load_file(path: str | Path) -> Pattern | Pool:
