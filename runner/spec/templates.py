@@ -145,6 +145,19 @@ def _references(src: str, expression: bool) -> Refs:
     return Refs(inputs=frozenset(found["inputs"]), steps=frozenset(found["steps"]), variables=frozenset(free))
 
 
+def step_dependencies(step: Any) -> tuple[str, ...]:
+    """The steps ``step`` runs after: its ``needs``, then the steps its task/when/forEach read.
+
+    The same rule the loader's cycle check uses, so plan and validation agree.
+    """
+    found = list(step.needs)
+    found += sorted(references(step.task).steps)
+    for expr in (step.when, step.for_each):
+        if expr:
+            found += sorted(references(expr, expression=True).steps)
+    return tuple(dict.fromkeys(found))
+
+
 def _message(exc: Exception, what: str) -> str:
     from jinja2 import TemplateSyntaxError, UndefinedError
 

@@ -63,3 +63,20 @@ def test_the_sandbox_blocks_python_internals():
 def test_syntax_errors_name_the_template_line():
     assert _error(render, "line one\n{% if %}", CTX) == (
         "<template>: $: template syntax error on line 2: Expected an expression, got 'end of statement block'")
+
+
+def test_step_dependencies_join_needs_and_template_reads():
+    from runner.spec import step_dependencies
+
+    p = parse_pattern("""
+name: deps
+steps:
+  - {id: a, task: x}
+  - {id: b, task: x}
+  - id: c
+    needs: [b]
+    task: "{{ steps.a.output }} {{ steps['b'].output }}"
+    when: "steps.a.status == 'succeeded'"
+    forEach: "{{ steps.b.results }}"
+""")
+    assert [step_dependencies(s) for s in p.steps] == [(), (), ("b", "a")]
