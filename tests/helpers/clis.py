@@ -26,7 +26,7 @@ def definition(cli: str, mock_url: str | None, *, mode: str = "per-task", approv
     options: dict = {"approval": approval}
     if mock_url:
         options["base_url"] = mock_url
-        options["model"] = "mock-model" if cli != "claude" else "claude-mock"
+        options["model"] = {"claude": "claude-mock", "aider": "openai/mock-model"}.get(cli, "mock-model")
     if cli == "claude":
         options["max_retries"] = 0
     creds = {KEYS[cli]: "RUNNER_TEST_KEY"} if with_key else {}

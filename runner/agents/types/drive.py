@@ -40,6 +40,9 @@ class CliSession:
         self.proc.delayafterclose = 0
         self.proc.delayafterterminate = 0
         self.exit_status: int | None = None
+        if spec.stdin is not None:  # per-task input, then end-of-file (a question then reads EOF)
+            self.proc.send(spec.stdin.encode())
+            self.proc.sendeof()
 
     @property
     def raw(self) -> bytes:
