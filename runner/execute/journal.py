@@ -224,6 +224,7 @@ class Journal:
         self._fd: int | None = os.open(
             self.run_dir / EVENTS_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600
         )
+        _end_torn_line(self.events_path, self._fd)
         self._transcripts: dict[str, Transcript] = {}
         self._sync_wanted = threading.Event()
         self._syncer: threading.Thread | None = None
@@ -329,6 +330,17 @@ class Journal:
                 os.fsync(fd)  # outside the lock: writers go on meanwhile (close joins us first)
             except OSError:
                 return
+
+
+def _end_torn_line(path: Path, fd: int) -> None:
+    """Reopening a journal a killed process left mid-line: end that line, so ours stay whole."""
+    size = os.fstat(fd).st_size
+    if not size:
+        return
+    with open(path, "rb") as f:
+        f.seek(size - 1)
+        if f.read(1) != b"\n":
+            _write_all(fd, b"\n")
 
 
 # ---------------------------------------------------------------- reading
