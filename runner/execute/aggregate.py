@@ -54,7 +54,8 @@ class Answer:
     def strength(self) -> float:
         """Confidence (``None`` → neutral 0.5) × weight: the answer's say in weighted methods."""
         c = NEUTRAL_CONFIDENCE if self.confidence is None else self.confidence
-        return max(0.0, c) * max(0.0, self.weight)
+        s = max(0.0, c) * max(0.0, self.weight)
+        return s if math.isfinite(s) else 0.0  # NaN/inf inputs get no say rather than all of it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,7 +132,7 @@ def _leaders(votes: dict[str, float]) -> list[str]:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}" if x == int(x) else f"{x:.3g}"
+    return f"{round(x, 3):g}"
 
 
 # ---------------------------------------------------------------- methods

@@ -392,3 +392,16 @@ def test_merge_of_lists_holds_every_item_once(lists):
     agg = aggregate(MERGE, answers(*lists))
     assert agg.ok
     assert sorted(agg.output) == sorted(set().union(*map(set, lists)))
+
+
+def test_nonsense_numbers_get_no_say_and_never_crash():
+    a = [
+        Answer(agent_id="x", result="a", confidence=float("nan")),
+        Answer(agent_id="y", result="b", weight=float("inf")),
+        Answer(agent_id="z", result="c", confidence=-1.0),
+        Answer(agent_id="w", result="d", confidence=0.75, weight=-2.0),
+        Answer(agent_id="v", result="e", confidence=0.25, weight=1 / 3),
+    ]
+    agg = aggregate(VOTE["weighted"], a)
+    assert agg.votes == pytest.approx({"a": 0.0, "b": 0.0, "c": 0.0, "d": 0.0, "e": 0.25 / 3})
+    assert agg.ok and agg.output == "e" and agg.reason == "weighted: 0.083 of 0.083 weight for 'e'"
