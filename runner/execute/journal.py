@@ -25,6 +25,7 @@ exitCode, finishedAt``. Times are ``iso_time()`` strings.
 
 from __future__ import annotations
 
+import codecs
 import fcntl
 import json
 import os
@@ -76,19 +77,24 @@ class Transcript:
         self._clean = clean
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         self._held = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._lock = threading.Lock()
 
-    def write(self, text: str) -> int:
-        if not isinstance(text, str):
-            text = (
-                bytes(text).decode("utf-8", "replace") if isinstance(text, bytes | bytearray) else str(text)
-            )
+    def write(self, data: str | bytes) -> int:
+        """Append ``data``; bytes are decoded as UTF-8 across calls (a character split between
+        two PTY reads stays whole). Returns ``len(data)``; 0 once closed."""
         with self._lock:
             if self._fd is None:
                 return 0  # closed: late output from a reader thread is dropped, not an error
+            if isinstance(data, str):
+                text = data
+            elif isinstance(data, bytes | bytearray | memoryview):
+                text = self._decoder.decode(bytes(data))
+            else:
+                text = str(data)
             if self._clean.redact is None:
                 self._write(text)
-                return len(text)
+                return len(data)
             buf = self._held + text
             cut = buf.rfind("\n") + 1
             if len(buf) - cut > self._HOLD_MAX:
@@ -96,7 +102,7 @@ class Transcript:
             self._held = buf[cut:]
             if cut:
                 self._write(self._clean.text(buf[:cut]))
-            return len(text)
+            return len(data)
 
     def flush(self) -> None:
         with self._lock:
@@ -105,6 +111,9 @@ class Transcript:
                 self._write(self._clean.text(held))
 
     def close(self) -> None:
+        tail = self._decoder.decode(b"", final=True)  # bytes of an unfinished character
+        if tail:
+            self.write(tail)
         self.flush()
         with self._lock:
             if self._fd is not None:

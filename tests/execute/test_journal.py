@@ -298,6 +298,17 @@ def test_transcript_appends_and_is_shared_per_agent(tmp_path):
         assert j.transcript("../../etc").path.parent == tmp_path / "agents"
 
 
+def test_transcript_decodes_bytes_split_inside_a_character(tmp_path):
+    with Journal(tmp_path) as j:
+        t = j.transcript("pty")
+        data = "café ✓\n".encode()
+        assert t.write(data[:4]) == 4  # ends inside the two bytes of é
+        t.write(bytearray(data[4:8]))  # ends inside the three bytes of ✓
+        t.write(data[8:])
+        t.write(b"bad \xff byte\n\xe2\x9c")  # killed mid-character
+    assert (tmp_path / "agents" / "pty.log").read_text() == "café ✓\nbad \ufffd byte\n\ufffd"
+
+
 # ---------------------------------------------------------------- redaction
 
 
