@@ -60,12 +60,18 @@ class Answer:
 
 @dataclass(frozen=True, kw_only=True)
 class Aggregate:
-    """A step's decided output, and how it was decided."""
+    """A step's decided output, and how it was decided.
+
+    ``votes`` maps each canonical answer to its head count (majority, plurality, unanimous)
+    or its confidence×weight (weighted, consensus); it is empty for merge, first,
+    best-confidence and all, which do not compare answers, and so is ``agreement``
+    (``None``). ``reason`` is one human-readable line for the results.
+    """
 
     output: Any
     confidence: float | None
-    votes: dict[str, float] = field(default_factory=dict)  # canonical key -> count or weight
-    agreement: float | None = None  # fraction (of votes / weight) agreeing with the output
+    votes: dict[str, float] = field(default_factory=dict)
+    agreement: float | None = None  # share of votes / weight agreeing with the output
     ok: bool = True
     reason: str = ""
 
