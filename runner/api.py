@@ -76,7 +76,7 @@ def apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunCo
     journal = Journal(ctx.run_dir, redact=redact)
     started = time.time()
     journal.write_json("run.json", {"runId": ctx.run_id, "pattern": pattern.name, "pool": pool.name,
-                                    "patternSource": pattern.source, "poolSource": pool.source,
+                                    "patternSource": pattern.source, "poolSource": pool.source, "inputs": dict(inputs),
                                     "startedAt": iso(started), "pid": os.getpid()})
     journal.event("run_started", runId=ctx.run_id, pattern=pattern.name, pool=pool.name, inputs=dict(inputs))
     all_agents = {a.id: a for sel in compiled.selections.values() for a in sel.agents}

@@ -39,19 +39,13 @@ def main() -> None:
 # Subcommands are registered below by the modules that own them:
 #   main.add_command(<click command or group>)
 
-from runner.commands import apply as _apply  # noqa: E402
+from runner.commands import apply as _apply  # noqa: E402 - registered after `main` exists
 from runner.commands import plan as _plan  # noqa: E402
-
-main.add_command(_apply.command)
-main.add_command(_plan.command)
-
-from runner.commands import images as _images  # noqa: E402
-
-main.add_command(_images.command)
-
-from runner.commands import validate as _validate  # noqa: E402 - registered after `main` exists
+from runner.commands import validate as _validate  # noqa: E402
 
 main.add_command(_validate.command)
+main.add_command(_plan.command)
+main.add_command(_apply.command)
 
 # These modules import click only (grpc stays lazy).
 from runner.commands.agent import agent_group  # noqa: E402
@@ -60,6 +54,9 @@ from runner.commands.agents import agents_group  # noqa: E402
 main.add_command(agent_group)
 main.add_command(agents_group)
 
+# docker / images: click only at import; python-on-whales loads when a command runs.
 from runner.commands import gc as _gc  # noqa: E402
+from runner.commands import images as _images  # noqa: E402
 
+main.add_command(_images.command)
 main.add_command(_gc.command)

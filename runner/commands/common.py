@@ -12,17 +12,13 @@ from runner.spec.models import Pattern, Pool
 
 
 def load_pattern_arg(arg: str) -> Pattern:
-    """A pattern file, or the name of a built-in pattern (``patterns/<name>.yaml``)."""
-    from runner.resources import builtin_patterns_dir
+    """A pattern file, or a built-in pattern named ``builtin:NAME``."""
+    from runner.resources import resolve_pattern_path
     from runner.spec import load_pattern
 
-    path = Path(arg)
+    path = resolve_pattern_path(arg)
     if not path.exists():
-        builtin = builtin_patterns_dir() / f"{arg}.yaml"
-        if "/" not in arg and builtin.exists():
-            path = builtin
-        else:
-            raise UsageError(f"pattern file not found: {arg}")
+        raise UsageError(f"pattern file not found: {arg}")
     return load_pattern(path)
 
 
@@ -40,15 +36,9 @@ def load_pool_arg(arg: str | None) -> Pool:
 
 
 def load_inputs(pattern: Pattern, pairs: Sequence[str], files: Sequence[Path]) -> dict[str, Any]:
-    from runner.spec.inputs import resolve_inputs
+    from runner.spec.inputs import parse_assignments, resolve_inputs
 
-    given: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--input expects KEY=VALUE, got `{pair}`")
-        given[key.strip()] = value
-    return resolve_inputs(pattern, given, list(files))
+    return resolve_inputs(pattern, parse_assignments(list(pairs)), list(files))
 
 
 def _short(value: Any, width: int = 60) -> str:

@@ -124,11 +124,15 @@ class AgentManager:
             return dict(self._handles)
 
     # ------------------------------------------------------------ stopping
-    def stop_all(self, force: bool = False) -> list[str]:
-        """Stop every agent of the run (in parallel) and clean every runtime; never raises."""
+    def stop_all(self, force: bool = False, include_provided: bool = False) -> list[str]:
+        """Stop every agent of the run (in parallel) and clean every runtime; never raises.
+
+        Agents handed in from Python are left running unless the run is aborted
+        (``include_provided``: timeout, interrupt), when their running tasks must end too.
+        """
         with self._lock:
             self._closed = True
-            handles = [h for i, h in self._handles.items() if i not in self._provided]
+            handles = [h for i, h in self._handles.items() if include_provided or i not in self._provided]
             runtimes = list(self._runtimes.values())
         problems: list[str] = []
 

@@ -129,7 +129,7 @@ class Executor:
         if self.error is None:
             self.error = (kind, message)
         self.stopping.set()
-        self.cleanup_problems += self.manager.stop_all()  # makes running tasks return
+        self.cleanup_problems += self.manager.stop_all(include_provided=True)  # makes running tasks return
 
     def _should_run(self, node_id: str) -> bool:
         node = self.plan.node(node_id)

@@ -200,8 +200,11 @@ class StepRunner:
         )
         transcript = self.journal.transcript(info.id)
         on_output: Callable[[str], None] = transcript.write
-        with self.manager.lease(handle):
-            return handle.execute(request, on_output)
+        try:
+            with self.manager.lease(handle):
+                return handle.execute(request, on_output)
+        finally:
+            transcript.flush()  # the transcript holds a partial line back for redaction
 
     def _accept(self, step: Step, info: AgentInfo, result: TaskResult, record: AttemptRecord) -> Answer:
         confidence = result.confidence

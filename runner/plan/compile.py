@@ -20,20 +20,7 @@ from runner.context import RunContext
 from runner.errors import Diagnostic, SpecError
 from runner.plan.model import Node, Plan, Selection
 from runner.plan.select import default_runtime, select_for_step
-from runner.spec.models import Pattern, Pool, Step
-
-
-def step_dependencies(step: Step) -> list[str]:
-    """Explicit ``needs`` first, then steps referenced by the step's templates (sorted)."""
-    from runner.spec.templates import references
-
-    deps = list(step.needs)
-    inferred: set[str] = set()
-    for src in (step.task, step.when, step.for_each):
-        if src:
-            inferred |= set(references(src).steps)
-    deps += sorted(inferred - set(deps) - {step.id})
-    return deps
+from runner.spec.models import Pattern, Pool
 
 
 def discover(ctx: RunContext, pool: Pool) -> list[AgentInfo]:
@@ -87,6 +74,8 @@ def compile_plan(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: R
         chain.append(add(Node(id=f"aggregate:{step.id}", kind="aggregate", step=step.id)))
         nx.add_path(graph, chain)
     cleanup = add(Node(id="cleanup", kind="cleanup"))
+
+    from runner.spec.templates import step_dependencies
 
     known = {s.id for s in pattern.steps}
     for step in pattern.steps:
