@@ -56,6 +56,7 @@ def context_files(name: str, source: Path) -> Iterator[tuple[str, Path | None]]:
     for cert in extra_ca_certs():
         yield f"certs/{cert.name}", cert
     if name == "agent-base":
+        yield "requirements.py", images / name / "requirements.py"
         yield "src", None
         for rel in base_sources(source):
             src = source / rel

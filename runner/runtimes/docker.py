@@ -35,6 +35,9 @@ from runner.images.recipes import IMAGE_FOR_TYPE
 from runner.runtimes.base import Runtime, RuntimeCapabilities
 from runner.runtimes.docker_handle import DockerHandle
 
+# The server's cwd: its state (``.runner/``: seeded CLI homes) must be writable even when the
+# mounted workdir (``/work``, the agent's workdir) is read-only.
+HOME = "/home/agent"
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
 
 
@@ -125,7 +128,7 @@ class DockerRuntime(Runtime):
                 self.image_for(info), ["-m", "runner.docker.entry"], entrypoint="/opt/runner/bin/python",
                 name=handle.container_name, detach=True, init=True, pull="never",
                 labels=self.labels(info), envs=env, env_files=[env_file],
-                user=str(self.options.get("user", "agent")), workdir="/work",
+                user=str(self.options.get("user", "agent")), workdir=HOME,
                 volumes=[(str(workdir), "/work", "rw" if writable else "ro")],
                 publish=[("127.0.0.1:", CONTAINER_PORT)],
                 stop_timeout=int(self.options.get("stop_timeout", 10)), **kwargs)

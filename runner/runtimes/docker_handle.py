@@ -186,9 +186,12 @@ class DockerHandle(AgentHandle):
         return result
 
     def _classify(self, exc: AgentFailure) -> AgentFailure:
-        """A dead container is a crash (retryable), whatever the HTTP client saw."""
+        """A dead container is a crash (retryable), whatever the HTTP client saw; a login
+        failure inside becomes this handle's ``login_required`` event too."""
         if self._stopped.is_set():
             return self._failure(FailureKind.CANCELLED, "the agent was stopped")
+        if exc.kind is FailureKind.LOGIN:
+            self.lifecycle.emit("login_required", detail=str(exc), instruction=str(exc))
         if exc.kind in (FailureKind.INFRASTRUCTURE, FailureKind.PARSE):
             status = self.runtime.container_status(self.container_id or "")
             if status != "running":
