@@ -19,6 +19,7 @@ maximum lifetime (enforced in the container and by the handle); the workdir (the
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ class DockerRuntime(Runtime):
         self._docker: Any = None
         self._handles: list[DockerHandle] = []
         self._owner = owner_labels()
+        self._engine_ok = -100.0
 
     @property
     def docker(self) -> Any:
@@ -63,7 +65,13 @@ class DockerRuntime(Runtime):
     # ------------------------------------------------------------- contract
 
     def available(self) -> str | None:
-        return engine_problem(self.client)
+        # Asked before every spawn: a good answer is kept for a few seconds (`docker version` ~50 ms).
+        if time.monotonic() - self._engine_ok < 10:
+            return None
+        problem = engine_problem(self.client)
+        if problem is None:
+            self._engine_ok = time.monotonic()
+        return problem
 
     def can_run(self, info: AgentInfo) -> bool:
         d = info.definition

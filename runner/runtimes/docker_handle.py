@@ -57,6 +57,8 @@ class DockerHandle(AgentHandle):
         if self._stopped.is_set():
             raise self._failure(FailureKind.CANCELLED, "stopped before it started")
         self.lifecycle.to(S.STARTING)
+        if self.container_id:  # a restart (after a crash): the old container goes first
+            self._discard()
         try:
             self._run_container()
             self._wait_ready()
@@ -155,6 +157,16 @@ class DockerHandle(AgentHandle):
                 raise self._failure(FailureKind.INFRASTRUCTURE, f"not ready in time ({last})")
             time.sleep(POLL)
         client.start()  # a last health check; takes the server's concurrency
+
+    def _discard(self) -> None:
+        if self._lifetime is not None:
+            self._lifetime.cancel()
+        if self._client is not None:
+            self._client.stop(force=True)
+            self._client = None
+        if self.container_id:
+            self.runtime.remove_container(self.container_id, force=True)
+            self.container_id = None
 
     def _expire(self) -> None:
         self.lifecycle.emit("agent_expired", detail=f"lifetime {self.definition.resources.timeout}s reached")
