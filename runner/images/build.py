@@ -59,7 +59,7 @@ def _run(argv: list[str], log: Log, what: str, verbose: bool) -> None:
 def image_recipe(client: str, ref: str) -> str | None:
     """The ``runner.recipe`` label of a local image, '' when unlabelled, None when absent."""
     proc = subprocess.run([client, "image", "inspect", "--format",
-                           "{{index .Config.Labels \"%s\"}}" % RECIPE_LABEL, ref],
+                           "{{index .Config.Labels \"" + RECIPE_LABEL + "\"}}", ref],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         return None
