@@ -141,8 +141,13 @@ class DockerRuntime(Runtime):
                 publish=[("127.0.0.1:", CONTAINER_PORT)],
                 stop_timeout=int(self.options.get("stop_timeout", 10)), **kwargs)
         except Exception as exc:  # noqa: BLE001 - translated at the adapter edge
+            message = _one_line(exc)
+            if "no such image" in message.lower() or "unable to find image" in message.lower():
+                raise AgentFailure(FailureKind.CONFIG, f"image {self.image_for(info)} not found: build it with "
+                                   f"`runner images build` (or set the runtime's `image`)",
+                                   agent_id=info.id) from exc
             raise AgentFailure(FailureKind.INFRASTRUCTURE, f"docker run of {handle.container_name} failed: "
-                               f"{_one_line(exc)}", agent_id=info.id) from exc
+                               f"{message}", agent_id=info.id) from exc
         return str(container.id)
 
     def published_port(self, cid: str) -> int:
@@ -188,5 +193,7 @@ class DockerRuntime(Runtime):
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[-1] if text else type(exc).__name__
+    """The last meaningful line: python-on-whales puts docker's own message in ``stderr``."""
+    text = str(getattr(exc, "stderr", None) or exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip().strip("'\"")]
+    return lines[-1] if lines else type(exc).__name__

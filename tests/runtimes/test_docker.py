@@ -81,6 +81,14 @@ def test_limits_labels_user_port_and_mount_in_inspect(docker_rt, dctx):
     assert mount["Source"] == str(dctx.workdir.resolve()) and mount["RW"] is False
 
 
+def test_image_health_check_reports_healthy(docker_rt):
+    h = agent(docker_rt, "hc", ECHO)
+    h.start()
+    status = wait_for(lambda: inspect(h.container_name)["State"]["Health"]["Status"] == "healthy",
+                      20, "docker's health check (every 5 s) to pass")
+    assert status
+
+
 def test_workdir_read_only_unless_writable(docker_rt, dctx):
     script = ("import errno, pathlib\n"
               "seen = pathlib.Path('hello.txt').read_text().strip()\n"
@@ -155,6 +163,15 @@ def test_agent_that_cannot_start_fails_with_its_output(docker_rt):
     with pytest.raises(AgentFailure) as exc:
         h.start()
     assert exc.value.kind is FailureKind.INFRASTRUCTURE
+
+
+def test_missing_image_says_how_to_build_it(dctx, engine):
+    rt = DockerRuntime(dctx, {"image": "runner/no-such-image:nope"})
+    h = agent(rt, "noimg", ECHO)
+    with pytest.raises(AgentFailure) as exc:
+        h.start()
+    assert exc.value.kind is FailureKind.CONFIG and "runner images build" in str(exc.value)
+    assert rt.cleanup() == []
 
 
 def test_missing_engine_names_the_setup_script(dctx):
