@@ -195,5 +195,6 @@ class DockerRuntime(Runtime):
 def _one_line(exc: BaseException) -> str:
     """The last meaningful line: python-on-whales puts docker's own message in ``stderr``."""
     text = str(getattr(exc, "stderr", None) or exc)
-    lines = [line.strip() for line in text.splitlines() if line.strip().strip("'\"")]
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip().strip("'\"") and not line.startswith("See '")]
     return lines[-1] if lines else type(exc).__name__
