@@ -237,11 +237,11 @@ class DockerHandle(AgentHandle):
         except Exception:  # noqa: BLE001 - a concurrent stop won the race
             return
         try:
+            if self._client is not None:  # first: a running execute() returns (CANCELLED) at once
+                self._client.stop(force=True)
             if self.container_id:
                 self.runtime.remove_container(self.container_id, force=force)
         finally:
-            if self._client is not None:
-                self._client.stop(force=True)
             try:
                 self.lifecycle.to(S.STOPPED)
             except Exception:  # noqa: BLE001

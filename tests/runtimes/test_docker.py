@@ -138,6 +138,28 @@ def test_container_killed_mid_task_is_a_retryable_failure(docker_rt, dctx):
     assert caught[0].kind.value in ("infrastructure", "crash")  # both in the default retry.on
 
 
+def test_stop_during_a_task_cancels_it_promptly(docker_rt, dctx):
+    h = agent(docker_rt, "busy", "import time; time.sleep(60)")
+    h.start()
+    caught: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _catch(caught, h.execute, task(timeout=60)))
+    worker.start()
+    wait_for(lambda: h.state is AgentState.BUSY, 10, "the task to start")
+    t0 = time.monotonic()
+    h.stop()
+    worker.join(15)
+    assert not worker.is_alive() and time.monotonic() - t0 < 12
+    assert isinstance(caught[0], AgentFailure) and caught[0].kind is FailureKind.CANCELLED
+    assert h.state is AgentState.STOPPED and run_containers(dctx.run_id) == []
+
+
+def _catch(into: list, fn, *args) -> None:  # type: ignore[no-untyped-def]
+    try:
+        fn(*args)
+    except BaseException as exc:  # noqa: BLE001 - the test looks at it
+        into.append(exc)
+
+
 def test_lifetime_is_enforced(docker_rt, dctx):
     h = agent(docker_rt, "short", ECHO, resources=Resources(timeout=2.0))
     h.start()
@@ -157,12 +179,22 @@ def test_cleanup_removes_every_container_of_the_run(docker_rt, dctx):
     assert all(h.state is AgentState.STOPPED for h in handles)
 
 
-def test_agent_that_cannot_start_fails_with_its_output(docker_rt):
-    h = agent(docker_rt, "bad", ECHO, mode="long-lived", ready_pattern="never-shown",
-              options={"start_timeout": 3})
+def test_agent_never_ready_fails_at_its_start_timeout(docker_rt):
+    h = agent(docker_rt, "slow", ECHO, mode="long-lived", ready_pattern="never-shown",
+              options={"start_timeout": 2})
+    t0 = time.monotonic()
     with pytest.raises(AgentFailure) as exc:
         h.start()
-    assert exc.value.kind is FailureKind.INFRASTRUCTURE
+    assert exc.value.kind is FailureKind.INFRASTRUCTURE and "not ready in time" in str(exc.value)
+    assert time.monotonic() - t0 < 8
+    assert h.state is AgentState.ERROR
+
+
+def test_agent_whose_program_fails_to_start_is_an_infrastructure_failure(docker_rt):
+    h = agent(docker_rt, "dies", "raise SystemExit(3)", mode="long-lived", ready_pattern="never")
+    with pytest.raises(AgentFailure) as exc:
+        h.start()
+    assert exc.value.kind is FailureKind.INFRASTRUCTURE and "failed to start" in str(exc.value)
 
 
 def test_missing_image_says_how_to_build_it(dctx, engine):
