@@ -8,7 +8,7 @@ import time
 import urllib.parse
 
 import pytest
-from conftest import MULTI, PLAIN, WEIRD, leaks
+from observe_secrets import MULTI, PLAIN, WEIRD, leaks
 
 from runner.observe.redact import MASK, Redactor, from_environment
 

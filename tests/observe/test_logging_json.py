@@ -9,7 +9,7 @@ import logging
 import threading
 
 import pytest
-from conftest import MULTI, PLAIN, leaks
+from observe_secrets import MULTI, PLAIN, leaks
 
 from runner.observe.log import get_logger, log_context, setup_logging
 
