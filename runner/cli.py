@@ -38,3 +38,10 @@ def main() -> None:
 
 # Subcommands are registered below by the modules that own them:
 #   main.add_command(<click command or group>)
+
+# Imported here, after ``main`` and ``run_command`` exist: the command modules use them.
+from runner.commands.logs import logs  # noqa: E402
+from runner.commands.runs import runs  # noqa: E402
+
+main.add_command(runs)
+main.add_command(logs)
