@@ -17,6 +17,8 @@ The executor's span tree::
 
 ``inject_headers`` puts the W3C ``traceparent`` into HTTP headers / gRPC metadata so an agent
 server's spans (``with span("handle-task", context=extract(headers))``) join the run's trace.
+String attributes, exception messages and stack traces are redacted (``set_redactor``) before
+any exporter sees them.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ import json
 import os
 import sys
 import threading
+import traceback
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from runner.errors import ConfigurationError
+from runner.observe.redact import Redactor
 
 PATTERN_EXECUTION = "pattern-execution"
 SELECT_AGENTS = "select-agents"
@@ -42,7 +46,12 @@ ATTRIBUTE_ALIASES = {"agent_count": "agent.count", "agent_type": "agent.type", "
                      "error_kind": "error.kind"}
 
 _lock = threading.Lock()
-_state: dict[str, Any] = {"provider": None, "tracer": None, "configured": False}
+_state: dict[str, Any] = {"provider": None, "tracer": None, "configured": False, "redactor": Redactor()}
+
+
+def set_redactor(redactor: Redactor) -> None:
+    """Redact span attributes and recorded exceptions with the run's secrets (exporters send them away)."""
+    _state["redactor"] = redactor
 
 
 def enabled(environ: Mapping[str, str] | None = None) -> bool:
@@ -71,7 +80,7 @@ def _attrs(attributes: Mapping[str, Any]) -> dict[str, Any]:
             value = json.dumps(value, default=str, sort_keys=True)
         elif not isinstance(value, (str, bool, int, float)):
             value = str(value)
-        out[key] = value
+        out[key] = _state["redactor"].redact_obj(value) if isinstance(value, (str, list)) else value
     return out
 
 
@@ -93,11 +102,42 @@ class Span:
             from opentelemetry.trace import Status, StatusCode
 
             self.raw.set_attributes({"error.kind": kind})
-            self.raw.set_status(Status(StatusCode.ERROR, message))
+            self.raw.set_status(Status(StatusCode.ERROR, _state["redactor"].redact(message)))
 
 
 _NOOP_SPAN = Span()
 _NOOP_CM = contextlib.nullcontext(_NOOP_SPAN)
+
+
+class _NoopRawSpan:
+    """Stands in for an opentelemetry span when tracing is off (for code using ``tracer()``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+    def is_recording(self) -> bool:
+        return False
+
+    def __enter__(self) -> _NoopRawSpan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class NoopTracer:
+    """What ``tracer()`` returns when tracing is off: the two tracer methods, doing nothing."""
+
+    _span = _NoopRawSpan()
+
+    def start_as_current_span(self, name: str, *args: Any, **kwargs: Any) -> _NoopRawSpan:
+        return self._span
+
+    def start_span(self, name: str, *args: Any, **kwargs: Any) -> _NoopRawSpan:
+        return self._span
+
+
+NOOP_TRACER = NoopTracer()
 
 
 def configure(*, stream: IO[str] | None = None, environ: Mapping[str, str] | None = None) -> bool:
@@ -143,10 +183,10 @@ def configure(*, stream: IO[str] | None = None, environ: Mapping[str, str] | Non
 
 
 def tracer() -> Any:
-    """The opentelemetry tracer of runner, or None when tracing is off."""
+    """The opentelemetry tracer of runner, or ``NOOP_TRACER`` when tracing is off."""
     if not _state["configured"]:
         configure()
-    return _state["tracer"]
+    return _state["tracer"] or NOOP_TRACER
 
 
 def span(name: str, *, context: Any = None, **attributes: Any) -> contextlib.AbstractContextManager[Span]:
@@ -154,7 +194,9 @@ def span(name: str, *, context: Any = None, **attributes: Any) -> contextlib.Abs
 
     An exception leaving the block is recorded on the span and marks it failed.
     """
-    t = _state["tracer"] if _state["configured"] else tracer()
+    if not _state["configured"]:
+        configure()
+    t = _state["tracer"]
     if t is None:
         return _NOOP_CM
     return _live_span(t, name, context, attributes)
@@ -162,8 +204,20 @@ def span(name: str, *, context: Any = None, **attributes: Any) -> contextlib.Abs
 
 @contextlib.contextmanager
 def _live_span(t: Any, name: str, context: Any, attributes: Mapping[str, Any]) -> Iterator[Span]:
-    with t.start_as_current_span(name, context=context, attributes=_attrs(attributes)) as raw:
-        yield Span(raw)
+    # Exceptions are recorded here, redacted: their messages may quote a credential.
+    with t.start_as_current_span(name, context=context, attributes=_attrs(attributes),
+                                 record_exception=False, set_status_on_exception=False) as raw:
+        try:
+            yield Span(raw)
+        except BaseException as exc:
+            from opentelemetry.trace import Status, StatusCode
+
+            redact = _state["redactor"].redact
+            stack = "".join(traceback.format_exception(exc))
+            raw.record_exception(exc, attributes={"exception.message": redact(str(exc)),
+                                                  "exception.stacktrace": redact(stack)})
+            raw.set_status(Status(StatusCode.ERROR, redact(f"{type(exc).__name__}: {exc}")))
+            raise
 
 
 def inject_headers(carrier: dict[str, str] | None = None) -> dict[str, str]:
@@ -182,7 +236,7 @@ def inject_headers(carrier: dict[str, str] | None = None) -> dict[str, str]:
 
 def extract(carrier: Mapping[str, str] | Any) -> Any:
     """The remote parent context in HTTP headers or gRPC metadata (pairs), for ``span(context=)``."""
-    if tracer() is None:
+    if tracer() is NOOP_TRACER:
         return None
     from opentelemetry import propagate
 

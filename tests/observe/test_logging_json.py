@@ -9,7 +9,7 @@ import logging
 import threading
 
 import pytest
-from observe_secrets import MULTI, PLAIN, leaks
+from observe_secrets import MULTI, PLAIN, embeddings, leaks
 
 from runner.observe.log import get_logger, log_context, setup_logging
 
@@ -56,10 +56,14 @@ def test_context_is_copied_into_worker_threads(out):
     assert records(out)[0]["runId"] == "r2" and records(out)[0]["stepId"] == "s"
 
 
-def test_no_secret_in_logs(out, redactor, secrets):
-    setup_logging("json", "info", redactor, out)
+@pytest.mark.parametrize("fmt", ["json", "human"])
+def test_no_secret_in_logs(out, redactor, secrets, fmt):
+    setup_logging(fmt, "info", redactor, out)
     log = get_logger()
     with log_context(agentId="a1"):
+        for secret in secrets:
+            for embedded in embeddings(secret):
+                log.info("agent said %s", embedded, extra={"detail": embedded})
         log.info("env %s", {"KEY": PLAIN})
         log.info("answer: %s", json.dumps({"out": MULTI}))
         log.info("pem\n%s", MULTI, extra={"detail": PLAIN})
@@ -68,9 +72,11 @@ def test_no_secret_in_logs(out, redactor, secrets):
         except RuntimeError:
             log.exception("failed")
     text = out.getvalue()
-    assert len(records(out)) == 4  # each record stays one line, even multi-line ones
     assert not leaks(text, secrets)
-    assert not leaks(json.dumps(records(out)), secrets)  # nor once the JSON is decoded
+    if fmt == "json":
+        assert len(records(out)) == 13  # each record stays one line, even multi-line ones
+        decoded = json.dumps(records(out), ensure_ascii=False)
+        assert not leaks(decoded, secrets)  # nor once the JSON is decoded
 
 
 def test_human_format_is_redacted_and_short(out, redactor, secrets):

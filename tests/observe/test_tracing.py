@@ -6,8 +6,10 @@ import io
 import json
 
 import pytest
+from observe_secrets import MULTI, PLAIN, WEIRD, leaks
 
 from runner.observe import trace
+from runner.observe.redact import Redactor
 
 
 @pytest.fixture
@@ -78,19 +80,31 @@ def test_agent_server_span_joins_the_run_trace(console):
     assert got["handle-task"]["context"]["trace_id"] == got["execute-task#a1"]["context"]["trace_id"]
 
 
-def test_exception_marks_span_failed(console):
-    with pytest.raises(RuntimeError), trace.span(trace.SPAWN_AGENT, agent_id="x"):
-        raise RuntimeError("boom")
+def test_exception_marks_span_failed_and_is_redacted(console, redactor, secrets):
+    trace.set_redactor(redactor)
+    try:
+        with pytest.raises(RuntimeError), trace.span(trace.SPAWN_AGENT, agent_id="x", command=f"run {PLAIN}"):
+            raise RuntimeError(f"refused {PLAIN} / {json.dumps(MULTI)}")
+        with trace.span(trace.EXECUTE_TASK, agent_id="y") as s:
+            s.error("task", f"answer held {WEIRD}")
+    finally:
+        trace.set_redactor(Redactor())
     got = spans(console)["spawn-agent#x"]
     assert got["status"]["status_code"] == "ERROR"
     assert got["events"][0]["name"] == "exception"
+    assert got["events"][0]["attributes"]["exception.message"].startswith("refused *** / ")
+    assert got["attributes"]["command"] == "run ***"
+    assert spans(console)["execute-task#y"]["status"]["description"] == "answer held ***"
+    assert not leaks(console.getvalue(), secrets)
 
 
 def test_disabled_is_a_shared_noop(monkeypatch):
     for var in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         monkeypatch.delenv(var, raising=False)
     trace.shutdown()
-    assert trace.tracer() is None
+    assert trace.tracer() is trace.NOOP_TRACER
+    with trace.tracer().start_as_current_span("x") as raw:
+        raw.set_attribute("a", 1)
     assert trace.span("a") is trace.span("b", agent_id="x")  # no allocation per span
     with trace.span("a") as s:
         s.set(confidence=1.0)
