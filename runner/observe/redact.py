@@ -18,7 +18,11 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runner.spec.models import Pool
 
 MASK = "***"
 MIN_SECRET = 4  # shorter values would mask ordinary words everywhere
@@ -226,3 +230,28 @@ class RedactingWriter:
         text = "".join(out)
         if text:
             self._write(text)
+
+
+_SECRET_OPTION = re.compile(r"(?i)(token|password|secret|key|credentials?)(Env|File)$")
+
+
+def from_pool(pool: Pool, environ: Mapping[str, str], *, extra: Iterable[str] = ()) -> Redactor:
+    """The redactor of a run on ``pool``: every credential reference of its agents and templates,
+    the auth token (``auth.tokenEnv`` / ``auth.tokenFile``) and secrets registries name the same
+    way (``passwordEnv``, ``tokenFile``...), plus ``extra`` and secret-named variables."""
+    refs: dict[str, str] = {}
+    definitions = [a.definition for a in pool.agents] + [t.definition for t in pool.templates]
+    for i, definition in enumerate(definitions):
+        refs.update({f"{i}:{k}": v for k, v in definition.credentials.items()})
+    found = list(extra)
+    for options in [pool.auth, *(r.options for r in pool.registries)]:
+        for key, value in options.items():
+            match = _SECRET_OPTION.search(key) if isinstance(value, str) else None
+            if match and match.group(2) == "Env":
+                refs[key] = value
+            elif match:
+                try:
+                    found.append(Path(value).expanduser().read_text(encoding="utf-8").strip())
+                except OSError:
+                    pass  # the registry reports the missing file itself, as a configuration error
+    return from_environment(refs, environ, extra=found)

@@ -10,7 +10,7 @@ import urllib.parse
 import pytest
 from observe_secrets import MULTI, PLAIN, WEIRD, leaks
 
-from runner.observe.redact import MASK, RedactingWriter, Redactor, from_environment
+from runner.observe.redact import MASK, RedactingWriter, Redactor, from_environment, from_pool
 
 
 @pytest.mark.parametrize("secret", [PLAIN, MULTI, WEIRD])
@@ -109,3 +109,20 @@ def test_streamed_transcript_is_redacted_whatever_the_chunking(redactor, secrets
     assert written == redactor.redact(text)
     assert not leaks(written, secrets)
     assert len(out) > 1 or chunk == 1000  # it streams, it does not hold everything
+
+
+def test_from_pool_collects_every_reference(tmp_path):
+    from runner.spec.models import AgentDef, AgentTemplate, Pool, RegistryConfig, StaticAgent
+
+    token_file = tmp_path / "token"
+    token_file.write_text("file-token-value-42\n")
+    pool = Pool(name="p",
+                agents=(StaticAgent(id="a", name="a", definition=AgentDef(credentials={"ANTHROPIC_API_KEY": "R_A"})),),
+                templates=(AgentTemplate(name="t", definition=AgentDef(credentials={"OPENAI_API_KEY": "R_T"})),),
+                registries=(RegistryConfig(type="etcd", options={"passwordEnv": "R_ETCD", "endpoint": "x"}),),
+                auth={"tokenFile": str(token_file)})
+    env = {"R_A": "anthropic-secret-1", "R_T": "openai-secret-22", "R_ETCD": "etcd-pass-333", "OTHER": "visible-value"}
+    r = from_pool(pool, env, extra=["extra-secret-4444"])
+    assert r.secrets == {"anthropic-secret-1", "openai-secret-22", "etcd-pass-333", "file-token-value-42",
+                         "extra-secret-4444"}
+    assert r.redact("visible-value etcd-pass-333") == "visible-value ***"
