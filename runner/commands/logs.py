@@ -47,10 +47,11 @@ def _step_agents(record: RunRecord, step: str) -> set[str]:
     for s in (record.result or {}).get("steps") or []:
         if s.get("id") == step:
             agents.update(s.get("agents") or [])
-            agents.update(a.get("agentId") for a in s.get("attempts") or [] if a.get("agentId"))
+            agents.update(str(a["agentId"]) for a in s.get("attempts") or [] if a.get("agentId"))
     for e in record.events():
-        if (e.get("stepId") or e.get("step")) == step and (e.get("agentId") or e.get("agent")):
-            agents.add(e.get("agentId") or e.get("agent"))
+        agent_id = e.get("agentId") or e.get("agent")
+        if (e.get("stepId") or e.get("step")) == step and agent_id:
+            agents.add(str(agent_id))
     return agents
 
 
@@ -58,7 +59,8 @@ class _Printer:
     """Writes redacted chunks, with a ``==> source <==`` header whenever the source changes."""
 
     def __init__(self, out: IO[str], headers: bool) -> None:
-        self.out, self.headers, self.current = out, headers, None
+        self.out, self.headers = out, headers
+        self.current: str | None = None
         self.redact = Redactor().redact  # the journal is redacted already; key shapes are caught anyway
 
     def write(self, source: str, text: str) -> None:

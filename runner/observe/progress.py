@@ -118,11 +118,11 @@ class LiveProgress(ProgressReporter):
                 row = self._rows.setdefault(("step", str(key)), ["running", "", now])
                 row[1] = self.redactor.redact(state + detail)
                 return
-            row = self._rows.get((kind, str(key)))
-            if row is None or row[0] != state:
+            current = self._rows.get((kind, str(key)))
+            if current is None or current[0] != state:
                 self._rows[(kind, str(key))] = [state, self.redactor.redact(detail.strip(" :")), now]
             else:
-                row[1] = self.redactor.redact(detail.strip(" :"))
+                current[1] = self.redactor.redact(detail.strip(" :"))
 
     def _render(self) -> Any:
         from rich.table import Table

@@ -15,7 +15,7 @@ import re
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -67,8 +67,8 @@ def _timestamp(iso: str | None) -> str:
     if not iso:
         return "1970-01-01T00:00:00"
     parsed = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    if parsed.utcoffset() is not None:
-        parsed = (parsed - parsed.utcoffset()).replace(tzinfo=None)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed.strftime("%Y-%m-%dT%H:%M:%S")
 
 
