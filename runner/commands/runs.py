@@ -25,6 +25,11 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _votes(aggregation: Any) -> str:
+    votes = (aggregation or {}).get("votes") if isinstance(aggregation, dict) else None
+    return ",".join(f"{k}:{v:g}" for k, v in votes.items()) if isinstance(votes, dict) and votes else "-"
+
+
 def _table(rows: list[list[str]], out: IO[str]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -81,12 +86,12 @@ def show_command(state_dir: Path, run_id: str, as_json: bool, out: IO[str]) -> i
     out.write(redact("\n".join(lines)) + "\n")
     steps = result.get("steps") if result else _steps_from_events(record)
     if steps:
-        rows = [["STEP", "STATUS", "CONFIDENCE", "TIME", "AGENTS", "OUTPUT"]]
+        rows = [["STEP", "STATUS", "CONFIDENCE", "TIME", "AGENTS", "VOTES", "OUTPUT"]]
         for s in steps:
             conf = s.get("confidence")
             rows.append([str(s.get("id")), str(s.get("status")), "-" if conf is None else f"{conf:.2f}",
                          _duration(s.get("durationMs")), str(len(s.get("agents") or [])) if "agents" in s else "-",
-                         redact(_short(s.get("output")))])
+                         _votes(s.get("aggregation")), redact(_short(s.get("output"))).replace("  ", " ")])
         out.write("\n")
         _table(rows, out)
     agents = result.get("agents") or []

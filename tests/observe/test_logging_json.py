@@ -99,3 +99,20 @@ def test_default_is_json_when_not_a_tty(out):
 def test_bad_format_is_refused(out):
     with pytest.raises(ValueError):
         setup_logging("xml", "info", None, out)
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_default_is_human_with_colours_on_a_terminal():
+    term = FakeTerminal()
+    try:
+        setup_logging(None, "info", None, term)
+        get_logger().warning("careful")
+    finally:
+        logger = logging.getLogger("runner")
+        for handler in [h for h in logger.handlers if getattr(h, "runner_owned", False)]:
+            logger.removeHandler(handler)
+    assert term.getvalue().startswith("\x1b[33m") and "WARNING careful" in term.getvalue()

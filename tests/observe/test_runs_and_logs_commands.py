@@ -52,7 +52,7 @@ def test_runs_show_a_finished_run(state):
     code, out = cli("runs", "show", "20261125-14", state_dir=state)  # a unique prefix
     assert code == 0
     assert "status    failed (exit code 1)" in out
-    assert any(line.split()[:5] == ["lint", "succeeded", "0.90", "2.0s", "3"] for line in out.splitlines())
+    assert any(line.split()[:6] == ["lint", "succeeded", "0.90", "2.0s", "3", "pass:2,fail:1"] for line in out.splitlines())
     assert any(line.split()[:2] == ["test", "failed"] for line in out.splitlines())
     assert any(line.split() == ["a2", "claude", "template:claude", "-", "http://127.0.0.1:9000"]
                for line in out.splitlines())
