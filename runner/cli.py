@@ -39,10 +39,15 @@ def main() -> None:
 # Subcommands are registered below by the modules that own them:
 #   main.add_command(<click command or group>)
 
-from runner.commands import apply as _apply  # noqa: E402 - registered after `main` exists
+# Imported here, after ``main`` and ``run_command`` exist: the command modules use them.
+from runner.commands import apply as _apply  # noqa: E402
 from runner.commands import plan as _plan  # noqa: E402
 from runner.commands import validate as _validate  # noqa: E402
+from runner.commands.logs import logs  # noqa: E402
+from runner.commands.runs import runs  # noqa: E402
 
 main.add_command(_validate.command)
 main.add_command(_plan.command)
 main.add_command(_apply.command)
+main.add_command(runs)
+main.add_command(logs)
