@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import abc
 import threading
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from runner.agents.handle import AgentHandle, Health, OutputCallback
@@ -33,8 +35,16 @@ HEALTH_TIMEOUT = 5.0
 S = AgentState
 
 
-def connect(info: AgentInfo, bus: EventBus, auth: AuthConfig | None = None) -> AgentHandle:
-    """A handle (state ``discovered``) for the agent at ``info.endpoint``; nothing is contacted yet."""
+def connect(info: AgentInfo, bus: EventBus, auth: AuthConfig | Mapping[str, Any] | None = None,
+            ) -> AgentHandle:
+    """A handle (state ``discovered``) for the agent at ``info.endpoint``; nothing is contacted yet.
+
+    ``auth`` is an ``AuthConfig`` or a pool's raw ``auth`` mapping (``{tokenEnv: ...}``; read
+    from ``os.environ``, relative files from the working directory; prefer
+    ``AuthConfig.from_pool(pool.auth, ctx.environ, pool_folder)`` once per run).
+    """
+    if auth is not None and not isinstance(auth, AuthConfig):
+        auth = AuthConfig.from_pool(auth)
     if not info.endpoint:
         raise ConfigurationError(f"agent {info.id} has no endpoint to connect to")
     scheme = urlsplit(info.endpoint).scheme.lower()

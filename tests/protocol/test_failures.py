@@ -11,7 +11,7 @@ from concurrent import futures
 
 import grpc
 import pytest
-from conftest import WORKER, poll, serve_process, served
+from protocol_helpers import WORKER, poll, serve_process, served
 
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import TaskRequest
