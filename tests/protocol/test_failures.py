@@ -228,6 +228,7 @@ def test_a_busy_agent_says_busy(remote, protocol):
         runner.join(10)
     assert err.kind == FailureKind.INFRASTRUCTURE
     assert "busy: agent w1 is running long" in str(err)
+    assert err.busy is True
     assert second.state == AgentState.READY  # busy is not broken
 
 
