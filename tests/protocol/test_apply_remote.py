@@ -61,3 +61,48 @@ def test_apply_runs_a_step_on_an_http_and_a_grpc_agent(tmp_path, remote):
     assert "over-http" in text and "over-grpc" in text
     assert "PING" in text
     assert "apply-token" not in text + proc.stdout + proc.stderr
+
+
+def test_a_step_whose_agent_server_was_killed_is_retried_on_the_other(tmp_path, remote):
+    worker = ["--", *WORKER]
+    with serve_process(*worker) as dead, serve_process(*worker) as alive:
+        probe = remote(alive.urls["grpc"])
+        poll(lambda: probe.health().healthy, what="a healthy server")
+        dead.proc.kill()
+        dead.proc.wait(10)
+        (tmp_path / "pattern.yaml").write_text(textwrap.dedent("""\
+            kind: pattern
+            name: survive
+            version: "1.0.0"
+            description: One agent answers; a dead one is skipped by the retry.
+            steps:
+              - id: ask
+                agents: {capabilities: [code], min: 1, prefer: [dead]}
+                task: "ping"
+                timeout: 20s
+                retry: {limit: 2, backoff: {initial: 0.01}}
+            outputs:
+              answer: "{{ steps.ask.output }}"
+            """))
+        (tmp_path / "pool.yaml").write_text(textwrap.dedent(f"""\
+            kind: pool
+            name: remote
+            agents:
+              - id: dead
+                endpoint: {dead.urls['http']}
+                capabilities: [code]
+              - id: alive
+                endpoint: {alive.urls['grpc']}
+                capabilities: [code]
+            """))
+        proc = subprocess.run(
+            [sys.executable, "-m", "runner", "apply", str(tmp_path / "pattern.yaml"), "--pool",
+             str(tmp_path / "pool.yaml"), "--output", str(tmp_path / "out.json"),
+             "--state-dir", str(tmp_path / "state"), "--quiet"],
+            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = (tmp_path / "out.json").read_text()
+    assert "PING" in text and "alive" in text
+    attempts = [a for s in json.loads(text)["steps"] for a in s.get("attempts", [])]
+    assert [(a["agentId"], a["errorKind"]) for a in attempts] == [("dead", "infrastructure"), ("alive", None)]
+    assert "cannot connect" in attempts[0]["error"]
