@@ -20,7 +20,7 @@ from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import EventBus
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
-from runner.errors import UsageError
+from runner.errors import ConfigurationError, UsageError
 from runner.plugins import load
 from runner.protocol.auth import read_token_file
 from runner.protocol.http_server import HttpAgentServer, server_tls
@@ -95,7 +95,10 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
         tls = server_tls(opts.tls_cert, opts.tls_key) if opts.tls_cert and opts.tls_key else None
         http_server = HttpAgentServer(service, host, port, token=token, tls=tls).start()
     if opts.grpc:
-        from runner.protocol.grpc_server import GrpcAgentServer  # grpc only when asked for
+        try:  # grpc only when asked for
+            from runner.protocol.grpc_server import GrpcAgentServer
+        except ModuleNotFoundError as exc:
+            raise ConfigurationError("--grpc needs `grpcio` and `protobuf`: pip install 'runner[grpc]'") from exc
 
         host, port = split_address(opts.grpc, "--grpc")
         pem = ((Path(opts.tls_cert).read_bytes(), Path(opts.tls_key).read_bytes())
