@@ -161,9 +161,16 @@ class PtySession:
     # ------------------------------------------------------------ start
 
     def start(self) -> None:
-        """Fork the program; returns once it has exec'd (or raises ``PtySpawnError``)."""
-        if self._child is not None or self._closed:
-            raise PtyError("session already started or closed")
+        """Fork the program; returns once it has exec'd (or raises ``PtySpawnError``;
+        ``PtyCancelled`` when ``close`` came first)."""
+        with self._close_lock:  # a concurrent close() waits until there is a pid to kill
+            if self._cancelled or self._closed:
+                raise PtyCancelled("session closed before it started")
+            if self._child is not None:
+                raise PtyError("session already started")
+            self._start()
+
+    def _start(self) -> None:
         if not Path(self.cwd).is_dir():  # ptyprocess would chdir after the fork: check here
             raise PtySpawnError(f"working directory {self.cwd} does not exist")
         stdin_r = -1

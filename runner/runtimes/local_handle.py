@@ -106,6 +106,9 @@ class LocalHandle(AgentHandle):
         try:
             self._program = self._resolve_program()
             if self.long_lived:
+                stale = self._session
+                if stale is not None:  # a restart after an error: never two sessions
+                    self._close(stale, 0.0)
                 self._start_session()
         except (AgentFailure, LoginRequired) as exc:
             self._to(S.ERROR, {S.STARTING}, str(exc))
@@ -135,7 +138,11 @@ class LocalHandle(AgentHandle):
     def health(self) -> Health:
         session = self._session
         state = self.state
-        healthy = state in (S.READY, S.BUSY) and (not self.long_lived or bool(session and session.alive))
+        if self.long_lived:
+            alive = bool(session and session.alive)
+        else:  # nothing runs between tasks: healthy while the program is still there
+            alive = bool(self._program) and (os.sep not in self._program or os.access(self._program, os.X_OK))
+        healthy = state in (S.READY, S.BUSY) and alive
         metrics = {"uptime": time.monotonic() - self._started_at if self._started_at else 0.0,
                    "messageCount": self._tasks_done, "active": self._active}
         if session is not None and session.pid:
@@ -271,6 +278,9 @@ class LocalHandle(AgentHandle):
         except PtySpawnError as exc:
             self._close(session, 0.0)
             raise AgentFailure(FailureKind.INFRASTRUCTURE, str(exc), agent_id=self.id) from exc
+        except PtyCancelled as exc:  # stop() came between registering and starting
+            self._close(session, 0.0)
+            raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id) from exc
         return session
 
     def _close(self, session: PtySession, grace: float) -> None:

@@ -216,3 +216,15 @@ def test_spawn_to_ready_is_close_to_a_bare_pty_spawn():
             times[fn].append((time.perf_counter() - t0) * 1000)
     base, mine = min(times[bare]), min(times[ours])
     assert mine <= 1.5 * base + 1.0, f"PtySession {mine:.2f} ms vs bare {base:.2f} ms (best of 25)"
+
+
+def test_exit_is_seen_although_a_grandchild_keeps_the_terminal_open():
+    s = session("import subprocess, sys; subprocess.Popen([sys.executable, '-c', "
+                "'import time; time.sleep(30)']); print('leader done')")
+    t0 = time.monotonic()
+    with pytest.raises(PtyEOF) as info:
+        s.wait_for({}, timeout=10)
+    assert time.monotonic() - t0 < 3.0
+    assert info.value.exit_status == 0
+    assert "leader done" in s.output_since(0)
+    s.close()  # and the grandchild goes with the process group
