@@ -250,11 +250,12 @@ class PtySession:
 
     # ------------------------------------------------------------ input
 
-    def send(self, text: str) -> None:
-        """Type ``text`` (to the terminal, or to the stdin pipe); blocks while the program
-        does not read, until ``close`` (``PtyCancelled``) or exit (``PtyEOF``)."""
+    def send(self, text: str, timeout: float | None = None) -> None:
+        """Type ``text`` (to the terminal, or to the stdin pipe). Blocks while the program
+        does not read: ``PtyTimeout`` after ``timeout`` s, ``PtyCancelled`` on ``close``,
+        ``PtyEOF`` when it exited."""
         fd = self._stdin_w if self.stdin_pipe else self._fd
-        self._write(fd, text.encode("utf-8"))
+        self._write(fd, text.encode("utf-8"), timeout)
 
     def send_eof(self) -> None:
         """End of input: close the stdin pipe, or type the terminal's EOF character (twice
@@ -269,16 +270,21 @@ class PtySession:
             eof = bytes([termios.tcgetattr(self._fd)[6][termios.VEOF][0]])
         except (termios.error, OSError, TypeError, IndexError):
             eof = b"\x04"
-        self._write(self._fd, eof + eof)
+        self._write(self._fd, eof + eof, None)
 
-    def _write(self, fd: int, data: bytes) -> None:
+    def _write(self, fd: int, data: bytes, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._write_lock:
             while data:
                 if self._cancelled:
                     raise PtyCancelled("session closed")
                 if fd < 0 or self._child is None:
                     raise PtyError("session not started or input already closed")
-                readable, writable, _ = select.select([self._wake_r], [fd], [])
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise PtyTimeout(f"the program did not read its input within {timeout:g}s",
+                                     self.output_since(0))
+                readable, writable, _ = select.select([self._wake_r], [fd], [], left)
                 if readable and (self._cancelled or self._exited.is_set()):
                     if self._cancelled:
                         raise PtyCancelled("session closed")

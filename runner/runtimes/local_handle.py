@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from runner.agents.ansi import AnsiStripper
 from runner.agents.handle import AgentHandle, Health, OutputCallback
@@ -186,13 +186,13 @@ class LocalHandle(AgentHandle):
         try:
             if spec.stdin is not None:
                 try:
-                    session.send(spec.stdin)
+                    session.send(spec.stdin, timeout=request.timeout)
                     session.send_eof()
                 except PtyEOF:
                     pass  # it exited without reading its input; its output tells why
             patterns = {"login": self.detectors.login} if self.detectors.login else {}
             try:
-                hit = session.wait_for(patterns, timeout=request.timeout,
+                hit = session.wait_for(patterns, timeout=_left(request.timeout, session.started_at),
                                        inactivity=request.inactivity, since=0)
             except PtyEOF as eof:
                 if eof.signal_status is not None:
@@ -200,7 +200,6 @@ class LocalHandle(AgentHandle):
                 return self.agent_type.parse_result(self.definition, request, session.output_since(0),
                                                     eof.exit_status)
             self._login(session, hit)
-            raise AssertionError("unreachable")  # pragma: no cover
         except (PtyTimeout, PtyInactive, PtyCancelled) as exc:
             raise _failure(exc, request) from exc
         finally:
@@ -216,9 +215,11 @@ class LocalHandle(AgentHandle):
                 mark = session.mark()
                 typed = self.agent_type.format_task(self.definition, request)
                 patterns = {"done": self.detectors.done, "login": self.detectors.login}
-                session.send(typed)
+                sent = time.monotonic()
+                session.send(typed, timeout=request.timeout)
                 hit = session.wait_for({k: v for k, v in patterns.items() if v is not None},
-                                       timeout=request.timeout, inactivity=request.inactivity, since=mark)
+                                       timeout=_left(request.timeout, sent),
+                                       inactivity=request.inactivity, since=mark)
                 if hit.name == "login":
                     self._login(session, hit)
                 answer = _drop_echo(session.output_since(mark, hit.start), typed)
@@ -291,7 +292,7 @@ class LocalHandle(AgentHandle):
                 self._session = None
         self.runtime.untrack(session)
 
-    def _login(self, session: PtySession, hit: Hit) -> None:
+    def _login(self, session: PtySession, hit: Hit) -> NoReturn:
         """Tell the world a human must log in; kill the program; raise AgentFailure(LOGIN)."""
         instruction = _instruction(session, hit)
         self.lifecycle.emit("login_required", detail=instruction)
@@ -321,6 +322,11 @@ class LocalHandle(AgentHandle):
             raise AgentFailure(FailureKind.INFRASTRUCTURE,
                                f"program `{program}` was not found on PATH", agent_id=self.id)
         return program if program in _AS_GIVEN else found
+
+
+def _left(timeout: float | None, since: float) -> float | None:
+    """What is left of ``timeout`` seconds counted from ``since`` (monotonic)."""
+    return None if timeout is None else max(timeout - (time.monotonic() - since), 0.0)
 
 
 def _failure(exc: Exception, request: TaskRequest) -> AgentFailure:

@@ -228,3 +228,12 @@ def test_exit_is_seen_although_a_grandchild_keeps_the_terminal_open():
     assert info.value.exit_status == 0
     assert "leader done" in s.output_since(0)
     s.close()  # and the grandchild goes with the process group
+
+
+def test_send_times_out_when_the_program_does_not_read():
+    s = session("import time; print('not reading', flush=True); time.sleep(30)", stdin_pipe=True)
+    t0 = time.monotonic()
+    with pytest.raises(PtyTimeout):
+        s.send("x" * 1_000_000, timeout=0.3)  # far more than a pipe holds
+    assert time.monotonic() - t0 < 2.0
+    s.close(grace=0)
