@@ -324,11 +324,6 @@ class LocalHandle(AgentHandle):
         return program if program in _AS_GIVEN else found
 
 
-def _left(timeout: float | None, since: float) -> float | None:
-    """What is left of ``timeout`` seconds counted from ``since`` (monotonic)."""
-    return None if timeout is None else max(timeout - (time.monotonic() - since), 0.0)
-
-
 def _failure(exc: Exception, request: TaskRequest) -> AgentFailure:
     output = getattr(exc, "output", "")
     if isinstance(exc, PtyTimeout):
@@ -363,6 +358,11 @@ def _drop_echo(answer: str, typed: str) -> str:
     if line and (line in task or task in line):
         return rest
     return answer
+
+
+def _left(timeout: float | None, since: float) -> float | None:
+    """What is left of ``timeout`` seconds counted from ``since`` (monotonic)."""
+    return None if timeout is None else max(timeout - (time.monotonic() - since), 0.0)
 
 
 def _instruction(session: PtySession, hit: Hit) -> str:
