@@ -479,7 +479,8 @@ class PtySession:
             self._kill_group(grace, sig)
             self._wait_exit(5.0)  # SIGKILLed; only a process stuck in the kernel takes longer
             for t in self._threads:
-                t.join(5.0)
+                if t is not threading.current_thread():  # close() from an output callback
+                    t.join(5.0)
         self._close_fds()
 
     def _kill_group(self, grace: float, sig: int) -> None:

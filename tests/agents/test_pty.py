@@ -237,3 +237,14 @@ def test_send_times_out_when_the_program_does_not_read():
         s.send("x" * 1_000_000, timeout=0.3)  # far more than a pipe holds
     assert time.monotonic() - t0 < 2.0
     s.close(grace=0)
+
+
+def test_close_from_the_output_callback():
+    holder: list[PtySession] = []
+    s = PtySession([PY, "-c", "import time; print('stop me', flush=True); time.sleep(30)"], env=build_env({}),
+                   on_output=lambda text: "stop me" in text and holder[0].close(grace=0))
+    holder.append(s)
+    s.start()
+    with pytest.raises(PtyCancelled):
+        s.wait_for({"never": re.compile("never")}, timeout=10)
+    assert s.wait_exit(5) and s.signal_status == signal.SIGKILL
