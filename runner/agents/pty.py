@@ -1,13 +1,14 @@
 """One program in a real pseudo-terminal, drained continuously by a background thread.
 
-``PtySession`` is the only place runner touches pexpect/ptyprocess. pexpect forks the
-program into a PTY as a session leader (so its process group is its own and can be killed as a
-whole); everything after the fork is done here with plain fds and threads:
+``PtySession`` (with ``runner.agents.ptyproc``) is the only place runner touches
+pexpect/ptyprocess. pexpect forks the program into a PTY as a session leader (so its process
+group is its own and can be killed as a whole); everything after the fork is plain fds:
 
-* a *reader* thread drains the PTY as fast as it fills (some CLIs print megabytes) into a
-  bounded ``Transcript`` of ANSI-stripped text, and hands each raw chunk to ``on_output``;
-* a *reaper* thread ``waitpid``s the program, so it is reaped (no zombie) whenever it exits,
-  and wakes the reader so that a grandchild keeping the PTY open cannot hide the exit;
+* one *reader* thread per session drains the PTY as fast as it fills (some CLIs print
+  megabytes) into a bounded ``Transcript`` of ANSI-stripped text, handing each raw chunk to
+  ``on_output``. It also watches a pidfd of the program and reaps it the moment it exits (no
+  zombie), so a grandchild keeping the PTY open cannot hide the exit (without pidfds a second
+  thread blocks in ``waitpid``);
 * ``wait_for`` sleeps on a condition the reader notifies: no polling, no fixed sleeps.
 
 pexpect's built-in delays (``delaybeforesend`` 50 ms, ``delayafterclose`` /
