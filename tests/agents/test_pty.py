@@ -216,3 +216,35 @@ def test_spawn_to_ready_is_close_to_a_bare_pty_spawn():
             times[fn].append((time.perf_counter() - t0) * 1000)
     base, mine = min(times[bare]), min(times[ours])
     assert mine <= 1.5 * base + 1.0, f"PtySession {mine:.2f} ms vs bare {base:.2f} ms (best of 25)"
+
+
+def test_exit_is_seen_although_a_grandchild_keeps_the_terminal_open():
+    s = session("import subprocess, sys; subprocess.Popen([sys.executable, '-c', "
+                "'import time; time.sleep(30)']); print('leader done')")
+    t0 = time.monotonic()
+    with pytest.raises(PtyEOF) as info:
+        s.wait_for({}, timeout=10)
+    assert time.monotonic() - t0 < 3.0
+    assert info.value.exit_status == 0
+    assert "leader done" in s.output_since(0)
+    s.close()  # and the grandchild goes with the process group
+
+
+def test_send_times_out_when_the_program_does_not_read():
+    s = session("import time; print('not reading', flush=True); time.sleep(30)", stdin_pipe=True)
+    t0 = time.monotonic()
+    with pytest.raises(PtyTimeout):
+        s.send("x" * 1_000_000, timeout=0.3)  # far more than a pipe holds
+    assert time.monotonic() - t0 < 2.0
+    s.close(grace=0)
+
+
+def test_close_from_the_output_callback():
+    holder: list[PtySession] = []
+    s = PtySession([PY, "-c", "import time; print('stop me', flush=True); time.sleep(30)"], env=build_env({}),
+                   on_output=lambda text: "stop me" in text and holder[0].close(grace=0))
+    holder.append(s)
+    s.start()
+    with pytest.raises(PtyCancelled):
+        s.wait_for({"never": re.compile("never")}, timeout=10)
+    assert s.wait_exit(5) and s.signal_status == signal.SIGKILL

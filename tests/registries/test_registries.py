@@ -55,7 +55,8 @@ def test_env_command_form_and_both_variables():
     entries = [{"id": "c1", "command": ["python3", "agent.py"], "capabilities": ["code"], "type": "command",
                 "expertise": ["python"], "metadata": {"team": "x"}, "mode": "long-lived",
                 "readyPattern": "> $", "credentials": {"KEY": "RUNNER_KEY"}, "confidence": 0.6},
-               {"id": "c2", "command": "prog --flag 'two words'"}]
+               {"id": "c2", "command": "prog --flag 'two words'", "expertise": 0.7,
+                "credentials": {"TOKEN": {"env": "RUNNER_TOKEN"}}}]
     seed = [{"id": "s1", "name": "S", "endpoint": "grpc://127.0.0.1:50051", "capabilities": []}]
     agents = env_registry({"RUNNER_LOCAL_AGENTS": json.dumps(entries),
                            "PARALLAX_LOCAL_AGENTS": json.dumps(seed)}).agents()
@@ -65,6 +66,7 @@ def test_env_command_form_and_both_variables():
     assert c1.definition.ready_pattern == "> $" and c1.definition.credentials == {"KEY": "RUNNER_KEY"}
     assert c1.definition.confidence == 0.6 and c1.metadata == {"team": "x"}
     assert c2.definition.command == ("prog", "--flag", "two words")
+    assert c2.expertise == {"*": 0.7} and c2.definition.credentials == {"TOKEN": "RUNNER_TOKEN"}
     assert s1.endpoint == "grpc://127.0.0.1:50051"
 
 
@@ -100,7 +102,7 @@ def test_env_bad_entries():
         "RUNNER_LOCAL_AGENTS: $[5].comand: unknown key `comand`: did you mean `command`?",
         "RUNNER_LOCAL_AGENTS: $[5].command: expected a non-empty list of strings (program and arguments)",
         "RUNNER_LOCAL_AGENTS: $[5].capabilities: expected a list of strings",
-        "RUNNER_LOCAL_AGENTS: $[5].expertise: expected an object of tag: number in [0, 1] (or a list of tags)",
+        "RUNNER_LOCAL_AGENTS: $[5].expertise: expected a number in [0, 1], an object of tag: number in [0, 1] or a list of tags",
         "RUNNER_LOCAL_AGENTS: $[7].id: duplicate agent id `d`",
     ]
 
@@ -130,3 +132,17 @@ def test_direct_registry():
         assert unregister_agent("direct-1")
     assert not unregister_agent("direct-1")
     assert all(a.id != "direct-1" for a in registered_agents())
+
+
+def test_env_bad_definition_fields():
+    entry = {"id": "x", "command": ["p"], "credentials": {"A": 5}, "env": {"B": 1}, "mode": 3,
+             "confidence": 2, "options": [], "metadata": "m", "type": 1}
+    assert errors({"RUNNER_LOCAL_AGENTS": json.dumps([entry])}) == [
+        "RUNNER_LOCAL_AGENTS: $[0].metadata: expected an object, got a string",
+        "RUNNER_LOCAL_AGENTS: $[0].type: expected a string, got a number",
+        "RUNNER_LOCAL_AGENTS: $[0].env: expected an object of NAME: string",
+        "RUNNER_LOCAL_AGENTS: $[0].credentials: expected an object of NAME: string (or NAME: {env: VARIABLE})",
+        "RUNNER_LOCAL_AGENTS: $[0].options: expected an object",
+        "RUNNER_LOCAL_AGENTS: $[0].mode: expected a string, got a number",
+        "RUNNER_LOCAL_AGENTS: $[0].confidence: expected a number in [0, 1]",
+    ]

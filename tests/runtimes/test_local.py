@@ -402,3 +402,50 @@ def test_can_run_and_spawn_checks(runtime):
     with pytest.raises(ConfigurationError, match="ready_pattern"):
         runtime.spawn(AgentInfo(id="f", name="f", type="command",
                                 definition=AgentDef(command=("x",), mode="long-lived")))
+
+
+def test_execute_before_start_and_health(runtime, tmp_path: Path):
+    h = make_agent(runtime, "la1", "answer_json.py")
+    with pytest.raises(AgentFailure) as info:
+        h.execute(task())
+    assert info.value.kind == FailureKind.INFRASTRUCTURE and "not ready" in str(info.value)
+    assert not h.health().healthy
+    h.start()
+    assert h.health().healthy
+    h.execute(task())
+    assert h.health().metrics["messageCount"] == 1
+
+
+def test_output_callback_gets_clean_text(runtime):
+    h = make_agent(runtime, "la1", "answer_json.py")
+    h.start()
+    chunks: list[str] = []
+    h.execute(task("x"), on_output=chunks.append)
+    text = "".join(chunks)
+    assert "thinking..." in text and "\x1b" not in text and '"result": "echo: x"' in text
+
+
+def test_stop_cancels_every_concurrent_task(runtime, ctx):
+    h = make_agent(runtime, "la1", "hang.py")
+    h.start()
+    started = threading.Semaphore(0)
+    kinds: list[FailureKind] = []
+
+    def run() -> None:
+        try:
+            h.execute(task(timeout=30.0), on_output=lambda text: "started" in text and started.release())
+        except AgentFailure as exc:
+            kinds.append(exc.kind)
+
+    workers = [threading.Thread(target=run) for _ in range(6)]
+    for w in workers:
+        w.start()
+    for _ in workers:
+        assert started.acquire(timeout=10.0)
+    assert len(run_processes(ctx.run_id)) == 6
+    h.stop()
+    for w in workers:
+        w.join(10.0)
+    assert kinds == [FailureKind.CANCELLED] * 6
+    assert run_processes(ctx.run_id) == []
+    assert h.lifecycle.history[-2:] == [S.STOPPING, S.STOPPED]
