@@ -51,3 +51,10 @@ main.add_command(_plan.command)
 main.add_command(_apply.command)
 main.add_command(runs)
 main.add_command(logs)
+
+# These modules import click only (grpc stays lazy).
+from runner.commands.agent import agent_group  # noqa: E402
+from runner.commands.agents import agents_group  # noqa: E402
+
+main.add_command(agent_group)
+main.add_command(agents_group)
