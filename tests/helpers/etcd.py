@@ -1,0 +1,144 @@
+"""A real etcd for tests: its own free loopback ports, its own temp data dir.
+
+::
+
+    with EtcdServer(tmp_path) as etcd:          # started and healthy
+        regs = register_agents(etcd.url, [("a1", "http://127.0.0.1:9001", ["review"])])
+        ...                                     # a pool with {type: etcd, endpoints: [etcd.url]}
+        etcd.kill(); etcd.start()               # same port, same data: a restart
+
+Install etcd with ``.ci/setup-etcd.sh``; a missing binary fails the test (never skips).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pytest
+
+from runner.agents.model import AgentInfo
+from runner.registries.etcd_client import DEFAULT_PREFIX
+from runner.registries.etcd_registration import EtcdRegistration
+
+
+def etcd_binary() -> str:
+    """Path of the etcd server binary; fails the test with the fix when it is missing."""
+    path = os.environ.get("RUNNER_ETCD_BIN") or shutil.which("etcd") or "/usr/bin/etcd"
+    if not os.access(path, os.X_OK):
+        pytest.fail("etcd is not installed: run .ci/setup-etcd.sh (apt-get install etcd-server)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EtcdServer:
+    """One single-member etcd on 127.0.0.1; ``kill()`` + ``start()`` is a restart on the same port."""
+
+    def __init__(self, workdir: Path, name: str = "t1") -> None:
+        self.name = name
+        self.data_dir = workdir / f"etcd-{name}"
+        self.log_path = workdir / f"etcd-{name}.log"
+        self.client_port = free_port()
+        self.peer_port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.client_port}"
+
+    def start(self, timeout: float = 15.0) -> EtcdServer:
+        """Start (or restart) the server and wait until it reports healthy."""
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        cmd = [
+            etcd_binary(),
+            "--name", self.name,
+            "--data-dir", str(self.data_dir),
+            "--listen-client-urls", self.url,
+            "--advertise-client-urls", self.url,
+            "--listen-peer-urls", peer,
+            "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", f"{self.name}={peer}",
+        ]  # fmt: skip
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"etcd exited with {self.proc.returncode}; see {self.log_path}")
+            if self.healthy():
+                return self
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"etcd not healthy after {timeout}s; see {self.log_path}")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/health", timeout=1) as resp:
+                return b'"true"' in resp.read()
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would; data stays for a restart."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def __enter__(self) -> EtcdServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+
+def agent_info(agent_id: str, endpoint: str, capabilities: Sequence[str] = (), **extra: object) -> AgentInfo:
+    """An AgentInfo as an agent server would publish it."""
+    return AgentInfo(
+        id=agent_id,
+        name=str(extra.pop("name", agent_id)),
+        type=str(extra.pop("type", "command")),
+        capabilities=tuple(capabilities),
+        expertise=dict(extra.pop("expertise", {})),  # type: ignore[call-overload]
+        endpoint=endpoint,
+        metadata=dict(extra),
+        source="etcd",
+    )
+
+
+def register_agents(
+    etcd_url: str,
+    agents: Iterable[tuple[str, str, Sequence[str]]],
+    prefix: str = DEFAULT_PREFIX,
+    ttl: int = 10,
+) -> list[EtcdRegistration]:
+    """Register ``(id, endpoint, capabilities)`` agents; call ``stop()`` on each when done."""
+    return [
+        EtcdRegistration(etcd_url, prefix, agent_info(i, endpoint, caps), ttl=ttl).start()
+        for i, endpoint, caps in agents
+    ]
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns something truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
