@@ -38,3 +38,8 @@ def main() -> None:
 
 # Subcommands are registered below by the modules that own them:
 #   main.add_command(<click command or group>)
+
+
+from runner.commands import validate as _validate  # noqa: E402 - registered after `main` exists
+
+main.add_command(_validate.command)

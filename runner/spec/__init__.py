@@ -1,0 +1,40 @@
+"""The file layer: load pattern and pool files into frozen models, with line-accurate errors.
+
+    load_pattern(path) / parse_pattern(text, source) -> Pattern
+    load_pool(path) / parse_pool(text, source)       -> Pool
+    load_file(path)                                  -> Pattern | Pool   (kind from `kind:` or keys)
+    check_pair(pattern, pool)                        -> list[Diagnostic]  (capabilities the pool lacks)
+
+Every problem of a file is raised at once as ``runner.errors.SpecError``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.spec.models import Pattern, Pool
+from runner.spec.pattern import load_pattern, parse_pattern
+from runner.spec.pool import load_pool, parse_pool
+from runner.spec.poolchecks import check_pair
+
+__all__ = ["Pattern", "Pool", "check_pair", "load_file", "load_pattern", "load_pool", "parse_file",
+           "parse_pattern", "parse_pool"]
+
+
+def load_file(path: str | Path) -> Pattern | Pool:
+    """Load a pattern or a pool: by its top-level ``kind``, else ``steps`` means a pattern."""
+    from runner.spec.document import read_text
+
+    return parse_file(read_text(path), str(path))
+
+
+def parse_file(text: str, source: str = "<memory>") -> Pattern | Pool:
+    """``load_file`` for text already read."""
+    from runner.spec.yamlload import load_yaml
+
+    data = load_yaml(text, source).data  # cheap; parsed again with marks by the loader
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind == "pool" or (kind != "pattern" and isinstance(data, dict) and "steps" not in data
+                          and any(k in data for k in ("agents", "templates", "registries", "runtimes"))):
+        return parse_pool(text, source)
+    return parse_pattern(text, source)
