@@ -43,3 +43,7 @@ def main() -> None:
 from runner.commands import validate as _validate  # noqa: E402 - registered after `main` exists
 
 main.add_command(_validate.command)
+
+from runner.commands import agents as _agents  # noqa: E402
+
+main.add_command(_agents.group)

@@ -58,7 +58,7 @@ class WatchEvent:
 
 def parse_endpoints(value: str | Sequence[str]) -> list[str]:
     """``etcd://h:p,h:p`` / ``http://h:p`` / ``h:p`` (or a list of those) → ``["http://h:p", ...]``."""
-    items = value.split(",") if isinstance(value, str) else list(value)
+    items = [part for item in ([value] if isinstance(value, str) else value) for part in str(item).split(",")]
     out: list[str] = []
     for raw in items:
         item = str(raw).strip().rstrip("/")
@@ -181,7 +181,9 @@ class EtcdClient:
                     if "lease not found" in detail:
                         raise LeaseNotFound(f"etcd at {endpoint}: {detail}") from exc
                     if "authentication failed" in detail or "permission denied" in detail:
-                        raise ConfigurationError(f"etcd at {endpoint} refused the credentials: {detail}") from exc
+                        raise ConfigurationError(
+                            f"etcd at {endpoint} refused the credentials: {detail}"
+                        ) from exc
                     raise InfrastructureError(f"etcd at {endpoint}: {detail}") from exc
             raise self._unreachable(reasons)
 
@@ -190,7 +192,9 @@ class EtcdClient:
             return
         if self._token is None:
             name, password = self._auth
-            result = client.post(client.get_url("/auth/authenticate"), json={"name": name, "password": password})
+            result = client.post(
+                client.get_url("/auth/authenticate"), json={"name": name, "password": password}
+            )
             self._token = str(result["token"])
         client.session.headers["Authorization"] = self._token
 

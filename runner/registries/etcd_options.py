@@ -17,7 +17,6 @@ A password is never written in the pool: only the name of the environment variab
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,20 +27,16 @@ from runner.registries.etcd_client import DEFAULT_ENDPOINT, DEFAULT_PREFIX, Etcd
 
 KNOWN = ("endpoints", "prefix", "ttl", "timeout", "username", "usernameEnv", "passwordEnv", "tls")
 TLS_KEYS = ("ca", "cert", "key")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
 
 
 def parse_duration(value: Any) -> float | None:
-    """Seconds from ``5``, ``2.5``, ``"500ms"``, ``"5s"``, ``"1m"``; None when not a duration."""
-    if isinstance(value, bool):
+    """Seconds from ``5``, ``"500ms"``, ``"5s"``, ``"1m"``; None when not a positive duration."""
+    from runner.spec.units import parse_duration as parse
+
+    try:
+        seconds = parse(value)
+    except (ValueError, TypeError):
         return None
-    if isinstance(value, int | float):
-        return float(value) if value > 0 else None
-    match = _DURATION.match(str(value))
-    if not match:
-        return None
-    seconds = float(match.group(1)) * _UNITS[match.group(2)]
     return seconds if seconds > 0 else None
 
 
@@ -76,7 +71,9 @@ def option_errors(options: Mapping[str, Any]) -> list[str]:
         if not isinstance(tls, Mapping):
             errors.append("`tls`: expected a mapping with `ca`, `cert`, `key`")
         else:
-            errors += [f"`tls.{k}`: unknown TLS option, {suggest(k, TLS_KEYS)}" for k in tls if k not in TLS_KEYS]
+            errors += [
+                f"`tls.{k}`: unknown TLS option, {suggest(k, TLS_KEYS)}" for k in tls if k not in TLS_KEYS
+            ]
             if ("cert" in tls) != ("key" in tls):
                 errors.append("`tls`: `cert` and `key` go together")
     return errors

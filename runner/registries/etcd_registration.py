@@ -121,7 +121,9 @@ class EtcdRegistration:
         """A new lease and the key written under it (caller holds the lock)."""
         self.lease = self.client.grant(self.ttl)
         self._put()
-        log.info("registered %s at %s (lease %x, ttl %ss)", self.key, self.client.endpoint, self.lease, self.ttl)
+        log.info(
+            "registered %s at %s (lease %x, ttl %ss)", self.key, self.client.endpoint, self.lease, self.ttl
+        )
 
     def _put(self) -> None:
         self.client.put(self.key, self._value(), lease=self.lease)

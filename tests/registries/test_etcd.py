@@ -30,7 +30,12 @@ def test_registered_agents_are_listed_with_their_metadata(etcd_server: EtcdServe
     registry = make_registry(etcd_server.url, prefix)
     try:
         (agent,) = registry.agents()
-        assert (agent.id, agent.name, agent.type, agent.endpoint) == ("rev-1", "Reviewer", "claude", info.endpoint)
+        assert (agent.id, agent.name, agent.type, agent.endpoint) == (
+            "rev-1",
+            "Reviewer",
+            "claude",
+            info.endpoint,
+        )
         assert agent.capabilities == ("review", "python")
         assert agent.expertise == {"python": 0.9}
         assert agent.source == "etcd"
@@ -59,7 +64,11 @@ def test_stored_value_layout(etcd_server: EtcdServer, prefix: str) -> None:
 def test_capability_filter_and_unhealthy_agents(etcd_server: EtcdServer, prefix: str) -> None:
     regs = register_agents(
         etcd_server.url,
-        [("a1", "http://h:1", ["review"]), ("a2", "http://h:2", ["review", "go"]), ("a3", "http://h:3", ["go"])],
+        [
+            ("a1", "http://h:1", ["review"]),
+            ("a2", "http://h:2", ["review", "go"]),
+            ("a3", "http://h:3", ["go"]),
+        ],
         prefix=prefix,
     )
     registry = make_registry(etcd_server.url, prefix)

@@ -34,7 +34,9 @@ time.sleep(600)
 
 def test_agent_killed_with_sigkill_disappears_after_its_ttl(etcd_server: EtcdServer, prefix: str) -> None:
     registry = make_registry(etcd_server.url, prefix)
-    proc = subprocess.Popen([sys.executable, "-c", AGENT, etcd_server.url, prefix, "2"], stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", AGENT, etcd_server.url, prefix, "2"], stdout=subprocess.PIPE
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline() == b"registered\n"
         assert [a.id for a in registry.agents()] == ["victim"]
