@@ -180,7 +180,10 @@ class EtcdClient:
                     detail = _detail(exc)
                     if "lease not found" in detail:
                         raise LeaseNotFound(f"etcd at {endpoint}: {detail}") from exc
-                    if "authentication failed" in detail or "permission denied" in detail:
+                    if any(
+                        m in detail
+                        for m in ("authentication failed", "permission denied", "user name is empty")
+                    ):
                         raise ConfigurationError(
                             f"etcd at {endpoint} refused the credentials: {detail}"
                         ) from exc

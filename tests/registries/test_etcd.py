@@ -17,10 +17,13 @@ from tests.helpers.etcd import EtcdServer, agent_info, register_agents, wait_for
 pytestmark = pytest.mark.etcd
 
 
-def make_registry(url: str, prefix: str, **options: object) -> EtcdRegistry:
+def make_registry(
+    url: str, prefix: str, environ: dict[str, str] | None = None, **options: object
+) -> EtcdRegistry:
+    """An etcd registry as a pool would configure it (credentials come from ``environ``)."""
     opts = {"endpoints": [url], "prefix": prefix, "timeout": "2s", **options}
     pool = Pool(name="p", registries=(RegistryConfig(type="etcd", options=opts),))
-    return EtcdRegistry(RunContext(environ={}), pool, opts)
+    return EtcdRegistry(RunContext(environ=environ or {}), pool, opts)
 
 
 def test_registered_agents_are_listed_with_their_metadata(etcd_server: EtcdServer, prefix: str) -> None:
