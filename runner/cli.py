@@ -39,11 +39,13 @@ def main() -> None:
 # Subcommands are registered below by the modules that own them:
 #   main.add_command(<click command or group>)
 
-
 from runner.commands import validate as _validate  # noqa: E402 - registered after `main` exists
 
 main.add_command(_validate.command)
 
-from runner.commands import agents as _agents  # noqa: E402
+# These modules import click only (grpc stays lazy).
+from runner.commands.agent import agent_group  # noqa: E402
+from runner.commands.agents import agents_group  # noqa: E402
 
-main.add_command(_agents.group)
+main.add_command(agent_group)
+main.add_command(agents_group)
