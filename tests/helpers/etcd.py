@@ -7,19 +7,25 @@
         ...                                     # a pool with {type: etcd, endpoints: [etcd.url]}
         etcd.kill(); etcd.start()               # same port, same data: a restart
 
+    with served_agent(etcd.url, "s1", ["review"]) as server:   # `runner agent serve --register`
+        server.urls["http"]; server.proc.send_signal(signal.SIGKILL)
+
 Install etcd with ``.ci/setup-etcd.sh``; a missing binary fails the test (never skips).
 """
 
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -142,3 +148,48 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+ANSWER_JSON = Path(__file__).parent / "programs" / "answer_json.py"  # answers `echo: <task>`
+REPO = Path(__file__).parents[2]
+
+
+class ServedAgent:
+    """A ``runner agent serve --register`` subprocess; ``urls`` from its ``listening`` line."""
+
+    def __init__(self, proc: subprocess.Popen[str], urls: dict[str, str]) -> None:
+        self.proc = proc
+        self.urls = urls
+
+
+@contextmanager
+def served_agent(
+    etcd_url: str,
+    agent_id: str,
+    capabilities: Sequence[str] = (),
+    *,
+    prefix: str = DEFAULT_PREFIX,
+    ttl: int = 10,
+    program: Sequence[str] = (sys.executable, str(ANSWER_JSON)),
+    extra: Sequence[str] = (),
+) -> Iterator[ServedAgent]:
+    """An agent server registered in etcd, killed (SIGKILL) at the end if still running."""
+    cmd = [sys.executable, "-m", "runner", "agent", "serve", "--id", agent_id, "--http", "127.0.0.1:0",
+           "--register", etcd_url, "--register-prefix", prefix, "--register-ttl", str(ttl),
+           *(f"--capability={c}" for c in capabilities), *extra, "--", *program]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "RUNNER_AGENT_TOKEN"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 30.0)
+        line = proc.stdout.readline() if ready else ""
+        if not line.startswith("listening "):
+            proc.kill()
+            pytest.fail(f"agent server did not start: {line!r} {proc.stderr.read()}")
+        yield ServedAgent(proc, dict(part.split("=", 1) for part in line.split()[1:]))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
