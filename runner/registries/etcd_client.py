@@ -138,6 +138,9 @@ class EtcdClient:
             session = requests.Session()
             if self._tls.ca:
                 session.verify = self._tls.ca
+                # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify
+                # unless the environment is ignored: the pool's CA must win.
+                session.trust_env = False
             if self._tls.cert and self._tls.key:
                 session.cert = (self._tls.cert, self._tls.key)
             client = etcd3gw.client(

@@ -20,6 +20,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from runner.agents.model import AgentInfo
-from runner.registries.etcd_client import DEFAULT_PREFIX
+from runner.registries.etcd_client import DEFAULT_PREFIX, TLSFiles
 from runner.registries.etcd_registration import EtcdRegistration
 
 
@@ -52,8 +53,10 @@ def free_port() -> int:
 class EtcdServer:
     """One single-member etcd on 127.0.0.1; ``kill()`` + ``start()`` is a restart on the same port."""
 
-    def __init__(self, workdir: Path, name: str = "t1") -> None:
+    def __init__(self, workdir: Path, name: str = "t1", tls: TLSFiles | None = None) -> None:
+        """``tls``: serve https with ``cert``/``key`` and require client certificates signed by ``ca``."""
         self.name = name
+        self.tls = tls
         self.data_dir = workdir / f"etcd-{name}"
         self.log_path = workdir / f"etcd-{name}.log"
         self.client_port = free_port()
@@ -62,7 +65,7 @@ class EtcdServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.client_port}"
 
     def start(self, timeout: float = 15.0) -> EtcdServer:
         """Start (or restart) the server and wait until it reports healthy."""
@@ -77,6 +80,9 @@ class EtcdServer:
             "--initial-advertise-peer-urls", peer,
             "--initial-cluster", f"{self.name}={peer}",
         ]  # fmt: skip
+        if self.tls:
+            cmd += ["--cert-file", str(self.tls.cert), "--key-file", str(self.tls.key),
+                    "--client-cert-auth", "--trusted-ca-file", str(self.tls.ca)]  # fmt: skip
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
@@ -91,8 +97,12 @@ class EtcdServer:
         raise RuntimeError(f"etcd not healthy after {timeout}s; see {self.log_path}")
 
     def healthy(self) -> bool:
+        context = None
+        if self.tls:
+            context = ssl.create_default_context(cafile=self.tls.ca)
+            context.load_cert_chain(str(self.tls.cert), str(self.tls.key))
         try:
-            with urllib.request.urlopen(self.url + "/health", timeout=1) as resp:
+            with urllib.request.urlopen(self.url + "/health", timeout=1, context=context) as resp:
                 return b'"true"' in resp.read()
         except OSError:
             return False
@@ -193,3 +203,48 @@ def served_agent(
         proc.wait(10)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def make_certificates(folder: Path) -> tuple[TLSFiles, TLSFiles]:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA:
+    ``(server, client)`` as TLSFiles (each with the CA as ``ca``)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def issue(cn: str, issuer_key, issuer_name, *, ca: bool = False, server: bool = False):  # type: ignore[no-untyped-def]
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        builder = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name or name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )  # fmt: skip
+        if not ca:
+            # etcd's own HTTP gateway dials etcd with the server certificate: it needs both usages.
+            usages = [ExtendedKeyUsageOID.CLIENT_AUTH] + ([ExtendedKeyUsageOID.SERVER_AUTH] if server else [])
+            builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        if server:
+            import ipaddress
+
+            san = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        cert = builder.sign(issuer_key or key, hashes.SHA256())
+        cert_path, key_path = folder / f"{cn}.pem", folder / f"{cn}-key.pem"
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))  # fmt: skip
+        return key, name, str(cert_path), str(key_path)
+
+    ca_key, ca_name, ca_cert, _ = issue("ca", None, None, ca=True)
+    _, _, server_cert, server_key = issue("server", ca_key, ca_name, server=True)
+    _, _, client_cert, client_key = issue("client", ca_key, ca_name)
+    return TLSFiles(ca=ca_cert, cert=server_cert, key=server_key), TLSFiles(
+        ca=ca_cert, cert=client_cert, key=client_key
+    )
