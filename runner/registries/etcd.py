@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -108,11 +109,15 @@ class EtcdRegistry(Registry):
                 if revision == 0:
                     revision = self._relist()
                     delay = 0.1
+                watched = time.monotonic()
                 for event in self._client.watch_prefix(
                     self.prefix, revision + 1, idle_timeout=self.idle, on_stream=self._set_abort
                 ):
                     self._apply(event.kind, event.key, event.value)
                 revision = 0  # the stream ended: list again before watching again
+                if time.monotonic() - watched < 1.0:  # refused at once (e.g. no permission): no hot loop
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, 2.0)
             except InfrastructureError as exc:
                 with self._lock:
                     self._error = exc

@@ -258,9 +258,9 @@ class EtcdClient:
         Unreachable etcd → InfrastructureError.
         """
         import requests
+        from etcd3gw import exceptions as gw
 
-        self.call("/maintenance/status", {})  # picks a live endpoint, authenticates
-        client = self._client(self.endpoint)
+        endpoint = self.endpoint  # the one that answered last (the caller has just listed)
         body = {
             "create_request": {
                 "key": _b64(prefix),
@@ -269,11 +269,13 @@ class EtcdClient:
             }
         }
         try:
-            resp = client.session.post(
-                client.get_url("/watch"), json=body, stream=True, timeout=(self.timeout, idle_timeout)
-            )
-        except requests.RequestException as exc:
-            raise self._unreachable([f"{self.endpoint}: watch failed ({type(exc).__name__})"]) from exc
+            with self._lock:
+                client = self._client(endpoint)
+                self._authenticate(client)
+                url = client.get_url("/watch")
+            resp = client.session.post(url, json=body, stream=True, timeout=(self.timeout, idle_timeout))
+        except (requests.RequestException, gw.Etcd3Exception) as exc:
+            raise self._unreachable([f"{endpoint}: watch failed ({type(exc).__name__})"]) from exc
         if on_stream is not None:
             on_stream(lambda: _abort(resp))
         try:

@@ -86,6 +86,9 @@ class EtcdRegistration:
             if (healthy, message) == (self.healthy, self.message) and not self._dirty:
                 return
             self.healthy, self.message = healthy, message
+            if not self.lease:  # not started, or stopped: never write a key without a lease
+                self._dirty = True
+                return
             try:
                 self._put()
             except InfrastructureError as exc:

@@ -118,6 +118,8 @@ def test_graceful_stop_removes_the_key_at_once(etcd_server: EtcdServer, prefix: 
     assert [k for k, _ in client.range_prefix(prefix)[1]] == [prefix + "g1"]
     reg.stop()
     assert client.range_prefix(prefix)[1] == []  # no waiting: the revoke deleted it
+    reg.set_health(False, "late")  # a stopped registration never writes a key without a lease
+    assert client.range_prefix(prefix)[1] == []
 
 
 def test_lost_lease_is_replaced_and_the_key_rewritten(etcd_server: EtcdServer, prefix: str) -> None:
