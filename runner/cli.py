@@ -39,9 +39,13 @@ def main() -> None:
 # Subcommands are registered below by the modules that own them:
 #   main.add_command(<click command or group>)
 
-from runner.commands import validate as _validate  # noqa: E402 - registered after `main` exists
+from runner.commands import apply as _apply  # noqa: E402 - registered after `main` exists
+from runner.commands import plan as _plan  # noqa: E402
+from runner.commands import validate as _validate  # noqa: E402
 
 main.add_command(_validate.command)
+main.add_command(_plan.command)
+main.add_command(_apply.command)
 
 # These modules import click only (grpc stays lazy).
 from runner.commands.agent import agent_group  # noqa: E402

@@ -63,3 +63,8 @@ def resolve_pattern_path(arg: str) -> Path:
     if arg.startswith(BUILTIN_PREFIX):
         return builtin_pattern(arg)
     return Path(arg)
+
+
+def default_pool_path() -> Path:
+    """The embedded default pool (``pools/default.yaml``): local runtime, ``command`` agents."""
+    return _data_dir("pools") / "default.yaml"

@@ -1,12 +1,14 @@
-"""Regenerate schemas/*.schema.json (run from the repo root: python tools/gen_schemas.py).
+"""Regenerate schemas/*.schema.json: ``python tools/gen_schemas.py [OUTDIR]`` (default: the repo's schemas/).
 
 The JSON files are the source the loaders read; this script only keeps the shared parts
 (agent keys, durations) from drifting apart. Edit here, regenerate, commit both.
 """
 import json
 import sys
+from pathlib import Path
 
-sys.path.insert(0, ".")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 from runner.errors import FailureKind  # noqa: E402
 from runner.spec.units import CPU_RE, DURATION_RE, MEMORY_RE  # noqa: E402
 
@@ -161,5 +163,6 @@ def order(s):
     # $schema/$id/title first for readers
     head = {k: s[k] for k in ("$schema", "$id", "title") if k in s}
     return {**head, **{k: v for k, v in s.items() if k not in head}}
+out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "schemas"
 for n, s in (("pattern", pattern), ("pool", pool)):
-    open(f"schemas/{n}.schema.json", "w").write(json.dumps(order(s), indent=2) + "\n")
+    (out / f"{n}.schema.json").write_text(json.dumps(order(s), indent=2) + "\n")

@@ -61,6 +61,13 @@ def parse_answer(text: str, default_confidence: float | None = None, *, agent_id
     return result, confidence, reasoning
 
 
+def has_structured_answer(text: str) -> bool:
+    """Whether ``text`` holds an explicit answer (a JSON object or a CONFIDENCE marker), as
+    opposed to free text that may just be an error message."""
+    text = text[-_MAX_SCAN:]
+    return last_json_object(text) is not None or _CONFIDENCE.search(text) is not None
+
+
 def last_json_object(text: str) -> dict[str, Any] | None:
     """The last top-level JSON object with a ``result`` key in ``text``, or None."""
     found: dict[str, Any] | None = None

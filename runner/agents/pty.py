@@ -406,26 +406,37 @@ class PtySession:
 
     # ------------------------------------------------------------ stop
 
-    def close(self, grace: float = 3.0, sig: int = signal.SIGTERM) -> None:
+    @property
+    def closing(self) -> bool:
+        """``close`` was called (it may still be running in another thread)."""
+        return self._cancelled
+
+    def close(self, grace: float = 3.0, sig: int = signal.SIGTERM, wait: bool = True) -> None:
         """Stop the program: ``sig`` to its whole process group, up to ``grace`` seconds for
         the group to go, then SIGKILL to the group. Reaps it, closes the fds. Idempotent;
-        a concurrent ``wait_for``/``send`` raises ``PtyCancelled``."""
-        with self._close_lock:
-            if self._closed:
-                return
-            with self._cond:
-                self._cancelled = True
-                self._cond.notify_all()
-            with contextlib.suppress(OSError):
-                os.write(self._wake_w, b"x")
-            if self.pid is not None:
-                self._kill_group(grace, sig)
-                if not self._exited.wait(5.0):
-                    pass  # stuck in the kernel (D state): the reaper thread reaps it later
-                for t in self._threads:
-                    t.join(5.0)
-            self._closed = True
-            self._close_fds()
+        a concurrent ``wait_for``/``send`` raises ``PtyCancelled`` at once. With ``wait``
+        False, return at once if another thread is already closing the session."""
+        if not self._close_lock.acquire(blocking=wait):
+            return
+        try:
+            if not self._closed:
+                self._shutdown(grace, sig)
+                self._closed = True
+        finally:
+            self._close_lock.release()
+
+    def _shutdown(self, grace: float, sig: int) -> None:
+        with self._cond:
+            self._cancelled = True
+            self._cond.notify_all()
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+        if self.pid is not None:
+            self._kill_group(grace, sig)
+            self._exited.wait(5.0)  # SIGKILLed; only a process stuck in the kernel takes longer
+            for t in self._threads:
+                t.join(5.0)
+        self._close_fds()
 
     def _kill_group(self, grace: float, sig: int) -> None:
         pgid = self.pid

@@ -81,7 +81,7 @@ def agent_group() -> None:
 @click.option("--drain-timeout", default="10s", show_default=True,
               help="On SIGTERM, how long the running task may take before it is cancelled.")
 @click.option("--max-tasks", type=click.IntRange(min=1), default=None,
-              help="Tasks taken at once (default: what the agent type allows).")
+              help="Tasks taken at once (default: what the agent type declares; command: 1).")
 @click.option("--register", default=None, metavar="etcd://HOST:PORT[,HOST:PORT]",
               help="Register the agent in etcd under a lease it keeps alive; deregister on stop.")
 @click.option("--register-prefix", default="/runner/agents/", show_default=True, help="etcd key prefix.")

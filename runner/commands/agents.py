@@ -58,8 +58,8 @@ def endpoint_agents(pool_path: str) -> tuple[list[AgentInfo], AuthConfig | None]
     """The pool's static agents and env-registry agents that have an endpoint, and its auth."""
     from runner.agents.model import AgentInfo
     from runner.context import RunContext
-    from runner.protocol.auth import AuthConfig
     from runner.plugins import load
+    from runner.protocol.auth import AuthConfig
     from runner.registries import REGISTRIES
     from runner.spec import load_pool
 

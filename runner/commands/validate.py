@@ -17,8 +17,11 @@ from runner.errors import EXIT_INVALID, EXIT_OK, Diagnostic
 
 
 def _files(paths: Sequence[Path], skip: Path | None) -> Iterator[Path]:
+    from runner.resources import resolve_pattern_path
+
     seen = {skip.resolve()} if skip is not None else set()
     for path in paths:
+        path = resolve_pattern_path(str(path))  # `builtin:vote` → the shipped file
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
         else:
@@ -42,6 +45,7 @@ def _describe(spec: object) -> str:
 def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
     """Check every file (directories: every *.yaml / *.yml inside); 0 when all are valid, else 2.
 
+    ``builtin:NAME`` names a built-in pattern.
     With ``pool``, the pool is checked too, and every pattern is checked against it
     (capabilities no agent or template of the pool provides).
     """
@@ -85,7 +89,11 @@ def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
 @click.option("--pool", type=click.Path(path_type=Path), default=None,
               help="Also check the pool, and every pattern against it.")
 def command(paths: tuple[Path, ...], pool: Path | None) -> None:
-    """Check pattern and pool files (FILE or DIR...) without running anything."""
+    """Check pattern and pool files (FILE, DIR or builtin:NAME...) without running anything.
+
+    Prints every problem as FILE:LINE:COL: $.KEY.PATH: MESSAGE, then `ok:` per valid file.
+    Exit status: 0 all files valid, 2 problems found.
+    """
     from runner.cli import run_command
 
     run_command(validate, list(paths), pool, sys.stdout)

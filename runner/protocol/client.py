@@ -65,6 +65,9 @@ def display_endpoint(endpoint: str) -> str:
 class RemoteHandle(AgentHandle):
     """Shared lifecycle and error wording of the HTTP and gRPC clients.
 
+    ``read_grace``: seconds a reply may take beyond the task's timeout before the call is
+    abandoned as TIMEOUT (the server enforces the task timeout itself and says so first).
+
     Subclasses implement ``_call_execute`` and ``_call_health`` (raising ``AgentFailure``) and
     ``_close`` (cancel what is in flight; release connections).
     """
@@ -77,6 +80,7 @@ class RemoteHandle(AgentHandle):
         self._lock = threading.Lock()
         self._running = 0
         self._stopped = threading.Event()
+        self.read_grace = READ_GRACE
 
     # ------------------------------------------------------------- errors
 

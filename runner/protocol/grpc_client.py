@@ -20,7 +20,7 @@ from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, FailureKind
 from runner.protocol import agent_pb2, agent_pb2_grpc, wire
 from runner.protocol.auth import AuthConfig, bearer
-from runner.protocol.client import HEALTH_TIMEOUT, READ_GRACE, RemoteHandle
+from runner.protocol.client import HEALTH_TIMEOUT, RemoteHandle
 
 C = grpc.StatusCode
 _KINDS = {
@@ -40,8 +40,9 @@ class GrpcHandle(RemoteHandle):
     def __init__(self, info: AgentInfo, bus: EventBus, auth: AuthConfig | None) -> None:
         super().__init__(info, bus, auth)
         url = urlsplit(self.endpoint)
-        target = f"{url.hostname}:{url.port or 443}"
-        if url.scheme.lower() == "grpcs":
+        secure = url.scheme.lower() == "grpcs"
+        target = f"{url.hostname}:{url.port or (443 if secure else 80)}"
+        if secure:
             ca = Path(self.auth.ca_file).read_bytes() if self.auth.ca_file else None
             self._channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca))
         else:
@@ -100,6 +101,8 @@ class GrpcHandle(RemoteHandle):
                 "loginRequired": reply.login_required, "instruction": reply.instruction,
                 "runtime": {"name": reply.runtime_name, "type": reply.runtime_type,
                             "activeAgents": reply.active_agents},
+                "agent": {"id": reply.agent_id, "name": reply.agent_name,
+                          "capabilities": list(reply.capabilities)},
                 "concurrency": reply.concurrency, "activeTasks": reply.active_tasks,
                 "protocolVersion": reply.protocol_version, "metrics": metrics}
 
@@ -107,7 +110,7 @@ class GrpcHandle(RemoteHandle):
         message = agent_pb2.ExecuteTaskRequest(
             task_id=request.task_id, description=request.description, data=json.dumps(dict(request.data)),
             timeout_ms=int(request.timeout * 1000) if request.timeout else 0)
-        deadline = request.timeout + READ_GRACE if request.timeout else None
+        deadline = request.timeout + self.read_grace if request.timeout else None
         stream = self._follow(request.task_id, on_output) if on_output else None
         future = self._track(self._stub.ExecuteTask.future(message, timeout=deadline,
                                                            metadata=self._metadata))

@@ -70,7 +70,8 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
             runtime_name=h["runtime"]["name"], runtime_type=h["runtime"]["type"],
             active_agents=h["runtime"]["activeAgents"], login_required=h["loginRequired"],
             instruction=h["instruction"], concurrency=h["concurrency"], active_tasks=h["activeTasks"],
-            protocol_version=h["protocolVersion"], metrics=json.dumps(self.service.metrics()))
+            protocol_version=h["protocolVersion"], metrics=json.dumps(self.service.metrics()),
+            agent_id=h["agent"]["id"], agent_name=h["agent"]["name"], capabilities=h["agent"]["capabilities"])
 
     def StreamOutput(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         self._auth(context)

@@ -22,7 +22,7 @@ from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, FailureKind
 from runner.protocol import wire
 from runner.protocol.auth import AuthConfig, bearer
-from runner.protocol.client import CONNECT_TIMEOUT, HEALTH_TIMEOUT, READ_GRACE, RemoteHandle
+from runner.protocol.client import CONNECT_TIMEOUT, HEALTH_TIMEOUT, RemoteHandle
 
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
@@ -97,6 +97,7 @@ class HttpHandle(RemoteHandle):
                 try:
                     if conn.sock is None:
                         conn.connect()
+                        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     conn.sock.settimeout(read_timeout)
                 except OSError as exc:
                     raise _Connect() from exc
@@ -112,6 +113,8 @@ class HttpHandle(RemoteHandle):
                 if reused and attempt == 1 and not self._stopped.is_set():
                     continue
                 raise self.failure(FailureKind.INFRASTRUCTURE, f"connection lost: {_describe(exc)}") from exc
+            except http.client.BadStatusLine as exc:
+                raise self.malformed(f"not an HTTP reply: {str(exc)[:80]!r}") from exc
             except TimeoutError as exc:
                 raise self.failure(FailureKind.TIMEOUT, f"no reply within {read_timeout:g}s") from exc
             except ssl.SSLCertVerificationError as exc:
@@ -176,7 +179,7 @@ class HttpHandle(RemoteHandle):
 
     def _call_execute(self, request: TaskRequest, on_output: OutputCallback | None) -> TaskResult:
         body = json.dumps(wire.request_to_json(request)).encode()
-        timeout = request.timeout + READ_GRACE if request.timeout else None
+        timeout = request.timeout + self.read_grace if request.timeout else None
         stream = _OutputStream(self, request.task_id, on_output) if on_output else None
         try:
             status, data = self._request("POST", "/execute", body, timeout)

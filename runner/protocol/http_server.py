@@ -38,16 +38,21 @@ class _Server(ThreadingHTTPServer):
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # The TLS handshake happens here, in the connection's thread, not in the accept loop.
-        if self.tls is not None:
-            try:
-                request = self.tls.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
-                return
-        super().finish_request(request, client_address)
+        if self.tls is None:
+            return super().finish_request(request, client_address)
+        try:
+            wrapped = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return None  # a client that does not speak TLS (or does not trust us)
+        try:
+            super().finish_request(wrapped, client_address)
+        finally:
+            wrapped.close()  # the plain socket was detached into it; the server closes only that
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse one connection per agent
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: _Server
     server_version = "runner-agent/" + wire.PROTOCOL_VERSION
 

@@ -70,6 +70,13 @@ def build_handle(opts: ServeOptions, bus: EventBus | None = None) -> AgentHandle
     return LocalRuntime(ctx, opts.runtime_options).spawn(info)
 
 
+def type_concurrency(definition: AgentDef) -> int:
+    """Tasks one agent of this type takes at once, as the type declares (``command``: 1)."""
+    from runner.agents.types import AGENT_TYPES
+
+    return max(1, load("agent type", AGENT_TYPES, definition.type).capabilities.concurrency)
+
+
 def resolve_token(opts: ServeOptions, environ: dict[str, str]) -> str | None:
     if opts.token_file:
         return read_token_file(opts.token_file, "--token-file")
@@ -84,7 +91,8 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
     if bool(opts.tls_cert) != bool(opts.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     token = resolve_token(opts, environ)
-    service = AgentService(build_handle(opts), runtime_name="local", max_tasks=opts.max_tasks)
+    max_tasks = opts.max_tasks or type_concurrency(opts.definition)
+    service = AgentService(build_handle(opts), runtime_name="local", max_tasks=max_tasks)
     http_server = grpc_server = None
     if opts.http:
         host, port = split_address(opts.http, "--http")

@@ -1,6 +1,6 @@
 """The transport-free core of the agent server: one wrapped ``AgentHandle``, served to HTTP and gRPC.
 
-It owns what both protocols share: the busy gate (``handle.concurrency`` tasks at once, more is
+It owns what both protocols share: the busy gate (``handle.concurrency`` capped by ``max_tasks``; beyond it
 a clear "busy" answer), draining on SIGTERM, live output fan-out to stream subscribers, health
 and metrics in wire form. The transports only translate.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import AgentEvent, AgentState
 from runner.agents.model import TaskRequest, TaskResult
-from runner.errors import LoginRequired, RunnerError
+from runner.errors import AgentFailure, FailureKind, LoginRequired, RunnerError
 from runner.protocol.wire import BUSY, PROTOCOL_VERSION
 
 _KEEP_FINISHED = 32  # outputs of the last tasks kept for late StreamOutput subscribers
@@ -134,6 +134,13 @@ class AgentService:
                 while len(self._outputs) > _KEEP_FINISHED:
                     self._outputs.popitem(last=False)
             return self.handle.execute(request, lambda text: self._publish(request.task_id, text))
+        except AgentFailure as exc:
+            if self.draining and exc.kind == FailureKind.CANCELLED:
+                # Cancelled by our shutdown, not by the caller: another agent may take the task.
+                raise AgentFailure(FailureKind.INFRASTRUCTURE, f"the agent server shut down before task "
+                                   f"{request.task_id} finished", agent_id=self.handle.id,
+                                   output=exc.output) from exc
+            raise
         finally:
             self._finish(request.task_id)
             self._slots.release()

@@ -274,7 +274,7 @@ class LocalHandle(AgentHandle):
         return session
 
     def _close(self, session: PtySession, grace: float) -> None:
-        session.close(grace)
+        session.close(grace, wait=False)  # when stop() is closing it, stop() waits, not the task
         with self._lock:
             self._sessions.discard(session)
             if session is self._session:

@@ -4,6 +4,7 @@
     load_pool(path) / parse_pool(text, source)       -> Pool
     load_file(path)                                  -> Pattern | Pool   (kind from `kind:` or keys)
     check_pair(pattern, pool)                        -> list[Diagnostic]  (capabilities the pool lacks)
+    step_dependencies(step)                          -> tuple[str, ...]   (needs + steps its templates read)
 
 Every problem of a file is raised at once as ``runner.errors.SpecError``.
 """
@@ -16,9 +17,10 @@ from runner.spec.models import Pattern, Pool
 from runner.spec.pattern import load_pattern, parse_pattern
 from runner.spec.pool import load_pool, parse_pool
 from runner.spec.poolchecks import check_pair
+from runner.spec.templates import step_dependencies
 
 __all__ = ["Pattern", "Pool", "check_pair", "load_file", "load_pattern", "load_pool", "parse_file",
-           "parse_pattern", "parse_pool"]
+           "parse_pattern", "parse_pool", "step_dependencies"]
 
 
 def load_file(path: str | Path) -> Pattern | Pool:
@@ -32,9 +34,10 @@ def parse_file(text: str, source: str = "<memory>") -> Pattern | Pool:
     """``load_file`` for text already read."""
     from runner.spec.yamlload import load_yaml
 
-    data = load_yaml(text, source).data  # cheap; parsed again with marks by the loader
+    doc = load_yaml(text, source)
+    data = doc.data
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind == "pool" or (kind != "pattern" and isinstance(data, dict) and "steps" not in data
                           and any(k in data for k in ("agents", "templates", "registries", "runtimes"))):
-        return parse_pool(text, source)
-    return parse_pattern(text, source)
+        return parse_pool(text, source, doc=doc)
+    return parse_pattern(text, source, doc=doc)

@@ -23,7 +23,8 @@ def check_pattern(data: Any, rep: Reporter) -> None:
         return
     inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
     _check_inputs(inputs, rep)
-    steps = [s if isinstance(s, dict) else {} for s in data.get("steps") or [] if isinstance(data.get("steps"), list)]
+    raw_steps = data.get("steps")
+    steps = [s if isinstance(s, dict) else {} for s in raw_steps] if isinstance(raw_steps, list) else []
     index: dict[str, int] = {}
     for i, step in enumerate(steps):
         sid = step.get("id")
@@ -44,7 +45,7 @@ def check_pattern(data: Any, rep: Reporter) -> None:
     if isinstance(outputs, dict):
         for name, src in outputs.items():
             if isinstance(src, str):
-                _check_template(f"$.outputs.{name}", src, False, inputs, index, rep)
+                _check_template(f"$.outputs.{name}", src, False, inputs, index, rep, fan_out=None)
     for cycle in find_cycles(edges):
         rep.add(f"$.steps[{index[cycle[0]]}]", "cycle: " + " -> ".join(cycle))
 
@@ -90,7 +91,9 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
     for key, is_expr in _TEMPLATE_KEYS:
         src = step.get(key)
         if isinstance(src, str):
-            deps += _check_template(f"{base}.{key}", src, is_expr, inputs, index, rep)
+            # `item`/`index` exist in the task of a forEach step (not in forEach itself, nor in `when`)
+            fan_out = key == "task" and "forEach" in step
+            deps += _check_template(f"{base}.{key}", src, is_expr, inputs, index, rep, fan_out=fan_out)
     agents = step.get("agents")
     if isinstance(agents, dict):
         lo, hi = agents.get("min", 1), agents.get("max")
@@ -100,12 +103,19 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
 
 
 def _check_template(path: str, src: str, is_expr: bool, inputs: dict[str, Any], index: dict[str, int],
-                    rep: Reporter) -> list[str]:
+                    rep: Reporter, *, fan_out: bool | None) -> list[str]:
+    """Check one template; ``fan_out``: True/False in a step with/without forEach, None in outputs."""
     message = templates.syntax_error(src, expression=is_expr)
     if message:
         rep.add(path, message, at_value=True)
         return []
     refs = templates.references(src, expression=is_expr)
+    known = {"inputs", "steps", "item", "index"} if fan_out else {"inputs", "steps"}
+    for name in sorted(refs.variables - known):
+        if name in ("item", "index") and fan_out is False:
+            rep.add(path, f"`{name}` is only defined in the task of a step with `forEach`", at_value=True)
+        else:
+            rep.add(path, f"unknown variable `{name}` ({suggest(name, sorted(known))})", at_value=True)
     for name in sorted(refs.inputs - set(inputs)):
         hint = suggest(name, inputs) if inputs else "the pattern declares no inputs"
         rep.add(path, f"unknown input `{name}` ({hint})", at_value=True)

@@ -39,9 +39,7 @@ def schema_diagnostics(data: Any, schema_name: str, source: str,
             key = (path, message if message.startswith("missing required key") else "")
             if key in out:
                 continue
-            line, col = mark_of(marks if at_key else value_marks, path)
-            if not at_key and path not in value_marks:
-                line, col = mark_of(marks, path)
+            line, col = mark_of(marks if at_key or path not in value_marks else value_marks, path)
             out[key] = Diagnostic(file=source, line=line, col=col, path=path, message=message)
     return sorted(out.values(), key=lambda d: (d.line, d.col, d.path))
 
@@ -57,7 +55,8 @@ def describe(value: Any) -> str:
     if isinstance(value, float):
         return f"number {value:g}"
     if isinstance(value, str):
-        return "string " + json.dumps(value, ensure_ascii=False)
+        shown = value if len(value) <= 60 else value[:57] + "..."  # a whole task text helps nobody
+        return "string " + json.dumps(shown, ensure_ascii=False)
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):

@@ -24,9 +24,11 @@ def read_text(path: str | Path) -> str:
     raise SpecError([Diagnostic(file=str(path), line=0, col=0, path="$", message=message)])
 
 
-def load_checked(text: str, source: str, schema_name: str, check: Callable[[Any, Reporter], None]) -> YamlDoc:
-    """Parse ``text`` and report every schema and semantic problem at once (SpecError)."""
-    doc = load_yaml(text, source)
+def load_checked(text: str, source: str, schema_name: str, check: Callable[[Any, Reporter], None],
+                 doc: YamlDoc | None = None) -> YamlDoc:
+    """Parse ``text`` (unless already parsed as ``doc``) and report every schema and semantic problem
+    at once (SpecError)."""
+    doc = doc or load_yaml(text, source)
     if doc.data is None:
         raise SpecError([Diagnostic(file=source, line=1, col=1, path="$", message="the file is empty")])
     found = schema_diagnostics(doc.data, schema_name, source, doc.marks, doc.value_marks)

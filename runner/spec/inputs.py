@@ -22,6 +22,19 @@ _TYPE_NAMES = {"string": "a string", "number": "a number", "integer": "an intege
                "boolean": "a boolean", "array": "a list", "object": "a mapping"}
 
 
+def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
+    """``["a=1", "b=x=y"]`` (repeated ``--input`` options) → ``{"a": "1", "b": "x=y"}``."""
+    from runner.errors import UsageError
+
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--input expects NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value
+    return out
+
+
 def coerce(text: str, type_: str) -> Any:
     """The command-line string ``text`` as a value of ``type_``; ValueError with a message if not."""
     raw = text.strip()

@@ -19,6 +19,7 @@ from runner.spec.models import (
     Validation,
 )
 from runner.spec.units import parse_duration
+from runner.spec.yamlload import YamlDoc
 
 
 def load_pattern(path: str | Path) -> Pattern:
@@ -26,9 +27,12 @@ def load_pattern(path: str | Path) -> Pattern:
     return parse_pattern(read_text(path), str(path))
 
 
-def parse_pattern(text: str, source: str = "<memory>") -> Pattern:
-    """Check and build a pattern from YAML ``text`` (``source`` names it in messages)."""
-    doc = load_checked(text, source, "pattern", check_pattern)
+def parse_pattern(text: str, source: str = "<memory>", *, doc: YamlDoc | None = None) -> Pattern:
+    """Check and build a pattern from YAML ``text`` (``source`` names it in messages).
+
+    ``doc``: the text already parsed by ``load_yaml`` (saves parsing it twice).
+    """
+    doc = load_checked(text, source, "pattern", check_pattern, doc)
     return build_pattern(doc.data, source, doc.marks)
 
 

@@ -18,6 +18,7 @@ from runner.spec.models import (
 )
 from runner.spec.poolchecks import check_pool
 from runner.spec.units import parse_cpu, parse_duration, parse_memory
+from runner.spec.yamlload import YamlDoc
 
 
 def load_pool(path: str | Path) -> Pool:
@@ -25,9 +26,12 @@ def load_pool(path: str | Path) -> Pool:
     return parse_pool(read_text(path), str(path))
 
 
-def parse_pool(text: str, source: str = "<memory>") -> Pool:
-    """Check and build a pool from YAML ``text`` (``source`` names it in messages)."""
-    doc = load_checked(text, source, "pool", check_pool)
+def parse_pool(text: str, source: str = "<memory>", *, doc: YamlDoc | None = None) -> Pool:
+    """Check and build a pool from YAML ``text`` (``source`` names it in messages).
+
+    ``doc``: the text already parsed by ``load_yaml`` (saves parsing it twice).
+    """
+    doc = load_checked(text, source, "pool", check_pool, doc)
     return build_pool(doc.data, source, doc.marks)
 
 

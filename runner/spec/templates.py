@@ -25,10 +25,11 @@ from runner.errors import Diagnostic, SpecError
 
 @dataclass(frozen=True)
 class Refs:
-    """What a template reads: ``inputs.NAME`` and ``steps.ID`` names."""
+    """What a template reads: ``inputs.NAME`` and ``steps.ID`` names, and its free variables."""
 
     inputs: frozenset[str] = frozenset()
     steps: frozenset[str] = frozenset()
+    variables: frozenset[str] = frozenset()  # top-level names read (inputs, steps, item, ...), not globals
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def references(src: str, *, expression: bool = False) -> Refs:
 
 @lru_cache(maxsize=1024)
 def _references(src: str, expression: bool) -> Refs:
-    from jinja2 import nodes
+    from jinja2 import meta, nodes
 
     try:
         text = "{{ " + expression_source(src) + " }}" if expression else src
@@ -140,7 +141,21 @@ def _references(src: str, expression: bool) -> Refs:
             found[base.name].add(node.attr)
         elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
             found[base.name].add(node.arg.value)
-    return Refs(inputs=frozenset(found["inputs"]), steps=frozenset(found["steps"]))
+    free = meta.find_undeclared_variables(tree) - set(environment().globals)
+    return Refs(inputs=frozenset(found["inputs"]), steps=frozenset(found["steps"]), variables=frozenset(free))
+
+
+def step_dependencies(step: Any) -> tuple[str, ...]:
+    """The steps ``step`` runs after: its ``needs``, then the steps its task/when/forEach read.
+
+    The same rule the loader's cycle check uses, so plan and validation agree.
+    """
+    found = list(step.needs)
+    found += sorted(references(step.task).steps)
+    for expr in (step.when, step.for_each):
+        if expr:
+            found += sorted(references(expr, expression=True).steps)
+    return tuple(dict.fromkeys(found))
 
 
 def _message(exc: Exception, what: str) -> str:

@@ -72,8 +72,9 @@ def load_yaml(text: str, source: str) -> YamlDoc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         problem = exc.problem or exc.context or "invalid YAML"
+        what = "unsupported YAML" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
         raise SpecError([Diagnostic(file=source, line=line, col=col, path="$",
-                                    message=f"YAML syntax error: {problem}")]) from None
+                                    message=f"{what}: {problem}")]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Diagnostic(file=source, line=0, col=0, path="$",
                                     message=f"YAML error: {exc}")]) from None

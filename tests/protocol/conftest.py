@@ -25,7 +25,7 @@ from runner.protocol.auth import AuthConfig
 from runner.protocol.client import connect
 from runner.protocol.grpc_server import GrpcAgentServer
 from runner.protocol.http_server import HttpAgentServer, server_tls
-from runner.protocol.serve import ServeOptions, build_handle
+from runner.protocol.serve import ServeOptions, build_handle, type_concurrency
 from runner.protocol.service import AgentService
 from runner.spec.models import AgentDef
 
@@ -60,7 +60,7 @@ def served(definition: AgentDef | None = None, *, token: str | None = None, tls:
     """Both servers in this process around one real local agent."""
     definition = definition or AgentDef(type="command", command=WORKER, capabilities=("code",))
     handle = build_handle(ServeOptions(definition=definition, agent_id=agent_id))
-    service = AgentService(handle, max_tasks=max_tasks)
+    service = AgentService(handle, max_tasks=max_tasks or type_concurrency(definition))
     http_tls = server_tls(str(tls[0]), str(tls[1])) if tls else None
     pem = (tls[0].read_bytes(), tls[1].read_bytes()) if tls else None
     http = HttpAgentServer(service, "127.0.0.1", 0, token=token, tls=http_tls).start()
@@ -136,7 +136,7 @@ def cert(tmp_path_factory) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "runner-test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())

@@ -10,8 +10,6 @@ import pytest
 from runner.errors import SpecError
 from runner.spec import load_file
 
-DATA = Path(__file__).parent / "data"
-
 
 @pytest.fixture
 def problems(tmp_path, monkeypatch):

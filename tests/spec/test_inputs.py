@@ -78,3 +78,13 @@ def test_pattern_and_bad_input_file(tmp_path):
         '--input: repo: must match the pattern ^/, got string "relative"',
         "3 errors found",
     ]
+
+
+def test_parse_assignments():
+    from runner.errors import UsageError
+    from runner.spec.inputs import parse_assignments
+
+    assert parse_assignments(["a=1", "b=x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
+    with pytest.raises(UsageError) as exc:
+        parse_assignments(["novalue"])
+    assert str(exc.value) == "--input expects NAME=VALUE, got 'novalue'"

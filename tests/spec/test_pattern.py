@@ -155,3 +155,23 @@ steps:
 """)
     assert p.steps[0].for_each == "{{ inputs.files }}" and p.steps[0].data == {"k": [1, 2]}
     assert p.steps[0].when == "true"
+
+
+def test_free_variables(problems):
+    assert problems("""
+        name: vars
+        steps:
+          - id: each
+            forEach: "[1, 2]"
+            task: "{{ item }} {{ index }} {% for x in range(2) %}{{ x }}{% endfor %} {{ inptus.a }}"
+          - id: plain
+            task: "{{ item }}"
+            when: "index > 0"
+        outputs:
+          o: "{{ item }}"
+        """) == [
+        "f.yaml:5:11: $.steps[0].task: unknown variable `inptus` (did you mean `inputs`?)",
+        "f.yaml:7:11: $.steps[1].task: `item` is only defined in the task of a step with `forEach`",
+        "f.yaml:8:11: $.steps[1].when: `index` is only defined in the task of a step with `forEach`",
+        "f.yaml:10:6: $.outputs.o: unknown variable `item` (expected one of: `inputs`, `steps`)",
+    ]

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+from runner.plugins import suggest
+from runner.registries import REGISTRIES
 from runner.spec import check_pair, load_pattern, load_pool, parse_pattern, parse_pool
 from runner.spec.models import Pool, RegistryConfig
 
@@ -62,8 +64,9 @@ EXPECTED = [
     "f.yaml:19:5: $.agents[3].mode: a long-lived `command` agent needs `readyPattern` (its prompt, as a regex)",
     "f.yaml:22:5: $.templates[0].idd: unknown key `idd` (expected one of: `capabilities`, `command`, `confidence`, `credentials`, `donePattern`, `env`, `expertise`, `input`, `loginPattern`, `maxInstances`, `metadata`, `mode`, `name`, `options`, `readyPattern`, `resources`, `runtime`, `type`, `workdir`)",
     "f.yaml:23:14: $.templates[0].command: must not be empty",
-    "f.yaml:24:21: $.registries[0].type: unknown registry `etcdd` (expected one of: `env`, `static`)",
-    "f.yaml:24:29: $.registries[1]: missing required key `type`",
+    # other plug-ins may join REGISTRIES: the hint is whatever `suggest` says about them
+    f"f.yaml:24:21: $.registries[0].type: unknown registry `zookeepr` ({suggest('zookeepr', REGISTRIES)})",
+    "f.yaml:24:32: $.registries[1]: missing required key `type`",
     "f.yaml:25:37: $.runtimes[0].maxAgents: must be at least 1, got integer 0",
     "f.yaml:26:12: $.warmPool.tt: unknown template `tt` (did you mean `t`?)",
     "f.yaml:27:7: $.auth: give at most 1 of: tokenEnv, tokenFile",
@@ -95,7 +98,7 @@ def test_pool_problems(problems):
           - name: t
             idd: t
             command: []
-        registries: [{type: etcdd}, {nope: 1}]
+        registries: [{type: zookeepr}, {nope: 1}]
         runtimes: [{type: local, maxAgents: 0}]
         warmPool: {tt: 1}
         auth: {tokenEnv: A, tokenFile: B}

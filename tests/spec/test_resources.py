@@ -34,3 +34,16 @@ def test_builtin_names():
     with pytest.raises(UsageError) as exc:
         builtin_pattern("builtin:vot")
     assert str(exc.value) == "unknown built-in pattern `vot`: did you mean `vote`?"
+
+
+def test_committed_schemas_match_their_generator(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, str(root / "tools" / "gen_schemas.py"), str(tmp_path)], check=True, timeout=60)
+    for name in ("pattern", "pool"):
+        generated = (tmp_path / f"{name}.schema.json").read_text()
+        assert generated == (root / "schemas" / f"{name}.schema.json").read_text(), (
+            "schemas/ is stale: run python tools/gen_schemas.py")

@@ -27,9 +27,11 @@ def test_evaluate_returns_native_values():
 
 def test_references_walk_the_ast():
     src = "{{ inputs.a }} {{ inputs['b'] }} {% for r in steps.s1.results %}{{ steps['s2'].output }}{% endfor %}"
-    assert references(src) == Refs(inputs=frozenset({"a", "b"}), steps=frozenset({"s1", "s2"}))
-    assert references("inputs.x and not steps.y.status", expression=True) == Refs(
-        inputs=frozenset({"x"}), steps=frozenset({"y"}))
+    assert references(src) == Refs(inputs=frozenset({"a", "b"}), steps=frozenset({"s1", "s2"}),
+                                   variables=frozenset({"inputs", "steps"}))
+    assert references("inputs.x and not steps.y.status and item", expression=True) == Refs(
+        inputs=frozenset({"x"}), steps=frozenset({"y"}), variables=frozenset({"inputs", "steps", "item"}))
+    assert references("{% set a = 1 %}{{ a }}{{ range(3) | list }}").variables == frozenset()
     assert references("plain text inputs.x") == Refs()
     assert references("{% if %}") == Refs()
 
@@ -61,3 +63,20 @@ def test_the_sandbox_blocks_python_internals():
 def test_syntax_errors_name_the_template_line():
     assert _error(render, "line one\n{% if %}", CTX) == (
         "<template>: $: template syntax error on line 2: Expected an expression, got 'end of statement block'")
+
+
+def test_step_dependencies_join_needs_and_template_reads():
+    from runner.spec import step_dependencies
+
+    p = parse_pattern("""
+name: deps
+steps:
+  - {id: a, task: x}
+  - {id: b, task: x}
+  - id: c
+    needs: [b]
+    task: "{{ steps.a.output }} {{ steps['b'].output }}"
+    when: "steps.a.status == 'succeeded'"
+    forEach: "{{ steps.b.results }}"
+""")
+    assert [step_dependencies(s) for s in p.steps] == [(), (), ("b", "a")]

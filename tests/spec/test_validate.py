@@ -80,3 +80,12 @@ def test_installed_console_script_ok():
                           timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.splitlines()[-1] == f"ok: {DATA / 'valid' / 'quality-gate.yaml'} (pattern quality-gate, 3 steps)"
+
+
+def test_builtin_names_are_accepted():
+    result = CliRunner().invoke(main, ["validate", "builtin:vote"])
+    assert result.exit_code == 0
+    assert result.output.startswith("ok: ") and result.output.endswith("vote.yaml (pattern vote, 1 step)\n")
+    result = CliRunner().invoke(main, ["validate", "builtin:nope"])
+    assert result.exit_code == 2
+    assert result.output == "error: unknown built-in pattern `nope`: expected one of: `vote`\n"

@@ -66,3 +66,11 @@ def test_merge_keys_let_own_keys_win():
 
 def test_empty_document():
     assert load_yaml("# nothing\n", "f.yaml").data is None
+
+
+def test_unknown_tags_are_reported_not_raised():
+    with pytest.raises(SpecError) as exc:
+        load_yaml("name: x\nkey: !env HOME\n", "f.yaml")
+    assert exc.value.render() == (
+        "f.yaml:2:6: $: unsupported YAML: could not determine a constructor for the tag '!env'\n1 error found"
+    )

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from runner.agents.model import TaskRequest, TaskResult
-from runner.agents.parse import parse_answer
+from runner.agents.parse import has_structured_answer, parse_answer
 from runner.agents.types.base import AgentType, Detectors, LaunchSpec, TypeCapabilities
 from runner.context import RunContext
 from runner.errors import AgentFailure, FailureKind
@@ -112,13 +112,11 @@ class CommandType(AgentType):
     def parse_result(self, definition: AgentDef, request: TaskRequest, output: str,
                      exit_status: int | None) -> TaskResult:
         strict = definition.options.get("output") == "json"
-        try:
-            result, confidence, reasoning = parse_answer(output, definition.confidence, strict=strict)
-        except AgentFailure as exc:
-            if exit_status:  # the program failed and left no answer: a task failure
-                raise AgentFailure(FailureKind.TASK, f"the program exited with status {exit_status}",
-                                   output=output) from exc
-            raise
+        if exit_status and not has_structured_answer(output):
+            # It failed and left no explicit answer: its text is an error message, not a result.
+            raise AgentFailure(FailureKind.TASK, f"the program exited with status {exit_status}",
+                               output=output)
+        result, confidence, reasoning = parse_answer(output, definition.confidence, strict=strict)
         return TaskResult(task_id=request.task_id, result=result, confidence=confidence,
                           reasoning=reasoning, output=output)
 

@@ -2,7 +2,6 @@
 `die` exits mid-task, `login` asks for a login; `env NAME` prints a variable."""
 import json
 import os
-import sys
 import time
 
 print("FakeREPL v1 starting", flush=True)
