@@ -15,6 +15,7 @@ Install etcd with ``.ci/setup-etcd.sh``; a missing binary fails the test (never 
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -32,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from runner.agents.model import AgentInfo
-from runner.registries.etcd_client import DEFAULT_PREFIX, TLSFiles
+from runner.registries.etcd_client import DEFAULT_PREFIX, EtcdClient, TLSFiles
 from runner.registries.etcd_registration import EtcdRegistration
 
 
@@ -182,8 +183,13 @@ def served_agent(
     ttl: int = 10,
     program: Sequence[str] = (sys.executable, str(ANSWER_JSON)),
     extra: Sequence[str] = (),
+    wait_healthy: bool = True,
 ) -> Iterator[ServedAgent]:
-    """An agent server registered in etcd, killed (SIGKILL) at the end if still running."""
+    """An agent server registered in etcd, killed (SIGKILL) at the end if still running.
+
+    With ``wait_healthy`` it returns once the server has published itself healthy (its agent
+    is ready): registries leave unhealthy agents out, so a run started earlier might miss it.
+    """
     cmd = [sys.executable, "-m", "runner", "agent", "serve", "--id", agent_id, "--http", "127.0.0.1:0",
            "--register", etcd_url, "--register-prefix", prefix, "--register-ttl", str(ttl),
            *(f"--capability={c}" for c in capabilities), *extra, "--", *program]  # fmt: skip
@@ -196,6 +202,12 @@ def served_agent(
         if not line.startswith("listening "):
             proc.kill()
             pytest.fail(f"agent server did not start: {line!r} {proc.stderr.read()}")
+        if wait_healthy:
+            client = EtcdClient(etcd_url)
+            wait_for(
+                lambda: _published_healthy(client, prefix + agent_id), timeout=20, what=f"{agent_id} healthy"
+            )
+            client.close()
         yield ServedAgent(proc, dict(part.split("=", 1) for part in line.split()[1:]))
     finally:
         if proc.poll() is None:
@@ -203,6 +215,11 @@ def served_agent(
         proc.wait(10)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def _published_healthy(client: EtcdClient, key: str) -> bool:
+    _, kvs = client.range_prefix(key)
+    return any(k == key and json.loads(v)["status"]["healthy"] for k, v in kvs)
 
 
 def make_certificates(folder: Path) -> tuple[TLSFiles, TLSFiles]:
