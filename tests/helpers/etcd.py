@@ -33,8 +33,11 @@ from pathlib import Path
 import pytest
 
 from runner.agents.model import AgentInfo
+from runner.context import RunContext
+from runner.registries.etcd import EtcdRegistry
 from runner.registries.etcd_client import DEFAULT_PREFIX, EtcdClient, TLSFiles
 from runner.registries.etcd_registration import EtcdRegistration
+from runner.spec.models import Pool, RegistryConfig
 
 
 def etcd_binary() -> str:
@@ -134,6 +137,15 @@ def agent_info(agent_id: str, endpoint: str, capabilities: Sequence[str] = (), *
         metadata=dict(extra),
         source="etcd",
     )
+
+
+def make_registry(
+    url: str, prefix: str, environ: dict[str, str] | None = None, **options: object
+) -> EtcdRegistry:
+    """An etcd registry as a pool would configure it (credentials come from ``environ``)."""
+    opts = {"endpoints": [url], "prefix": prefix, "timeout": "2s", **options}
+    pool = Pool(name="p", registries=(RegistryConfig(type="etcd", options=opts),))
+    return EtcdRegistry(RunContext(environ=environ or {}), pool, opts)
 
 
 def register_agents(

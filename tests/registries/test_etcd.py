@@ -7,23 +7,11 @@ import threading
 
 import pytest
 
-from runner.context import RunContext
-from runner.registries.etcd import EtcdRegistry
 from runner.registries.etcd_client import EtcdClient
 from runner.registries.etcd_registration import EtcdRegistration
-from runner.spec.models import Pool, RegistryConfig
-from tests.helpers.etcd import EtcdServer, agent_info, register_agents, wait_for
+from tests.helpers.etcd import EtcdServer, agent_info, make_registry, register_agents, wait_for
 
 pytestmark = pytest.mark.etcd
-
-
-def make_registry(
-    url: str, prefix: str, environ: dict[str, str] | None = None, **options: object
-) -> EtcdRegistry:
-    """An etcd registry as a pool would configure it (credentials come from ``environ``)."""
-    opts = {"endpoints": [url], "prefix": prefix, "timeout": "2s", **options}
-    pool = Pool(name="p", registries=(RegistryConfig(type="etcd", options=opts),))
-    return EtcdRegistry(RunContext(environ=environ or {}), pool, opts)
 
 
 def test_registered_agents_are_listed_with_their_metadata(etcd_server: EtcdServer, prefix: str) -> None:

@@ -9,8 +9,7 @@ import pytest
 
 from runner.errors import ConfigurationError
 from runner.registries.etcd_registration import EtcdRegistration
-from tests.helpers.etcd import EtcdServer, agent_info
-from tests.registries.test_etcd import make_registry
+from tests.helpers.etcd import EtcdServer, agent_info, make_registry
 
 pytestmark = pytest.mark.etcd
 

@@ -15,8 +15,7 @@ import pytest
 from runner.errors import InfrastructureError
 from runner.registries.etcd_client import EtcdClient
 from runner.registries.etcd_registration import EtcdRegistration
-from tests.helpers.etcd import EtcdServer, agent_info, free_port, wait_for
-from tests.registries.test_etcd import make_registry
+from tests.helpers.etcd import EtcdServer, agent_info, free_port, make_registry, wait_for
 
 pytestmark = pytest.mark.etcd
 

@@ -12,8 +12,7 @@ import pytest
 from runner.agents.lifecycle import EventBus
 from runner.agents.model import TaskRequest
 from runner.protocol.client import connect
-from tests.helpers.etcd import EtcdServer, free_port, served_agent, wait_for
-from tests.registries.test_etcd import make_registry
+from tests.helpers.etcd import EtcdServer, free_port, make_registry, served_agent, wait_for
 
 pytestmark = [pytest.mark.etcd, pytest.mark.pty]
 

@@ -8,8 +8,7 @@ import pytest
 
 from runner.errors import InfrastructureError
 from runner.registries.etcd_registration import EtcdRegistration
-from tests.helpers.etcd import EtcdServer, agent_info, make_certificates
-from tests.registries.test_etcd import make_registry
+from tests.helpers.etcd import EtcdServer, agent_info, make_certificates, make_registry
 
 pytestmark = pytest.mark.etcd
 
