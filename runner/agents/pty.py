@@ -155,6 +155,8 @@ class PtySession:
         self._stdin_w = -1
         self._wake_r, self._wake_w = os.pipe()  # written on exit/close, never drained
         self._threads: list[threading.Thread] = []
+        self._reap_lock = threading.Lock()
+        self._pidfd = -1
 
     # ------------------------------------------------------------ start
 
@@ -189,8 +191,13 @@ class PtySession:
         if self._stdin_w >= 0:
             _set_nonblocking(self._stdin_w)
         self.started_at = self._last_output = time.monotonic()
-        for target, name in ((self._reap, "reaper"), (self._read, "reader")):
-            t = threading.Thread(target=target, name=f"pty-{name}-{self.pid}", daemon=True)
+        try:  # the reader thread watches for the exit too (one thread less to start)
+            self._pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            self._pidfd = -1
+        targets = [self._read] if self._pidfd >= 0 else [self._reap, self._read]
+        for target in targets:
+            t = threading.Thread(target=target, name=f"pty-{target.__name__}-{self.pid}", daemon=True)
             t.start()
             self._threads.append(t)
 
@@ -227,7 +234,12 @@ class PtySession:
 
     def wait_exit(self, timeout: float | None = None) -> bool:
         """Wait until the program exited (and was reaped); False on timeout."""
-        return self._exited.wait(timeout)
+        if self._exited.is_set() or self._child is None:
+            return self._exited.is_set()
+        try:
+            return self._wait_exit(timeout)  # type: ignore[arg-type]
+        except (OSError, ValueError):  # closed meanwhile
+            return self._exited.is_set()
 
     # ------------------------------------------------------------ input
 
@@ -341,37 +353,56 @@ class PtySession:
 
     # ------------------------------------------------------------ threads
 
-    def _reap(self) -> None:
-        pid = self.pid
-        assert pid is not None
-        try:
-            _, status = os.waitpid(pid, 0)
-            if os.WIFSIGNALED(status):
-                self.signal_status = os.WTERMSIG(status)
-            else:
-                self.exit_status = os.waitstatus_to_exitcode(status)
-        except ChildProcessError:  # someone else reaped it; the status is lost
-            pass
-        child = self._child
-        if child is not None:  # so pexpect/ptyprocess never waitpid() it again
-            for obj in (child, child.ptyproc):
-                obj.terminated = True
-                obj.exitstatus, obj.signalstatus = self.exit_status, self.signal_status
-        self._exited.set()
+    def _reap(self, block: bool = True) -> bool:
+        """``waitpid`` the program once (whichever thread gets here first); True if reaped."""
+        with self._reap_lock:
+            if self._exited.is_set():
+                return True
+            try:
+                pid, status = os.waitpid(self.pid or -1, 0 if block else os.WNOHANG)
+                if pid == 0:
+                    return False
+                if os.WIFSIGNALED(status):
+                    self.signal_status = os.WTERMSIG(status)
+                else:
+                    self.exit_status = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:  # someone else reaped it; the status is lost
+                pass
+            child = self._child
+            if child is not None:  # so pexpect/ptyprocess never waitpid() it again
+                for obj in (child, child.ptyproc):
+                    obj.terminated = True
+                    obj.exitstatus, obj.signalstatus = self.exit_status, self.signal_status
+            self._exited.set()
         with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"x")
+            os.write(self._wake_w, b"x")  # wakes a blocked send()
         with self._cond:
             self._cond.notify_all()
+        return True
+
+    def _wait_exit(self, timeout: float | None, interruptible: bool = False) -> bool:
+        """Wait (and reap) up to ``timeout`` s; ``interruptible``: return early on close()."""
+        if self._pidfd < 0:  # a reaper thread does the waiting
+            return self._exited.wait(timeout)
+        rlist = [self._pidfd, self._wake_r] if interruptible else [self._pidfd]
+        if self._pidfd in select.select(rlist, [], [], timeout)[0]:
+            return self._reap()
+        return self._exited.is_set()
 
     def _read(self) -> None:
-        fd, exited = self._fd, False
+        fd, pidfd, exited = self._fd, self._pidfd, False
         try:
             while not self._cancelled:
-                rlist = [fd] if exited else [fd, self._wake_r]
-                ready = select.select(rlist, [], [], _QUIET_AFTER_EXIT if exited else None)[0]
+                if exited:  # drain what is left; a grandchild may hold the terminal open
+                    rlist, timeout = [fd], _QUIET_AFTER_EXIT
+                else:
+                    rlist, timeout = [fd, self._wake_r] + ([pidfd] if pidfd >= 0 else []), None
+                ready = select.select(rlist, [], [], timeout)[0]
                 if not ready:
                     break  # the program exited and nothing more came
-                if self._wake_r in ready:
+                if pidfd >= 0 and pidfd in ready:
+                    self._reap()
+                if self._wake_r in ready or self._exited.is_set():
                     exited = True
                 if fd in ready:
                     try:
@@ -385,7 +416,7 @@ class PtySession:
                     self._feed(self._decoder.decode(data))
             self._feed(self._decoder.decode(b"", final=True), final=True)
             if not self._cancelled:
-                self._exited.wait(_EXIT_AFTER_EOF)
+                self._wait_exit(_EXIT_AFTER_EOF, interruptible=True)  # for its exit status
         finally:
             with self._cond:
                 self._eof = True
@@ -433,7 +464,7 @@ class PtySession:
             os.write(self._wake_w, b"x")
         if self.pid is not None:
             self._kill_group(grace, sig)
-            self._exited.wait(5.0)  # SIGKILLed; only a process stuck in the kernel takes longer
+            self._wait_exit(5.0)  # SIGKILLed; only a process stuck in the kernel takes longer
             for t in self._threads:
                 t.join(5.0)
         self._close_fds()
@@ -444,7 +475,7 @@ class PtySession:
         if grace > 0 and not self._exited.is_set():
             _killpg(pgid, sig)
             _killpg(pgid, signal.SIGCONT)  # a stopped process would never see `sig`
-            self._exited.wait(grace)
+            self._wait_exit(grace)
         # Whatever is left of the group (children the program left behind) goes at once:
         # they got `sig` together with the program.
         _killpg(pgid, signal.SIGKILL)
@@ -457,11 +488,11 @@ class PtySession:
             child.ptyproc.closed = child.closed = True
             child.child_fd = child.ptyproc.fd = -1
         with self._write_lock:
-            for fd in (self._stdin_w, self._wake_r, self._wake_w):
+            for fd in (self._stdin_w, self._wake_r, self._wake_w, self._pidfd):
                 if fd >= 0:
                     with contextlib.suppress(OSError):
                         os.close(fd)
-            self._stdin_w = self._wake_r = self._wake_w = -1
+            self._stdin_w = self._wake_r = self._wake_w = self._pidfd = -1
 
 
 def _stdin_from(fd: int) -> None:
