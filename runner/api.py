@@ -40,8 +40,14 @@ def plan(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: RunContex
     return _compile(pattern, pool, inputs, ctx or RunContext(pattern_name=pattern.name), handles)[0]
 
 
+def with_defaults(pattern: Pattern, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Declared inputs not given take their default (or None), as ``--input`` parsing does."""
+    return {**{s.name: (s.default if s.has_default else None) for s in pattern.inputs}, **inputs}
+
+
 def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: RunContext,
              handles: Sequence[AgentHandle]) -> tuple[Plan, list[AgentInfo]]:
+    inputs = with_defaults(pattern, inputs)
     given = {h.id for h in handles}
     candidates = [h.info for h in handles] + [a for a in discover(ctx, pool) if a.id not in given]
     return compile_plan(pattern, pool, inputs, ctx, candidates), candidates

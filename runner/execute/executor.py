@@ -89,8 +89,12 @@ class Executor:
         running = 0
         try:
             while ready or running:
-                while ready and not self.stopping.is_set():
+                if self.stopping.is_set():  # fail-fast: started steps finish, new ones don't start
+                    ready = [n for n in ready if self._step_running(n)]
+                while ready:
                     node_id = ready.pop(0)
+                    if self.stopping.is_set() and not self._step_running(node_id):
+                        continue
                     if not self._should_run(node_id):
                         self._release(node_id, waiting, ready, rank)
                         continue
@@ -130,6 +134,10 @@ class Executor:
             self.error = (kind, message)
         self.stopping.set()
         self.cleanup_problems += self.manager.stop_all(include_provided=True)  # makes running tasks return
+
+    def _step_running(self, node_id: str) -> bool:
+        step = self.plan.node(node_id).step
+        return step is not None and self.records[step].status == "running" and not self.interrupted
 
     def _should_run(self, node_id: str) -> bool:
         node = self.plan.node(node_id)
