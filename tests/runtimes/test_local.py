@@ -305,6 +305,7 @@ def test_long_lived_hang_crash_and_restart(runtime, ctx):
     assert h.state == S.ERROR and not h.health().healthy
     assert run_processes(ctx.run_id) == []
     h.start()  # error -> starting -> ready: a new session
+    assert h.lifecycle.history[-5:] == [S.READY, S.BUSY, S.ERROR, S.STARTING, S.READY]
     assert h.execute(task("again")).result == "AGAIN"
     exc = failure(h, task("die"))
     assert exc.kind == FailureKind.CRASH, (str(exc), exc.output)
