@@ -208,6 +208,8 @@ class LocalHandle(AgentHandle):
     def _run_long_lived(self, request: TaskRequest, on_output: Callable[[str], None] | None) -> TaskResult:
         with self._exec_lock:
             session = self._session
+            if self._stopping:  # stopped while this task waited for the one before it
+                raise AgentFailure(FailureKind.CANCELLED, f"task {request.task_id} was cancelled")
             if session is None or not session.alive:
                 raise AgentFailure(FailureKind.CRASH, "the agent's session is gone")
             self._task_output = on_output

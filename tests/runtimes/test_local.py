@@ -450,3 +450,28 @@ def test_stop_cancels_every_concurrent_task(runtime, ctx):
     assert kinds == [FailureKind.CANCELLED] * 6
     assert run_processes(ctx.run_id) == []
     assert h.lifecycle.history[-2:] == [S.STOPPING, S.STOPPED]
+
+
+def test_long_lived_takes_one_task_at_a_time_and_stop_cancels_the_queue(runtime):
+    h = repl(runtime)
+    h.start()
+    assert h.concurrency == 1
+    kinds: list[FailureKind] = []
+    busy = threading.Event()
+    h.lifecycle.bus.subscribe(lambda e: busy.set(), "agent_busy")
+
+    def run(description: str) -> None:
+        try:
+            h.execute(task(description, timeout=30.0))
+        except AgentFailure as exc:
+            kinds.append(exc.kind)
+
+    first = threading.Thread(target=run, args=("slow",))
+    first.start()
+    assert busy.wait(10.0)
+    second = threading.Thread(target=run, args=("queued",))
+    second.start()
+    h.stop(force=True)
+    first.join(5.0)
+    second.join(5.0)
+    assert kinds == [FailureKind.CANCELLED, FailureKind.CANCELLED]
