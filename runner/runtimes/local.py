@@ -3,7 +3,9 @@
 Options (pool ``runtimes[].options``): ``grace`` seconds between SIGTERM and SIGKILL on a
 graceful stop (3); ``start_timeout`` seconds a long-lived agent may take to show its prompt
 (60; ``options.start_timeout`` of an agent overrides it); ``max_parallel`` tasks one per-task
-agent runs at once (64); ``max_transcript`` characters of output kept per process (4,000,000).
+agent runs at once (64); ``max_transcript`` characters of output kept per process (4,000,000);
+``login_idle`` seconds a per-task program must stay silent after printing login text (or
+exit without an explicit answer) to count as wanting a login (3).
 
 Every process gets ``RUNNER_MANAGED``/``RUNNER_RUN_ID``/``RUNNER_AGENT_ID`` (from the run
 context) and ``RUNNER_RUNTIME=local`` in its environment, which is otherwise minimal (see

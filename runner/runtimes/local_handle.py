@@ -6,7 +6,9 @@ keep one session and take one task at a time. What goes wrong maps to ``FailureK
 =======================================  ==============================================
 program not on PATH / not executable     INFRASTRUCTURE (from ``start``)
 login text seen                          LOGIN (+ ``login_required`` event; ``start``
-                                         raises ``LoginRequired``)
+                                         raises ``LoginRequired``). Per-task: only if the
+                                         program then stops (no output for ``login_idle``
+                                         s, or an exit without a JSON/marker answer)
 process died mid-task (killed / EOF)     CRASH
 ``request.timeout`` exceeded             TIMEOUT (process group killed)
 no output for ``request.inactivity``     HANG (process group killed)
@@ -31,6 +33,7 @@ from runner.agents.ansi import AnsiStripper
 from runner.agents.handle import AgentHandle, Health, OutputCallback
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.agents.parse import has_structured_answer
 from runner.agents.pty import (
     Hit,
     PtyCancelled,
@@ -72,6 +75,7 @@ class LocalHandle(AgentHandle):
         self.long_lived = self.definition.mode == "long-lived"
         self.concurrency = 1 if self.long_lived else int(runtime.options.get("max_parallel", 64))
         self.grace = float(runtime.options.get("grace", 3.0))
+        self.login_idle = float(runtime.options.get("login_idle", 3.0))
         self.start_timeout = float(self.definition.options.get(
             "start_timeout", runtime.options.get("start_timeout", 60.0)))
         self._lock = threading.RLock()  # state transitions and the session set
@@ -191,15 +195,26 @@ class LocalHandle(AgentHandle):
                 except PtyEOF:
                     pass  # it exited without reading its input; its output tells why
             patterns = {"login": self.detectors.login} if self.detectors.login else {}
+            hit: Hit | None = None
             try:
                 hit = session.wait_for(patterns, timeout=_left(request.timeout, session.started_at),
                                        inactivity=request.inactivity, since=0)
+                # Login text: a program that needs a login stops there (it waits, or exits
+                # without an answer); one that merely mentions it goes on and answers.
+                session.wait_for({}, timeout=_left(request.timeout, session.started_at),
+                                 inactivity=self.login_idle)
             except PtyEOF as eof:
+                output = session.output_since(0)
+                if hit is not None and (eof.exit_status != 0 or not has_structured_answer(output)):
+                    self._login(session, hit)
                 if eof.signal_status is not None:
-                    raise AgentFailure(FailureKind.CRASH, str(eof), output=session.output_since(0)) from eof
-                return self.agent_type.parse_result(self.definition, request, session.output_since(0),
-                                                    eof.exit_status)
-            self._login(session, hit)
+                    raise AgentFailure(FailureKind.CRASH, str(eof), output=output) from eof
+                return self.agent_type.parse_result(self.definition, request, output, eof.exit_status)
+            except (PtyTimeout, PtyInactive):
+                if hit is not None:
+                    self._login(session, hit)
+                raise
+            raise AssertionError("wait_for without patterns ends by raising")  # pragma: no cover
         except (PtyTimeout, PtyInactive, PtyCancelled) as exc:
             raise _failure(exc, request) from exc
         finally:

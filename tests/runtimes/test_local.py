@@ -475,3 +475,24 @@ def test_long_lived_takes_one_task_at_a_time_and_stop_cancels_the_queue(runtime)
     first.join(5.0)
     second.join(5.0)
     assert kinds == [FailureKind.CANCELLED, FailureKind.CANCELLED]
+
+
+def test_per_task_answer_that_mentions_login_is_an_answer(runtime):
+    code = ("import json, time; print('Adding a Login required banner...', flush=True); time.sleep(0.05); "
+            "print(json.dumps({'result': 'banner says: Please log in', 'confidence': 0.9}))")
+    d = AgentDef(command=(sys.executable, "-c", code))
+    h = runtime.spawn(AgentInfo(id="la1", name="la1", type="command", definition=d))
+    h.start()
+    assert h.execute(task()).result == "banner says: Please log in"
+    assert h.state == S.READY
+
+
+def test_per_task_login_then_exit_without_answer(runtime, events):
+    code = "import sys; print('Error: not logged in. Please log in: https://auth.example.com/cli'); sys.exit(2)"
+    d = AgentDef(command=(sys.executable, "-c", code))
+    h = runtime.spawn(AgentInfo(id="la1", name="la1", type="command", definition=d))
+    h.start()
+    exc = failure(h, task())
+    assert exc.kind == FailureKind.LOGIN, (str(exc), exc.output)
+    assert [e.detail for e in events if e.name == "login_required"] == [
+        "Error: not logged in. Please log in: https://auth.example.com/cli"]
