@@ -73,11 +73,13 @@ class LocalHandle(AgentHandle):
         self.agent_type = runtime.agent_type(self.definition.type)
         self.detectors = self.agent_type.detectors(self.definition)
         self.long_lived = self.definition.mode == "long-lived"
-        self.concurrency = 1 if self.long_lived else int(runtime.options.get("max_parallel", 64))
-        self.grace = float(runtime.options.get("grace", 3.0))
-        self.login_idle = float(runtime.options.get("login_idle", 3.0))
-        self.start_timeout = float(self.definition.options.get(
-            "start_timeout", runtime.options.get("start_timeout", 60.0)))
+        opts = runtime.option
+        self.concurrency = 1 if self.long_lived else int(opts("max_parallel", 64))
+        self.grace = float(opts("grace", 3.0))
+        self.login_idle = float(opts("login_idle", 3.0))
+        self.max_transcript = int(opts("max_transcript", 4_000_000))
+        own = self.definition.options
+        self.start_timeout = float(own.get("start_timeout", own.get("startTimeout", opts("start_timeout", 60.0))))
         self._lock = threading.RLock()  # state transitions and the session set
         self._exec_lock = threading.Lock()  # long-lived: one task at a time
         self._sessions: set[PtySession] = set()
@@ -285,7 +287,7 @@ class LocalHandle(AgentHandle):
         argv = [self._program or spec.argv[0], *spec.argv[1:]]
         env = build_env({**spec.env, "RUNNER_RUNTIME": "local"}, self.ctx.environ)
         session = PtySession(argv, cwd=spec.cwd, env=env, on_output=on_output, stdin_pipe=stdin_pipe,
-                             max_transcript=int(self.runtime.options.get("max_transcript", 4_000_000)))
+                             max_transcript=self.max_transcript)
         with self._lock:
             if self._stopping:
                 raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)

@@ -496,3 +496,14 @@ def test_per_task_login_then_exit_without_answer(runtime, events):
     assert exc.kind == FailureKind.LOGIN, (str(exc), exc.output)
     assert [e.detail for e in events if e.name == "login_required"] == [
         "Error: not logged in. Please log in: https://auth.example.com/cli"]
+
+
+def test_runtime_options_in_camel_case(ctx):
+    from runner.runtimes.local import LocalRuntime
+
+    rt = LocalRuntime(ctx, {"startTimeout": 5, "maxParallel": 3, "grace": 0.5, "loginIdle": 1})
+    h = make_agent(rt, "la1", "answer_json.py")
+    assert (h.start_timeout, h.concurrency, h.grace, h.login_idle) == (5.0, 3, 0.5, 1.0)
+    h2 = make_agent(rt, "la2", "repl.py", mode="long-lived", ready_pattern="> $", options={"startTimeout": 2})
+    assert h2.start_timeout == 2.0 and h2.concurrency == 1
+    assert rt.cleanup() == []
