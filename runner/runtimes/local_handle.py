@@ -6,7 +6,9 @@ keep one session and take one task at a time. What goes wrong maps to ``FailureK
 =======================================  ==============================================
 program not on PATH / not executable     INFRASTRUCTURE (from ``start``)
 login text seen                          LOGIN (+ ``login_required`` event; ``start``
-                                         raises ``LoginRequired``)
+                                         raises ``LoginRequired``). Per-task: only if the
+                                         program then stops (no output for ``login_idle``
+                                         s, or an exit without a JSON/marker answer)
 process died mid-task (killed / EOF)     CRASH
 ``request.timeout`` exceeded             TIMEOUT (process group killed)
 no output for ``request.inactivity``     HANG (process group killed)
@@ -31,6 +33,7 @@ from runner.agents.ansi import AnsiStripper
 from runner.agents.handle import AgentHandle, Health, OutputCallback
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.agents.parse import has_structured_answer
 from runner.agents.pty import (
     Hit,
     PtyCancelled,
@@ -70,10 +73,13 @@ class LocalHandle(AgentHandle):
         self.agent_type = runtime.agent_type(self.definition.type)
         self.detectors = self.agent_type.detectors(self.definition)
         self.long_lived = self.definition.mode == "long-lived"
-        self.concurrency = 1 if self.long_lived else int(runtime.options.get("max_parallel", 64))
-        self.grace = float(runtime.options.get("grace", 3.0))
-        self.start_timeout = float(self.definition.options.get(
-            "start_timeout", runtime.options.get("start_timeout", 60.0)))
+        opts = runtime.option
+        self.concurrency = 1 if self.long_lived else int(opts("max_parallel", 64))
+        self.grace = float(opts("grace", 3.0))
+        self.login_idle = float(opts("login_idle", 3.0))
+        self.max_transcript = int(opts("max_transcript", 4_000_000))
+        own = self.definition.options
+        self.start_timeout = float(own.get("start_timeout", own.get("startTimeout", opts("start_timeout", 60.0))))
         self._lock = threading.RLock()  # state transitions and the session set
         self._exec_lock = threading.Lock()  # long-lived: one task at a time
         self._sessions: set[PtySession] = set()
@@ -191,15 +197,26 @@ class LocalHandle(AgentHandle):
                 except PtyEOF:
                     pass  # it exited without reading its input; its output tells why
             patterns = {"login": self.detectors.login} if self.detectors.login else {}
+            hit: Hit | None = None
             try:
                 hit = session.wait_for(patterns, timeout=_left(request.timeout, session.started_at),
                                        inactivity=request.inactivity, since=0)
+                # Login text: a program that needs a login stops there (it waits, or exits
+                # without an answer); one that merely mentions it goes on and answers.
+                session.wait_for({}, timeout=_left(request.timeout, session.started_at),
+                                 inactivity=self.login_idle)
             except PtyEOF as eof:
+                output = session.output_since(0)
+                if hit is not None and (eof.exit_status != 0 or not has_structured_answer(output)):
+                    self._login(session, hit)
                 if eof.signal_status is not None:
-                    raise AgentFailure(FailureKind.CRASH, str(eof), output=session.output_since(0)) from eof
-                return self.agent_type.parse_result(self.definition, request, session.output_since(0),
-                                                    eof.exit_status)
-            self._login(session, hit)
+                    raise AgentFailure(FailureKind.CRASH, str(eof), output=output) from eof
+                return self.agent_type.parse_result(self.definition, request, output, eof.exit_status)
+            except (PtyTimeout, PtyInactive):
+                if hit is not None:
+                    self._login(session, hit)
+                raise
+            raise AssertionError("wait_for without patterns ends by raising")  # pragma: no cover
         except (PtyTimeout, PtyInactive, PtyCancelled) as exc:
             raise _failure(exc, request) from exc
         finally:
@@ -208,6 +225,8 @@ class LocalHandle(AgentHandle):
     def _run_long_lived(self, request: TaskRequest, on_output: Callable[[str], None] | None) -> TaskResult:
         with self._exec_lock:
             session = self._session
+            if self._stopping:  # stopped while this task waited for the one before it
+                raise AgentFailure(FailureKind.CANCELLED, f"task {request.task_id} was cancelled")
             if session is None or not session.alive:
                 raise AgentFailure(FailureKind.CRASH, "the agent's session is gone")
             self._task_output = on_output
@@ -268,7 +287,7 @@ class LocalHandle(AgentHandle):
         argv = [self._program or spec.argv[0], *spec.argv[1:]]
         env = build_env({**spec.env, "RUNNER_RUNTIME": "local"}, self.ctx.environ)
         session = PtySession(argv, cwd=spec.cwd, env=env, on_output=on_output, stdin_pipe=stdin_pipe,
-                             max_transcript=int(self.runtime.options.get("max_transcript", 4_000_000)))
+                             max_transcript=self.max_transcript)
         with self._lock:
             if self._stopping:
                 raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)

@@ -305,6 +305,7 @@ def test_long_lived_hang_crash_and_restart(runtime, ctx):
     assert h.state == S.ERROR and not h.health().healthy
     assert run_processes(ctx.run_id) == []
     h.start()  # error -> starting -> ready: a new session
+    assert h.lifecycle.history[-5:] == [S.READY, S.BUSY, S.ERROR, S.STARTING, S.READY]
     assert h.execute(task("again")).result == "AGAIN"
     exc = failure(h, task("die"))
     assert exc.kind == FailureKind.CRASH, (str(exc), exc.output)
@@ -449,3 +450,60 @@ def test_stop_cancels_every_concurrent_task(runtime, ctx):
     assert kinds == [FailureKind.CANCELLED] * 6
     assert run_processes(ctx.run_id) == []
     assert h.lifecycle.history[-2:] == [S.STOPPING, S.STOPPED]
+
+
+def test_long_lived_takes_one_task_at_a_time_and_stop_cancels_the_queue(runtime):
+    h = repl(runtime)
+    h.start()
+    assert h.concurrency == 1
+    kinds: list[FailureKind] = []
+    busy = threading.Event()
+    h.lifecycle.bus.subscribe(lambda e: busy.set(), "agent_busy")
+
+    def run(description: str) -> None:
+        try:
+            h.execute(task(description, timeout=30.0))
+        except AgentFailure as exc:
+            kinds.append(exc.kind)
+
+    first = threading.Thread(target=run, args=("slow",))
+    first.start()
+    assert busy.wait(10.0)
+    second = threading.Thread(target=run, args=("queued",))
+    second.start()
+    h.stop(force=True)
+    first.join(5.0)
+    second.join(5.0)
+    assert kinds == [FailureKind.CANCELLED, FailureKind.CANCELLED]
+
+
+def test_per_task_answer_that_mentions_login_is_an_answer(runtime):
+    code = ("import json, time; print('Adding a Login required banner...', flush=True); time.sleep(0.05); "
+            "print(json.dumps({'result': 'banner says: Please log in', 'confidence': 0.9}))")
+    d = AgentDef(command=(sys.executable, "-c", code))
+    h = runtime.spawn(AgentInfo(id="la1", name="la1", type="command", definition=d))
+    h.start()
+    assert h.execute(task()).result == "banner says: Please log in"
+    assert h.state == S.READY
+
+
+def test_per_task_login_then_exit_without_answer(runtime, events):
+    code = "import sys; print('Error: not logged in. Please log in: https://auth.example.com/cli'); sys.exit(2)"
+    d = AgentDef(command=(sys.executable, "-c", code))
+    h = runtime.spawn(AgentInfo(id="la1", name="la1", type="command", definition=d))
+    h.start()
+    exc = failure(h, task())
+    assert exc.kind == FailureKind.LOGIN, (str(exc), exc.output)
+    assert [e.detail for e in events if e.name == "login_required"] == [
+        "Error: not logged in. Please log in: https://auth.example.com/cli"]
+
+
+def test_runtime_options_in_camel_case(ctx):
+    from runner.runtimes.local import LocalRuntime
+
+    rt = LocalRuntime(ctx, {"startTimeout": 5, "maxParallel": 3, "grace": 0.5, "loginIdle": 1})
+    h = make_agent(rt, "la1", "answer_json.py")
+    assert (h.start_timeout, h.concurrency, h.grace, h.login_idle) == (5.0, 3, 0.5, 1.0)
+    h2 = make_agent(rt, "la2", "repl.py", mode="long-lived", ready_pattern="> $", options={"startTimeout": 2})
+    assert h2.start_timeout == 2.0 and h2.concurrency == 1
+    assert rt.cleanup() == []
