@@ -104,7 +104,10 @@ class Executor:
                         self._release(node_id, waiting, ready, rank)
                         continue
                     kind = self.plan.node(node_id).kind
-                    if kind in ("select", "aggregate", "cleanup"):
+                    # Cheap nodes run here; so does a node nothing else could run beside (a chain):
+                    # a thread hand-off costs more than the whole step's bookkeeping.
+                    alone = not running and not ready and deadline is None
+                    if kind in ("select", "aggregate", "cleanup") or alone:
                         self._finish(node_id, self._call(steps, node_id), waiting, ready, rank)
                     else:
                         running += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -34,6 +34,22 @@ class StepFailure(Exception):
         super().__init__(message)
 
 
+class StepsView(Mapping[str, Any]):
+    """``steps`` in templates: each step's view is built when a template reads it (not all, every time)."""
+
+    def __init__(self, records: dict[str, StepRecord]) -> None:
+        self._records = records
+
+    def __getitem__(self, step_id: str) -> dict[str, Any]:
+        return self._records[step_id].template_view()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
 class StepRunner:
     def __init__(self, plan: Plan, manager: AgentManager, records: dict[str, StepRecord],
                  journal: Any, task_pool: ThreadPoolExecutor, stopping: threading.Event,
@@ -49,8 +65,7 @@ class StepRunner:
 
     # ------------------------------------------------------------ context
     def context(self, **extra: Any) -> dict[str, Any]:
-        steps = {sid: rec.template_view() for sid, rec in self.records.items()}
-        return {"inputs": dict(self.plan.inputs), "steps": steps, **extra}
+        return {"inputs": self.plan.inputs, "steps": StepsView(self.records), **extra}
 
     # ------------------------------------------------------------ nodes
     def spawn(self, step: Step) -> None:
