@@ -12,7 +12,6 @@ Every problem of a file is raised at once as ``runner.errors.SpecError``.
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,10 +48,9 @@ def load_file(path: str | Path) -> Pattern | Pool:
 
 def parse_file(text: str, source: str = "<memory>") -> Pattern | Pool:
     """``load_file`` for text already read."""
-    from runner.spec.yamlload import load_yaml
-
     from runner.spec.pattern import parse_pattern
     from runner.spec.pool import parse_pool
+    from runner.spec.yamlload import load_yaml
 
     doc = load_yaml(text, source)
     data = doc.data
