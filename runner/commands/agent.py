@@ -30,10 +30,19 @@ def serve_command(*, agent_type: str, agent_id: str, name: str, capabilities: tu
                   command: str | None, argv: tuple[str, ...], mode: str, ready_pattern: str | None,
                   input_mode: str, workdir: str | None, http: str | None, grpc: str | None,
                   token_file: str | None, tls_cert: str | None, tls_key: str | None,
-                  drain_timeout: str, max_tasks: int | None) -> int:
+                  drain_timeout: str, max_tasks: int | None, register: str | None = None,
+                  register_prefix: str = "/runner/agents/", register_ttl: int = 10,
+                  register_endpoint: str | None = None) -> int:
     """Build the agent definition from the options and serve it; returns the exit code."""
     from runner.protocol.serve import ServeOptions, serve
     from runner.spec.models import AgentDef
+
+    registration = None
+    if register:
+        from runner.protocol.registration import RegisterOptions
+
+        registration = RegisterOptions(endpoints=register, prefix=register_prefix, ttl=register_ttl,
+                                       advertise=register_endpoint)
 
     if command and argv:
         raise UsageError("give the program either with --command or after `--`, not both")
@@ -42,7 +51,8 @@ def serve_command(*, agent_type: str, agent_id: str, name: str, capabilities: tu
                           ready_pattern=ready_pattern, workdir=workdir, capabilities=capabilities)
     opts = ServeOptions(definition=definition, agent_id=agent_id, name=name, http=http, grpc=grpc,
                         token_file=token_file, tls_cert=tls_cert, tls_key=tls_key,
-                        drain_timeout=parse_duration(drain_timeout), max_tasks=max_tasks)
+                        drain_timeout=parse_duration(drain_timeout), max_tasks=max_tasks,
+                        register=registration)
     return serve(opts, dict(os.environ))
 
 
@@ -72,6 +82,13 @@ def agent_group() -> None:
               help="On SIGTERM, how long the running task may take before it is cancelled.")
 @click.option("--max-tasks", type=click.IntRange(min=1), default=None,
               help="Tasks taken at once (default: what the agent type declares; command: 1).")
+@click.option("--register", default=None, metavar="etcd://HOST:PORT[,HOST:PORT]",
+              help="Register the agent in etcd under a lease it keeps alive; deregister on stop.")
+@click.option("--register-prefix", default="/runner/agents/", show_default=True, help="etcd key prefix.")
+@click.option("--register-ttl", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Lease TTL in seconds: a dead server's key is gone this long after it died.")
+@click.option("--register-endpoint", default=None, metavar="URL",
+              help="Endpoint to publish (default: the --http URL, else the --grpc one).")
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED)
 def serve_cli(**kwargs: object) -> None:
     """Serve one agent over HTTP and/or gRPC until SIGTERM."""

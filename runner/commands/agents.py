@@ -118,3 +118,9 @@ def check_cli(pool: str) -> None:
     from runner.cli import run_command
 
     run_command(check_command, pool)
+
+
+# `runner agents list` lives in its own module (it reads etcd and every other registry).
+from runner.commands.agents_list import list_command  # noqa: E402
+
+agents_group.add_command(list_command)

@@ -93,7 +93,11 @@ class AgentManager:
             elif handle.state in (AgentState.STOPPING, AgentState.STOPPED):
                 raise AgentFailure(FailureKind.CANCELLED, "agent was stopped", agent_id=info.id)
             try:
-                handle.start()
+                from runner.observe import trace
+
+                with trace.span(trace.SPAWN_AGENT, agent_id=info.id, agent_type=info.type,
+                                runtime=self._runtime_of.get(info.id) or "remote"):
+                    handle.start()
             except LoginRequired:
                 raise
             except AgentFailure:

@@ -76,6 +76,8 @@ class GrpcHandle(RemoteHandle):
         if code == C.UNAUTHENTICATED:
             return self.failure(FailureKind.CONFIG, "the agent refused the bearer token (UNAUTHENTICATED); "
                                 "check the pool's auth settings")
+        if code == C.RESOURCE_EXHAUSTED:
+            return self.busy(details or code.name)
         if code == C.DEADLINE_EXCEEDED:
             return self.failure(FailureKind.TIMEOUT, "no reply before the deadline")
         if code == C.INTERNAL and "deserializ" in details.lower():

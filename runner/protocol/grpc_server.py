@@ -94,7 +94,7 @@ class GrpcAgentServer:
     """A started-on-demand gRPC server; ``port`` is the bound port (0 picks one)."""
 
     def __init__(self, service: AgentService, host: str, port: int, *, token: str | None = None,
-                 tls: tuple[bytes, bytes] | None = None, workers: int = 16) -> None:
+                 tls: tuple[bytes, bytes] | None = None, workers: int = 32) -> None:
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
                                                                thread_name_prefix="runner-grpc"))
         agent_pb2_grpc.add_AgentServicer_to_server(_Servicer(service, token), self._server)

@@ -14,18 +14,21 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import EventBus
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
-from runner.errors import UsageError
+from runner.errors import ConfigurationError, UsageError
 from runner.plugins import load
 from runner.protocol.auth import read_token_file
 from runner.protocol.http_server import HttpAgentServer, server_tls
 from runner.protocol.service import AgentService
 from runner.spec.models import AgentDef
+
+if TYPE_CHECKING:
+    from runner.protocol.registration import RegisterOptions
 
 TOKEN_ENV = "RUNNER_AGENT_TOKEN"
 
@@ -43,6 +46,7 @@ class ServeOptions:
     drain_timeout: float = 10.0
     max_tasks: int | None = None
     runtime_options: dict[str, Any] = field(default_factory=dict)
+    register: RegisterOptions | None = None  # --register etcd://...: announce the agent in etcd
 
 
 def split_address(value: str, what: str) -> tuple[str, int]:
@@ -95,7 +99,10 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
         tls = server_tls(opts.tls_cert, opts.tls_key) if opts.tls_cert and opts.tls_key else None
         http_server = HttpAgentServer(service, host, port, token=token, tls=tls).start()
     if opts.grpc:
-        from runner.protocol.grpc_server import GrpcAgentServer  # grpc only when asked for
+        try:  # grpc only when asked for
+            from runner.protocol.grpc_server import GrpcAgentServer
+        except ModuleNotFoundError as exc:
+            raise ConfigurationError("--grpc needs `grpcio` and `protobuf`: pip install 'runner[grpc]'") from exc
 
         host, port = split_address(opts.grpc, "--grpc")
         pem = ((Path(opts.tls_cert).read_bytes(), Path(opts.tls_key).read_bytes())
@@ -103,6 +110,18 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
         grpc_server = GrpcAgentServer(service, host, port, token=token, tls=pem).start()
     urls = [f"http={http_server.url}"] if http_server else []
     urls += [f"grpc={grpc_server.url}"] if grpc_server else []
+    registration = None
+    if opts.register is not None:
+        from runner.protocol.registration import start_registration
+
+        try:  # registered before `listening`: whoever waits for that line finds it in etcd
+            registration = start_registration(opts.register, service.handle.info,
+                                              dict(u.split("=", 1) for u in urls), service.health(), environ)
+        except BaseException:
+            for server in (grpc_server, http_server):
+                if server is not None:
+                    server.stop(grace=0)
+            raise
     out.write("listening " + " ".join(urls) + "\n")
     out.flush()
 
@@ -114,13 +133,20 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
     threading.Thread(target=service.start_agent, name="agent-start", daemon=True).start()
     try:
         while not stop.wait(0.5):
-            pass
+            if registration is not None:
+                from runner.protocol.registration import mirror_health
+
+                mirror_health(registration, service.health())
+        if registration is not None:
+            registration.stop()  # deregister first: nobody should pick an agent that is leaving
         service.drain(opts.drain_timeout)
         if grpc_server is not None:
             grpc_server.stop(grace=2.0)
         if http_server is not None:
             http_server.stop(grace=2.0)
     finally:
+        if registration is not None:
+            registration.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

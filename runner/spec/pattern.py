@@ -76,7 +76,8 @@ def _input(name: str, s: dict[str, Any]) -> InputSpec:
 def _step(s: dict[str, Any], line: int) -> Step:
     agents = s.get("agents") or {}
     low = agents.get("min", 1)
-    agg = s.get("aggregation", "all")
+    # One agent: its answer is the output; several: the list of every answer, unless said otherwise.
+    agg = s.get("aggregation", "first" if agents.get("max", low) == 1 else "all")
     agg = {"type": agg} if isinstance(agg, str) else agg
     val = s.get("validation") or {}
     retry = s.get("retry") or {}

@@ -6,7 +6,7 @@ import threading
 
 import grpc
 import pytest
-from conftest import poll, served
+from protocol_helpers import poll, served
 
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import TaskRequest

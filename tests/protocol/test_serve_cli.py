@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, poll, serve_process
+from protocol_helpers import REPO, poll, serve_process
 
 from runner.agents.model import TaskRequest
 from runner.errors import AgentFailure, FailureKind

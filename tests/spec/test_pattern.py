@@ -17,7 +17,7 @@ def test_valid_example_builds_the_model_with_defaults():
     lint, test, review = p.steps
     assert lint.timeout == 60.0 and lint.line == 22
     assert lint.agents.capabilities == ("python-lint",) and (lint.agents.min, lint.agents.max) == (1, 1)
-    assert lint.strategy == "parallel" and lint.aggregation.type == "all"
+    assert lint.strategy == "parallel" and lint.aggregation.type == "first"
     assert lint.retry.limit == 0 and lint.retry.on == DEFAULT_RETRY_ON
     assert test.strategy == "race" and test.aggregation.type == "first" and test.agents.max == 2
     assert test.retry.limit == 2 and test.retry.on == ("crash", "timeout")
