@@ -60,6 +60,8 @@ class ClaudeType(CliType):
 
     def parse_result(self, definition: AgentDef, request: TaskRequest, output: str,
                      exit_status: int | None) -> TaskResult:
+        if exit_status is None and definition.mode == "long-lived":
+            return self.screen_result(definition, request, output)
         result = next((o for o in reversed(list(json_objects(output))) if o.get("type") == "result"), None)
         if result is None:
             raise failure_for(tail(output) or f"no result (exit {exit_status})", output=output) \

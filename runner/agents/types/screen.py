@@ -119,3 +119,27 @@ def _instruction(rule: Rule, screen: str, hit: re.Match[str]) -> str:
             unwrapped = " ".join(extra)
             return f"{line} {unwrapped}" if unwrapped not in line else line
     return line
+
+
+def extract_answer(screen: str, table: ScreenTable) -> str | None:
+    """The last answer block on a rendered screen (``answer.start`` up to ``answer.end``),
+    bullet and hanging indent removed; None when the table has no answer markers or none shows."""
+    if table.answer_start is None:
+        return None
+    lines = screen.split("\n")
+    end = len(lines)
+    if table.answer_end is not None:
+        ends = [i for i, line in enumerate(lines) if table.answer_end.search(line)]
+        if ends:
+            end = ends[-1]
+    starts = [i for i in range(end) if table.answer_start.search(lines[i])]
+    if not starts:
+        return None
+    block = lines[starts[-1]:end]
+    block[0] = table.answer_start.sub("", block[0], count=1)
+    out = []
+    for line in block:
+        if table.answer_start.search(line):
+            break  # a following tool/status block
+        out.append(line[2:] if line.startswith("  ") else line)
+    return "\n".join(out).strip()
