@@ -243,7 +243,7 @@ class LocalHandle(AgentHandle):
         """One task in a full-screen CLI: type it, wait for a completed turn, read the answer
         off the rendered screen (approval prompts answered per the approval preset)."""
         mark, turns, asked = session.mark(), screen.turns, len(screen.approvals)
-        session.send(self.agent_type.format_task(self.definition, request))
+        screen.type_task(session.send, self.agent_type.format_task(self.definition, request))
         timeout = request.timeout or float(self.definition.options.get("task_timeout", 600))
         try:
             c = screen.wait(session.send, lambda: session.alive, ("done", "ready"), timeout,

@@ -18,6 +18,7 @@ from pathlib import Path
 from runner.agents.model import TaskRequest
 from runner.agents.types import load_type
 from runner.agents.types.drive import CliSession
+from runner.agents.types.screendrive import ScreenDriver
 from runner.errors import AgentFailure
 from tests.helpers.clis import definition, make_ctx
 from tests.helpers.vendor_mock import VendorMock
@@ -47,7 +48,7 @@ def session(cli: str, d, ctx, unseed: bool = False) -> CliSession:  # noqa: ANN0
         elif cli == "gemini":
             (home / ".gemini" / "trustedFolders.json").unlink()
         elif cli == "aider":
-            spec = type(spec)(argv=tuple(a for a in spec.argv if a != "--analytics-disable"), env=spec.env,
+            spec = type(spec)(argv=tuple(a for a in spec.argv if a not in ("--analytics-disable", "--no-gitignore")), env=spec.env,
                               cwd=spec.cwd)
     return CliSession(spec, t.screen_detector(d))
 
@@ -72,7 +73,7 @@ def record(cli: str) -> None:
         s.close()
     with VendorMock("tool") as mock:
         # 2. a key but an un-seeded home: the first-run dialog
-        d = definition(cli, mock.url, mode="long-lived")
+        d = definition(cli, mock.url, mode="long-lived", approval="readonly" if cli == "codex" else "standard")
         s = session(cli, d, make_ctx(tmp / "b", KEY), unseed=True)
         try:
             s.wait_for(("dialog",), 40)
@@ -87,7 +88,8 @@ def record(cli: str) -> None:
         try:
             s.wait_for(("ready",), 40)
             save(s, cli, ver, "ready")
-            s.send(t.format_task(d, TaskRequest(task_id="t", description="Create the file. TOKEN:quokka")))
+            typed = t.format_task(d, TaskRequest(task_id="t", description="Create the file. TOKEN:quokka"))
+            ScreenDriver(s.detector, True).type_task(s.send, typed)
             for state in ("busy", "approval"):
                 s.wait_for((state,), 40)
                 save(s, cli, ver, state)
@@ -104,7 +106,8 @@ def record(cli: str) -> None:
         t = load_type(cli)
         try:
             s.wait_for(("ready",), 40)
-            s.send(t.format_task(d, TaskRequest(task_id="t", description="Say hi")))
+            ScreenDriver(s.detector, True).type_task(s.send, t.format_task(d, TaskRequest(task_id="t",
+                                                                                        description="Say hi")))
             s.wait_for(("error",), 40)
             save(s, cli, ver, "error")
         except AgentFailure as exc:

@@ -59,7 +59,7 @@ class ScreenDetector:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._carry = ""
         self._lock = threading.Lock()
-        self.turns = 0  # busy → done/ready transitions seen (one per answered task)
+        self.turns = 0  # completed turns seen (one per answered task)
         self._last = "starting"
 
     def feed(self, data: bytes | str) -> Classification:
@@ -71,7 +71,9 @@ class ScreenDetector:
             self._carry, text = (text[m.start():], text[: m.start()]) if m else ("", text)
             self._stream.feed(_UNKNOWN_CSI.sub("", text))
             result = self._classify()
-            if self._last == "busy" and result.state in ("done", "ready"):
+            # A completed turn: busy/approval → done/ready, or anything else → done.
+            if (result.state == "done" and self._last != "done") or (
+                    result.state == "ready" and self._last in ("busy", "approval")):
                 self.turns += 1
             self._last = result.state
             return result
@@ -110,7 +112,7 @@ def _instruction(rule: Rule, screen: str, hit: re.Match[str]) -> str:
     if hit.string is screen:
         start = screen.rfind("\n", 0, hit.start()) + 1
         end = screen.find("\n", hit.end())
-        line = screen[start: end if end >= 0 else None].strip()
+        line = screen[start: end if end >= 0 else None].strip(" │┃")
     else:
         line = hit.string
     if rule.instruction is not None:

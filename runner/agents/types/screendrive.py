@@ -75,6 +75,17 @@ class ScreenDriver:
             self.approvals.append((c.text, self.approve))
         send(keys)
 
+    def type_task(self, send: Callable[[str], None], typed: str) -> None:
+        """Type a task; with the table's ``submit_delay``, Enter goes separately after it
+        (gemini treats an Enter arriving with pasted text as part of the paste)."""
+        delay = self.detector.table.submit_delay
+        if delay and typed.endswith("\r"):
+            send(typed[:-1])
+            time.sleep(delay)  # deliberate: the CLI's paste heuristic is time-based
+            send("\r")
+        else:
+            send(typed)
+
     def answer(self) -> str | None:
         """The final answer shown on the screen, if the table knows where answers sit."""
         return extract_answer(self.detector.text(), self.detector.table)
