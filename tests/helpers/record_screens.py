@@ -71,7 +71,7 @@ def record(cli: str) -> None:
         print(f"!!! {cli} login: {exc}\n{s.detector.text()}")
     finally:
         s.close()
-    with VendorMock("tool") as mock:
+    with VendorMock("tool", escalate=True) as mock:
         # 2. a key but an un-seeded home: the first-run dialog
         d = definition(cli, mock.url, mode="long-lived", approval="readonly" if cli == "codex" else "standard")
         s = session(cli, d, make_ctx(tmp / "b", KEY), unseed=True)

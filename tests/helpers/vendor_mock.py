@@ -29,8 +29,10 @@ TOOL_COMMAND = "touch created_by_mock.txt"
 class VendorMock:
     """Start with ``with VendorMock() as mock:``; ``mock.url`` is ``http://127.0.0.1:PORT``."""
 
-    def __init__(self, behaviour: str = "answer", answer_text: str = "Hello from mock.") -> None:
+    def __init__(self, behaviour: str = "answer", answer_text: str = "Hello from mock.",
+                 escalate: bool = False) -> None:
         self.behaviour = behaviour
+        self.escalate = escalate  # codex: the tool call asks to leave the sandbox (raises its approval)
         self.answer_text = answer_text
         self.requests: list[tuple[str, str, Any]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -163,7 +165,7 @@ def _handler_for(mock: VendorMock) -> type[BaseHTTPRequestHandler]:
             rid = f"resp_{int(time.time() * 1000)}"
             if want_tool:
                 item = {"type": "function_call", "id": "fc_mock1", "call_id": "call_mock1", "name": "exec_command",
-                        "arguments": json.dumps({"cmd": TOOL_COMMAND}), "status": "completed"}
+                        "arguments": json.dumps(self._codex_args()), "status": "completed"}
                 text_events: list[tuple[str | None, Any]] = []
             else:
                 text = mock.reply_for(body.get("input"))
@@ -185,6 +187,12 @@ def _handler_for(mock: VendorMock) -> type[BaseHTTPRequestHandler]:
                 ("response.completed", {"type": "response.completed",
                                         "response": dict(resp, status="completed", output=[item], usage=usage)}),
             ])
+
+        def _codex_args(self) -> dict[str, Any]:
+            args: dict[str, Any] = {"cmd": TOOL_COMMAND}
+            if mock.escalate:
+                args.update(sandbox_permissions="require_escalated", justification="create the file")
+            return args
 
         # --- OpenAI chat completions (aider) ------------------------------------------
         def _chat(self, body: Any) -> None:

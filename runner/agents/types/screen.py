@@ -111,7 +111,7 @@ def _instruction(rule: Rule, screen: str, hit: re.Match[str]) -> str:
     """The matched screen line, plus what the rule's ``instruction`` regex finds (a URL...)."""
     if hit.string is screen:
         start = screen.rfind("\n", 0, hit.start()) + 1
-        end = screen.find("\n", hit.end())
+        end = screen.find("\n", hit.start())
         line = screen[start: end if end >= 0 else None].strip(" │┃")
     else:
         line = hit.string
