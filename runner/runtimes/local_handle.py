@@ -112,6 +112,9 @@ class LocalHandle(AgentHandle):
             if self.long_lived:
                 self._start_session()
         except (AgentFailure, LoginRequired) as exc:
+            if isinstance(exc, LoginRequired) and exc.__cause__ is None:
+                # seen on the screen, or known before starting (the type's launch raised it)
+                self.lifecycle.emit("login_required", detail=exc.instruction)
             self._to(S.ERROR, {S.STARTING}, str(exc))
             raise
         if not self._to(S.READY, {S.STARTING}):
@@ -284,9 +287,8 @@ class LocalHandle(AgentHandle):
             raise AgentFailure(kind, f"did not show its prompt: {exc}", agent_id=self.id,
                                output=exc.output) from exc
         if c.state == "login_required":
-            self.lifecycle.emit("login_required", detail=c.text)
             self._close(session, 0.0)
-            raise LoginRequired(self.id, c.text)
+            raise LoginRequired(self.id, c.text)  # announced by start()
         if c.state == "error":
             self._close(session, 0.0)
             raise AgentFailure(_error_kind(c.text), c.text, agent_id=self.id, output=session.output_since(0))

@@ -11,11 +11,9 @@ from typing import Any
 
 import psutil
 
-from runner.agents.model import AgentInfo
-from runner.runtimes.local import LocalRuntime
-
-from runner.agents.model import TaskRequest, TaskResult
+from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.context import RunContext
+from runner.runtimes.local import LocalRuntime
 from runner.spec.models import AgentDef
 
 KEYS = {"claude": "anthropicKey", "codex": "openaiKey", "gemini": "googleKey", "aider": "openaiKey"}

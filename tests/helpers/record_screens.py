@@ -59,6 +59,22 @@ def save(s: CliSession, cli: str, ver: str, state: str) -> None:
     print(f"--- {path.name}: {s.detector.classify()}\n{s.detector.text()}\n")
 
 
+def _wait_typed(s: CliSession, state: str, timeout: float = 40) -> None:
+    """Like ``wait_for``, pressing Enter again when the table says a typed task may stick."""
+    import time
+
+    resubmit = s.detector.table.resubmit_after
+    start = time.monotonic()
+    while True:
+        try:
+            s.wait_for((state,), resubmit or timeout)
+            return
+        except AgentFailure:
+            if not resubmit or time.monotonic() - start > timeout or s.detector.classify().state == "busy":
+                raise
+            s.send("\r")
+
+
 def record(cli: str) -> None:
     ver = version(cli)
     tmp = Path(tempfile.mkdtemp())
@@ -91,7 +107,7 @@ def record(cli: str) -> None:
             typed = t.format_task(d, TaskRequest(task_id="t", description="Create the file. TOKEN:quokka"))
             ScreenDriver(s.detector, True).type_task(s.send, typed)
             for state in ("busy", "approval"):
-                s.wait_for((state,), 40)
+                _wait_typed(s, state)
                 save(s, cli, ver, state)
             s.send(t.table(d).rule(s.detector.classify().rule).yes)
             s.wait_for(("done",) if cli != "gemini" else ("ready",), 40)

@@ -53,8 +53,8 @@ class VendorMock:
 
     def reply_for(self, body: Any) -> str:
         """The text answer for a request body: echoes ``TOKEN:x`` and asks for confidence."""
-        m = re.search(r"TOKEN:(\w+)", json.dumps(body))
-        token = f" The token is {m.group(1)}." if m else ""
+        found = re.findall(r"TOKEN:(\w+)", json.dumps(body))  # the latest task's token
+        token = f" The token is {found[-1]}." if found else ""
         return f"{self.answer_text}{token}\nCONFIDENCE: 0.85"
 
     def paths(self) -> list[str]:
@@ -197,7 +197,7 @@ def _handler_for(mock: VendorMock) -> type[BaseHTTPRequestHandler]:
         # --- OpenAI chat completions (aider) ------------------------------------------
         def _chat(self, body: Any) -> None:
             msgs = body.get("messages") or []
-            text = mock.reply_for(msgs[-1:] if msgs else [])
+            text = mock.reply_for(msgs)
             if mock.behaviour == "tool" and not _has(msgs, TOOL_COMMAND):
                 text = f"Run this:\n\n```bash\n{TOOL_COMMAND}\n```\n\n{text}"
             base = {"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": int(time.time()),
@@ -227,7 +227,7 @@ def _handler_for(mock: VendorMock) -> type[BaseHTTPRequestHandler]:
                 part = {"functionCall": {"name": "run_shell_command",
                                          "args": {"command": TOOL_COMMAND, "description": "create file"}}}
             else:
-                part = {"text": mock.reply_for(contents[-1:] if contents else [])}
+                part = {"text": mock.reply_for(contents)}
             cand = {"candidates": [{"content": {"parts": [part], "role": "model"}, "finishReason": "STOP",
                                     "index": 0}], "usageMetadata": usage, "modelVersion": "mock-model"}
             if stream:

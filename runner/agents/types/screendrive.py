@@ -41,8 +41,11 @@ class ScreenDriver:
         """Until the screen shows one of ``states`` (with ``turns_after``: once more turns than
         that have completed) or one of ``immediate``. Dialogs and approvals are answered on
         the way. Raises AgentFailure TIMEOUT / HANG / CRASH."""
-        deadline = time.monotonic() + timeout
-        last_change, last_text = time.monotonic(), ""
+        started = time.monotonic()
+        deadline = started + timeout
+        last_change, last_text = started, ""
+        resubmit = self.detector.table.resubmit_after if turns_after is not None else 0.0
+        moved = False  # the task got going (busy/approval/a turn) since it was typed
         with self._cond:
             while True:
                 c = self.detector.classify()
@@ -52,6 +55,10 @@ class ScreenDriver:
                     return c
                 if c.state in ("dialog", "approval") and c.state not in states:
                     self._answer(c, send, now)
+                moved = moved or c.state in ("busy", "approval") or self.detector.turns > (turns_after or 0)
+                if resubmit and not moved and now - started >= resubmit:
+                    send("\r")  # the Enter was taken as part of the paste: the task still sits typed
+                    started = now
                 if not alive():
                     raise AgentFailure(FailureKind.CRASH, f"the program exited (screen: {c.state} {c.text})",
                                        output=output())

@@ -57,6 +57,7 @@ class ScreenTable:
     answer_start: re.Pattern[str] | None = None  # the first line of an answer block (`● `)
     answer_end: re.Pattern[str] | None = None  # the line after it (`Crunched for 3s · done`)
     submit_delay: float = 0.0  # s between typing a task and Enter (gemini reads a fast Enter as pasted)
+    resubmit_after: float = 0.0  # s: Enter again when a typed task has not started by then
 
     def rule(self, name: str) -> Rule:
         return next(r for r in self.rules if r.name == name)
@@ -82,7 +83,8 @@ def parse_table(data: dict, origin: str) -> ScreenTable:
     answer = data.get("answer") or {}
     return ScreenTable(cli=str(data["cli"]), versions=tuple(str(v) for v in data.get("versions") or ()),
                        rules=tuple(rules), answer_start=_rx(answer.get("start")), answer_end=_rx(answer.get("end")),
-                       submit_delay=float(data.get("submit_delay") or 0.0))
+                       submit_delay=float(data.get("submit_delay") or 0.0),
+                       resubmit_after=float(data.get("resubmit_after") or 0.0))
 
 
 @cache

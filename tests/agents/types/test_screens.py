@@ -66,12 +66,16 @@ def test_answer_is_read_off_the_screen(path):
     assert answer is not None and "The token is quokka." in answer and "CONFIDENCE: 0.85" in answer
 
 
-@pytest.mark.parametrize("path", RECORDINGS, ids=[p.stem for p in RECORDINGS])
-def test_states_never_seen_before_their_time(path):
-    # Replaying chunk by chunk, the ready state never shows on a login or dialog recording.
+# claude shows its ready prompt ~10 s before `Not logged in` (so the type refuses to start a
+# TUI without a key); gemini draws its prompt before the trust dialog pops up (seeded runs
+# never see that dialog).
+EARLY_READY = {"claude-2.1.332-login_required", "gemini-0.61.0-dialog"}
+
+
+@pytest.mark.parametrize("path", [p for p in RECORDINGS if p.stem.endswith(("-login_required", "-dialog"))
+                                  and p.stem not in EARLY_READY], ids=lambda p: p.stem)
+def test_no_false_ready_before_a_login_or_dialog(path):
     header, frames = load_recording(path)
-    if header["state"] not in ("login_required", "dialog"):
-        return
     detector = ScreenDetector(load_table(header["cli"], header["version"]))
     seen = {detector.feed(chunk).state for _, chunk in frames}
     assert "ready" not in seen and "done" not in seen
