@@ -71,9 +71,8 @@ class ScreenDetector:
             self._carry, text = (text[m.start():], text[: m.start()]) if m else ("", text)
             self._stream.feed(_UNKNOWN_CSI.sub("", text))
             result = self._classify()
-            # A completed turn: busy/approval → done/ready, or anything else → done.
-            if (result.state == "done" and self._last != "done") or (
-                    result.state == "ready" and self._last in ("busy", "approval")):
+            # A completed turn: busy/approval → done/ready (a redraw may flash ready ↔ done).
+            if result.state in ("done", "ready") and self._last in ("busy", "approval"):
                 self.turns += 1
             self._last = result.state
             return result
