@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from runner.agents.model import TaskRequest, TaskResult
-from runner.agents.types import load_type
-from runner.agents.types.drive import CliSession
+import psutil
+
+from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.context import RunContext
+from runner.runtimes.local import LocalRuntime
 from runner.spec.models import AgentDef
 
 KEYS = {"claude": "anthropicKey", "codex": "openaiKey", "gemini": "googleKey", "aider": "openaiKey"}
@@ -35,13 +40,32 @@ def definition(cli: str, mock_url: str | None, *, mode: str = "per-task", approv
 
 def run_task(cli: str, d: AgentDef, ctx: RunContext, request: TaskRequest, agent_id: str,
              timeout: float = 60) -> TaskResult:
-    """Per-task: launch in a PTY, wait for exit, parse; the seeded home is removed after."""
-    t = load_type(cli)
-    spec = t.launch(d, request, ctx, agent_id)
-    session = CliSession(spec)
+    """Through the local runtime: spawn, start, execute one task, stop (removes the home)."""
+    with local_agent(cli, d, ctx, agent_id) as handle:
+        return handle.execute(replace(request, timeout=request.timeout or timeout))
+
+
+@contextlib.contextmanager
+def local_agent(cli: str, d: AgentDef, ctx: RunContext, agent_id: str) -> Iterator[Any]:
+    """A started LocalHandle for ``d``; stopped (and the runtime cleaned up) afterwards."""
+    runtime = LocalRuntime(ctx, {"grace": 1.0})
+    handle = runtime.spawn(AgentInfo(id=agent_id, name=agent_id, type=cli, definition=d))
     try:
-        status = session.wait_exit(timeout)
+        handle.start()
+        yield handle
     finally:
-        session.close()
-        t.cleanup(d, ctx, agent_id)
-    return t.parse_result(d, request, session.text(), status)
+        handle.stop()
+        left = runtime.cleanup()
+        assert not left, left
+
+
+def leftovers(agent_id: str) -> list[int]:
+    """Pids of processes still carrying ``RUNNER_AGENT_ID=agent_id``."""
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.environ().get("RUNNER_AGENT_ID") == agent_id and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc.pid)
+        except (psutil.Error, OSError):
+            continue
+    return found

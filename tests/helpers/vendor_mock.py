@@ -29,8 +29,10 @@ TOOL_COMMAND = "touch created_by_mock.txt"
 class VendorMock:
     """Start with ``with VendorMock() as mock:``; ``mock.url`` is ``http://127.0.0.1:PORT``."""
 
-    def __init__(self, behaviour: str = "answer", answer_text: str = "Hello from mock.") -> None:
+    def __init__(self, behaviour: str = "answer", answer_text: str = "Hello from mock.",
+                 escalate: bool = False) -> None:
         self.behaviour = behaviour
+        self.escalate = escalate  # codex: the tool call asks to leave the sandbox (raises its approval)
         self.answer_text = answer_text
         self.requests: list[tuple[str, str, Any]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -51,8 +53,8 @@ class VendorMock:
 
     def reply_for(self, body: Any) -> str:
         """The text answer for a request body: echoes ``TOKEN:x`` and asks for confidence."""
-        m = re.search(r"TOKEN:(\w+)", json.dumps(body))
-        token = f" The token is {m.group(1)}." if m else ""
+        found = re.findall(r"TOKEN:(\w+)", json.dumps(body))  # the latest task's token
+        token = f" The token is {found[-1]}." if found else ""
         return f"{self.answer_text}{token}\nCONFIDENCE: 0.85"
 
     def paths(self) -> list[str]:
@@ -163,7 +165,7 @@ def _handler_for(mock: VendorMock) -> type[BaseHTTPRequestHandler]:
             rid = f"resp_{int(time.time() * 1000)}"
             if want_tool:
                 item = {"type": "function_call", "id": "fc_mock1", "call_id": "call_mock1", "name": "exec_command",
-                        "arguments": json.dumps({"cmd": TOOL_COMMAND}), "status": "completed"}
+                        "arguments": json.dumps(self._codex_args()), "status": "completed"}
                 text_events: list[tuple[str | None, Any]] = []
             else:
                 text = mock.reply_for(body.get("input"))
@@ -186,10 +188,16 @@ def _handler_for(mock: VendorMock) -> type[BaseHTTPRequestHandler]:
                                         "response": dict(resp, status="completed", output=[item], usage=usage)}),
             ])
 
+        def _codex_args(self) -> dict[str, Any]:
+            args: dict[str, Any] = {"cmd": TOOL_COMMAND}
+            if mock.escalate:
+                args.update(sandbox_permissions="require_escalated", justification="create the file")
+            return args
+
         # --- OpenAI chat completions (aider) ------------------------------------------
         def _chat(self, body: Any) -> None:
             msgs = body.get("messages") or []
-            text = mock.reply_for(msgs[-1:] if msgs else [])
+            text = mock.reply_for(msgs)
             if mock.behaviour == "tool" and not _has(msgs, TOOL_COMMAND):
                 text = f"Run this:\n\n```bash\n{TOOL_COMMAND}\n```\n\n{text}"
             base = {"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": int(time.time()),
@@ -219,7 +227,7 @@ def _handler_for(mock: VendorMock) -> type[BaseHTTPRequestHandler]:
                 part = {"functionCall": {"name": "run_shell_command",
                                          "args": {"command": TOOL_COMMAND, "description": "create file"}}}
             else:
-                part = {"text": mock.reply_for(contents[-1:] if contents else [])}
+                part = {"text": mock.reply_for(contents)}
             cand = {"candidates": [{"content": {"parts": [part], "role": "model"}, "finishReason": "STOP",
                                     "index": 0}], "usageMetadata": usage, "modelVersion": "mock-model"}
             if stream:

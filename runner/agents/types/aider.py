@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from runner.agents.model import TaskRequest, TaskResult
-from runner.agents.types.answer import split_confidence, task_prompt
+from runner.agents.types.answer import CONFIDENCE_INSTRUCTION, split_confidence, task_prompt
 from runner.agents.types.base import LaunchSpec
 from runner.agents.types.clibase import CliType
 from runner.agents.types.jsonout import clean, failure_for, tail
@@ -91,6 +91,9 @@ class AiderType(CliType):
             raise AgentFailure(FailureKind.PARSE, f"aider printed no answer: {tail(output, 300)}", output=output)
         last = tokens[-1]
         start = tokens[-2].end() if len(tokens) > 1 else _after_banner(text, last.start())
+        echo = text.rfind(CONFIDENCE_INSTRUCTION[-30:], start, last.start())
+        if echo >= 0:  # a long-lived session echoed the typed task: the answer follows it
+            start = echo + 30
         answer, confidence = split_confidence(text[start: last.start()])
         if not answer and errors:
             raise failure_for(" ".join(errors), output=output)

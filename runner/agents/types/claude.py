@@ -17,7 +17,7 @@ from runner.agents.types.base import LaunchSpec
 from runner.agents.types.clibase import CliType
 from runner.agents.types.jsonout import failure_for, json_objects, tail
 from runner.context import RunContext
-from runner.errors import AgentFailure, FailureKind
+from runner.errors import AgentFailure, FailureKind, LoginRequired
 from runner.spec.models import AgentDef
 
 # readonly: plan mode never edits or runs; standard: asks (interactive) / denies (-p);
@@ -40,6 +40,11 @@ class ClaudeType(CliType):
         home = self.home(ctx, agent_id)
         cwd = self.workdir(definition, ctx)
         secrets = self.secrets(definition, ctx)
+        if (request is None and definition.mode == "long-lived" and not secrets.get("ANTHROPIC_API_KEY")
+                and not definition.options.get("logged_in")):
+            # The isolated HOME holds no login, so the TUI cannot be logged in; it would show
+            # its ready prompt for ~10 s before `Not logged in · run /login` (recorded).
+            raise LoginRequired(agent_id, "Not logged in · run /login (no API key: set credentials.anthropicKey)")
         seed(home, cwd, secrets.get("ANTHROPIC_API_KEY"), self.approval(definition))
         env = self.base_env(definition, ctx, agent_id, home)
         env.update({"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"})
@@ -60,6 +65,8 @@ class ClaudeType(CliType):
 
     def parse_result(self, definition: AgentDef, request: TaskRequest, output: str,
                      exit_status: int | None) -> TaskResult:
+        if exit_status is None and definition.mode == "long-lived":
+            return self.screen_result(definition, request, output)
         result = next((o for o in reversed(list(json_objects(output))) if o.get("type") == "result"), None)
         if result is None:
             raise failure_for(tail(output) or f"no result (exit {exit_status})", output=output) \

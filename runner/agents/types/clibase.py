@@ -16,8 +16,8 @@ import re
 import shutil
 from pathlib import Path
 
-from runner.agents.model import TaskRequest
-from runner.agents.types.answer import task_prompt
+from runner.agents.model import TaskRequest, TaskResult
+from runner.agents.types.answer import split_confidence, task_prompt
 from runner.agents.types.base import AgentType, Detectors, TypeCapabilities
 from runner.agents.types.screen import ScreenDetector
 from runner.agents.types.screentable import load_table
@@ -59,6 +59,17 @@ class CliType(AgentType):
     def format_task(self, definition: AgentDef, request: TaskRequest) -> str:
         """The prompt as one bracketed paste (newlines stay text), then Enter (CR submits)."""
         return f"\x1b[200~{task_prompt(request)}\x1b[201~\r"
+
+    def screen_result(self, definition: AgentDef, request: TaskRequest, text: str) -> TaskResult:
+        """A result from the answer read off the screen (long-lived mode): text + confidence."""
+        from runner.errors import AgentFailure, FailureKind
+
+        answer, confidence = split_confidence(text)
+        if not answer:
+            raise AgentFailure(FailureKind.PARSE, "no answer on the screen", output=text)
+        return TaskResult(task_id=request.task_id, result=answer,
+                          confidence=confidence if confidence is not None else definition.confidence,
+                          output=text)
 
     # --- additive hooks (optional on AgentType) -------------------------------------
     def screen_detector(self, definition: AgentDef) -> ScreenDetector:

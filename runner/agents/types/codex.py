@@ -71,6 +71,8 @@ class CodexType(CliType):
 
     def parse_result(self, definition: AgentDef, request: TaskRequest, output: str,
                      exit_status: int | None) -> TaskResult:
+        if exit_status is None and definition.mode == "long-lived":
+            return self.screen_result(definition, request, output)
         answer, usage, failed, errors = None, {}, None, []
         for ev in json_objects(output):
             kind = ev.get("type")

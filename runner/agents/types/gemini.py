@@ -51,6 +51,8 @@ class GeminiType(CliType):
 
     def parse_result(self, definition: AgentDef, request: TaskRequest, output: str,
                      exit_status: int | None) -> TaskResult:
+        if exit_status is None and definition.mode == "long-lived":
+            return self.screen_result(definition, request, output)
         objs = list(json_objects(output))
         done = next((o for o in reversed(objs) if "response" in o), None)
         error = next((o["error"] for o in reversed(objs) if isinstance(o.get("error"), dict)), None)

@@ -59,7 +59,7 @@ class ScreenDetector:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._carry = ""
         self._lock = threading.Lock()
-        self.turns = 0  # busy → done/ready transitions seen (one per answered task)
+        self.turns = 0  # completed turns seen (one per answered task)
         self._last = "starting"
 
     def feed(self, data: bytes | str) -> Classification:
@@ -71,7 +71,8 @@ class ScreenDetector:
             self._carry, text = (text[m.start():], text[: m.start()]) if m else ("", text)
             self._stream.feed(_UNKNOWN_CSI.sub("", text))
             result = self._classify()
-            if self._last == "busy" and result.state in ("done", "ready"):
+            # A completed turn: busy/approval → done/ready (a redraw may flash ready ↔ done).
+            if result.state in ("done", "ready") and self._last in ("busy", "approval"):
                 self.turns += 1
             self._last = result.state
             return result
@@ -109,8 +110,8 @@ def _instruction(rule: Rule, screen: str, hit: re.Match[str]) -> str:
     """The matched screen line, plus what the rule's ``instruction`` regex finds (a URL...)."""
     if hit.string is screen:
         start = screen.rfind("\n", 0, hit.start()) + 1
-        end = screen.find("\n", hit.end())
-        line = screen[start: end if end >= 0 else None].strip()
+        end = screen.find("\n", hit.start())
+        line = screen[start: end if end >= 0 else None].strip(" │┃")
     else:
         line = hit.string
     if rule.instruction is not None:
@@ -119,3 +120,27 @@ def _instruction(rule: Rule, screen: str, hit: re.Match[str]) -> str:
             unwrapped = " ".join(extra)
             return f"{line} {unwrapped}" if unwrapped not in line else line
     return line
+
+
+def extract_answer(screen: str, table: ScreenTable) -> str | None:
+    """The last answer block on a rendered screen (``answer.start`` up to ``answer.end``),
+    bullet and hanging indent removed; None when the table has no answer markers or none shows."""
+    if table.answer_start is None:
+        return None
+    lines = screen.split("\n")
+    end = len(lines)
+    if table.answer_end is not None:
+        ends = [i for i, line in enumerate(lines) if table.answer_end.search(line)]
+        if ends:
+            end = ends[-1]
+    starts = [i for i in range(end) if table.answer_start.search(lines[i])]
+    if not starts:
+        return None
+    block = lines[starts[-1]:end]
+    block[0] = table.answer_start.sub("", block[0], count=1)
+    out = []
+    for line in block:
+        if table.answer_start.search(line):
+            break  # a following tool/status block
+        out.append(line[2:] if line.startswith("  ") else line)
+    return "\n".join(out).strip()

@@ -10,11 +10,16 @@ so that a CLI update is a data change. A file looks like::
         state: dialog
         screen: 'Is this a project you created or one you trust\\?'
         keys: "\\x1b[B\\r"     # optional: what answers it (Down, Enter)
+        approve: "1"           # approval rules: keys that approve once / deny
+        deny: "\\x1b"
       - name: busy-title
         state: busy
         title: '^[◐◑◒◓]'       # regex on the OSC 0 window title
         absent: 'Do you want to proceed\\?'   # optional: rule does not apply if this is on screen
         instruction: 'https://\\S+'            # optional: extra text to report (login URL)
+    answer:                    # where the final answer sits on the rendered screen
+      start: '^● '
+      end: 'for \\d+s · done'
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class Rule:
     absent: re.Pattern[str] | None = None
     instruction: re.Pattern[str] | None = None
     keys: str | None = None  # keystrokes that answer a dialog (seeded runs never need them)
+    yes: str | None = None  # approval: keystrokes that approve once
+    no: str | None = None  # approval: keystrokes that deny
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +54,10 @@ class ScreenTable:
     cli: str
     versions: tuple[str, ...]
     rules: tuple[Rule, ...]
+    answer_start: re.Pattern[str] | None = None  # the first line of an answer block (`● `)
+    answer_end: re.Pattern[str] | None = None  # the line after it (`Crunched for 3s · done`)
+    submit_delay: float = 0.0  # s between typing a task and Enter (gemini reads a fast Enter as pasted)
+    resubmit_after: float = 0.0  # s: Enter again when a typed task has not started by then
 
     def rule(self, name: str) -> Rule:
         return next(r for r in self.rules if r.name == name)
@@ -66,11 +77,14 @@ def parse_table(data: dict, origin: str) -> ScreenTable:
             rules.append(Rule(name=str(raw.get("name") or f"rule{i}"), state=raw["state"],
                               screen=_rx(raw.get("screen")), title=_rx(raw.get("title")),
                               absent=_rx(raw.get("absent")), instruction=_rx(raw.get("instruction")),
-                              keys=raw.get("keys")))
+                              keys=raw.get("keys"), yes=raw.get("approve"), no=raw.get("deny")))
         except re.error as exc:
             raise ConfigurationError(f"{origin}: $.rules[{i}]: bad regex: {exc}") from exc
+    answer = data.get("answer") or {}
     return ScreenTable(cli=str(data["cli"]), versions=tuple(str(v) for v in data.get("versions") or ()),
-                       rules=tuple(rules))
+                       rules=tuple(rules), answer_start=_rx(answer.get("start")), answer_end=_rx(answer.get("end")),
+                       submit_delay=float(data.get("submit_delay") or 0.0),
+                       resubmit_after=float(data.get("resubmit_after") or 0.0))
 
 
 @cache
