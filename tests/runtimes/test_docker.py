@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # docker_helpers, whatever pytest's --import-mode
 from docker_helpers import (  # noqa: F401 - fixtures
     SECRET,
     agent,

@@ -12,9 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from docker_helpers import CLIENT, base_image, docker, engine, wait_for  # noqa: E402, F401 - fixtures
+from docker_helpers import CLIENT, base_image, docker, engine, wait_for  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.docker
 

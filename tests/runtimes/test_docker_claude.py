@@ -6,15 +6,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from docker_helpers import dctx, devents, engine  # noqa: F401 - fixtures
 
-sys.path.insert(0, str(Path(__file__).parent))
-from docker_helpers import dctx, devents, engine  # noqa: E402, F401 - fixtures
-
-from runner.agents.model import AgentInfo, TaskRequest  # noqa: E402
-from runner.errors import AgentFailure, FailureKind, LoginRequired  # noqa: E402
-from runner.images.build import build_images  # noqa: E402
-from runner.runtimes.docker import DockerRuntime  # noqa: E402
-from runner.spec.models import AgentDef  # noqa: E402
+from runner.agents.model import AgentInfo, TaskRequest
+from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.images.build import build_images
+from runner.runtimes.docker import DockerRuntime
+from runner.spec.models import AgentDef
 
 pytestmark = [pytest.mark.docker, pytest.mark.cli]
 

@@ -10,9 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from docker_helpers import (  # noqa: E402, F401 - fixtures
+from docker_helpers import (  # noqa: F401 - fixtures
     CLIENT,
     agent,
     base_image,

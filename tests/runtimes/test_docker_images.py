@@ -8,12 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
+from docker_helpers import CLIENT, base_image, docker, engine  # noqa: F401 - fixtures
 
-sys.path.insert(0, str(Path(__file__).parent))
-from docker_helpers import CLIENT, base_image, docker, engine  # noqa: E402, F401 - fixtures
-
-from runner.images.build import build_images, image_recipe  # noqa: E402
-from runner.images.recipes import recipe, source_root  # noqa: E402
+from runner.images.build import build_images, image_recipe
+from runner.images.recipes import recipe, source_root
 
 pytestmark = pytest.mark.docker
 
