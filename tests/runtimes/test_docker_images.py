@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -56,3 +58,14 @@ def test_base_image_is_cached_by_recipe(base_image):
     assert "/health" in health
     entry = docker("image", "inspect", "--format", "{{json .Config.Entrypoint}}", base.tag)
     assert entry.strip() == '["runner","agent","serve"]'
+
+
+def test_images_build_command(base_image):
+    env = dict(os.environ, RUNNER_DOCKER_CLIENT=CLIENT)
+    ok = subprocess.run([sys.executable, "-m", "runner", "images", "build", "--only", "agent-base"],
+                        capture_output=True, text=True, timeout=120, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert f"{base_image}\tcached\t" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "runner", "images", "build", "--only", "agent-nope"],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert bad.returncode == 2 and "unknown image `agent-nope`" in bad.stderr
