@@ -1,9 +1,11 @@
 """The ``local`` runtime: agent programs on this machine, each in its own real PTY.
 
-Options (pool ``runtimes[].options``): ``grace`` seconds between SIGTERM and SIGKILL on a
-graceful stop (3); ``start_timeout`` seconds a long-lived agent may take to show its prompt
-(60; ``options.start_timeout`` of an agent overrides it); ``max_parallel`` tasks one per-task
-agent runs at once (64); ``max_transcript`` characters of output kept per process (4,000,000).
+Options (pool ``runtimes[].options``, snake_case or camelCase): ``grace`` seconds between
+SIGTERM and SIGKILL on a graceful stop (3); ``start_timeout`` seconds a long-lived agent may
+take to show its prompt (60; an agent's ``options.start_timeout`` overrides it); ``max_parallel`` tasks one per-task
+agent runs at once (64); ``max_transcript`` characters of output kept per process (4,000,000);
+``login_idle`` seconds a per-task program must stay silent after printing login text (or
+exit without an explicit answer) to count as wanting a login (3).
 
 Every process gets ``RUNNER_MANAGED``/``RUNNER_RUN_ID``/``RUNNER_AGENT_ID`` (from the run
 context) and ``RUNNER_RUNTIME=local`` in its environment, which is otherwise minimal (see
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -48,6 +51,11 @@ class LocalRuntime(Runtime):
 
     def available(self) -> str | None:
         return None
+
+    def option(self, name: str, default: Any) -> Any:
+        """Option ``name`` (snake_case) as given in the pool, in snake_case or camelCase."""
+        camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+        return self.options.get(name, self.options.get(camel, default))
 
     def agent_type(self, name: str) -> AgentType:
         """The (shared) instance of agent type ``name``."""

@@ -6,7 +6,9 @@ keep one session and take one task at a time. What goes wrong maps to ``FailureK
 =======================================  ==============================================
 program not on PATH / not executable     INFRASTRUCTURE (from ``start``)
 login text seen                          LOGIN (+ ``login_required`` event; ``start``
-                                         raises ``LoginRequired``)
+                                         raises ``LoginRequired``). Per-task: only if the
+                                         program then stops (no output for ``login_idle``
+                                         s, or an exit without a JSON/marker answer)
 process died mid-task (killed / EOF)     CRASH
 ``request.timeout`` exceeded             TIMEOUT (process group killed)
 no output for ``request.inactivity``     HANG (process group killed)
@@ -25,12 +27,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from runner.agents.ansi import AnsiStripper
 from runner.agents.handle import AgentHandle, Health, OutputCallback
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.agents.parse import has_structured_answer
 from runner.agents.pty import (
     Hit,
     PtyCancelled,
@@ -71,10 +74,13 @@ class LocalHandle(AgentHandle):
         self.agent_type = runtime.agent_type(self.definition.type)
         self.detectors = self.agent_type.detectors(self.definition)
         self.long_lived = self.definition.mode == "long-lived"
-        self.concurrency = 1 if self.long_lived else int(runtime.options.get("max_parallel", 64))
-        self.grace = float(runtime.options.get("grace", 3.0))
-        self.start_timeout = float(self.definition.options.get(
-            "start_timeout", runtime.options.get("start_timeout", 60.0)))
+        opts = runtime.option
+        self.concurrency = 1 if self.long_lived else int(opts("max_parallel", 64))
+        self.grace = float(opts("grace", 3.0))
+        self.login_idle = float(opts("login_idle", 3.0))
+        self.max_transcript = int(opts("max_transcript", 4_000_000))
+        own = self.definition.options
+        self.start_timeout = float(own.get("start_timeout", own.get("startTimeout", opts("start_timeout", 60.0))))
         self._lock = threading.RLock()  # state transitions and the session set
         self._exec_lock = threading.Lock()  # long-lived: one task at a time
         self._sessions: set[PtySession] = set()
@@ -110,6 +116,9 @@ class LocalHandle(AgentHandle):
         try:
             self._program = self._resolve_program()
             if self.long_lived:
+                stale = self._session
+                if stale is not None:  # a restart after an error: never two sessions
+                    self._close(stale, 0.0)
                 self._start_session()
         except (AgentFailure, LoginRequired) as exc:
             if isinstance(exc, LoginRequired) and exc.__cause__ is None:
@@ -148,7 +157,11 @@ class LocalHandle(AgentHandle):
     def health(self) -> Health:
         session = self._session
         state = self.state
-        healthy = state in (S.READY, S.BUSY) and (not self.long_lived or bool(session and session.alive))
+        if self.long_lived:
+            alive = bool(session and session.alive)
+        else:  # nothing runs between tasks: healthy while the program is still there
+            alive = bool(self._program) and (os.sep not in self._program or os.access(self._program, os.X_OK))
+        healthy = state in (S.READY, S.BUSY) and alive
         metrics = {"uptime": time.monotonic() - self._started_at if self._started_at else 0.0,
                    "messageCount": self._tasks_done, "active": self._active}
         if session is not None and session.pid:
@@ -192,21 +205,31 @@ class LocalHandle(AgentHandle):
         try:
             if spec.stdin is not None:
                 try:
-                    session.send(spec.stdin)
+                    session.send(spec.stdin, timeout=request.timeout)
                     session.send_eof()
                 except PtyEOF:
                     pass  # it exited without reading its input; its output tells why
             patterns = {"login": self.detectors.login} if self.detectors.login else {}
+            hit: Hit | None = None
             try:
-                hit = session.wait_for(patterns, timeout=request.timeout,
+                hit = session.wait_for(patterns, timeout=_left(request.timeout, session.started_at),
                                        inactivity=request.inactivity, since=0)
+                # Login text: a program that needs a login stops there (it waits, or exits
+                # without an answer); one that merely mentions it goes on and answers.
+                session.wait_for({}, timeout=_left(request.timeout, session.started_at),
+                                 inactivity=self.login_idle)
             except PtyEOF as eof:
+                output = session.output_since(0)
+                if hit is not None and (eof.exit_status != 0 or not has_structured_answer(output)):
+                    self._login(session, hit)
                 if eof.signal_status is not None:
-                    raise AgentFailure(FailureKind.CRASH, str(eof), output=session.output_since(0)) from eof
-                return self.agent_type.parse_result(self.definition, request, session.output_since(0),
-                                                    eof.exit_status)
-            self._login(session, hit)
-            raise AssertionError("unreachable")  # pragma: no cover
+                    raise AgentFailure(FailureKind.CRASH, str(eof), output=output) from eof
+                return self.agent_type.parse_result(self.definition, request, output, eof.exit_status)
+            except (PtyTimeout, PtyInactive):
+                if hit is not None:
+                    self._login(session, hit)
+                raise
+            raise AssertionError("wait_for without patterns ends by raising")  # pragma: no cover
         except (PtyTimeout, PtyInactive, PtyCancelled) as exc:
             raise _failure(exc, request) from exc
         finally:
@@ -215,6 +238,8 @@ class LocalHandle(AgentHandle):
     def _run_long_lived(self, request: TaskRequest, on_output: Callable[[str], None] | None) -> TaskResult:
         with self._exec_lock:
             session = self._session
+            if self._stopping:  # stopped while this task waited for the one before it
+                raise AgentFailure(FailureKind.CANCELLED, f"task {request.task_id} was cancelled")
             if session is None or not session.alive:
                 raise AgentFailure(FailureKind.CRASH, "the agent's session is gone")
             self._task_output = on_output
@@ -227,9 +252,11 @@ class LocalHandle(AgentHandle):
                 mark = session.mark()
                 typed = self.agent_type.format_task(self.definition, request)
                 patterns = {"done": self.detectors.done, "login": self.detectors.login}
-                session.send(typed)
+                sent = time.monotonic()
+                session.send(typed, timeout=request.timeout)
                 hit = session.wait_for({k: v for k, v in patterns.items() if v is not None},
-                                       timeout=request.timeout, inactivity=request.inactivity, since=mark)
+                                       timeout=_left(request.timeout, sent),
+                                       inactivity=request.inactivity, since=mark)
                 if hit.name == "login":
                     self._login(session, hit)
                 answer = _drop_echo(session.output_since(mark, hit.start), typed)
@@ -333,7 +360,7 @@ class LocalHandle(AgentHandle):
         argv = [self._program or spec.argv[0], *spec.argv[1:]]
         env = build_env({**spec.env, "RUNNER_RUNTIME": "local"}, self.ctx.environ)
         session = PtySession(argv, cwd=spec.cwd, env=env, on_output=on_output, stdin_pipe=stdin_pipe,
-                             max_transcript=int(self.runtime.options.get("max_transcript", 4_000_000)))
+                             max_transcript=self.max_transcript)
         with self._lock:
             if self._stopping:
                 raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)
@@ -344,6 +371,9 @@ class LocalHandle(AgentHandle):
         except PtySpawnError as exc:
             self._close(session, 0.0)
             raise AgentFailure(FailureKind.INFRASTRUCTURE, str(exc), agent_id=self.id) from exc
+        except PtyCancelled as exc:  # stop() came between registering and starting
+            self._close(session, 0.0)
+            raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id) from exc
         return session
 
     def _close(self, session: PtySession, grace: float) -> None:
@@ -354,7 +384,7 @@ class LocalHandle(AgentHandle):
                 self._session = None
         self.runtime.untrack(session)
 
-    def _login(self, session: PtySession, hit: Hit) -> None:
+    def _login(self, session: PtySession, hit: Hit) -> NoReturn:
         """Tell the world a human must log in; kill the program; raise AgentFailure(LOGIN)."""
         instruction = _instruction(session, hit)
         self.lifecycle.emit("login_required", detail=instruction)
@@ -427,6 +457,11 @@ def _drop_echo(answer: str, typed: str) -> str:
     if line and (line in task or task in line):
         return rest
     return answer
+
+
+def _left(timeout: float | None, since: float) -> float | None:
+    """What is left of ``timeout`` seconds counted from ``since`` (monotonic)."""
+    return None if timeout is None else max(timeout - (time.monotonic() - since), 0.0)
 
 
 def _instruction(session: PtySession, hit: Hit) -> str:

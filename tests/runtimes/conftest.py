@@ -29,7 +29,7 @@ def events(ctx: RunContext) -> list:
 
 @pytest.fixture
 def runtime(ctx: RunContext):
-    rt = LocalRuntime(ctx, {"grace": 1.0, "start_timeout": 10.0})
+    rt = LocalRuntime(ctx, {"grace": 1.0, "start_timeout": 10.0, "login_idle": 0.3})
     yield rt
     left = rt.cleanup()
     assert left == []
