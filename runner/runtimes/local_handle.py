@@ -277,11 +277,12 @@ class LocalHandle(AgentHandle):
         """One task in a full-screen CLI: type it, wait for a completed turn, read the answer
         off the rendered screen (approval prompts answered per the approval preset)."""
         mark, turns, asked = session.mark(), screen.turns, len(screen.approvals)
+        done_before = screen.detector.done_lines()
         screen.type_task(session.send, self.agent_type.format_task(self.definition, request))
         timeout = request.timeout or 600.0
         try:
             c = screen.wait(session.send, lambda: session.alive, ("done", "ready"), timeout,
-                            inactivity=request.inactivity, turns_after=turns,
+                            inactivity=request.inactivity, turns_after=turns, done_before=done_before,
                             output=lambda: session.output_since(mark))
         except AgentFailure:
             self._close(session, 0.0)
