@@ -20,6 +20,7 @@ unparsable answer                        PARSE
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -172,6 +173,9 @@ class LocalHandle(AgentHandle):
     # ------------------------------------------------------------ execute
 
     def execute(self, request: TaskRequest, on_output: OutputCallback | None = None) -> TaskResult:
+        limit = getattr(self.agent_type, "task_timeout", None)  # CLIs may retry or wait forever
+        if request.timeout is None and limit is not None:
+            request = dataclasses.replace(request, timeout=limit(self.definition))
         with self._lock:
             if self._stopping or self.state in (S.STOPPING, S.STOPPED):
                 raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)
@@ -273,11 +277,12 @@ class LocalHandle(AgentHandle):
         """One task in a full-screen CLI: type it, wait for a completed turn, read the answer
         off the rendered screen (approval prompts answered per the approval preset)."""
         mark, turns, asked = session.mark(), screen.turns, len(screen.approvals)
+        done_before = screen.detector.done_lines()
         screen.type_task(session.send, self.agent_type.format_task(self.definition, request))
-        timeout = request.timeout or float(self.definition.options.get("task_timeout", 600))
+        timeout = request.timeout or 600.0
         try:
             c = screen.wait(session.send, lambda: session.alive, ("done", "ready"), timeout,
-                            inactivity=request.inactivity, turns_after=turns,
+                            inactivity=request.inactivity, turns_after=turns, done_before=done_before,
                             output=lambda: session.output_since(mark))
         except AgentFailure:
             self._close(session, 0.0)

@@ -60,7 +60,11 @@ class AiderType(CliType):
         argv = [self.require_binary(definition), *QUIET]
         approval = self.approval(definition)
         flags = APPROVAL_FLAGS[approval]
-        if request is not None and approval == "standard":
+        if request is None and "--yes-always" in flags:
+            # Interactive: the driver answers every question per the preset; --yes-always
+            # would instead silently skip shell commands (aider requires an explicit yes).
+            flags = ()
+        elif request is not None and approval == "standard":
             flags = ("--no-suggest-shell-commands",)
         argv += flags
         if not keyed:

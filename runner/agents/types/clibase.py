@@ -79,6 +79,11 @@ class CliType(AgentType):
         """Remove the agent's seeded config home (it may hold an approved key)."""
         shutil.rmtree(self.home(ctx, agent_id).parent, ignore_errors=True)
 
+    def task_timeout(self, definition: AgentDef) -> float:
+        """The wall-clock limit of a task that sets none (``options.task_timeout``, 900 s):
+        offline, codex waits forever and claude/gemini retry for minutes."""
+        return float(definition.options.get("task_timeout", 900))
+
     def approve_prompts(self, definition: AgentDef) -> bool:
         """Whether an interactive approval prompt is answered yes (else no)."""
         return self.approval(definition) in ("permissive", "autonomous")

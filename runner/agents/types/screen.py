@@ -85,6 +85,11 @@ class ScreenDetector:
         """The rendered screen, one line per row, NBSP normalised, right-stripped."""
         return "\n".join(line.replace("\u00a0", " ").rstrip() for line in self.screen.display)
 
+    def done_lines(self) -> list[str]:
+        """Screen lines that mark a finished turn (the table's ``done`` rules), top to bottom."""
+        rules = [r.screen for r in self.table.rules if r.state == "done" and r.screen is not None]
+        return [line for line in self.text().split("\n") if any(rx.search(line) for rx in rules)]
+
     def _classify(self) -> Classification:
         screen = self.text()
         title = (self.screen.title or "").strip()

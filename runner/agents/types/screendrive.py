@@ -37,21 +37,25 @@ class ScreenDriver:
     def wait(self, send: Callable[[str], None], alive: Callable[[], bool], states: tuple[str, ...],
              timeout: float, inactivity: float | None = None, turns_after: int | None = None,
              output: Callable[[], str] = lambda: "",
-             immediate: tuple[str, ...] = ("login_required", "error")) -> Classification:
+             immediate: tuple[str, ...] = ("login_required", "error"),
+             done_before: list[str] | None = None) -> Classification:
         """Until the screen shows one of ``states`` (with ``turns_after``: once more turns than
-        that have completed) or one of ``immediate``. Dialogs and approvals are answered on
-        the way. Raises AgentFailure TIMEOUT / HANG / CRASH."""
+        that have completed, or a new done line since ``done_before``) or one of ``immediate``.
+        Dialogs and approvals are answered on the way. Raises AgentFailure TIMEOUT/HANG/CRASH."""
         started = time.monotonic()
         deadline = started + timeout
         last_change, last_text = started, ""
         resubmit = self.detector.table.resubmit_after if turns_after is not None else 0.0
         moved = False  # the task got going (busy/approval/a turn) since it was typed
+        # A fast turn may never show busy between two reads: a new `done` line also counts.
+        done_before = self.detector.done_lines() if done_before is None else done_before
         with self._cond:
             while True:
                 c = self.detector.classify()
                 now = time.monotonic()
-                if c.state in immediate or (
-                        c.state in states and (turns_after is None or self.detector.turns > turns_after)):
+                if c.state in immediate or (c.state in states and (
+                        turns_after is None or self.detector.turns > turns_after
+                        or (c.state == "done" and _new_done(done_before, self.detector.done_lines())))):
                     return c
                 if c.state in ("dialog", "approval") and c.state not in states:
                     self._answer(c, send, now)
@@ -100,6 +104,11 @@ class ScreenDriver:
     @property
     def turns(self) -> int:
         return self.detector.turns
+
+
+def _new_done(before: list[str], after: list[str]) -> bool:
+    """A done line was added at the bottom (scrolling only ever removes lines at the top)."""
+    return len(after) > len(before) or bool(after and (not before or after[-1] != before[-1]))
 
 
 def make_driver(agent_type: Any, definition: Any) -> ScreenDriver | None:

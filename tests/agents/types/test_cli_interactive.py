@@ -58,7 +58,8 @@ def test_interactive_answer(cli, tmp_path):
     ("aider", "permissive", True), ("aider", "standard", False),
 ])
 def test_interactive_approval_per_preset(cli, approval, runs, tmp_path):
-    with VendorMock("tool", escalate=True) as mock:
+    # codex asks only for commands that want out of its sandbox (and never with bypass on).
+    with VendorMock("tool", escalate=(cli == "codex" and approval != "autonomous")) as mock:
         ctx = make_ctx(tmp_path, KEY)
         d = definition(cli, mock.url, mode="long-lived", approval=approval)
         with local_agent(cli, d, ctx, "appr") as agent:
