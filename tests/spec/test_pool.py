@@ -69,7 +69,7 @@ EXPECTED = [
     "f.yaml:24:32: $.registries[1]: missing required key `type`",
     "f.yaml:25:37: $.runtimes[0].maxAgents: must be at least 1, got integer 0",
     "f.yaml:26:12: $.warmPool.tt: unknown template `tt` (did you mean `t`?)",
-    "f.yaml:27:7: $.auth: give at most 1 of: tokenEnv, tokenFile",
+    "f.yaml:27:7: $.auth: give only one of: tokenEnv, tokenFile",
 ]
 
 
