@@ -46,3 +46,10 @@ from runner.commands import validate as _validate  # noqa: E402
 main.add_command(_validate.command)
 main.add_command(_plan.command)
 main.add_command(_apply.command)
+
+# These modules import click only (grpc stays lazy).
+from runner.commands.agent import agent_group  # noqa: E402
+from runner.commands.agents import agents_group  # noqa: E402
+
+main.add_command(agent_group)
+main.add_command(agents_group)

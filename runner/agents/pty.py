@@ -1,0 +1,479 @@
+"""One program in a real pseudo-terminal, drained continuously by a background thread.
+
+``PtySession`` is the only place runner touches pexpect/ptyprocess. pexpect forks the
+program into a PTY as a session leader (so its process group is its own and can be killed as a
+whole); everything after the fork is done here with plain fds and threads:
+
+* a *reader* thread drains the PTY as fast as it fills (some CLIs print megabytes) into a
+  bounded ``Transcript`` of ANSI-stripped text, and hands each raw chunk to ``on_output``;
+* a *reaper* thread ``waitpid``s the program, so it is reaped (no zombie) whenever it exits,
+  and wakes the reader so that a grandchild keeping the PTY open cannot hide the exit;
+* ``wait_for`` sleeps on a condition the reader notifies: no polling, no fixed sleeps.
+
+pexpect's built-in delays (``delaybeforesend`` 50 ms, ``delayafterclose`` /
+``delayafterterminate`` 100 ms) are turned off: they cost ~150 ms per agent.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import fcntl
+import os
+import re
+import select
+import signal
+import termios
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import pexpect
+
+from runner.agents.ansi import AnsiStripper, strip_ansi
+from runner.agents.transcript import Transcript
+
+__all__ = [
+    "BASE_ENV_KEYS", "Hit", "PtyCancelled", "PtyEOF", "PtyError", "PtyInactive", "PtySession",
+    "PtySpawnError", "PtyTimeout", "build_env", "strip_ansi",
+]
+
+#: the only variables of the runner's own environment a program inherits (no secrets)
+BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "USER", "LOGNAME", "SHELL", "TMPDIR", "TZ")
+DIMENSIONS = (40, 120)  # rows, columns
+_OVERLAP = 65536  # re-searched characters when new output arrives (a match may span reads)
+_QUIET_AFTER_EXIT = 0.2  # s: a grandchild may keep the PTY open after the program exited
+_EXIT_AFTER_EOF = 2.0  # s: the PTY closed; give the program this long to exit (for its status)
+
+
+def build_env(extra: Mapping[str, str], base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A minimal environment: ``BASE_ENV_KEYS`` of ``base``, ``TERM``, then ``extra``."""
+    base = os.environ if base is None else base
+    env = {k: base[k] for k in BASE_ENV_KEYS if k in base}
+    env.setdefault("PATH", os.defpath)
+    env.setdefault("LANG", "C.UTF-8")
+    env["TERM"] = "xterm-256color"
+    env.update(extra)
+    return env
+
+
+class PtyError(Exception):
+    """Base of the session's own errors; the runtime maps them to ``AgentFailure`` kinds."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        self.output = output
+        super().__init__(message)
+
+
+class PtySpawnError(PtyError):
+    """The program could not be started (not found, not executable, bad cwd)."""
+
+
+class PtyEOF(PtyError):
+    """The program closed the terminal / exited before a pattern matched."""
+
+    def __init__(self, message: str, exit_status: int | None, signal_status: int | None,
+                 output: str = "") -> None:
+        self.exit_status = exit_status
+        self.signal_status = signal_status
+        super().__init__(message, output)
+
+
+class PtyTimeout(PtyError):
+    """``timeout`` seconds passed without a match."""
+
+
+class PtyInactive(PtyError):
+    """No output at all for ``inactivity`` seconds."""
+
+
+class PtyCancelled(PtyError):
+    """``close()`` was called while waiting."""
+
+
+class Hit(NamedTuple):
+    """A match: the pattern's name, the matched text and its absolute span in the transcript."""
+
+    name: str
+    text: str
+    start: int
+    end: int
+
+
+class _Spawn(pexpect.spawn):
+    """pexpect.spawn that can keep extra fds open in the child (the stdin pipe)."""
+
+    def __init__(self, *args, pass_fds: tuple[int, ...] = (), **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.pass_fds = pass_fds
+        super().__init__(*args, **kwargs)
+
+    def _spawnpty(self, args, **kwargs):  # type: ignore[no-untyped-def]
+        return super()._spawnpty(args, pass_fds=self.pass_fds, **kwargs)
+
+
+class PtySession:
+    """A program in a PTY (40x120, utf-8 with errors replaced), in its own process group.
+
+    ``argv`` is a list (never a shell string); ``env`` is complete (see ``build_env``).
+    With ``stdin_pipe`` the program's stdin is a pipe (``send``/``send_eof`` write to it and
+    close it: a real EOF, no line-length limit) while stdout/stderr stay on the terminal.
+    All methods are thread-safe; ``close`` may be called from any thread at any time.
+    """
+
+    def __init__(self, argv: Sequence[str], *, cwd: str | Path | None = None,
+                 env: Mapping[str, str] | None = None,
+                 on_output: Callable[[str], None] | None = None, stdin_pipe: bool = False,
+                 dimensions: tuple[int, int] = DIMENSIONS, max_transcript: int = 4_000_000) -> None:
+        if isinstance(argv, str) or not argv:
+            raise TypeError("argv must be a non-empty list of strings")
+        self.argv = [str(a) for a in argv]
+        self.cwd = str(cwd) if cwd is not None else os.getcwd()
+        self.env = dict(env) if env is not None else build_env({})
+        self.on_output = on_output
+        self.stdin_pipe = stdin_pipe
+        self.dimensions = dimensions
+        self.pid: int | None = None
+        self.exit_status: int | None = None
+        self.signal_status: int | None = None
+        self.started_at = 0.0
+        self._transcript = Transcript(max_transcript)
+        self._stripper = AnsiStripper()
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._cond = threading.Condition()
+        self._close_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._exited = threading.Event()
+        self._eof = False
+        self._cancelled = False
+        self._closed = False
+        self._cursor = 0
+        self._last_output = 0.0
+        self._child: _Spawn | None = None
+        self._fd = -1
+        self._stdin_w = -1
+        self._wake_r, self._wake_w = os.pipe()  # written on exit/close, never drained
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------ start
+
+    def start(self) -> None:
+        """Fork the program; returns once it has exec'd (or raises ``PtySpawnError``)."""
+        if self._child is not None or self._closed:
+            raise PtyError("session already started or closed")
+        if not Path(self.cwd).is_dir():  # ptyprocess would chdir after the fork: check here
+            raise PtySpawnError(f"working directory {self.cwd} does not exist")
+        stdin_r = -1
+        if self.stdin_pipe:
+            stdin_r, self._stdin_w = os.pipe()
+        try:
+            child = _Spawn(
+                self.argv[0], self.argv[1:], cwd=self.cwd, env=self.env, echo=True,
+                encoding="utf-8", codec_errors="replace", dimensions=self.dimensions,
+                preexec_fn=(lambda: _stdin_from(stdin_r)) if stdin_r >= 0 else None,
+                pass_fds=(stdin_r,) if stdin_r >= 0 else (),
+            )
+        except (pexpect.ExceptionPexpect, OSError) as exc:
+            self._close_fds()
+            raise PtySpawnError(f"cannot start {self.argv[0]}: {exc}") from exc
+        finally:
+            if stdin_r >= 0:
+                os.close(stdin_r)
+        # Delays off: they are sleeps in every send/close/terminate.
+        child.delaybeforesend = None
+        child.delayafterclose = child.delayafterterminate = 0
+        child.ptyproc.delayafterclose = child.ptyproc.delayafterterminate = 0
+        self._child, self.pid, self._fd = child, child.pid, child.child_fd
+        _set_nonblocking(self._fd)
+        if self._stdin_w >= 0:
+            _set_nonblocking(self._stdin_w)
+        self.started_at = self._last_output = time.monotonic()
+        for target, name in ((self._reap, "reaper"), (self._read, "reader")):
+            t = threading.Thread(target=target, name=f"pty-{name}-{self.pid}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def alive(self) -> bool:
+        """The program has started and not exited."""
+        return self._child is not None and not self._exited.is_set()
+
+    @property
+    def eof(self) -> bool:
+        """All output has been read (the program closed the terminal or was stopped)."""
+        return self._eof
+
+    @property
+    def last_output(self) -> float:
+        """``time.monotonic()`` of the last output (or of the start)."""
+        return self._last_output
+
+    def mark(self) -> int:
+        """The current end of the transcript, to pass to ``output_since`` / ``wait_for``."""
+        with self._cond:
+            return self._transcript.total
+
+    def output_since(self, mark: int = 0, end: int | None = None) -> str:
+        """ANSI-stripped output from ``mark`` (to ``end``), as far as the bounded transcript
+        still holds it."""
+        with self._cond:
+            text = self._transcript.since(mark)
+            if end is not None:
+                text = text[: max(end - max(mark, self._transcript.first), 0)]
+            return text
+
+    def wait_exit(self, timeout: float | None = None) -> bool:
+        """Wait until the program exited (and was reaped); False on timeout."""
+        return self._exited.wait(timeout)
+
+    # ------------------------------------------------------------ input
+
+    def send(self, text: str) -> None:
+        """Type ``text`` (to the terminal, or to the stdin pipe); blocks while the program
+        does not read, until ``close`` (``PtyCancelled``) or exit (``PtyEOF``)."""
+        fd = self._stdin_w if self.stdin_pipe else self._fd
+        self._write(fd, text.encode("utf-8"))
+
+    def send_eof(self) -> None:
+        """End of input: close the stdin pipe, or type the terminal's EOF character (twice
+        when the current line is not empty: the first one only ends the line)."""
+        if self.stdin_pipe:
+            with self._write_lock:
+                if self._stdin_w >= 0:
+                    os.close(self._stdin_w)
+                    self._stdin_w = -1
+            return
+        try:
+            eof = bytes([termios.tcgetattr(self._fd)[6][termios.VEOF][0]])
+        except (termios.error, OSError, TypeError, IndexError):
+            eof = b"\x04"
+        self._write(self._fd, eof + eof)
+
+    def _write(self, fd: int, data: bytes) -> None:
+        with self._write_lock:
+            while data:
+                if self._cancelled:
+                    raise PtyCancelled("session closed")
+                if fd < 0 or self._child is None:
+                    raise PtyError("session not started or input already closed")
+                readable, writable, _ = select.select([self._wake_r], [fd], [])
+                if readable and (self._cancelled or self._exited.is_set()):
+                    if self._cancelled:
+                        raise PtyCancelled("session closed")
+                    raise self._eof_error()
+                if writable:
+                    try:
+                        data = data[os.write(fd, data[:4096]):]
+                    except BlockingIOError:
+                        continue
+                    except OSError as exc:  # EPIPE / EIO: the program is gone
+                        raise self._eof_error() from exc
+
+    # ------------------------------------------------------------ matching
+
+    def wait_for(self, patterns: Mapping[str, re.Pattern[str]], timeout: float | None = None,
+                 inactivity: float | None = None, since: int | None = None) -> Hit:
+        """Wait until one of ``patterns`` matches the stripped output after ``since``.
+
+        ``since`` defaults to the end of the previous hit (like pexpect's expect). The earliest
+        match wins (ties: the first pattern). Raises ``PtyTimeout`` after ``timeout`` seconds,
+        ``PtyInactive`` after ``inactivity`` seconds without any output, ``PtyEOF`` when the
+        program ended first, ``PtyCancelled`` when ``close`` was called. With no patterns it
+        simply waits for EOF (which then raises ``PtyEOF``).
+        """
+        now = time.monotonic()
+        deadline = None if timeout is None else now + timeout
+        waiting_since = now
+        with self._cond:
+            start = self._cursor if since is None else since
+            searched = start
+            while True:
+                if self._cancelled:
+                    raise PtyCancelled("session closed", self._transcript.since(start))
+                hit = self._search(patterns, start, searched)
+                if hit is not None:
+                    self._cursor = hit.end
+                    return hit
+                searched = self._transcript.total
+                if self._eof:
+                    raise self._eof_error(self._transcript.since(start))
+                now = time.monotonic()
+                waits: list[float] = []
+                if deadline is not None:
+                    if now >= deadline:
+                        raise PtyTimeout(f"no match within {timeout:g}s", self._transcript.since(start))
+                    waits.append(deadline - now)
+                if inactivity is not None:
+                    idle_from = max(self._last_output, waiting_since)
+                    if now - idle_from >= inactivity:
+                        raise PtyInactive(f"no output for {inactivity:g}s", self._transcript.since(start))
+                    waits.append(idle_from + inactivity - now)
+                self._cond.wait(min(waits) if waits else None)
+
+    def _search(self, patterns: Mapping[str, re.Pattern[str]], start: int, searched: int) -> Hit | None:
+        if not patterns:
+            return None
+        t = self._transcript
+        begin = max(start, searched - _OVERLAP, t.first)
+        if begin >= t.total:
+            return None
+        # One character of context before `begin`, so that `^` / `\b` behave as in the full text.
+        pos = 1 if begin > t.first else 0
+        text = t.since(begin - pos)
+        best: Hit | None = None
+        for name, pattern in patterns.items():
+            m = pattern.search(text, pos)
+            if m and (best is None or begin - pos + m.start() < best.start):
+                best = Hit(name, m.group(0), begin - pos + m.start(), begin - pos + m.end())
+        return best
+
+    def _eof_error(self, output: str = "") -> PtyEOF:
+        if self.signal_status is not None:
+            how = f"was killed by signal {self.signal_status}"
+        elif self.exit_status is not None:
+            how = f"exited with status {self.exit_status}"
+        else:
+            how = "closed its terminal"
+        return PtyEOF(f"{self.argv[0]} {how}", self.exit_status, self.signal_status, output)
+
+    # ------------------------------------------------------------ threads
+
+    def _reap(self) -> None:
+        pid = self.pid
+        assert pid is not None
+        try:
+            _, status = os.waitpid(pid, 0)
+            if os.WIFSIGNALED(status):
+                self.signal_status = os.WTERMSIG(status)
+            else:
+                self.exit_status = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:  # someone else reaped it; the status is lost
+            pass
+        child = self._child
+        if child is not None:  # so pexpect/ptyprocess never waitpid() it again
+            for obj in (child, child.ptyproc):
+                obj.terminated = True
+                obj.exitstatus, obj.signalstatus = self.exit_status, self.signal_status
+        self._exited.set()
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+        with self._cond:
+            self._cond.notify_all()
+
+    def _read(self) -> None:
+        fd, exited = self._fd, False
+        try:
+            while not self._cancelled:
+                rlist = [fd] if exited else [fd, self._wake_r]
+                ready = select.select(rlist, [], [], _QUIET_AFTER_EXIT if exited else None)[0]
+                if not ready:
+                    break  # the program exited and nothing more came
+                if self._wake_r in ready:
+                    exited = True
+                if fd in ready:
+                    try:
+                        data = os.read(fd, 65536)
+                    except BlockingIOError:
+                        continue
+                    except OSError:  # EIO: every process closed the terminal
+                        break
+                    if not data:
+                        break
+                    self._feed(self._decoder.decode(data))
+            self._feed(self._decoder.decode(b"", final=True), final=True)
+            if not self._cancelled:
+                self._exited.wait(_EXIT_AFTER_EOF)
+        finally:
+            with self._cond:
+                self._eof = True
+                self._cond.notify_all()
+
+    def _feed(self, text: str, final: bool = False) -> None:
+        clean = self._stripper.feed(text) + (self._stripper.flush() if final else "")
+        with self._cond:
+            if text:
+                self._last_output = time.monotonic()
+            self._transcript.append(clean)
+            self._cond.notify_all()
+        if text and self.on_output is not None:
+            try:
+                self.on_output(text)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the drain
+                pass
+
+    # ------------------------------------------------------------ stop
+
+    @property
+    def closing(self) -> bool:
+        """``close`` was called (it may still be running in another thread)."""
+        return self._cancelled
+
+    def close(self, grace: float = 3.0, sig: int = signal.SIGTERM, wait: bool = True) -> None:
+        """Stop the program: ``sig`` to its whole process group, up to ``grace`` seconds for
+        the group to go, then SIGKILL to the group. Reaps it, closes the fds. Idempotent;
+        a concurrent ``wait_for``/``send`` raises ``PtyCancelled`` at once. With ``wait``
+        False, return at once if another thread is already closing the session."""
+        if not self._close_lock.acquire(blocking=wait):
+            return
+        try:
+            if not self._closed:
+                self._shutdown(grace, sig)
+                self._closed = True
+        finally:
+            self._close_lock.release()
+
+    def _shutdown(self, grace: float, sig: int) -> None:
+        with self._cond:
+            self._cancelled = True
+            self._cond.notify_all()
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+        if self.pid is not None:
+            self._kill_group(grace, sig)
+            self._exited.wait(5.0)  # SIGKILLed; only a process stuck in the kernel takes longer
+            for t in self._threads:
+                t.join(5.0)
+        self._close_fds()
+
+    def _kill_group(self, grace: float, sig: int) -> None:
+        pgid = self.pid
+        assert pgid is not None
+        if grace > 0 and not self._exited.is_set():
+            _killpg(pgid, sig)
+            _killpg(pgid, signal.SIGCONT)  # a stopped process would never see `sig`
+            self._exited.wait(grace)
+        # Whatever is left of the group (children the program left behind) goes at once:
+        # they got `sig` together with the program.
+        _killpg(pgid, signal.SIGKILL)
+
+    def _close_fds(self) -> None:
+        child = self._child
+        if child is not None:
+            with contextlib.suppress(OSError):
+                child.ptyproc.fileobj.close()
+            child.ptyproc.closed = child.closed = True
+            child.child_fd = child.ptyproc.fd = -1
+        with self._write_lock:
+            for fd in (self._stdin_w, self._wake_r, self._wake_w):
+                if fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self._stdin_w = self._wake_r = self._wake_w = -1
+
+
+def _stdin_from(fd: int) -> None:
+    """In the child, before exec: the pipe becomes stdin."""
+    os.dup2(fd, 0)
+    os.close(fd)
+
+
+def _set_nonblocking(fd: int) -> None:
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)

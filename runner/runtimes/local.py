@@ -1,0 +1,145 @@
+"""The ``local`` runtime: agent programs on this machine, each in its own real PTY.
+
+Options (pool ``runtimes[].options``): ``grace`` seconds between SIGTERM and SIGKILL on a
+graceful stop (3); ``start_timeout`` seconds a long-lived agent may take to show its prompt
+(60; ``options.start_timeout`` of an agent overrides it); ``max_parallel`` tasks one per-task
+agent runs at once (64); ``max_transcript`` characters of output kept per process (4,000,000).
+
+Every process gets ``RUNNER_MANAGED``/``RUNNER_RUN_ID``/``RUNNER_AGENT_ID`` (from the run
+context) and ``RUNNER_RUNTIME=local`` in its environment, which is otherwise minimal (see
+``runner.agents.pty.build_env``): secrets reach an agent only through its ``credentials``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from runner.agents.handle import AgentHandle
+from runner.agents.model import AgentInfo
+from runner.agents.pty import PtySession
+from runner.agents.types import AGENT_TYPES
+from runner.agents.types.base import AgentType
+from runner.context import RunContext
+from runner.errors import ConfigurationError
+from runner.plugins import load
+from runner.runtimes.base import Runtime, RuntimeCapabilities
+from runner.runtimes.local_handle import LocalHandle
+
+__all__ = ["LocalHandle", "LocalRuntime"]
+
+
+class LocalRuntime(Runtime):
+    """Starts agents as local processes in PTYs; tracks them so ``cleanup`` can kill them."""
+
+    name = "local"
+    capabilities = RuntimeCapabilities(remote=False, isolation="process", startup_seconds=0.01)
+
+    def __init__(self, ctx: RunContext, options: Mapping[str, Any]) -> None:
+        super().__init__(ctx, options)
+        self._lock = threading.Lock()
+        self._types: dict[str, AgentType] = {}
+        self._handles: list[LocalHandle] = []
+        self._sessions: dict[PtySession, str] = {}  # live session -> agent id
+
+    def available(self) -> str | None:
+        return None
+
+    def agent_type(self, name: str) -> AgentType:
+        """The (shared) instance of agent type ``name``."""
+        with self._lock:
+            if name not in self._types:
+                self._types[name] = load("agent type", AGENT_TYPES, name)()
+            return self._types[name]
+
+    def can_run(self, info: AgentInfo) -> bool:
+        d = info.definition
+        if d is None or info.endpoint is not None or d.runtime not in (None, self.name):
+            return False
+        if d.type not in AGENT_TYPES:
+            return False
+        try:
+            caps = self.agent_type(d.type).capabilities
+        except ConfigurationError:
+            return False
+        return caps.long_lived if d.mode == "long-lived" else caps.per_task
+
+    def spawn(self, info: AgentInfo) -> AgentHandle:
+        if info.definition is None:
+            raise ConfigurationError(f"agent {info.id} has no definition to start it from")
+        problems = self.agent_type(info.definition.type).validate(info.definition)
+        if problems:
+            raise ConfigurationError(f"agent {info.id}: " + "; ".join(problems))
+        if not self.can_run(info):
+            raise ConfigurationError(f"the local runtime cannot run agent {info.id} "
+                                     f"(type `{info.definition.type}`, mode `{info.definition.mode}`)")
+        handle = LocalHandle(info, self)
+        with self._lock:
+            self._handles.append(handle)
+        return handle
+
+    def track(self, handle: LocalHandle, session: PtySession) -> None:
+        """Called by handles for every process they start."""
+        with self._lock:
+            self._sessions[session] = handle.id
+
+    def untrack(self, session: PtySession) -> None:
+        with self._lock:
+            self._sessions.pop(session, None)
+
+    def cleanup(self) -> list[str]:
+        """Stop every handle (at once), kill what is left; returns what could not be killed."""
+        with self._lock:
+            handles = list(self._handles)
+        for handle in handles:
+            handle.stop(force=True)
+        with self._lock:
+            sessions = dict(self._sessions)
+        for session in sessions:
+            session.close(0.0)
+            self.untrack(session)
+        left: list[str] = []
+        for session, agent_id in sessions.items():
+            if session.alive:
+                left.append(f"process {session.pid} of agent {agent_id}")
+        left.extend(sweep(self.ctx.run_id))
+        return left
+
+
+def sweep(run_id: str) -> list[str]:
+    """Kill processes of this run's local agents that left their process group (``setsid``),
+    found by their environment; returns those still alive afterwards."""
+    import psutil  # noqa: PLC0415 - only needed at cleanup
+
+    me = os.getpid()
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.pid == me or proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            env = proc.environ()
+        except (psutil.Error, OSError):
+            continue
+        if env.get("RUNNER_RUN_ID") == run_id and env.get("RUNNER_RUNTIME") == "local":
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+            found.append(proc)
+    deadline = time.monotonic() + 2.0
+    while True:
+        alive = [p for p in found if _running(p)]
+        if not alive or time.monotonic() > deadline:
+            return [f"process {p.pid} (left by run {run_id})" for p in alive]
+        time.sleep(0.01)  # killed orphans are reaped by init; nothing to wait on
+
+
+def _running(proc: Any) -> bool:
+    import psutil  # noqa: PLC0415
+
+    try:
+        return proc.status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.Error:
+        return False

@@ -1,0 +1,369 @@
+"""``LocalHandle``: one agent program on this machine, driven through a real PTY.
+
+Per-task agents start one ``PtySession`` per task (several may run at once); long-lived agents
+keep one session and take one task at a time. What goes wrong maps to ``FailureKind``s:
+
+=======================================  ==============================================
+program not on PATH / not executable     INFRASTRUCTURE (from ``start``)
+login text seen                          LOGIN (+ ``login_required`` event; ``start``
+                                         raises ``LoginRequired``)
+process died mid-task (killed / EOF)     CRASH
+``request.timeout`` exceeded             TIMEOUT (process group killed)
+no output for ``request.inactivity``     HANG (process group killed)
+non-zero exit, no parsable answer        TASK
+unparsable answer                        PARSE
+``stop()`` during the task               CANCELLED
+=======================================  ==============================================
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from runner.agents.ansi import AnsiStripper
+from runner.agents.handle import AgentHandle, Health, OutputCallback
+from runner.agents.lifecycle import AgentState
+from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.agents.pty import (
+    Hit,
+    PtyCancelled,
+    PtyEOF,
+    PtyError,
+    PtyInactive,
+    PtySession,
+    PtySpawnError,
+    PtyTimeout,
+    build_env,
+)
+from runner.agents.types.base import LaunchSpec
+from runner.errors import AgentFailure, FailureKind, LoginRequired
+
+if TYPE_CHECKING:
+    from runner.runtimes.local import LocalRuntime
+
+S = AgentState
+_URL = re.compile(r"https?://[^\s'\"<>)\]]+")
+# Failures after which a long-lived session is gone (it was killed or died).
+_SESSION_LOST = {FailureKind.CRASH, FailureKind.TIMEOUT, FailureKind.HANG, FailureKind.LOGIN,
+                 FailureKind.INFRASTRUCTURE}
+# Keep the program as given (the pyenv shim resolves it the same way, and resolving it here
+# would only hide which interpreter the pool asked for).
+_AS_GIVEN = {"python", "python3"}
+
+
+class LocalHandle(AgentHandle):
+    """A spawned local agent; made by ``LocalRuntime.spawn``, state ``spawned``."""
+
+    def __init__(self, info: AgentInfo, runtime: LocalRuntime) -> None:
+        super().__init__(info, runtime.ctx.bus, S.SPAWNED)
+        assert info.definition is not None
+        self.runtime = runtime
+        self.ctx = runtime.ctx
+        self.definition = info.definition
+        self.agent_type = runtime.agent_type(self.definition.type)
+        self.detectors = self.agent_type.detectors(self.definition)
+        self.long_lived = self.definition.mode == "long-lived"
+        self.concurrency = 1 if self.long_lived else int(runtime.options.get("max_parallel", 64))
+        self.grace = float(runtime.options.get("grace", 3.0))
+        self.start_timeout = float(self.definition.options.get(
+            "start_timeout", runtime.options.get("start_timeout", 60.0)))
+        self._lock = threading.RLock()  # state transitions and the session set
+        self._exec_lock = threading.Lock()  # long-lived: one task at a time
+        self._sessions: set[PtySession] = set()
+        self._session: PtySession | None = None  # long-lived
+        self._task_output: Callable[[str], None] | None = None
+        self._program: str | None = None
+        self._active = 0
+        self._broken: AgentFailure | None = None
+        self._stopping = False
+        self._started_at = 0.0
+        self._tasks_done = 0
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _to(self, new: AgentState, allowed: set[AgentState], detail: str = "") -> bool:
+        with self._lock:
+            if self.state not in allowed:
+                return False
+            self.lifecycle.to(new, detail)
+            return True
+
+    def start(self) -> None:
+        """Check the program (per-task) or start the session and wait for its prompt."""
+        with self._lock:
+            if self.state in (S.READY, S.BUSY):
+                return
+            if self._stopping or self.state in (S.STOPPING, S.STOPPED):
+                raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)
+            self.lifecycle.to(S.STARTING)
+        try:
+            self._program = self._resolve_program()
+            if self.long_lived:
+                self._start_session()
+        except (AgentFailure, LoginRequired) as exc:
+            self._to(S.ERROR, {S.STARTING}, str(exc))
+            raise
+        if not self._to(S.READY, {S.STARTING}):
+            raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped while starting",
+                               agent_id=self.id)
+        self._started_at = time.monotonic()
+
+    def stop(self, force: bool = False) -> None:
+        """Graceful (SIGTERM, ``grace`` seconds) or forced (SIGKILL) stop; idempotent."""
+        with self._lock:
+            self._stopping = True
+            if not self.lifecycle.stop_if_live():
+                return
+            sessions = list(self._sessions)
+        grace = 0.0 if force else self.grace
+        closers = [threading.Thread(target=s.close, args=(grace,), daemon=True) for s in sessions]
+        for t in closers:
+            t.start()
+        for t in closers:
+            t.join()
+        with self._lock:
+            self._session = None
+            self.lifecycle.to(S.STOPPED)
+
+    def health(self) -> Health:
+        session = self._session
+        state = self.state
+        healthy = state in (S.READY, S.BUSY) and (not self.long_lived or bool(session and session.alive))
+        metrics = {"uptime": time.monotonic() - self._started_at if self._started_at else 0.0,
+                   "messageCount": self._tasks_done, "active": self._active}
+        if session is not None and session.pid:
+            metrics["pid"] = session.pid
+        return Health(healthy=healthy, message="" if healthy else f"agent is {state.value}",
+                      metrics=metrics)
+
+    # ------------------------------------------------------------ execute
+
+    def execute(self, request: TaskRequest, on_output: OutputCallback | None = None) -> TaskResult:
+        with self._lock:
+            if self._stopping or self.state in (S.STOPPING, S.STOPPED):
+                raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)
+            if self.state not in (S.READY, S.BUSY):
+                raise AgentFailure(FailureKind.INFRASTRUCTURE,
+                                   f"the agent is {self.state.value}, not ready", agent_id=self.id)
+            if self._active == 0:
+                self.lifecycle.to(S.BUSY, request.task_id)
+            self._active += 1
+        try:
+            run = self._run_long_lived if self.long_lived else self._run_per_task
+            result = run(request, _clean(on_output))
+            self._tasks_done += 1
+            return result
+        except AgentFailure as exc:
+            if not exc.agent_id:
+                exc = AgentFailure(exc.kind, str(exc), agent_id=self.id, output=exc.output)
+            if exc.kind == FailureKind.LOGIN or (self.long_lived and exc.kind in _SESSION_LOST):
+                self._broken = exc
+            raise exc from exc.__cause__
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0 and self.state == S.BUSY:
+                    broken, self._broken = self._broken, None
+                    self.lifecycle.to(S.ERROR if broken else S.READY, str(broken or ""))
+
+    def _run_per_task(self, request: TaskRequest, on_output: Callable[[str], None] | None) -> TaskResult:
+        spec = self.agent_type.launch(self.definition, request, self.ctx, self.id)
+        session = self._open(spec, on_output, stdin_pipe=spec.stdin is not None)
+        try:
+            if spec.stdin is not None:
+                try:
+                    session.send(spec.stdin)
+                    session.send_eof()
+                except PtyEOF:
+                    pass  # it exited without reading its input; its output tells why
+            patterns = {"login": self.detectors.login} if self.detectors.login else {}
+            try:
+                hit = session.wait_for(patterns, timeout=request.timeout,
+                                       inactivity=request.inactivity, since=0)
+            except PtyEOF as eof:
+                if eof.signal_status is not None:
+                    raise AgentFailure(FailureKind.CRASH, str(eof), output=session.output_since(0)) from eof
+                return self.agent_type.parse_result(self.definition, request, session.output_since(0),
+                                                    eof.exit_status)
+            self._login(session, hit)
+            raise AssertionError("unreachable")  # pragma: no cover
+        except (PtyTimeout, PtyInactive, PtyCancelled) as exc:
+            raise _failure(exc, request) from exc
+        finally:
+            self._close(session, 0.0)  # after an exit: whatever it left in its process group
+
+    def _run_long_lived(self, request: TaskRequest, on_output: Callable[[str], None] | None) -> TaskResult:
+        with self._exec_lock:
+            session = self._session
+            if session is None or not session.alive:
+                raise AgentFailure(FailureKind.CRASH, "the agent's session is gone")
+            self._task_output = on_output
+            try:
+                mark = session.mark()
+                typed = self.agent_type.format_task(self.definition, request)
+                patterns = {"done": self.detectors.done, "login": self.detectors.login}
+                session.send(typed)
+                hit = session.wait_for({k: v for k, v in patterns.items() if v is not None},
+                                       timeout=request.timeout, inactivity=request.inactivity, since=mark)
+                if hit.name == "login":
+                    self._login(session, hit)
+                answer = _drop_echo(session.output_since(mark, hit.start), typed)
+            except (PtyTimeout, PtyInactive, PtyCancelled, PtyEOF) as exc:
+                self._close(session, 0.0)
+                raise _failure(exc, request) from exc
+            finally:
+                self._task_output = None
+        return self.agent_type.parse_result(self.definition, request, answer, None)
+
+    # ------------------------------------------------------------ sessions
+
+    def _start_session(self) -> None:
+        spec = self.agent_type.launch(self.definition, None, self.ctx, self.id)
+        session = self._open(spec, self._session_output, stdin_pipe=False)
+        patterns = {"ready": self.detectors.ready, "login": self.detectors.login}
+        try:
+            hit = session.wait_for({k: v for k, v in patterns.items() if v is not None},
+                                   timeout=self.start_timeout)
+        except PtyCancelled as exc:
+            self._close(session, 0.0)
+            raise AgentFailure(FailureKind.CANCELLED, "stopped while starting", agent_id=self.id) from exc
+        except (PtyEOF, PtyTimeout) as exc:
+            self._close(session, 0.0)
+            raise AgentFailure(FailureKind.INFRASTRUCTURE, f"did not show its prompt: {exc}",
+                               agent_id=self.id, output=exc.output) from exc
+        login = self.detectors.login
+        late = login.search(session.output_since(0)) if login and hit.name != "login" else None
+        if late is not None:  # a login notice printed along with the prompt (claude's footer)
+            hit = Hit("login", late.group(0), late.start(), late.end())
+        if hit.name == "login":
+            try:
+                self._login(session, hit)
+            except AgentFailure as exc:
+                raise LoginRequired(self.id, exc.output) from exc
+        self._session = session
+
+    def _session_output(self, text: str) -> None:
+        callback = self._task_output
+        if callback is not None:
+            callback(text)
+
+    def _open(self, spec: LaunchSpec, on_output: Callable[[str], None] | None,
+              stdin_pipe: bool) -> PtySession:
+        """Start a session for ``spec`` (tracked by this handle and the runtime)."""
+        argv = [self._program or spec.argv[0], *spec.argv[1:]]
+        env = build_env({**spec.env, "RUNNER_RUNTIME": "local"}, self.ctx.environ)
+        session = PtySession(argv, cwd=spec.cwd, env=env, on_output=on_output, stdin_pipe=stdin_pipe,
+                             max_transcript=int(self.runtime.options.get("max_transcript", 4_000_000)))
+        with self._lock:
+            if self._stopping:
+                raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)
+            self._sessions.add(session)
+            self.runtime.track(self, session)
+        try:
+            session.start()
+        except PtySpawnError as exc:
+            self._close(session, 0.0)
+            raise AgentFailure(FailureKind.INFRASTRUCTURE, str(exc), agent_id=self.id) from exc
+        return session
+
+    def _close(self, session: PtySession, grace: float) -> None:
+        session.close(grace, wait=False)  # when stop() is closing it, stop() waits, not the task
+        with self._lock:
+            self._sessions.discard(session)
+            if session is self._session:
+                self._session = None
+        self.runtime.untrack(session)
+
+    def _login(self, session: PtySession, hit: Hit) -> None:
+        """Tell the world a human must log in; kill the program; raise AgentFailure(LOGIN)."""
+        instruction = _instruction(session, hit)
+        self.lifecycle.emit("login_required", detail=instruction)
+        self._close(session, 0.0)
+        raise AgentFailure(FailureKind.LOGIN, f"login required: {instruction}", agent_id=self.id,
+                           output=instruction)
+
+    def _resolve_program(self) -> str:
+        """The program's path, checked once (a clear error instead of a failed exec)."""
+        spec = self.agent_type.launch(self.definition, None, self.ctx, self.id)
+        if not spec.argv or not spec.argv[0]:
+            raise AgentFailure(FailureKind.INFRASTRUCTURE, "no command to run", agent_id=self.id)
+        if not Path(spec.cwd).is_dir():
+            raise AgentFailure(FailureKind.INFRASTRUCTURE, f"working directory {spec.cwd} does not exist",
+                               agent_id=self.id)
+        program = spec.argv[0]
+        path_var = build_env(spec.env, self.ctx.environ)["PATH"]
+        if os.sep in program:
+            found = str(Path(spec.cwd) / program)
+            if not (os.path.isfile(found) and os.access(found, os.X_OK)):
+                raise AgentFailure(FailureKind.INFRASTRUCTURE,
+                                   f"program `{program}` does not exist or is not executable",
+                                   agent_id=self.id)
+            return found
+        found = shutil.which(program, path=path_var)
+        if found is None:
+            raise AgentFailure(FailureKind.INFRASTRUCTURE,
+                               f"program `{program}` was not found on PATH", agent_id=self.id)
+        return program if program in _AS_GIVEN else found
+
+
+def _failure(exc: Exception, request: TaskRequest) -> AgentFailure:
+    output = getattr(exc, "output", "")
+    if isinstance(exc, PtyTimeout):
+        return AgentFailure(FailureKind.TIMEOUT, f"task {request.task_id} exceeded {request.timeout:g}s",
+                            output=output)
+    if isinstance(exc, PtyInactive):
+        return AgentFailure(FailureKind.HANG, f"task {request.task_id}: {exc}", output=output)
+    if isinstance(exc, PtyCancelled):
+        return AgentFailure(FailureKind.CANCELLED, f"task {request.task_id} was cancelled", output=output)
+    return AgentFailure(FailureKind.CRASH, f"the program died during task {request.task_id}: {exc}",
+                        output=output)
+
+
+def _clean(callback: OutputCallback | None) -> Callable[[str], None] | None:
+    """``callback`` fed ANSI-stripped text (escape sequences may span chunks)."""
+    if callback is None:
+        return None
+    stripper = AnsiStripper()
+
+    def feed(chunk: str) -> None:
+        text = stripper.feed(chunk)
+        if text:
+            callback(text)
+
+    return feed
+
+
+def _drop_echo(answer: str, typed: str) -> str:
+    """The terminal echoes what was typed: drop that first line from the answer."""
+    first, sep, rest = answer.lstrip("\n").partition("\n")
+    line, task = first.strip(), typed.strip()
+    if line and (line in task or task in line):
+        return rest
+    return answer
+
+
+def _instruction(session: PtySession, hit: Hit) -> str:
+    """The login line, plus a URL shown with it (waiting briefly for one printed after it)."""
+    begin = max(hit.start - 2000, 0)
+    text = session.output_since(begin)  # the transcript keeps far more than these 2000 characters
+    at = hit.start - begin
+    line_start = text.rfind("\n", 0, at) + 1
+    line_end = text.find("\n", at)
+    line = text[line_start: line_end if line_end >= 0 else len(text)].strip()
+    if _URL.search(line):
+        return line
+    found = _URL.search(text, line_start)
+    url = found.group(0) if found else None
+    if url is None:
+        try:
+            url = session.wait_for({"url": _URL}, timeout=0.5, since=begin + line_start).text
+        except PtyError:  # no URL came: the line alone is the instruction
+            url = None
+    return f"{line} {url}" if url else line
