@@ -2,4 +2,5 @@
 
 RUNTIMES: dict[str, str] = {
     "local": "runner.runtimes.local:LocalRuntime",
+    "kubernetes": "runner.runtimes.kubernetes:KubernetesRuntime",
 }

@@ -1,0 +1,152 @@
+"""The ``kubernetes`` runtime: each spawned agent is one Pod running ``runner agent serve``.
+
+Options: see ``runner.runtimes.k8s_options`` (namespace, serviceAccount, nodeSelector,
+tolerations, imagePullPolicy, imagePrefix/imageTag/images, access, port, kubeconfig, context,
+secretName, startTimeout, gracePeriod). Manifests: ``runner.runtimes.k8s_manifests`` (pure);
+API calls: ``runner.runtimes.k8s_api`` (the official client, imported lazily); one agent:
+``runner.runtimes.k8s_handle``. ``cleanup()`` deletes every Pod and Secret labelled with the
+run; ``gc_kubernetes(options)`` deletes those of every run (``runner gc``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from runner.agents.handle import AgentHandle
+from runner.agents.model import AgentInfo
+from runner.context import RunContext
+from runner.errors import ConfigurationError, RunnerError
+from runner.runtimes.base import Runtime, RuntimeCapabilities
+from runner.runtimes.k8s_api import K8sApi, import_client
+from runner.runtimes.k8s_handle import KubernetesHandle
+from runner.runtimes.k8s_manifests import CLI_IMAGE_TYPES
+from runner.runtimes.k8s_options import K8sSettings, parse_settings
+
+__all__ = ["KubernetesHandle", "KubernetesRuntime", "gc_kubernetes"]
+
+#: agent types that run in the images (agent-base runs `command`; the CLI images their CLI)
+RUNNABLE_TYPES = ("command", *CLI_IMAGE_TYPES)
+
+
+class KubernetesRuntime(Runtime):
+    """Starts agents as Pods of a Kubernetes cluster (see the module docstring)."""
+
+    name = "kubernetes"
+    capabilities = RuntimeCapabilities(remote=True, isolation="pod", startup_seconds=10.0)
+
+    def __init__(self, ctx: RunContext, options: Mapping[str, Any]) -> None:
+        super().__init__(ctx, options)
+        self.settings: K8sSettings = parse_settings(self.options, ctx.environ)
+        import_client()  # a missing package is a configuration error, said once, at once
+        self._api: K8sApi | None = None
+        self._lock = threading.Lock()
+        self._handles: list[KubernetesHandle] = []
+        self._problem: str | None | bool = False  # False: not checked yet
+
+    @property
+    def api(self) -> K8sApi:
+        with self._lock:
+            if self._api is None:
+                self._api = K8sApi(self.settings, self.ctx.environ)
+            return self._api
+
+    def available(self) -> str | None:
+        """None once the API server answered a pods list in the namespace (checked once per run)."""
+        with self._lock:
+            checked = self._problem
+        if checked is not False:
+            return checked  # type: ignore[return-value]
+        try:
+            self.api.probe()
+            problem = None
+        except ConfigurationError:
+            raise  # wrong kubeconfig or RBAC: retrying on another runtime would hide it
+        except RunnerError as exc:
+            problem = str(exc)
+        with self._lock:
+            self._problem = problem
+        return problem
+
+    def can_run(self, info: AgentInfo) -> bool:
+        d = info.definition
+        return (d is not None and info.endpoint is None and d.runtime in (None, self.name)
+                and (d.type in RUNNABLE_TYPES or bool(d.options.get("image"))
+                     or d.type in self.settings.images))
+
+    def spawn(self, info: AgentInfo) -> AgentHandle:
+        if info.definition is None:
+            raise ConfigurationError(f"agent {info.id} has no definition to start it from")
+        if not self.can_run(info):
+            raise ConfigurationError(f"the kubernetes runtime cannot run agent {info.id} "
+                                     f"(type `{info.definition.type}` has no image)")
+        handle = KubernetesHandle(info, self)
+        with self._lock:
+            self._handles.append(handle)
+        return handle
+
+    def start_timeout(self, definition: Any) -> float:
+        return float((definition.options.get("start_timeout") if definition else None)
+                     or self.settings.start_timeout)
+
+    def cleanup(self) -> list[str]:
+        """Force-stop every handle, then delete every Pod and Secret labelled with this run."""
+        with self._lock:
+            handles = list(self._handles)
+            api = self._api
+        for handle in handles:
+            handle.stop(force=True)
+        if api is None:
+            return []
+        left = delete_labelled(api, self.ctx.run_id)
+        api.close()
+        return left
+
+
+def delete_labelled(api: K8sApi, run_id: str | None) -> list[str]:
+    """Delete the managed Pods (grace 0) and Secrets of ``run_id`` (all runs when None);
+    returns what could not be deleted."""
+    left: list[str] = []
+    for kind in ("Pod", "Secret"):
+        try:
+            items = api.list_managed(kind, run_id)
+        except RunnerError as exc:
+            left.append(f"{kind.lower()}s of run {run_id or '*'}: {exc}")
+            continue
+        for item in items:
+            try:
+                api.delete(kind, item.metadata.name, 0 if kind == "Pod" else None)
+            except RunnerError as exc:
+                left.append(f"{kind.lower()} {item.metadata.name}: {exc}")
+    return left
+
+
+def gc_kubernetes(options: Mapping[str, Any], *, run_id: str | None = None, dry_run: bool = False,
+                  environ: Mapping[str, str] = os.environ) -> list[str]:
+    """``runner gc`` for a cluster: Pods and Secrets labelled ``runner.managed=true`` (of ``run_id``
+    when given) in the namespace of ``options`` (a pool's kubernetes runtime options).
+
+    Returns one line per object: ``pod NAME\\trun RUN\\tremoved`` (or ``would remove`` /
+    ``FAILED: why``). A run that still lives would lose its agents: call it for dead runs (by
+    ``run_id``) or when no run is in progress.
+    """
+    api = K8sApi(parse_settings(options, environ), environ)
+    out: list[str] = []
+    try:
+        for kind in ("Pod", "Secret"):
+            for item in api.list_managed(kind, run_id):
+                name = item.metadata.name
+                run = (item.metadata.labels or {}).get("runner.run-id", "?")
+                status = "would remove"
+                if not dry_run:
+                    try:
+                        api.delete(kind, name, 0 if kind == "Pod" else None)
+                        status = "removed"
+                    except RunnerError as exc:
+                        status = f"FAILED: {exc}"
+                out.append(f"{kind.lower()}\t{name}\trun {run}\t{status}")
+    finally:
+        api.close()
+    return out
