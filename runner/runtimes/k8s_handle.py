@@ -36,8 +36,8 @@ def _ready(pod: Any) -> bool:
 
 def describe(pod: Any) -> str:
     """``phase Pending, Ready=False (ContainersNotReady), container agent waiting: ErrImagePull``."""
-    if pod is None:
-        return "no pod seen"
+    if pod is None or pod.status is None:
+        return "no pod status yet (not scheduled)"
     st = pod.status
     parts = [f"phase {st.phase or 'unknown'}"]
     for c in st.conditions or []:
@@ -150,6 +150,8 @@ class KubernetesHandle(AgentHandle):
 
     def _settled(self, pod: Any, probe: bool = False) -> bool:
         """True once Running + Ready + healthy; raises when it never will be (failed, login)."""
+        if pod.status is None:  # just created: nothing scheduled yet
+            return False
         phase = pod.status.phase
         if phase in ("Failed", "Succeeded"):
             events = self.runtime.api.pod_events(self.pod_name)

@@ -1,0 +1,178 @@
+"""The kubernetes runtime over HTTP with the official client against kmock's emulator.
+
+What is real: the official ``kubernetes`` client and its HTTP calls, every manifest the runtime
+sends, the agent server (``runner agent serve`` started from the Pod's own command, args, env and
+Secret by the kubelet stand-in in ``k8s_helpers``), the exec readiness probe, the protocol's HTTP
+client. What is not: the API server (an in-memory emulator) and the node (local processes with
+pod IPs on the loopback network). See docs/runtimes.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from k8s_helpers import NAMESPACE, Emulator, Kubelet, poll
+
+from runner.agents.lifecycle import AgentState as S
+from runner.agents.model import AgentInfo, TaskRequest
+from runner.context import RunContext
+from runner.errors import AgentFailure, ConfigurationError, FailureKind, LoginRequired
+from runner.runtimes.k8s_manifests import object_name
+from runner.runtimes.kubernetes import KubernetesRuntime, gc_kubernetes
+from runner.spec.models import AgentDef, Resources
+
+HELPERS = Path(__file__).resolve().parents[1] / "helpers" / "programs"
+ANSWER = (sys.executable, str(HELPERS / "answer_json.py"))
+
+
+@pytest.fixture
+def emu(tmp_path: Path):
+    with Emulator(tmp_path) as e:
+        yield e
+
+
+@pytest.fixture
+def kubelet(emu: Emulator, tmp_path: Path):
+    with Kubelet(emu, tmp_path) as k:
+        yield k
+    assert not k.errors, k.errors
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> RunContext:
+    return RunContext(workdir=tmp_path, state_dir=tmp_path / ".runner",
+                      environ={"MY_KEY": "s3cret-value", "PATH": "/usr/bin"})
+
+
+def options(emu: Emulator, **more) -> dict:
+    return {"namespace": NAMESPACE, "kubeconfig": str(emu.kubeconfig), "access": "pod-ip",
+            "startTimeout": 20, "gracePeriod": 2, **more}
+
+
+def agent(agent_id: str = "a1", **kw) -> AgentInfo:
+    d = AgentDef(type="command", command=kw.pop("command", ANSWER), **kw)
+    return AgentInfo(id=agent_id, name=agent_id, type="command", definition=d, source="template:t")
+
+
+def test_spawn_execute_stop_leaves_nothing(emu, kubelet, ctx):
+    rt = KubernetesRuntime(ctx, options(emu))
+    assert rt.available() is None
+    info = agent(credentials={"API_KEY": "MY_KEY"}, resources=Resources(cpu=0.5, timeout=600))
+    handle = rt.spawn(info)
+    handle.start()
+    assert handle.state == S.READY
+    name = object_name(ctx.run_id, "a1")
+    assert emu.names("Pod", ctx.run_id) == [name] and emu.names("Secret", ctx.run_id) == [name]
+    # the pod's process got the credential and token from the Secret, not from the manifest
+    assert kubelet.envs[name]["API_KEY"] == "s3cret-value"
+    pod = emu.core.read_namespaced_pod(name, NAMESPACE)
+    assert "s3cret-value" not in str(pod.to_dict())
+    assert pod.spec.active_deadline_seconds == 600
+    assert handle.endpoint == f"http://{kubelet.ips[name]}:8080"
+    result = handle.execute(TaskRequest(task_id="t1", description="hello", timeout=20))
+    assert result.result == "echo: hello" and result.confidence == 0.9
+    assert handle.health().healthy
+    handle.stop()
+    assert handle.state == S.STOPPED
+    assert emu.names("Pod", ctx.run_id) == [] and emu.names("Secret", ctx.run_id) == []
+    poll(lambda: not kubelet.running(), what="the pod's process to end")
+    assert rt.cleanup() == []
+
+
+def test_cleanup_deletes_everything_labelled_with_the_run(emu, kubelet, ctx):
+    rt = KubernetesRuntime(ctx, options(emu))
+    for i in (1, 2):
+        rt.spawn(agent(f"a{i}")).start()
+    # a pod and secret of another run must survive (the emulator ignores selectors: the
+    # runtime filters by label itself)
+    other = KubernetesRuntime(RunContext(environ={}), options(emu))
+    other.spawn(agent("b1")).start()
+    assert len(emu.names("Pod")) == 3
+    assert rt.cleanup() == []
+    assert emu.names("Pod", ctx.run_id) == [] and emu.names("Secret", ctx.run_id) == []
+    assert len(emu.names("Pod")) == 1 and len(emu.names("Secret")) == 1
+    lines = gc_kubernetes(options(emu), dry_run=True)
+    assert len(lines) == 2 and all(line.endswith("would remove") for line in lines)
+    assert len(gc_kubernetes(options(emu))) == 2
+    assert emu.names("Pod") == [] and emu.names("Secret") == []
+    assert other.cleanup() == []
+
+
+def test_not_ready_in_time_names_phase_and_events(emu, kubelet, ctx):
+    rt = KubernetesRuntime(ctx, options(emu, startTimeout=1.5, images={"command": "missing/agent:1"}))
+    handle = rt.spawn(agent())
+    with pytest.raises(AgentFailure) as err:
+        handle.start()
+    text = str(err.value)
+    assert err.value.kind == FailureKind.INFRASTRUCTURE
+    assert "not ready after 1.5s" in text and "ErrImagePull" in text
+    assert 'Failed to pull image "missing/agent:1"' in text
+    assert handle.state == S.ERROR
+    assert rt.cleanup() == []
+    assert emu.names("Pod") == [] and emu.names("Secret") == []
+
+
+def test_failed_pod_is_reported(emu, kubelet, ctx):
+    rt = KubernetesRuntime(ctx, options(emu))
+    handle = rt.spawn(agent(command=("/nonexistent/program",)))
+    handle.definition = None
+    # `runner agent serve` exits at once when the program cannot start: the pod fails
+    with pytest.raises(AgentFailure) as err:
+        handle.start()
+    assert "ended before it was ready" in str(err.value) or "not ready" in str(err.value)
+    rt.cleanup()
+
+
+def test_login_required_from_health(emu, kubelet, ctx):
+    events = []
+    ctx.bus.subscribe(events.append, "login_required")
+    rt = KubernetesRuntime(ctx, options(emu))
+    handle = rt.spawn(agent(command=(sys.executable, str(HELPERS / "login.py")), mode="long-lived",
+                            ready_pattern=r"^agent> "))
+    with pytest.raises(LoginRequired) as err:
+        handle.start()
+    assert "https://login.example.com/device?code=ABCD-1234" in err.value.instruction
+    assert events and "login.example.com" in events[0].detail
+    name = object_name(ctx.run_id, "a1")
+    assert name not in kubelet.ready  # the readiness probe failed all along: /health said 503
+    assert rt.cleanup() == []
+    assert emu.names("Pod") == []
+
+
+def test_missing_credential_and_bad_options(emu, kubelet, ctx):
+    rt = KubernetesRuntime(ctx, options(emu))
+    handle = rt.spawn(agent(credentials={"API_KEY": "NOT_SET"}))
+    with pytest.raises(AgentFailure) as err:
+        handle.start()
+    assert err.value.kind == FailureKind.CONFIG and "NOT_SET" in str(err.value)
+    assert emu.names("Pod") == []
+    with pytest.raises(ConfigurationError, match="`acess` is unknown: did you mean `access`"):
+        KubernetesRuntime(ctx, {"acess": "pod-ip"})
+    with pytest.raises(ConfigurationError, match="imagePullPolicy"):
+        KubernetesRuntime(ctx, {"imagePullPolicy": "Sometimes"})
+
+
+def test_existing_secret_supplies_credentials(emu, kubelet, ctx):
+    emu.core.create_namespaced_secret(NAMESPACE, {"apiVersion": "v1", "kind": "Secret",
+                                                  "metadata": {"name": "agent-keys"},
+                                                  "stringData": {"API_KEY": "from-the-pool-secret"}})
+    rt = KubernetesRuntime(ctx, options(emu, secretName="agent-keys"))
+    handle = rt.spawn(agent(credentials={"API_KEY": "NOT_SET_HERE"}))
+    handle.start()
+    assert kubelet.envs[object_name(ctx.run_id, "a1")]["API_KEY"] == "from-the-pool-secret"
+    assert rt.cleanup() == []
+    assert emu.names("Secret") == ["agent-keys"]  # not the runtime's to delete
+
+
+def test_unreachable_api_server(ctx, tmp_path):
+    cfg = tmp_path / "kubeconfig"
+    cfg.write_text("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+                   "users: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+                   "current-context: x\n")
+    rt = KubernetesRuntime(ctx, {"kubeconfig": str(cfg), "access": "pod-ip"})
+    why = rt.available()
+    assert why is not None and "listing pods in namespace runner failed" in why
+    with pytest.raises(ConfigurationError, match="cannot load the cluster configuration"):
+        KubernetesRuntime(ctx, {"kubeconfig": str(tmp_path / "nope")}).available()
