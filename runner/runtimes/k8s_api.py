@@ -106,7 +106,7 @@ class K8sApi:
             # The field selector narrows it on a real server; the name check below is for servers
             # (and emulators) that ignore selectors.
             for event in w.stream(self.core.list_namespaced_pod, self.ns, field_selector=f"metadata.name={name}",
-                                  timeout_seconds=max(1, int(seconds)), _request_timeout=seconds + 5):
+                                  timeout_seconds=max(1, int(seconds)), _request_timeout=seconds + 0.5):
                 obj = event.get("object")
                 if obj is not None and getattr(obj.metadata, "name", None) == name:
                     yield event["type"], obj

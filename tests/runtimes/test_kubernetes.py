@@ -115,14 +115,14 @@ def test_not_ready_in_time_names_phase_and_events(emu, kubelet, ctx):
 
 
 def test_failed_pod_is_reported(emu, kubelet, ctx):
-    rt = KubernetesRuntime(ctx, options(emu))
-    handle = rt.spawn(agent(command=("/nonexistent/program",)))
-    handle.definition = None
-    # `runner agent serve` exits at once when the program cannot start: the pod fails
+    rt = KubernetesRuntime(ctx, options(emu, startTimeout=10))
+    handle = rt.spawn(agent(command=()))
+    # `runner agent serve` refuses a command agent without a program (exit 2): the pod fails
     with pytest.raises(AgentFailure) as err:
         handle.start()
-    assert "ended before it was ready" in str(err.value) or "not ready" in str(err.value)
-    rt.cleanup()
+    assert "ended before it was ready: phase Failed" in str(err.value)
+    assert rt.cleanup() == []
+    assert emu.names("Pod") == []
 
 
 def test_login_required_from_health(emu, kubelet, ctx):
