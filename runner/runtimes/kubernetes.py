@@ -87,6 +87,22 @@ class KubernetesRuntime(Runtime):
             self._handles.append(handle)
         return handle
 
+    @classmethod
+    def describe_spawn(cls, info: AgentInfo, options: Mapping[str, Any]) -> str:
+        """``pod runner-<run>-<id> in namespace N, image I`` (the run id is not known yet)."""
+        from runner.runtimes.k8s_manifests import image_for, object_name
+
+        if info.definition is None:
+            return ""
+        try:
+            settings = parse_settings(options, {"KUBERNETES_SERVICE_HOST": ""})
+        except ConfigurationError as exc:
+            return str(exc)
+        sample = "00000000-000000-000000"  # a run id's shape: the name is cut/hashed as it will be
+        name = object_name(sample, info.id).replace(sample, "<run>", 1)
+        return (f"pod {name} in namespace {settings.namespace}, image {image_for(settings, info.definition)}"
+                f", {settings.access}")
+
     def start_timeout(self, definition: Any) -> float:
         return float((definition.options.get("start_timeout") if definition else None)
                      or self.settings.start_timeout)
