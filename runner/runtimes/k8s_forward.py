@@ -79,6 +79,10 @@ class PortForward:
     def close(self) -> None:
         self._closed.set()
         try:
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (close alone does not)
+        except OSError:
+            pass
+        try:
             self._sock.close()
         except OSError:
             pass

@@ -79,14 +79,11 @@ class KubernetesHandle(AgentHandle):
     def start(self) -> None:
         if self._stopped.is_set():
             raise self._failure(FailureKind.CANCELLED, "stopped before it started")
-        if self._client is not None and self.state == S.ERROR:
-            self._client.start()  # a retry after an error: the pod is there, ask it again
-            self.lifecycle.to(S.STARTING)
-            self.lifecycle.to(S.READY)
-            return
+        retry = self._created and self.state == S.ERROR  # the pod is there: wait for it again
         self.lifecycle.to(S.STARTING)
         try:
-            self._create()
+            if not retry:
+                self._create()
             self._wait_ready()
         except LoginRequired:
             raise
@@ -176,7 +173,8 @@ class KubernetesHandle(AgentHandle):
             raise LoginRequired(self.id, instruction)
         if not (ready and reply.get("healthy")):
             return False
-        self._client.start()
+        if self._client.state not in (S.READY, S.BUSY):
+            self._client.start()
         self.concurrency = self._client.concurrency
         return True
 

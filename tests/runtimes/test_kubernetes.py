@@ -176,3 +176,50 @@ def test_unreachable_api_server(ctx, tmp_path):
     assert why is not None and "listing pods in namespace runner failed" in why
     with pytest.raises(ConfigurationError, match="cannot load the cluster configuration"):
         KubernetesRuntime(ctx, {"kubeconfig": str(tmp_path / "nope")}).available()
+
+
+def test_port_forward_access_relays_through_a_local_port(emu, kubelet, ctx, monkeypatch):
+    """``access: port-forward`` end to end, except the API server's tunnel: the emulator has no
+    ``pods/portforward`` WebSocket, so each relayed connection opens a plain TCP connection to
+    the pod instead of ``kubernetes.stream.portforward``'s socket (same socket interface)."""
+    import socket
+
+    from runner.runtimes import k8s_forward
+
+    opened = []
+
+    def tunnel(api, pod, port):
+        def open_stream():
+            opened.append(pod)
+            return socket.create_connection((kubelet.ips[pod], port), timeout=5)
+        return open_stream
+
+    monkeypatch.setattr(k8s_forward, "client_stream", tunnel)
+    rt = KubernetesRuntime(ctx, options(emu, access="port-forward"))
+    handle = rt.spawn(agent())
+    handle.start()
+    assert handle.endpoint.startswith("http://127.0.0.1:") and opened
+    result = handle.execute(TaskRequest(task_id="t1", description="through the tunnel", timeout=20))
+    assert result.result == "echo: through the tunnel"
+    handle.stop()
+    assert rt.cleanup() == [] and emu.names("Pod") == []
+    with pytest.raises(OSError):  # the local listener is closed with the handle
+        socket.create_connection(("127.0.0.1", int(handle.endpoint.rsplit(":", 1)[1])), timeout=2).close()
+
+
+def test_stop_deletes_with_grace_then_forces(emu, kubelet, ctx):
+    """A pod still there after the grace period (here: held by a finalizer) is deleted again
+    with grace 0; every call the runtime made is on the emulator's request log."""
+    rt = KubernetesRuntime(ctx, options(emu, gracePeriod=1))
+    handle = rt.spawn(agent())
+    handle.start()
+    name = object_name(ctx.run_id, "a1")
+    emu.core.patch_namespaced_pod(name, NAMESPACE, {"metadata": {"finalizers": ["test/hold"]}})
+    handle.stop()
+    deletes = [r for r in list(emu.emu) if str(r.method).upper().endswith("DELETE") and r.name == name
+               and r.resource is not None and r.resource.plural == "pods"]
+    graces = [(r.data or {}).get("gracePeriodSeconds", r.params.get("gracePeriodSeconds")) for r in deletes]
+    assert [str(g) for g in graces] == ["1", "0"], graces
+    emu.core.patch_namespaced_pod(name, NAMESPACE, {"metadata": {"finalizers": []}})
+    assert rt.cleanup() == []
+    assert emu.names("Pod") == [] and emu.names("Secret") == []
