@@ -76,6 +76,9 @@ def _str_map(key: str, value: Any) -> dict[str, str]:
 
 def parse_settings(options: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> K8sSettings:
     """Check the pool options; a ConfigurationError (one line) names the first bad key."""
+    nested = options.get("options")
+    if isinstance(nested, Mapping):  # `options: {...}` under the entry, as some examples write it
+        options = {**nested, **{k: v for k, v in options.items() if k != "options"}}
     unknown = sorted(set(options) - set(KNOWN))
     if unknown:
         from runner.plugins import suggest
