@@ -24,7 +24,7 @@ from runner.errors import AgentFailure, FailureKind
 _DECODER = json.JSONDecoder()
 # Optional markdown decoration around the key and value: **CONFIDENCE:** 0.8, - Confidence: 0.8
 _DECOR = r"[\s*_#>`-]*"
-_CONFIDENCE = re.compile(rf"^{_DECOR}confidence{_DECOR}:{_DECOR}(?P<v>.*?){_DECOR}$", re.I | re.M)
+_CONFIDENCE = re.compile(rf"^{_DECOR}confidence{_DECOR}:[ \t*_`]*(?P<v>.*?){_DECOR}$", re.I | re.M)
 _REASONING = re.compile(rf"^{_DECOR}reasoning{_DECOR}:[\s*_]*(?P<v>.*?)\s*$", re.I | re.M)
 _MAX_SCAN = 1_000_000  # only the tail of a huge output is searched for the answer
 

@@ -1,13 +1,14 @@
 """One program in a real pseudo-terminal, drained continuously by a background thread.
 
-``PtySession`` is the only place runner touches pexpect/ptyprocess. pexpect forks the
-program into a PTY as a session leader (so its process group is its own and can be killed as a
-whole); everything after the fork is done here with plain fds and threads:
+``PtySession`` (with ``runner.agents.ptyproc``) is the only place runner touches
+pexpect/ptyprocess. pexpect forks the program into a PTY as a session leader (so its process
+group is its own and can be killed as a whole); everything after the fork is plain fds:
 
-* a *reader* thread drains the PTY as fast as it fills (some CLIs print megabytes) into a
-  bounded ``Transcript`` of ANSI-stripped text, and hands each raw chunk to ``on_output``;
-* a *reaper* thread ``waitpid``s the program, so it is reaped (no zombie) whenever it exits,
-  and wakes the reader so that a grandchild keeping the PTY open cannot hide the exit;
+* one *reader* thread per session drains the PTY as fast as it fills (some CLIs print
+  megabytes) into a bounded ``Transcript`` of ANSI-stripped text, handing each raw chunk to
+  ``on_output``. It also watches a pidfd of the program and reaps it the moment it exits (no
+  zombie), so a grandchild keeping the PTY open cannot hide the exit (without pidfds a second
+  thread blocks in ``waitpid``);
 * ``wait_for`` sleeps on a condition the reader notifies: no polling, no fixed sleeps.
 
 pexpect's built-in delays (``delaybeforesend`` 50 ms, ``delayafterclose`` /
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import fcntl
 import os
 import re
 import select
@@ -28,11 +28,25 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 import pexpect
 
 from runner.agents.ansi import AnsiStripper, strip_ansi
+from runner.agents.ptyproc import (
+    BASE_ENV_KEYS,
+    Hit,
+    PtyCancelled,
+    PtyEOF,
+    PtyError,
+    PtyInactive,
+    PtySpawnError,
+    PtyTimeout,
+    Spawn,
+    build_env,
+    killpg,
+    set_nonblocking,
+    stdin_from,
+)
 from runner.agents.transcript import Transcript
 
 __all__ = [
@@ -40,77 +54,10 @@ __all__ = [
     "PtySpawnError", "PtyTimeout", "build_env", "strip_ansi",
 ]
 
-#: the only variables of the runner's own environment a program inherits (no secrets)
-BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "USER", "LOGNAME", "SHELL", "TMPDIR", "TZ")
 DIMENSIONS = (40, 120)  # rows, columns
 _OVERLAP = 65536  # re-searched characters when new output arrives (a match may span reads)
 _QUIET_AFTER_EXIT = 0.2  # s: a grandchild may keep the PTY open after the program exited
 _EXIT_AFTER_EOF = 2.0  # s: the PTY closed; give the program this long to exit (for its status)
-
-
-def build_env(extra: Mapping[str, str], base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A minimal environment: ``BASE_ENV_KEYS`` of ``base``, ``TERM``, then ``extra``."""
-    base = os.environ if base is None else base
-    env = {k: base[k] for k in BASE_ENV_KEYS if k in base}
-    env.setdefault("PATH", os.defpath)
-    env.setdefault("LANG", "C.UTF-8")
-    env["TERM"] = "xterm-256color"
-    env.update(extra)
-    return env
-
-
-class PtyError(Exception):
-    """Base of the session's own errors; the runtime maps them to ``AgentFailure`` kinds."""
-
-    def __init__(self, message: str, output: str = "") -> None:
-        self.output = output
-        super().__init__(message)
-
-
-class PtySpawnError(PtyError):
-    """The program could not be started (not found, not executable, bad cwd)."""
-
-
-class PtyEOF(PtyError):
-    """The program closed the terminal / exited before a pattern matched."""
-
-    def __init__(self, message: str, exit_status: int | None, signal_status: int | None,
-                 output: str = "") -> None:
-        self.exit_status = exit_status
-        self.signal_status = signal_status
-        super().__init__(message, output)
-
-
-class PtyTimeout(PtyError):
-    """``timeout`` seconds passed without a match."""
-
-
-class PtyInactive(PtyError):
-    """No output at all for ``inactivity`` seconds."""
-
-
-class PtyCancelled(PtyError):
-    """``close()`` was called while waiting."""
-
-
-class Hit(NamedTuple):
-    """A match: the pattern's name, the matched text and its absolute span in the transcript."""
-
-    name: str
-    text: str
-    start: int
-    end: int
-
-
-class _Spawn(pexpect.spawn):
-    """pexpect.spawn that can keep extra fds open in the child (the stdin pipe)."""
-
-    def __init__(self, *args, pass_fds: tuple[int, ...] = (), **kwargs) -> None:  # type: ignore[no-untyped-def]
-        self.pass_fds = pass_fds
-        super().__init__(*args, **kwargs)
-
-    def _spawnpty(self, args, **kwargs):  # type: ignore[no-untyped-def]
-        return super()._spawnpty(args, pass_fds=self.pass_fds, **kwargs)
 
 
 class PtySession:
@@ -150,28 +97,37 @@ class PtySession:
         self._closed = False
         self._cursor = 0
         self._last_output = 0.0
-        self._child: _Spawn | None = None
+        self._child: Spawn | None = None
         self._fd = -1
         self._stdin_w = -1
         self._wake_r, self._wake_w = os.pipe()  # written on exit/close, never drained
         self._threads: list[threading.Thread] = []
+        self._reap_lock = threading.Lock()
+        self._pidfd = -1
 
     # ------------------------------------------------------------ start
 
     def start(self) -> None:
-        """Fork the program; returns once it has exec'd (or raises ``PtySpawnError``)."""
-        if self._child is not None or self._closed:
-            raise PtyError("session already started or closed")
+        """Fork the program; returns once it has exec'd (or raises ``PtySpawnError``;
+        ``PtyCancelled`` when ``close`` came first)."""
+        with self._close_lock:  # a concurrent close() waits until there is a pid to kill
+            if self._cancelled or self._closed:
+                raise PtyCancelled("session closed before it started")
+            if self._child is not None:
+                raise PtyError("session already started")
+            self._start()
+
+    def _start(self) -> None:
         if not Path(self.cwd).is_dir():  # ptyprocess would chdir after the fork: check here
             raise PtySpawnError(f"working directory {self.cwd} does not exist")
         stdin_r = -1
         if self.stdin_pipe:
             stdin_r, self._stdin_w = os.pipe()
         try:
-            child = _Spawn(
+            child = Spawn(
                 self.argv[0], self.argv[1:], cwd=self.cwd, env=self.env, echo=True,
                 encoding="utf-8", codec_errors="replace", dimensions=self.dimensions,
-                preexec_fn=(lambda: _stdin_from(stdin_r)) if stdin_r >= 0 else None,
+                preexec_fn=(lambda: stdin_from(stdin_r)) if stdin_r >= 0 else None,
                 pass_fds=(stdin_r,) if stdin_r >= 0 else (),
             )
         except (pexpect.ExceptionPexpect, OSError) as exc:
@@ -185,12 +141,17 @@ class PtySession:
         child.delayafterclose = child.delayafterterminate = 0
         child.ptyproc.delayafterclose = child.ptyproc.delayafterterminate = 0
         self._child, self.pid, self._fd = child, child.pid, child.child_fd
-        _set_nonblocking(self._fd)
+        set_nonblocking(self._fd)
         if self._stdin_w >= 0:
-            _set_nonblocking(self._stdin_w)
+            set_nonblocking(self._stdin_w)
         self.started_at = self._last_output = time.monotonic()
-        for target, name in ((self._reap, "reaper"), (self._read, "reader")):
-            t = threading.Thread(target=target, name=f"pty-{name}-{self.pid}", daemon=True)
+        try:  # the reader thread watches for the exit too (one thread less to start)
+            self._pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            self._pidfd = -1
+        targets = [self._read] if self._pidfd >= 0 else [self._reap, self._read]
+        for target in targets:
+            t = threading.Thread(target=target, name=f"pty-{target.__name__}-{self.pid}", daemon=True)
             t.start()
             self._threads.append(t)
 
@@ -227,15 +188,21 @@ class PtySession:
 
     def wait_exit(self, timeout: float | None = None) -> bool:
         """Wait until the program exited (and was reaped); False on timeout."""
-        return self._exited.wait(timeout)
+        if self._exited.is_set() or self._child is None:
+            return self._exited.is_set()
+        try:
+            return self._wait_exit(timeout)  # type: ignore[arg-type]
+        except (OSError, ValueError):  # closed meanwhile
+            return self._exited.is_set()
 
     # ------------------------------------------------------------ input
 
-    def send(self, text: str) -> None:
-        """Type ``text`` (to the terminal, or to the stdin pipe); blocks while the program
-        does not read, until ``close`` (``PtyCancelled``) or exit (``PtyEOF``)."""
+    def send(self, text: str, timeout: float | None = None) -> None:
+        """Type ``text`` (to the terminal, or to the stdin pipe). Blocks while the program
+        does not read: ``PtyTimeout`` after ``timeout`` s, ``PtyCancelled`` on ``close``,
+        ``PtyEOF`` when it exited."""
         fd = self._stdin_w if self.stdin_pipe else self._fd
-        self._write(fd, text.encode("utf-8"))
+        self._write(fd, text.encode("utf-8"), timeout)
 
     def send_eof(self) -> None:
         """End of input: close the stdin pipe, or type the terminal's EOF character (twice
@@ -250,16 +217,21 @@ class PtySession:
             eof = bytes([termios.tcgetattr(self._fd)[6][termios.VEOF][0]])
         except (termios.error, OSError, TypeError, IndexError):
             eof = b"\x04"
-        self._write(self._fd, eof + eof)
+        self._write(self._fd, eof + eof, None)
 
-    def _write(self, fd: int, data: bytes) -> None:
+    def _write(self, fd: int, data: bytes, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._write_lock:
             while data:
                 if self._cancelled:
                     raise PtyCancelled("session closed")
                 if fd < 0 or self._child is None:
                     raise PtyError("session not started or input already closed")
-                readable, writable, _ = select.select([self._wake_r], [fd], [])
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise PtyTimeout(f"the program did not read its input within {timeout:g}s",
+                                     self.output_since(0))
+                readable, writable, _ = select.select([self._wake_r], [fd], [], left)
                 if readable and (self._cancelled or self._exited.is_set()):
                     if self._cancelled:
                         raise PtyCancelled("session closed")
@@ -341,37 +313,56 @@ class PtySession:
 
     # ------------------------------------------------------------ threads
 
-    def _reap(self) -> None:
-        pid = self.pid
-        assert pid is not None
-        try:
-            _, status = os.waitpid(pid, 0)
-            if os.WIFSIGNALED(status):
-                self.signal_status = os.WTERMSIG(status)
-            else:
-                self.exit_status = os.waitstatus_to_exitcode(status)
-        except ChildProcessError:  # someone else reaped it; the status is lost
-            pass
-        child = self._child
-        if child is not None:  # so pexpect/ptyprocess never waitpid() it again
-            for obj in (child, child.ptyproc):
-                obj.terminated = True
-                obj.exitstatus, obj.signalstatus = self.exit_status, self.signal_status
-        self._exited.set()
+    def _reap(self, block: bool = True) -> bool:
+        """``waitpid`` the program once (whichever thread gets here first); True if reaped."""
+        with self._reap_lock:
+            if self._exited.is_set():
+                return True
+            try:
+                pid, status = os.waitpid(self.pid or -1, 0 if block else os.WNOHANG)
+                if pid == 0:
+                    return False
+                if os.WIFSIGNALED(status):
+                    self.signal_status = os.WTERMSIG(status)
+                else:
+                    self.exit_status = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:  # someone else reaped it; the status is lost
+                pass
+            child = self._child
+            if child is not None:  # so pexpect/ptyprocess never waitpid() it again
+                for obj in (child, child.ptyproc):
+                    obj.terminated = True
+                    obj.exitstatus, obj.signalstatus = self.exit_status, self.signal_status
+            self._exited.set()
         with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"x")
+            os.write(self._wake_w, b"x")  # wakes a blocked send()
         with self._cond:
             self._cond.notify_all()
+        return True
+
+    def _wait_exit(self, timeout: float | None, interruptible: bool = False) -> bool:
+        """Wait (and reap) up to ``timeout`` s; ``interruptible``: return early on close()."""
+        if self._pidfd < 0:  # a reaper thread does the waiting
+            return self._exited.wait(timeout)
+        rlist = [self._pidfd, self._wake_r] if interruptible else [self._pidfd]
+        if self._pidfd in select.select(rlist, [], [], timeout)[0]:
+            return self._reap()
+        return self._exited.is_set()
 
     def _read(self) -> None:
-        fd, exited = self._fd, False
+        fd, pidfd, exited = self._fd, self._pidfd, False
         try:
             while not self._cancelled:
-                rlist = [fd] if exited else [fd, self._wake_r]
-                ready = select.select(rlist, [], [], _QUIET_AFTER_EXIT if exited else None)[0]
+                if exited:  # drain what is left; a grandchild may hold the terminal open
+                    rlist, timeout = [fd], _QUIET_AFTER_EXIT
+                else:
+                    rlist, timeout = [fd, self._wake_r] + ([pidfd] if pidfd >= 0 else []), None
+                ready = select.select(rlist, [], [], timeout)[0]
                 if not ready:
                     break  # the program exited and nothing more came
-                if self._wake_r in ready:
+                if pidfd >= 0 and pidfd in ready:
+                    self._reap()
+                if self._wake_r in ready or self._exited.is_set():
                     exited = True
                 if fd in ready:
                     try:
@@ -385,7 +376,7 @@ class PtySession:
                     self._feed(self._decoder.decode(data))
             self._feed(self._decoder.decode(b"", final=True), final=True)
             if not self._cancelled:
-                self._exited.wait(_EXIT_AFTER_EOF)
+                self._wait_exit(_EXIT_AFTER_EOF, interruptible=True)  # for its exit status
         finally:
             with self._cond:
                 self._eof = True
@@ -433,21 +424,22 @@ class PtySession:
             os.write(self._wake_w, b"x")
         if self.pid is not None:
             self._kill_group(grace, sig)
-            self._exited.wait(5.0)  # SIGKILLed; only a process stuck in the kernel takes longer
+            self._wait_exit(5.0)  # SIGKILLed; only a process stuck in the kernel takes longer
             for t in self._threads:
-                t.join(5.0)
+                if t is not threading.current_thread():  # close() from an output callback
+                    t.join(5.0)
         self._close_fds()
 
     def _kill_group(self, grace: float, sig: int) -> None:
         pgid = self.pid
         assert pgid is not None
         if grace > 0 and not self._exited.is_set():
-            _killpg(pgid, sig)
-            _killpg(pgid, signal.SIGCONT)  # a stopped process would never see `sig`
-            self._exited.wait(grace)
+            killpg(pgid, sig)
+            killpg(pgid, signal.SIGCONT)  # a stopped process would never see `sig`
+            self._wait_exit(grace)
         # Whatever is left of the group (children the program left behind) goes at once:
         # they got `sig` together with the program.
-        _killpg(pgid, signal.SIGKILL)
+        killpg(pgid, signal.SIGKILL)
 
     def _close_fds(self) -> None:
         child = self._child
@@ -457,23 +449,8 @@ class PtySession:
             child.ptyproc.closed = child.closed = True
             child.child_fd = child.ptyproc.fd = -1
         with self._write_lock:
-            for fd in (self._stdin_w, self._wake_r, self._wake_w):
+            for fd in (self._stdin_w, self._wake_r, self._wake_w, self._pidfd):
                 if fd >= 0:
                     with contextlib.suppress(OSError):
                         os.close(fd)
-            self._stdin_w = self._wake_r = self._wake_w = -1
-
-
-def _stdin_from(fd: int) -> None:
-    """In the child, before exec: the pipe becomes stdin."""
-    os.dup2(fd, 0)
-    os.close(fd)
-
-
-def _set_nonblocking(fd: int) -> None:
-    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
+            self._stdin_w = self._wake_r = self._wake_w = self._pidfd = -1

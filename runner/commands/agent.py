@@ -71,7 +71,7 @@ def agent_group() -> None:
 @click.option("--drain-timeout", default="10s", show_default=True,
               help="On SIGTERM, how long the running task may take before it is cancelled.")
 @click.option("--max-tasks", type=click.IntRange(min=1), default=None,
-              help="Tasks taken at once (default: what the agent type allows).")
+              help="Tasks taken at once (default: what the agent type declares; command: 1).")
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED)
 def serve_cli(**kwargs: object) -> None:
     """Serve one agent over HTTP and/or gRPC until SIGTERM."""

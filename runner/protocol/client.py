@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import abc
 import threading
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from runner.agents.handle import AgentHandle, Health, OutputCallback
@@ -24,6 +26,7 @@ from runner.agents.lifecycle import AgentState, EventBus
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, ConfigurationError, FailureKind, LoginRequired
 from runner.protocol.auth import AuthConfig
+from runner.protocol.wire import BUSY
 
 SCHEMES = ("http", "https", "grpc", "grpcs")
 READ_GRACE = 5.0  # seconds a reply may take beyond the task's own timeout (the server enforces it)
@@ -33,8 +36,16 @@ HEALTH_TIMEOUT = 5.0
 S = AgentState
 
 
-def connect(info: AgentInfo, bus: EventBus, auth: AuthConfig | None = None) -> AgentHandle:
-    """A handle (state ``discovered``) for the agent at ``info.endpoint``; nothing is contacted yet."""
+def connect(info: AgentInfo, bus: EventBus, auth: AuthConfig | Mapping[str, Any] | None = None,
+            ) -> AgentHandle:
+    """A handle (state ``discovered``) for the agent at ``info.endpoint``; nothing is contacted yet.
+
+    ``auth`` is an ``AuthConfig`` or a pool's raw ``auth`` mapping (``{tokenEnv: ...}``; read
+    from ``os.environ``, relative files from the working directory; prefer
+    ``AuthConfig.from_pool(pool.auth, ctx.environ, pool_folder)`` once per run).
+    """
+    if auth is not None and not isinstance(auth, AuthConfig):
+        auth = AuthConfig.from_pool(auth)
     if not info.endpoint:
         raise ConfigurationError(f"agent {info.id} has no endpoint to connect to")
     scheme = urlsplit(info.endpoint).scheme.lower()
@@ -86,6 +97,12 @@ class RemoteHandle(AgentHandle):
 
     def failure(self, kind: FailureKind, message: str) -> AgentFailure:
         return AgentFailure(kind, f"agent {self.id} at {self.shown}: {message}", agent_id=self.id)
+
+    def busy(self, message: str) -> AgentFailure:
+        """INFRASTRUCTURE with ``busy = True``: the agent is fine, only all its slots are taken."""
+        exc = self.failure(FailureKind.INFRASTRUCTURE, message if message.startswith(BUSY) else f"{BUSY}: {message}")
+        exc.busy = True  # type: ignore[attr-defined]
+        return exc
 
     def malformed(self, detail: str) -> AgentFailure:
         return AgentFailure(FailureKind.PARSE, f"agent {self.id} at {self.shown} sent a malformed reply: "
@@ -182,7 +199,7 @@ class RemoteHandle(AgentHandle):
                 return
             # The server went away: the next attempt must not assume the agent is fine.
             if exc is not None and exc.kind in (FailureKind.INFRASTRUCTURE, FailureKind.CONFIG) \
-                    and not str(exc).count("busy:"):
+                    and not getattr(exc, "busy", False):
                 self.lifecycle.to(S.ERROR, detail=str(exc))
             else:
                 self.lifecycle.to(S.READY)

@@ -40,8 +40,9 @@ class GrpcHandle(RemoteHandle):
     def __init__(self, info: AgentInfo, bus: EventBus, auth: AuthConfig | None) -> None:
         super().__init__(info, bus, auth)
         url = urlsplit(self.endpoint)
-        target = f"{url.hostname}:{url.port or 443}"
-        if url.scheme.lower() == "grpcs":
+        secure = url.scheme.lower() == "grpcs"
+        target = f"{url.hostname}:{url.port or (443 if secure else 80)}"
+        if secure:
             ca = Path(self.auth.ca_file).read_bytes() if self.auth.ca_file else None
             self._channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca))
         else:
@@ -75,6 +76,8 @@ class GrpcHandle(RemoteHandle):
         if code == C.UNAUTHENTICATED:
             return self.failure(FailureKind.CONFIG, "the agent refused the bearer token (UNAUTHENTICATED); "
                                 "check the pool's auth settings")
+        if code == C.RESOURCE_EXHAUSTED:
+            return self.busy(details or code.name)
         if code == C.DEADLINE_EXCEEDED:
             return self.failure(FailureKind.TIMEOUT, "no reply before the deadline")
         if code == C.INTERNAL and "deserializ" in details.lower():
@@ -100,6 +103,8 @@ class GrpcHandle(RemoteHandle):
                 "loginRequired": reply.login_required, "instruction": reply.instruction,
                 "runtime": {"name": reply.runtime_name, "type": reply.runtime_type,
                             "activeAgents": reply.active_agents},
+                "agent": {"id": reply.agent_id, "name": reply.agent_name,
+                          "capabilities": list(reply.capabilities)},
                 "concurrency": reply.concurrency, "activeTasks": reply.active_tasks,
                 "protocolVersion": reply.protocol_version, "metrics": metrics}
 

@@ -70,7 +70,8 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
             runtime_name=h["runtime"]["name"], runtime_type=h["runtime"]["type"],
             active_agents=h["runtime"]["activeAgents"], login_required=h["loginRequired"],
             instruction=h["instruction"], concurrency=h["concurrency"], active_tasks=h["activeTasks"],
-            protocol_version=h["protocolVersion"], metrics=json.dumps(self.service.metrics()))
+            protocol_version=h["protocolVersion"], metrics=json.dumps(self.service.metrics()),
+            agent_id=h["agent"]["id"], agent_name=h["agent"]["name"], capabilities=h["agent"]["capabilities"])
 
     def StreamOutput(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         self._auth(context)
@@ -93,7 +94,7 @@ class GrpcAgentServer:
     """A started-on-demand gRPC server; ``port`` is the bound port (0 picks one)."""
 
     def __init__(self, service: AgentService, host: str, port: int, *, token: str | None = None,
-                 tls: tuple[bytes, bytes] | None = None, workers: int = 16) -> None:
+                 tls: tuple[bytes, bytes] | None = None, workers: int = 32) -> None:
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
                                                                thread_name_prefix="runner-grpc"))
         agent_pb2_grpc.add_AgentServicer_to_server(_Servicer(service, token), self._server)

@@ -147,7 +147,7 @@ class HttpHandle(RemoteHandle):
         except ValueError:
             err = None
         if status == 409:
-            raise self.failure(FailureKind.INFRASTRUCTURE, err[1] if err else f"{wire.BUSY} (HTTP 409)")
+            raise self.busy(err[1] if err else "HTTP 409")
         if err is not None:
             raise self.failure(err[0], err[1])
         if status in (502, 503, 504):

@@ -20,7 +20,7 @@ from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import EventBus
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
-from runner.errors import UsageError
+from runner.errors import ConfigurationError, UsageError
 from runner.plugins import load
 from runner.protocol.auth import read_token_file
 from runner.protocol.http_server import HttpAgentServer, server_tls
@@ -66,6 +66,13 @@ def build_handle(opts: ServeOptions, bus: EventBus | None = None) -> AgentHandle
     return LocalRuntime(ctx, opts.runtime_options).spawn(info)
 
 
+def type_concurrency(definition: AgentDef) -> int:
+    """Tasks one agent of this type takes at once, as the type declares (``command``: 1)."""
+    from runner.agents.types import AGENT_TYPES
+
+    return max(1, load("agent type", AGENT_TYPES, definition.type).capabilities.concurrency)
+
+
 def resolve_token(opts: ServeOptions, environ: dict[str, str]) -> str | None:
     if opts.token_file:
         return read_token_file(opts.token_file, "--token-file")
@@ -80,14 +87,18 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
     if bool(opts.tls_cert) != bool(opts.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     token = resolve_token(opts, environ)
-    service = AgentService(build_handle(opts), runtime_name="local", max_tasks=opts.max_tasks)
+    max_tasks = opts.max_tasks or type_concurrency(opts.definition)
+    service = AgentService(build_handle(opts), runtime_name="local", max_tasks=max_tasks)
     http_server = grpc_server = None
     if opts.http:
         host, port = split_address(opts.http, "--http")
         tls = server_tls(opts.tls_cert, opts.tls_key) if opts.tls_cert and opts.tls_key else None
         http_server = HttpAgentServer(service, host, port, token=token, tls=tls).start()
     if opts.grpc:
-        from runner.protocol.grpc_server import GrpcAgentServer  # grpc only when asked for
+        try:  # grpc only when asked for
+            from runner.protocol.grpc_server import GrpcAgentServer
+        except ModuleNotFoundError as exc:
+            raise ConfigurationError("--grpc needs `grpcio` and `protobuf`: pip install 'runner[grpc]'") from exc
 
         host, port = split_address(opts.grpc, "--grpc")
         pem = ((Path(opts.tls_cert).read_bytes(), Path(opts.tls_key).read_bytes())

@@ -1,6 +1,6 @@
 """The transport-free core of the agent server: one wrapped ``AgentHandle``, served to HTTP and gRPC.
 
-It owns what both protocols share: the busy gate (``handle.concurrency`` tasks at once, more is
+It owns what both protocols share: the busy gate (``handle.concurrency`` capped by ``max_tasks``; beyond it
 a clear "busy" answer), draining on SIGTERM, live output fan-out to stream subscribers, health
 and metrics in wire form. The transports only translate.
 """

@@ -11,7 +11,7 @@ would, without running one)::
 
     {"id": "a2", "command": ["python3", "agent.py"], "capabilities": ["code"], "mode": "per-task"}
 
-Entries may also carry ``type``, ``expertise`` (``{tag: 0..1}`` or a list of tags),
+Entries may also carry ``type``, ``expertise`` (``{tag: 0..1}``, one number, or a list of tags),
 ``metadata`` and the agent-definition keys listed in ``DEFINITION_KEYS`` (snake_case or
 camelCase). Invalid JSON or entries raise ``SpecError``; each diagnostic's file is the
 variable's name.
@@ -147,9 +147,11 @@ def _entry(entry: Any, variable: str, path: str, problems: list[Diagnostic]) -> 
     expertise = e.get("expertise", {})
     if isinstance(expertise, list) and all(isinstance(t, str) for t in expertise):
         expertise = {t: 1.0 for t in expertise}
+    elif isinstance(expertise, int | float) and not isinstance(expertise, bool):
+        expertise = {"*": expertise}  # as in pool files: one level for everything
     if not isinstance(expertise, dict) or not all(
             isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in expertise.values()):
-        bad("expertise", "expected an object of tag: number in [0, 1] (or a list of tags)")
+        bad("expertise", "expected a number in [0, 1], an object of tag: number in [0, 1] or a list of tags")
         expertise = {}
     metadata = e.get("metadata", {})
     if not isinstance(metadata, dict):
@@ -160,10 +162,13 @@ def _entry(entry: Any, variable: str, path: str, problems: list[Diagnostic]) -> 
         bad("type", f"expected a string, got {_kind(agent_type)}")
         agent_type = "command"
     fields = {k: e[k] for k in DEFINITION_KEYS if k in e}
+    if isinstance(fields.get("credentials"), dict):  # {VAR: "RUNNER_VAR"} or, as in pools, {VAR: {env: ...}}
+        fields["credentials"] = {k: v["env"] if isinstance(v, dict) and set(v) == {"env"} else v
+                                 for k, v in fields["credentials"].items()}
     for key in _STRING_MAPS:
         value = fields.get(key, {})
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            bad(key, "expected an object of NAME: string")
+            bad(key, "expected an object of NAME: string" + (" (or NAME: {env: VARIABLE})" if key == "credentials" else ""))
             fields.pop(key, None)
     if "options" in fields and not isinstance(fields["options"], dict):
         bad("options", "expected an object")

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from runner.agents.ansi import AnsiStripper
 from runner.agents.handle import AgentHandle, Health, OutputCallback
@@ -106,6 +106,9 @@ class LocalHandle(AgentHandle):
         try:
             self._program = self._resolve_program()
             if self.long_lived:
+                stale = self._session
+                if stale is not None:  # a restart after an error: never two sessions
+                    self._close(stale, 0.0)
                 self._start_session()
         except (AgentFailure, LoginRequired) as exc:
             self._to(S.ERROR, {S.STARTING}, str(exc))
@@ -135,7 +138,11 @@ class LocalHandle(AgentHandle):
     def health(self) -> Health:
         session = self._session
         state = self.state
-        healthy = state in (S.READY, S.BUSY) and (not self.long_lived or bool(session and session.alive))
+        if self.long_lived:
+            alive = bool(session and session.alive)
+        else:  # nothing runs between tasks: healthy while the program is still there
+            alive = bool(self._program) and (os.sep not in self._program or os.access(self._program, os.X_OK))
+        healthy = state in (S.READY, S.BUSY) and alive
         metrics = {"uptime": time.monotonic() - self._started_at if self._started_at else 0.0,
                    "messageCount": self._tasks_done, "active": self._active}
         if session is not None and session.pid:
@@ -179,13 +186,13 @@ class LocalHandle(AgentHandle):
         try:
             if spec.stdin is not None:
                 try:
-                    session.send(spec.stdin)
+                    session.send(spec.stdin, timeout=request.timeout)
                     session.send_eof()
                 except PtyEOF:
                     pass  # it exited without reading its input; its output tells why
             patterns = {"login": self.detectors.login} if self.detectors.login else {}
             try:
-                hit = session.wait_for(patterns, timeout=request.timeout,
+                hit = session.wait_for(patterns, timeout=_left(request.timeout, session.started_at),
                                        inactivity=request.inactivity, since=0)
             except PtyEOF as eof:
                 if eof.signal_status is not None:
@@ -193,7 +200,6 @@ class LocalHandle(AgentHandle):
                 return self.agent_type.parse_result(self.definition, request, session.output_since(0),
                                                     eof.exit_status)
             self._login(session, hit)
-            raise AssertionError("unreachable")  # pragma: no cover
         except (PtyTimeout, PtyInactive, PtyCancelled) as exc:
             raise _failure(exc, request) from exc
         finally:
@@ -209,9 +215,11 @@ class LocalHandle(AgentHandle):
                 mark = session.mark()
                 typed = self.agent_type.format_task(self.definition, request)
                 patterns = {"done": self.detectors.done, "login": self.detectors.login}
-                session.send(typed)
+                sent = time.monotonic()
+                session.send(typed, timeout=request.timeout)
                 hit = session.wait_for({k: v for k, v in patterns.items() if v is not None},
-                                       timeout=request.timeout, inactivity=request.inactivity, since=mark)
+                                       timeout=_left(request.timeout, sent),
+                                       inactivity=request.inactivity, since=mark)
                 if hit.name == "login":
                     self._login(session, hit)
                 answer = _drop_echo(session.output_since(mark, hit.start), typed)
@@ -271,6 +279,9 @@ class LocalHandle(AgentHandle):
         except PtySpawnError as exc:
             self._close(session, 0.0)
             raise AgentFailure(FailureKind.INFRASTRUCTURE, str(exc), agent_id=self.id) from exc
+        except PtyCancelled as exc:  # stop() came between registering and starting
+            self._close(session, 0.0)
+            raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id) from exc
         return session
 
     def _close(self, session: PtySession, grace: float) -> None:
@@ -281,7 +292,7 @@ class LocalHandle(AgentHandle):
                 self._session = None
         self.runtime.untrack(session)
 
-    def _login(self, session: PtySession, hit: Hit) -> None:
+    def _login(self, session: PtySession, hit: Hit) -> NoReturn:
         """Tell the world a human must log in; kill the program; raise AgentFailure(LOGIN)."""
         instruction = _instruction(session, hit)
         self.lifecycle.emit("login_required", detail=instruction)
@@ -347,6 +358,11 @@ def _drop_echo(answer: str, typed: str) -> str:
     if line and (line in task or task in line):
         return rest
     return answer
+
+
+def _left(timeout: float | None, since: float) -> float | None:
+    """What is left of ``timeout`` seconds counted from ``since`` (monotonic)."""
+    return None if timeout is None else max(timeout - (time.monotonic() - since), 0.0)
 
 
 def _instruction(session: PtySession, hit: Hit) -> str:

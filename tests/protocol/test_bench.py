@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from protocol_helpers import REPO
 
 pytestmark = pytest.mark.pty
 

@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import REPO, served
+from protocol_helpers import REPO, served
 
 pytestmark = pytest.mark.pty
 

@@ -6,7 +6,7 @@ import threading
 
 import grpc
 import pytest
-from conftest import poll, served
+from protocol_helpers import poll, served
 
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import TaskRequest
@@ -48,6 +48,8 @@ def test_health_reports_runtime_and_agent(server, remote, protocol):
     assert reply["state"] == "ready"
     assert reply["runtime"] == {"name": "local", "type": "command", "activeAgents": 1}
     assert reply["loginRequired"] is False
+    assert reply["agent"] == {"id": "w1", "name": "w1", "capabilities": ["code"]}
+    assert reply["concurrency"] == 1
     assert reply["protocolVersion"] == "1"
 
 

@@ -11,7 +11,7 @@ from concurrent import futures
 
 import grpc
 import pytest
-from conftest import WORKER, poll, serve_process, served
+from protocol_helpers import WORKER, poll, serve_process, served
 
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import TaskRequest
@@ -216,7 +216,7 @@ def test_right_token_is_let_in(guarded, remote, protocol):
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_a_busy_agent_says_busy(remote, protocol):
-    with served(max_tasks=1) as server:
+    with served() as server:  # a `command` agent takes one task at a time
         first, second = remote(server.urls[protocol]), remote(server.urls[protocol])
         first.start()
         second.start()
@@ -228,6 +228,7 @@ def test_a_busy_agent_says_busy(remote, protocol):
         runner.join(10)
     assert err.kind == FailureKind.INFRASTRUCTURE
     assert "busy: agent w1 is running long" in str(err)
+    assert err.busy is True
     assert second.state == AgentState.READY  # busy is not broken
 
 

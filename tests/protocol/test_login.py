@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import HELPERS, poll, served
+from protocol_helpers import HELPERS, poll, served
 
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import TaskRequest

@@ -34,7 +34,7 @@ def failure(handle, request: TaskRequest) -> AgentFailure:
 
 
 def test_per_task_stdin_json_answer(runtime, ctx, events):
-    h = make_agent(runtime, "a1", "answer_json.py")
+    h = make_agent(runtime, "la1", "answer_json.py")
     assert h.state == S.SPAWNED
     h.start()
     result = h.execute(task("hello world"))
@@ -51,17 +51,17 @@ def test_per_task_stdin_json_answer(runtime, ctx, events):
 
 
 def test_per_task_argument_appended_and_placeholder(runtime):
-    h = make_agent(runtime, "a1", "answer_json.py", input="argument")
+    h = make_agent(runtime, "la1", "answer_json.py", input="argument")
     h.start()
     assert h.execute(task("as argument")).result == "echo: as argument"
     d = AgentDef(command=(sys.executable, str(PROGRAMS / "answer_json.py"), "[{task}]"), input="argument")
-    h2 = runtime.spawn(AgentInfo(id="a2", name="a2", type="command", definition=d))
+    h2 = runtime.spawn(AgentInfo(id="la2", name="la2", type="command", definition=d))
     h2.start()
     assert h2.execute(task("x y")).result == "echo: [x y]"
 
 
 def test_marker_answer_and_default_confidence(runtime):
-    h = make_agent(runtime, "a1", "answer_marker.py", confidence=0.3)
+    h = make_agent(runtime, "la1", "answer_marker.py", confidence=0.3)
     h.start()
     result = h.execute(task("life"))
     assert result.result == "The answer to life is 42"
@@ -70,75 +70,75 @@ def test_marker_answer_and_default_confidence(runtime):
 
 
 def test_strict_json_output_rejects_markers(runtime):
-    h = make_agent(runtime, "a1", "answer_marker.py", options={"output": "json"})
+    h = make_agent(runtime, "la1", "answer_marker.py", options={"output": "json"})
     h.start()
     assert failure(h, task()).kind == FailureKind.PARSE
     assert h.state == S.READY  # a per-task agent is not broken by one bad answer
 
 
 def test_garbage_is_a_parse_failure(runtime):
-    h = make_agent(runtime, "a1", "garbage.py")
+    h = make_agent(runtime, "la1", "garbage.py")
     h.start()
     exc = failure(h, task())
-    assert exc.kind == FailureKind.PARSE
+    assert exc.kind == FailureKind.PARSE, (str(exc), exc.output)
     assert "confidence" in str(exc)
 
 
 def test_timeout_kills_the_program(runtime, ctx):
-    h = make_agent(runtime, "a1", "hang.py")
+    h = make_agent(runtime, "la1", "hang.py")
     h.start()
     t0 = time.monotonic()
     exc = failure(h, task(timeout=0.5))
-    assert exc.kind == FailureKind.TIMEOUT
+    assert exc.kind == FailureKind.TIMEOUT, (str(exc), exc.output)
     assert time.monotonic() - t0 < 2.0
     assert "started" in exc.output
     assert run_processes(ctx.run_id) == []
 
 
 def test_inactivity_is_a_hang(runtime, ctx):
-    h = make_agent(runtime, "a1", "hang.py")
+    h = make_agent(runtime, "la1", "hang.py")
     h.start()
     t0 = time.monotonic()
     exc = failure(h, task(timeout=20.0, inactivity=0.4))
-    assert exc.kind == FailureKind.HANG
+    assert exc.kind == FailureKind.HANG, (str(exc), exc.output)
     assert 0.4 <= time.monotonic() - t0 < 2.0
     assert run_processes(ctx.run_id) == []
 
 
 def test_exit_without_answer_is_a_task_failure(runtime):
-    h = make_agent(runtime, "a1", "crash.py", "exit")
+    h = make_agent(runtime, "la1", "crash.py", "exit")
     h.start()
     exc = failure(h, task())
-    assert exc.kind == FailureKind.TASK
+    assert exc.kind == FailureKind.TASK, (str(exc), exc.output)
     assert "status 1" in str(exc)
     assert "boom" in exc.output
 
 
 def test_killed_mid_task_is_a_crash(runtime):
-    h = make_agent(runtime, "a1", "crash.py", "kill")
+    h = make_agent(runtime, "la1", "crash.py", "kill")
     h.start()
     exc = failure(h, task())
-    assert exc.kind == FailureKind.CRASH
+    assert exc.kind == FailureKind.CRASH, (str(exc), exc.output)
     assert "signal 9" in str(exc)
     assert "working on it" in exc.output
 
 
 def test_login_required_per_task(runtime, events, ctx):
-    h = make_agent(runtime, "a1", "login.py")
+    h = make_agent(runtime, "la1", "login.py")
     h.start()
     exc = failure(h, task(timeout=10.0))
-    assert exc.kind == FailureKind.LOGIN
+    assert exc.kind == FailureKind.LOGIN, (str(exc), exc.output)
     logins = [e for e in events if e.name == "login_required"]
     assert len(logins) == 1
     assert "https://login.example.com/device?code=ABCD-1234" in logins[0].detail
-    assert logins[0].agent_id == "a1"
+    assert logins[0].agent_id == "la1"
     assert h.state == S.ERROR
     assert run_processes(ctx.run_id) == []
 
 
 def test_missing_program_fails_at_start(runtime):
     d = AgentDef(command=("no-such-program-xyz", "--flag"))
-    h = runtime.spawn(AgentInfo(id="a1", name="a1", type="command", definition=d))
+    h = runtime.spawn(AgentInfo(id="la1", name="la1", type="command", definition=d))
     with pytest.raises(AgentFailure) as info:
         h.start()
     assert info.value.kind == FailureKind.INFRASTRUCTURE
@@ -150,25 +150,25 @@ def test_not_executable_program_fails_at_start(runtime, tmp_path: Path):
     script = tmp_path / "script.sh"
     script.write_text("#!/bin/sh\necho hi\n")
     d = AgentDef(command=(str(script),))
-    h = runtime.spawn(AgentInfo(id="a1", name="a1", type="command", definition=d))
+    h = runtime.spawn(AgentInfo(id="la1", name="la1", type="command", definition=d))
     with pytest.raises(AgentFailure, match="not executable") as info:
         h.start()
     assert info.value.kind == FailureKind.INFRASTRUCTURE
 
 
 def test_environment_has_run_id_and_only_referenced_secrets(runtime, ctx):
-    h = make_agent(runtime, "a1", "env_dump.py", env={"PLAIN": "yes"},
+    h = make_agent(runtime, "la1", "env_dump.py", env={"PLAIN": "yes"},
                    credentials={"AGENT_TOKEN": "RUNNER_TEST_SECRET"})
     h.start()
     env = h.execute(task()).result
     assert env["RUNNER_RUN_ID"] == ctx.run_id
-    assert env["RUNNER_AGENT_ID"] == "a1"
+    assert env["RUNNER_AGENT_ID"] == "la1"
     assert env["RUNNER_MANAGED"] == "1"
     assert env["AGENT_TOKEN"] == "s3cret-value"
     assert env["PLAIN"] == "yes"
     assert env["TERM"] == "xterm-256color"
     assert "RUNNER_TEST_SECRET" not in env
-    h2 = make_agent(runtime, "a2", "env_dump.py")
+    h2 = make_agent(runtime, "la2", "env_dump.py")
     h2.start()
     env2 = h2.execute(task()).result
     assert "s3cret-value" not in env2.values()
@@ -178,7 +178,7 @@ def test_environment_has_run_id_and_only_referenced_secrets(runtime, ctx):
 
 
 def test_per_task_runs_tasks_concurrently(runtime):
-    h = make_agent(runtime, "a1", "answer_json.py")
+    h = make_agent(runtime, "la1", "answer_json.py")
     assert h.concurrency > 1
     h.start()
     results: dict[int, str] = {}
@@ -199,7 +199,7 @@ def test_per_task_runs_tasks_concurrently(runtime):
 
 
 def test_stop_during_execute_cancels_promptly(runtime, ctx):
-    h = make_agent(runtime, "a1", "ignore_term.py")  # needs SIGKILL after the grace (1 s)
+    h = make_agent(runtime, "la1", "ignore_term.py")  # needs SIGKILL after the grace (1 s)
     h.start()
     seen = threading.Event()
     outcome: dict = {}
@@ -230,7 +230,7 @@ def test_stop_during_execute_cancels_promptly(runtime, ctx):
 
 def test_stop_kills_the_whole_process_group(runtime, tmp_path: Path):
     pids_file = tmp_path / "pids"
-    h = make_agent(runtime, "a1", "grandchild.py", str(pids_file), input="argument")
+    h = make_agent(runtime, "la1", "grandchild.py", str(pids_file), input="argument")
     h.start()
     spawned = threading.Event()
     worker = threading.Thread(target=lambda: pytest.raises(
@@ -244,7 +244,7 @@ def test_stop_kills_the_whole_process_group(runtime, tmp_path: Path):
 
 
 def test_cleanup_kills_everything_and_is_idempotent(runtime, ctx):
-    handles = [make_agent(runtime, f"a{i}", "hang.py") for i in range(3)]
+    handles = [make_agent(runtime, f"la{i}", "hang.py") for i in range(3)]
     started = threading.Barrier(4)
     for h in handles:
         h.start()
@@ -265,7 +265,7 @@ def test_cleanup_sweeps_processes_that_left_the_group(runtime, ctx, tmp_path: Pa
             "'import time; time.sleep(3600)'], start_new_session=True); "
             f"open({str(pid_file)!r}, 'w').write(str(p.pid)); print('done')")
     d = AgentDef(command=(sys.executable, "-c", code), input="argument")
-    h = runtime.spawn(AgentInfo(id="a1", name="a1", type="command", definition=d))
+    h = runtime.spawn(AgentInfo(id="la1", name="la1", type="command", definition=d))
     h.start()
     assert h.execute(task()).result == "done"
     escaped = int(pid_file.read_text())
@@ -301,24 +301,24 @@ def test_long_lived_hang_crash_and_restart(runtime, ctx):
     h = repl(runtime)
     h.start()
     exc = failure(h, task("slow", inactivity=0.3))
-    assert exc.kind == FailureKind.HANG
+    assert exc.kind == FailureKind.HANG, (str(exc), exc.output)
     assert h.state == S.ERROR and not h.health().healthy
     assert run_processes(ctx.run_id) == []
     h.start()  # error -> starting -> ready: a new session
     assert h.execute(task("again")).result == "AGAIN"
     exc = failure(h, task("die"))
-    assert exc.kind == FailureKind.CRASH
+    assert exc.kind == FailureKind.CRASH, (str(exc), exc.output)
     assert "about to die" in exc.output
     h.start()
     exc = failure(h, task("slow", timeout=0.3))
-    assert exc.kind == FailureKind.TIMEOUT
+    assert exc.kind == FailureKind.TIMEOUT, (str(exc), exc.output)
 
 
 def test_long_lived_login_mid_session(runtime, events):
     h = repl(runtime)
     h.start()
     exc = failure(h, task("login"))
-    assert exc.kind == FailureKind.LOGIN
+    assert exc.kind == FailureKind.LOGIN, (str(exc), exc.output)
     detail = [e.detail for e in events if e.name == "login_required"]
     assert detail == ["Session expired. Please log in at https://login.example.com/x"]
     assert h.state == S.ERROR
@@ -402,3 +402,50 @@ def test_can_run_and_spawn_checks(runtime):
     with pytest.raises(ConfigurationError, match="ready_pattern"):
         runtime.spawn(AgentInfo(id="f", name="f", type="command",
                                 definition=AgentDef(command=("x",), mode="long-lived")))
+
+
+def test_execute_before_start_and_health(runtime, tmp_path: Path):
+    h = make_agent(runtime, "la1", "answer_json.py")
+    with pytest.raises(AgentFailure) as info:
+        h.execute(task())
+    assert info.value.kind == FailureKind.INFRASTRUCTURE and "not ready" in str(info.value)
+    assert not h.health().healthy
+    h.start()
+    assert h.health().healthy
+    h.execute(task())
+    assert h.health().metrics["messageCount"] == 1
+
+
+def test_output_callback_gets_clean_text(runtime):
+    h = make_agent(runtime, "la1", "answer_json.py")
+    h.start()
+    chunks: list[str] = []
+    h.execute(task("x"), on_output=chunks.append)
+    text = "".join(chunks)
+    assert "thinking..." in text and "\x1b" not in text and '"result": "echo: x"' in text
+
+
+def test_stop_cancels_every_concurrent_task(runtime, ctx):
+    h = make_agent(runtime, "la1", "hang.py")
+    h.start()
+    started = threading.Semaphore(0)
+    kinds: list[FailureKind] = []
+
+    def run() -> None:
+        try:
+            h.execute(task(timeout=30.0), on_output=lambda text: "started" in text and started.release())
+        except AgentFailure as exc:
+            kinds.append(exc.kind)
+
+    workers = [threading.Thread(target=run) for _ in range(6)]
+    for w in workers:
+        w.start()
+    for _ in workers:
+        assert started.acquire(timeout=10.0)
+    assert len(run_processes(ctx.run_id)) == 6
+    h.stop()
+    for w in workers:
+        w.join(10.0)
+    assert kinds == [FailureKind.CANCELLED] * 6
+    assert run_processes(ctx.run_id) == []
+    assert h.lifecycle.history[-2:] == [S.STOPPING, S.STOPPED]
