@@ -57,6 +57,8 @@ def agent(agent_id: str = "a1", **kw) -> AgentInfo:
 
 
 def test_spawn_execute_stop_leaves_nothing(emu, kubelet, ctx):
+    seen = []
+    ctx.bus.subscribe(seen.append)
     rt = KubernetesRuntime(ctx, options(emu))
     assert rt.available() is None
     info = agent(credentials={"API_KEY": "MY_KEY"}, resources=Resources(cpu=0.5, timeout=600))
@@ -79,6 +81,9 @@ def test_spawn_execute_stop_leaves_nothing(emu, kubelet, ctx):
     assert emu.names("Pod", ctx.run_id) == [] and emu.names("Secret", ctx.run_id) == []
     poll(lambda: not kubelet.running(), what="the pod's process to end")
     assert rt.cleanup() == []
+    assert [e.state for e in seen if e.name == "state_changed"] == [S.STARTING, S.READY, S.BUSY, S.READY,
+                                                                     S.STOPPING, S.STOPPED]
+    assert all("s3cret-value" not in f"{e.detail} {e.data}" for e in seen)
 
 
 def test_cleanup_deletes_everything_labelled_with_the_run(emu, kubelet, ctx):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,15 +46,21 @@ templates:
     type: command
     command: ["{sys.executable}", "{HELPERS / 'answer_json.py'}"]
     capabilities: [python]
+    credentials:
+      API_KEY: {{env: MY_KEY}}
     maxInstances: 4
 """)
         yield tmp_path, emu, kubelet
         assert not kubelet.errors, kubelet.errors
 
 
+SECRET = "k8s-s3cret-value"
+
+
 def runner(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MY_KEY": SECRET}
     return subprocess.run([sys.executable, "-m", "runner", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=90)
+                          timeout=90, env=env)
 
 
 def test_plan_shows_the_pods_it_would_create(files):
@@ -77,3 +84,7 @@ def test_apply_completes_and_leaves_no_pod_or_secret(files):
     (run,) = (folder / ".runner" / "runs").iterdir()
     result = json.loads((run / "result.json").read_text())
     assert result["outputs"]["answer"] == "echo: hello"
+    assert all(env["API_KEY"] == SECRET for env in kubelet.envs.values())  # reached the pods...
+    for f in run.rglob("*"):  # ...and no file of the run journal holds it
+        assert not f.is_file() or SECRET not in f.read_text(errors="replace"), f
+    assert SECRET not in out.stdout + out.stderr
