@@ -114,9 +114,10 @@ class KubernetesHandle(AgentHandle):
                 raise self._failure(FailureKind.CONFIG, "credentials not set in runner's environment: "
                                     + ", ".join(f"{k} (from ${d.credentials[k]})" for k in missing))
         run_id = rt.ctx.run_id
-        rt.api.create(secret_manifest(rt.settings, run_id, self.info, {TOKEN_KEY: self._token, **creds}))
+        rt.api.create(secret_manifest(rt.settings, run_id, self.info, {TOKEN_KEY: self._token, **creds},
+                                      rt.owner))
         self._created = True
-        rt.api.create(pod_manifest(rt.settings, run_id, self.info))
+        rt.api.create(pod_manifest(rt.settings, run_id, self.info, rt.owner))
         if self._stopped.is_set():  # stop() ran meanwhile: it may have missed the new objects
             self._delete(force=True)
             raise self._failure(FailureKind.CANCELLED, "stopped while starting")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from runner.agents.model import AgentInfo
@@ -64,9 +65,10 @@ def image_for(settings: K8sSettings, definition: AgentDef) -> str:
     return f"{settings.image_prefix}{name}:{settings.image_tag}"
 
 
-def labels(run_id: str, info: AgentInfo) -> dict[str, str]:
+def labels(run_id: str, info: AgentInfo, owner: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The run's labels, plus the owner labels (``runner.host``/``pid``/``pid-start``) when given."""
     return {L_MANAGED: "true", L_RUN: label_value(run_id), L_AGENT: label_value(info.id),
-            L_TYPE: label_value(info.type)}
+            L_TYPE: label_value(info.type), **{k: label_value(v) for k, v in (owner or {}).items()}}
 
 
 def run_selector(run_id: str) -> str:
@@ -74,12 +76,12 @@ def run_selector(run_id: str) -> str:
     return f"{L_MANAGED}=true,{L_RUN}={label_value(run_id)}"
 
 
-def secret_manifest(settings: K8sSettings, run_id: str, info: AgentInfo,
-                    data: dict[str, str]) -> dict[str, Any]:
+def secret_manifest(settings: K8sSettings, run_id: str, info: AgentInfo, data: dict[str, str],
+                    owner: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The agent's own Secret (token + resolved credentials), named and labelled like its Pod."""
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": object_name(run_id, info.id), "namespace": settings.namespace,
-                         "labels": labels(run_id, info), "annotations": {A_AGENT: info.id}},
+                         "labels": labels(run_id, info, owner), "annotations": {A_AGENT: info.id}},
             "stringData": dict(data)}
 
 
@@ -132,7 +134,8 @@ def _env(settings: K8sSettings, run_id: str, info: AgentInfo, secret: str) -> li
     return env
 
 
-def pod_manifest(settings: K8sSettings, run_id: str, info: AgentInfo) -> dict[str, Any]:
+def pod_manifest(settings: K8sSettings, run_id: str, info: AgentInfo,
+                 owner: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The Pod of one agent (see the module docstring)."""
     d = info.definition
     if d is None:
@@ -166,6 +169,6 @@ def pod_manifest(settings: K8sSettings, run_id: str, info: AgentInfo) -> dict[st
     if d.resources.timeout:
         spec["activeDeadlineSeconds"] = max(1, math.ceil(d.resources.timeout))
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": settings.namespace, "labels": labels(run_id, info),
+            "metadata": {"name": name, "namespace": settings.namespace, "labels": labels(run_id, info, owner),
                          "annotations": {A_AGENT: info.id}},
             "spec": spec}

@@ -5,12 +5,11 @@ tolerations, imagePullPolicy, imagePrefix/imageTag/images, access, port, kubecon
 secretName, startTimeout, gracePeriod). Manifests: ``runner.runtimes.k8s_manifests`` (pure);
 API calls: ``runner.runtimes.k8s_api`` (the official client, imported lazily); one agent:
 ``runner.runtimes.k8s_handle``. ``cleanup()`` deletes every Pod and Secret labelled with the
-run; ``gc_kubernetes(options)`` deletes those of every run (``runner gc``).
+run; ``gc_kubernetes(options)`` (``runner.runtimes.k8s_gc``) those of dead runs (``runner gc``).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +20,7 @@ from runner.context import RunContext
 from runner.errors import ConfigurationError, RunnerError
 from runner.runtimes.base import Runtime, RuntimeCapabilities
 from runner.runtimes.k8s_api import K8sApi, import_client
+from runner.runtimes.k8s_gc import gc_kubernetes, owner_labels
 from runner.runtimes.k8s_handle import KubernetesHandle
 from runner.runtimes.k8s_manifests import CLI_IMAGE_TYPES
 from runner.runtimes.k8s_options import K8sSettings, parse_settings
@@ -45,6 +45,7 @@ class KubernetesRuntime(Runtime):
         self._lock = threading.Lock()
         self._handles: list[KubernetesHandle] = []
         self._problem: str | None | bool = False  # False: not checked yet
+        self.owner = owner_labels()  # on every Pod and Secret: `runner gc` leaves live runs alone
 
     @property
     def api(self) -> K8sApi:
@@ -137,32 +138,3 @@ def delete_labelled(api: K8sApi, run_id: str | None) -> list[str]:
             except RunnerError as exc:
                 left.append(f"{kind.lower()} {item.metadata.name}: {exc}")
     return left
-
-
-def gc_kubernetes(options: Mapping[str, Any], *, run_id: str | None = None, dry_run: bool = False,
-                  environ: Mapping[str, str] = os.environ) -> list[str]:
-    """``runner gc`` for a cluster: Pods and Secrets labelled ``runner.managed=true`` (of ``run_id``
-    when given) in the namespace of ``options`` (a pool's kubernetes runtime options).
-
-    Returns one line per object: ``pod NAME\\trun RUN\\tremoved`` (or ``would remove`` /
-    ``FAILED: why``). A run that still lives would lose its agents: call it for dead runs (by
-    ``run_id``) or when no run is in progress.
-    """
-    api = K8sApi(parse_settings(options, environ), environ)
-    out: list[str] = []
-    try:
-        for kind in ("Pod", "Secret"):
-            for item in api.list_managed(kind, run_id):
-                name = item.metadata.name
-                run = (item.metadata.labels or {}).get("runner.run-id", "?")
-                status = "would remove"
-                if not dry_run:
-                    try:
-                        api.delete(kind, name, 0 if kind == "Pod" else None)
-                        status = "removed"
-                    except RunnerError as exc:
-                        status = f"FAILED: {exc}"
-                out.append(f"{kind.lower()}\t{name}\trun {run}\t{status}")
-    finally:
-        api.close()
-    return out

@@ -9,6 +9,7 @@ pod IPs on the loopback network). See docs/runtimes.md.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from runner.agents.lifecycle import AgentState as S
 from runner.agents.model import AgentInfo, TaskRequest
 from runner.context import RunContext
 from runner.errors import AgentFailure, ConfigurationError, FailureKind, LoginRequired
+from runner.runtimes.k8s_gc import owner_labels
 from runner.runtimes.k8s_manifests import object_name
 from runner.runtimes.kubernetes import KubernetesRuntime, gc_kubernetes
 from runner.spec.models import AgentDef, Resources
@@ -90,19 +92,40 @@ def test_cleanup_deletes_everything_labelled_with_the_run(emu, kubelet, ctx):
     rt = KubernetesRuntime(ctx, options(emu))
     for i in (1, 2):
         rt.spawn(agent(f"a{i}")).start()
-    # a pod and secret of another run must survive (the emulator ignores selectors: the
-    # runtime filters by label itself)
+    # a pod and secret of another (live) run must survive: the emulator ignores selectors, so
+    # the runtime filters by label itself
     other = KubernetesRuntime(RunContext(environ={}), options(emu))
     other.spawn(agent("b1")).start()
     assert len(emu.names("Pod")) == 3
     assert rt.cleanup() == []
     assert emu.names("Pod", ctx.run_id) == [] and emu.names("Secret", ctx.run_id) == []
     assert len(emu.names("Pod")) == 1 and len(emu.names("Secret")) == 1
-    lines = gc_kubernetes(options(emu), dry_run=True)
-    assert len(lines) == 2 and all(line.endswith("would remove") for line in lines)
-    assert len(gc_kubernetes(options(emu))) == 2
-    assert emu.names("Pod") == [] and emu.names("Secret") == []
+    assert gc_kubernetes(options(emu)) == []  # its owner (this process) is alive
     assert other.cleanup() == []
+
+
+def test_gc_removes_dead_runs_only(emu, kubelet, ctx):
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead_owner = owner_labels(proc.pid)
+    proc.wait()
+    runs = {}
+    for key, owner in [("dead", dead_owner), ("live", owner_labels()),
+                       ("elsewhere", {**owner_labels(), "runner.host": "another-host"})]:
+        rt = KubernetesRuntime(RunContext(environ={}), options(emu))
+        rt.owner = owner
+        rt.spawn(agent(key)).start()
+        runs[key] = rt
+    dead_run = runs["dead"].ctx.run_id
+    lines = gc_kubernetes(options(emu), dry_run=True)
+    assert lines == [f"pod\t{object_name(dead_run, 'dead')}\trun {dead_run}\twould remove",
+                     f"secret\t{object_name(dead_run, 'dead')}\trun {dead_run}\twould remove"]
+    assert [line.rsplit("\t", 1)[1] for line in gc_kubernetes(options(emu))] == ["removed", "removed"]
+    assert emu.names("Pod", dead_run) == [] and len(emu.names("Pod")) == 2
+    assert len(gc_kubernetes(options(emu), all_hosts=True)) == 2  # + the other host's pod and secret
+    assert [n for n in emu.names("Pod")] == [object_name(runs["live"].ctx.run_id, "live")]
+    for rt in runs.values():
+        assert rt.cleanup() == []
+    assert emu.names("Pod") == [] and emu.names("Secret") == []
 
 
 def test_not_ready_in_time_names_phase_and_events(emu, kubelet, ctx):

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from runner.agents.model import AgentInfo
+from runner.runtimes.k8s_gc import owner_labels
 from runner.runtimes.k8s_manifests import (
     label_value,
     labels,
@@ -55,9 +56,11 @@ def validate(manifest: dict) -> None:
 def test_pod_and_secret_validate_strictly(settings, agent):
     s = parse_settings(SETTINGS[settings], {})
     info = AGENTS[agent]
-    pod = pod_manifest(s, RUN, info)
+    owner = owner_labels()
+    pod = pod_manifest(s, RUN, info, owner)
     validate(pod)
-    validate(secret_manifest(s, RUN, info, {"RUNNER_AGENT_TOKEN": "t", "ANTHROPIC_API_KEY": "k"}))
+    validate(secret_manifest(s, RUN, info, {"RUNNER_AGENT_TOKEN": "t", "ANTHROPIC_API_KEY": "k"}, owner))
+    assert set(owner) <= set(pod["metadata"]["labels"])
     assert DNS_LABEL.match(pod["metadata"]["name"]) and len(pod["metadata"]["name"]) <= 63
     assert all(LABEL_VALUE.match(v) and len(v) <= 63 for v in pod["metadata"]["labels"].values())
 
