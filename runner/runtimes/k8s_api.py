@@ -93,11 +93,11 @@ class K8sApi:
     def read_pod(self, name: str) -> Any | None:
         """The pod, or None when it does not exist."""
         try:
-            return self.core.read_namespaced_pod(name, self.ns)
-        except self.k.client.ApiException as exc:
-            if is_not_found(exc):
-                return None
             return self._call(f"reading pod {name}", self.core.read_namespaced_pod, name, self.ns)
+        except InfrastructureError as exc:
+            if is_not_found(exc.__cause__ or exc):
+                return None
+            raise
 
     def watch_pod(self, name: str, seconds: float) -> Iterator[Any]:
         """Pod objects as they change (the first one at once), for at most ``seconds``."""
@@ -112,8 +112,12 @@ class K8sApi:
                     yield event["type"], obj
         except self.k.client.ApiException as exc:
             raise InfrastructureError(f"kubernetes: watching pod {name} failed: {one_line(exc)}") from exc
-        except Exception as exc:  # noqa: BLE001 - read timeout: the caller polls again
-            raise TimeoutError(one_line(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - urllib3: a read timeout ends the slice
+            import urllib3
+
+            if isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError, urllib3.exceptions.ProtocolError)):
+                raise TimeoutError(one_line(exc)) from exc
+            raise InfrastructureError(f"kubernetes: watching pod {name} failed: {one_line(exc)}") from exc
         finally:
             w.stop()
 
