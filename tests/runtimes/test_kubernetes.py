@@ -251,3 +251,11 @@ def test_stop_deletes_with_grace_then_forces(emu, kubelet, ctx):
     emu.core.patch_namespaced_pod(name, NAMESPACE, {"metadata": {"finalizers": []}})
     assert rt.cleanup() == []
     assert emu.names("Pod") == [] and emu.names("Secret") == []
+
+
+def test_missing_client_package_is_one_configuration_line(ctx, monkeypatch):
+    monkeypatch.setitem(sys.modules, "kubernetes", None)  # as if `runner[kubernetes]` were not installed
+    with pytest.raises(ConfigurationError) as err:
+        KubernetesRuntime(ctx, {"access": "pod-ip"})
+    assert str(err.value) == ("runtime `kubernetes` needs the Python package `kubernetes`: "
+                              "pip install 'runner[kubernetes]'")
