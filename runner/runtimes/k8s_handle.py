@@ -214,10 +214,31 @@ class KubernetesHandle(AgentHandle):
         except AgentFailure as exc:
             if self._stopped.is_set():
                 raise self._failure(FailureKind.CANCELLED, "the agent was stopped") from exc
-            self._after(exc)
+            crash = self._crashed() if exc.kind == FailureKind.INFRASTRUCTURE else None
+            self._after(crash or exc)
+            if crash is not None:
+                raise crash from exc
             raise
         self._after(None)
         return result
+
+    def _crashed(self, wait: float = 2.0) -> AgentFailure | None:
+        """CRASH (with the pod's state) when the pod ended under a failed call, else None.
+
+        The node reports a dead container within a moment: poll the pod that long.
+        """
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                pod = self.runtime.api.read_pod(self.pod_name)
+            except RunnerError:
+                return None
+            if pod is None or (pod.status is not None and pod.status.phase in ("Failed", "Succeeded")):
+                return self._failure(FailureKind.CRASH, "the pod ended during the task: "
+                                     + (describe(pod) if pod is not None else "deleted"))
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.1)  # polling the API for the node's report: no event to wait on here
 
     def _after(self, exc: AgentFailure | None) -> None:
         with self._lock:

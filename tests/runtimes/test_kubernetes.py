@@ -259,3 +259,32 @@ def test_missing_client_package_is_one_configuration_line(ctx, monkeypatch):
         KubernetesRuntime(ctx, {"access": "pod-ip"})
     assert str(err.value) == ("runtime `kubernetes` needs the Python package `kubernetes`: "
                               "pip install 'runner[kubernetes]'")
+
+
+def test_pod_dying_mid_task_is_a_crash(emu, kubelet, ctx):
+    import os
+    import signal
+    import threading
+
+    worker = Path(__file__).resolve().parents[1] / "protocol" / "programs" / "worker.py"
+    rt = KubernetesRuntime(ctx, options(emu))
+    handle = rt.spawn(agent(command=(sys.executable, str(worker))))
+    handle.start()
+    name = object_name(ctx.run_id, "a1")
+    errors = []
+
+    def run():
+        try:
+            handle.execute(TaskRequest(task_id="t", description="sleep 20", timeout=30))
+        except AgentFailure as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    poll(lambda: handle.state == S.BUSY, what="busy")
+    os.killpg(kubelet.procs[name].pid, signal.SIGKILL)  # the node loses the container
+    t.join(20)
+    assert errors and errors[0].kind == FailureKind.CRASH, errors
+    assert "the pod ended during the task: phase Failed" in str(errors[0])
+    assert handle.state == S.ERROR
+    assert rt.cleanup() == [] and emu.names("Pod") == []
