@@ -93,6 +93,9 @@ def serve_args(definition: AgentDef, info: AgentInfo, port: int) -> list[str]:
         args += ["--capability", cap]
     if definition.ready_pattern:
         args += ["--ready-pattern", definition.ready_pattern]
+    # The agent program's environment is minimal: name what it gets from the container's.
+    for var in sorted({*definition.env, *definition.credentials}):
+        args += ["--pass-env", var]
     if definition.command:
         args += ["--", *definition.command]
     return args

@@ -77,14 +77,22 @@ def test_spawn_execute_stop_leaves_nothing(emu, kubelet, ctx):
     assert handle.endpoint == f"http://{kubelet.ips[name]}:8080"
     result = handle.execute(TaskRequest(task_id="t1", description="hello", timeout=20))
     assert result.result == "echo: hello" and result.confidence == 0.9
+    # the agent program itself (not only the server) got the credential and the pool's env
+    dumped = rt.spawn(agent("env", command=(sys.executable, str(HELPERS / "env_dump.py")),
+                            credentials={"API_KEY": "MY_KEY"}, env={"COLOR": "blue"}))
+    dumped.start()
+    env = dumped.execute(TaskRequest(task_id="t2", description="env", timeout=20)).result
+    assert env["API_KEY"] == "s3cret-value" and env["COLOR"] == "blue"
+    assert "RUNNER_AGENT_TOKEN" not in env  # the server's token stays with the server
+    dumped.stop()
     assert handle.health().healthy
     handle.stop()
     assert handle.state == S.STOPPED
     assert emu.names("Pod", ctx.run_id) == [] and emu.names("Secret", ctx.run_id) == []
     poll(lambda: not kubelet.running(), what="the pod's process to end")
     assert rt.cleanup() == []
-    assert [e.state for e in seen if e.name == "state_changed"] == [S.STARTING, S.READY, S.BUSY, S.READY,
-                                                                     S.STOPPING, S.STOPPED]
+    mine = [e.state for e in seen if e.name == "state_changed" and e.agent_id == "a1"]
+    assert mine == [S.STARTING, S.READY, S.BUSY, S.READY, S.STOPPING, S.STOPPED]
     assert all("s3cret-value" not in f"{e.detail} {e.data}" for e in seen)
 
 

@@ -81,6 +81,8 @@ def test_pod_content_follows_the_definition_and_the_pool():
     assert c["args"][:8] == ["--type", "claude", "--id", "Claude_Reviewer.1", "--name", "reviewer",
                              "--http", "0.0.0.0:9000"]
     assert ["--ready-pattern", "^> "] == c["args"][c["args"].index("--ready-pattern"):][:2]
+    assert ["--pass-env", "ANTHROPIC_API_KEY", "--pass-env", "LANG"] == \
+        c["args"][c["args"].index("--pass-env"):][:4]
     assert c["resources"] == {"requests": {"cpu": "1500m", "memory": str(2 * 1024**3)},
                               "limits": {"cpu": "1500m", "memory": str(2 * 1024**3)}}
     assert spec["activeDeadlineSeconds"] == 901
