@@ -296,3 +296,18 @@ def test_pod_dying_mid_task_is_a_crash(emu, kubelet, ctx):
     assert "the pod ended during the task: phase Failed" in str(errors[0])
     assert handle.state == S.ERROR
     assert rt.cleanup() == [] and emu.names("Pod") == []
+
+
+def test_port_forward_asks_the_api_server_for_the_pods_portforward(emu, kubelet, ctx):
+    """Without the stand-in tunnel: the official client's portforward request reaches the API
+    server for the right pod and port (the emulator cannot upgrade it to a WebSocket, so the
+    agent is never reached and start() times out naming the pod's state)."""
+    rt = KubernetesRuntime(ctx, options(emu, access="port-forward", startTimeout=2))
+    handle = rt.spawn(agent())
+    with pytest.raises(AgentFailure, match="not ready after 2s: phase Running, Ready=True"):
+        handle.start()
+    name = object_name(ctx.run_id, "a1")
+    asked = [r for r in list(emu.emu) if r.subresource == "portforward"]
+    assert asked and asked[0].name == name and asked[0].namespace == NAMESPACE
+    assert asked[0].params.get("ports") == "8080"
+    assert rt.cleanup() == []
