@@ -68,12 +68,14 @@ def test_pod_container_runs_in_the_agent_image():
         body = json.dumps({"taskId": "t1", "description": "hi", "data": {}, "timeout": 20}).encode()
         req = urllib.request.Request(f"http://127.0.0.1:{port}/execute", data=body, method="POST", headers={
             "Authorization": "Bearer tok-123", "Content-Type": "application/json"})
-        reply = json.loads(urllib.request.urlopen(req, timeout=30).read())
+        with urllib.request.urlopen(req, timeout=30) as answer:
+            reply = json.loads(answer.read())
         assert reply["result"] == "echo: hi key-456"
         assert docker("exec", cid, "id", "-u").stdout.strip() == str(uid)
         wrong = urllib.request.Request(f"http://127.0.0.1:{port}/health", headers={"Authorization": "Bearer no"})
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(wrong, timeout=5)
+        refused.value.close()
         assert refused.value.code == 401
     finally:
         docker("rm", "-f", cid, check=False)
