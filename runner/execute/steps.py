@@ -203,6 +203,11 @@ class StepRunner:
         try:
             with self.manager.lease(handle):
                 return handle.execute(request, on_output)
+        except AgentFailure as exc:
+            fate = self.manager.fate(handle)  # stopped by the health monitor / limits, not the run
+            if fate is None or exc.kind is not FailureKind.CANCELLED or self.stopping.is_set():
+                raise
+            raise AgentFailure(fate[0], fate[1], agent_id=info.id, output=exc.output) from exc
         finally:
             transcript.flush()  # the transcript holds a partial line back for redaction
 
@@ -245,7 +250,9 @@ class StepRunner:
     def _retry_agent(self, step: Step, sel: Selection, info: AgentInfo, tried: list[str]) -> AgentInfo:
         """The same agent if it is still usable, else another one with the capabilities."""
         handle = self.manager.handle(info.id)
-        if handle is None or handle.state in (AgentState.READY, AgentState.BUSY, AgentState.ERROR):
+        if self.manager.retired(info.id):
+            pass  # out of the pool (unhealthy, no autoRestart): only another agent can help
+        elif handle is None or handle.state in (AgentState.READY, AgentState.BUSY, AgentState.ERROR):
             if handle is None or handle.health().healthy:
                 return info
         in_step = {a.id for a in sel.agents}
