@@ -97,7 +97,7 @@ class HealthMonitor:
 
     def check_all(self) -> None:
         """One round: check every live handle of the run."""
-        for agent_id, handle in self.manager.started().items():
+        for handle in self.manager.started().values():
             if self._stop.is_set():
                 return
             if handle.state in CHECKED:

@@ -9,7 +9,8 @@ import sys
 import time
 
 import pytest
-from local_helpers import PROGRAMS, gone, run_processes
+from lifecycle_helpers import agent_pid, wait_for
+from local_helpers import PROGRAMS, gone
 
 from runner.agents.model import AgentInfo
 from runner.api import apply
@@ -38,22 +39,6 @@ def pool(auto_restart: bool, interval: str = "0.2s", agents: int = 1):
 def repl_info(agent_id: str = "r1") -> AgentInfo:
     d = AgentDef(command=(sys.executable, str(PROGRAMS / "repl.py")), mode="long-lived", ready_pattern="agent> $")
     return AgentInfo(id=agent_id, name=agent_id, type="command", definition=d)
-
-
-def agent_pid(run_id: str, agent_id: str) -> int:
-    pids = [p.pid for p in run_processes(run_id) if p.environ().get("RUNNER_AGENT_ID") == agent_id]
-    assert len(pids) == 1, pids
-    return pids[0]
-
-
-def wait_for(predicate, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 def test_a_stopped_process_is_detected_within_the_interval_and_restarted(ctx):
