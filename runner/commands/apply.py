@@ -22,13 +22,13 @@ def _raise_sigterm(signum: int, frame: Any) -> None:
 
 def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input_files: Sequence[Path],
           output: Path | None, state_dir: Path, concurrency: int | None, out: TextIO, err: TextIO,
-          progress: bool = True) -> int:
+          progress: bool = True, drain_timeout: float = 10.0) -> int:
     from runner import api
 
     pattern = load_pattern_arg(pattern_path)
     pool = load_pool_arg(pool_path)
     values = load_inputs(pattern, inputs, input_files)
-    ctx = RunContext(pattern_name=pattern.name, state_dir=state_dir)
+    ctx = RunContext(pattern_name=pattern.name, state_dir=state_dir, drain_timeout=drain_timeout)
     hook = _progress_hook(err) if progress else None
     previous = signal.signal(signal.SIGTERM, _raise_sigterm) if _main_thread() else None
     try:
@@ -77,6 +77,9 @@ def _progress_hook(err: TextIO):  # type: ignore[no-untyped-def]
         elif name == "attempt_finished" and fields.get("status") != "ok":
             click.echo(f"{t} step {fields['step']}: attempt {fields['attempt']} on {fields['agent']} "
                        f"{fields['status']}: {fields.get('errorKind')}: {fields.get('error')}", file=err)
+        elif name == "drain_started":
+            click.echo(f"{t} stopping: {fields['running']} running, waiting up to {fields['timeout']:g}s "
+                       "(Ctrl-C again to force)", file=err)
         elif name == "agent_event" and fields.get("name") in ("login_required", "agent_error"):
             click.echo(f"{t} agent {fields['agent']}: {fields['name']} {fields.get('detail') or ''}", file=err)
 
@@ -94,10 +97,13 @@ def _progress_hook(err: TextIO):  # type: ignore[no-untyped-def]
               show_default=True, help="Where run journals go.")
 @click.option("--concurrency", type=click.IntRange(1, 4096), help="Max agent tasks at once.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@click.option("--drain-timeout", type=click.FloatRange(0), default=10.0, show_default=True,
+              help="Seconds running tasks may finish after Ctrl-C/SIGTERM (a second one forces).")
 def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
-            output: Path | None, state_dir: Path, concurrency: int | None, quiet: bool) -> None:
+            output: Path | None, state_dir: Path, concurrency: int | None, quiet: bool,
+            drain_timeout: float) -> None:
     """Run PATTERN (a file, or the name of a built-in pattern) with a pool."""
     from runner.cli import run_command
 
     run_command(apply, pattern, pool_path, inputs, input_files, output, state_dir, concurrency,
-                sys.stdout, sys.stderr, not quiet)
+                sys.stdout, sys.stderr, not quiet, drain_timeout)
