@@ -58,3 +58,7 @@ from runner.commands.agents import agents_group  # noqa: E402
 
 main.add_command(agent_group)
 main.add_command(agents_group)
+
+from runner.commands.pool import pool_group  # noqa: E402
+
+main.add_command(pool_group)
