@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -200,6 +199,7 @@ def _free_port() -> int:
 def _get_health(endpoint: str) -> dict[str, Any] | None:
     """The server's ``/health`` body (also on 503: unhealthy), None when it does not answer."""
     import urllib.error
+    import urllib.request
 
     try:
         with urllib.request.urlopen(endpoint + "/health", timeout=2.0) as response:  # noqa: S310 - our own URL
