@@ -153,6 +153,8 @@ pool = obj({
     "healthInterval": duration,
     "autoRestart": {"type": "boolean"},
     "auth": obj({"tokenEnv": {"type": "string"}, "tokenFile": {"type": "string"}}, maxProperties=1),
+    "login": obj({"onRequired": {"enum": ["fail", "notify", "credentials"]},
+                  "credentials": agent_fields["credentials"]}),
 }, required=["name"])
 pool["$schema"] = D
 pool["$id"] = "https://runner.invalid/schemas/pool.schema.json"

@@ -18,6 +18,7 @@ from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, FailureKind, LoginRequired
 from runner.execute.agents import AgentManager
 from runner.execute.aggregate import Answer, aggregate
+from runner.execute.login import LoginHandler
 from runner.execute.records import AttemptRecord, StepRecord
 from runner.execute.retry import delays, should_retry
 from runner.plan.model import Plan, Selection
@@ -44,6 +45,7 @@ class StepRunner:
         self.stopping = stopping
         self.run_id = run_id
         self.candidates = candidates
+        self.login = LoginHandler(manager)
 
     # ------------------------------------------------------------ context
     def context(self, **extra: Any) -> dict[str, Any]:
@@ -179,6 +181,10 @@ class StepRunner:
                 return answer
             except AgentFailure as failure:
                 self._record_failure(step, record, failure)
+                retry_on = self.login.handle(info, failure) if failure.kind is FailureKind.LOGIN else None
+                if retry_on is not None and not self.stopping.is_set():  # pool's login policy: once more
+                    info = retry_on
+                    continue
                 if self.stopping.is_set() or not should_retry(step.retry, failure.kind, attempt):
                     raise
                 if self.stopping.wait(next(backoff)):
