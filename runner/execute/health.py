@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from runner.agents.handle import AgentHandle, Health
 from runner.agents.lifecycle import AgentState
@@ -96,16 +97,21 @@ class HealthMonitor:
                 log.exception("health monitor")
 
     def check_all(self) -> None:
-        """One round: check every live handle of the run."""
-        for handle in self.manager.started().values():
+        """One round: probe every live handle at once (a server that does not answer costs its
+        timeout once, not once per agent), then report and act one by one."""
+        handles = [h for h in self.manager.started().values() if h.state in CHECKED]
+        if not handles:
+            return
+        with ThreadPoolExecutor(max_workers=min(16, len(handles)), thread_name_prefix="probe") as pool:
+            results = list(pool.map(probe, handles))
+        for handle, health in zip(handles, results, strict=True):
             if self._stop.is_set():
                 return
-            if handle.state in CHECKED:
-                self.check(handle)
+            self.check(handle, health)
 
-    def check(self, handle: AgentHandle) -> bool:
-        """Check one handle, report a change, act when unhealthy; returns its health."""
-        health = probe(handle)
+    def check(self, handle: AgentHandle, health: Health | None = None) -> bool:
+        """Check one handle (or take ``health``), report a change, act when unhealthy."""
+        health = health or probe(handle)
         if handle.state not in CHECKED:  # stopped meanwhile (by the run): nothing to report
             return health.healthy
         before = self._healthy.get(handle.id)
