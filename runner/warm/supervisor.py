@@ -43,8 +43,8 @@ class Slot:
     proc: subprocess.Popen[bytes] | None = None
     endpoint: str = ""
     ready: bool = False
-    restarts: int = 0
-    busy_seen: bool = False
+    restarts: int = 0  # after it died
+    replaced: int = 0  # single-use, after a task
     log: IO[bytes] | None = field(default=None, repr=False)
 
 
@@ -64,6 +64,7 @@ class Supervisor:
         self.slots = [Slot(template=templates[name], id=f"{pool.name}-{name}-{i}")
                       for name, count in pool.warm_pool.items() for i in range(1, count + 1)]
         self.stopping = threading.Event()
+        self.token = _token(pool, self.environ)  # the servers ask for the pool's token, and so for us
 
     # ------------------------------------------------------------ running
     def run(self) -> None:
@@ -86,13 +87,14 @@ class Supervisor:
                     log.warning("warm agent %s exited (%s); restarting", slot.id, slot.proc.returncode)
                 self._start(slot)
                 continue
-            health = _get_health(slot.endpoint)
+            health = _get(slot.endpoint, "/health", self.token)
             slot.ready = bool(health and health.get("healthy"))
-            active = bool(health and health.get("activeTasks"))
-            if slot.template.definition.metadata.get("singleUse") and slot.busy_seen and not active:
-                self._stop(slot, grace=self.grace)  # used once: a fresh one takes its place
-                self._start(slot)
-            slot.busy_seen = slot.busy_seen or active
+            if slot.template.definition.metadata.get("singleUse") and slot.ready and not health.get("activeTasks"):
+                metrics = _get(slot.endpoint, "/metrics", self.token) or {}
+                if metrics.get("messageCount"):  # used once: a fresh one takes its place
+                    slot.replaced += 1
+                    self._stop(slot, grace=self.grace)
+                    self._start(slot)
         self.write()
 
     def stop(self) -> None:
@@ -105,7 +107,7 @@ class Supervisor:
             agents.append({"id": s.id, "name": s.id, "template": s.template.name, "type": d.type,
                            "capabilities": list(d.capabilities), "expertise": dict(d.expertise),
                            "endpoint": s.endpoint, "pid": s.proc.pid if s.proc else 0, "ready": s.ready,
-                           "restarts": s.restarts})
+                           "restarts": s.restarts, "replaced": s.replaced})
         write_state(self.state_dir, self.pool.name, {
             "pool": self.pool.name, "source": self.pool.source, "supervisor": os.getpid(),
             "registry": "etcd" if self.etcd is not None else "file", "updatedAt": time.time(),
@@ -114,16 +116,15 @@ class Supervisor:
     # ------------------------------------------------------------ processes
     def _start(self, slot: Slot) -> None:
         port = _free_port()
-        slot.endpoint, slot.ready, slot.busy_seen = f"http://127.0.0.1:{port}", False, False
+        slot.endpoint, slot.ready = f"http://127.0.0.1:{port}", False
         logs = state_path(self.state_dir, self.pool.name).with_suffix("")
         logs.mkdir(parents=True, exist_ok=True)
         if slot.log is not None:
             slot.log.close()
         slot.log = open(logs / f"{slot.id}.log", "ab")  # noqa: SIM115 - kept open while it runs
         env = {**self.environ, "RUNNER_WARM_POOL": self.pool.name, "RUNNER_AGENT_ID": slot.id}
-        token_env = self.pool.auth.get("tokenEnv")
-        if token_env and token_env in self.environ:
-            env["RUNNER_AGENT_TOKEN"] = self.environ[token_env]
+        if self.token:
+            env["RUNNER_AGENT_TOKEN"] = self.token
         slot.proc = subprocess.Popen(self._argv(slot, port), stdin=subprocess.DEVNULL, stdout=slot.log,
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
@@ -196,13 +197,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _get_health(endpoint: str) -> dict[str, Any] | None:
-    """The server's ``/health`` body (also on 503: unhealthy), None when it does not answer."""
+def _token(pool: Pool, environ: dict[str, str]) -> str | None:
+    if pool.auth.get("tokenEnv"):
+        return environ.get(str(pool.auth["tokenEnv"])) or None
+    if pool.auth.get("tokenFile"):
+        try:
+            return Path(str(pool.auth["tokenFile"])).expanduser().read_text().strip() or None
+        except OSError as exc:
+            raise ConfigurationError(f"auth.tokenFile: cannot read it ({exc.strerror})") from exc
+    return None
+
+
+def _get(endpoint: str, path: str, token: str | None = None) -> dict[str, Any] | None:
+    """The server's JSON reply to GET ``path`` (also on 503: unhealthy), None when it does not answer."""
     import urllib.error
     import urllib.request
 
     try:
-        with urllib.request.urlopen(endpoint + "/health", timeout=2.0) as response:  # noqa: S310 - our own URL
+        request = urllib.request.Request(endpoint + path, headers={"Authorization": f"Bearer {token}"} if token else {})
+        with urllib.request.urlopen(request, timeout=2.0) as response:  # noqa: S310 - our own URL
             return dict(json.loads(response.read()))
     except urllib.error.HTTPError as exc:
         try:

@@ -97,3 +97,32 @@ def test_pool_up_without_warm_pool_is_a_usage_error(tmp_path):
     (tmp_path / "pool.yaml").write_text("kind: pool\nname: cold\n")
     result = runner(tmp_path, "pool", "up", "pool.yaml")
     assert result.returncode == 2 and "has no warmPool" in result.stderr
+
+
+def test_single_use_agents_are_replaced_after_a_task_and_the_pools_token_is_used(tmp_path):
+    pool = POOL.replace("name: wp\n", "name: wps\nauth: {tokenEnv: RUNNER_TEST_WARM_TOKEN}\n").replace(
+        "    capabilities: [echo]\n", "    capabilities: [echo]\n    metadata: {singleUse: true}\n")
+    (tmp_path / "pool.yaml").write_text(pool)
+    (tmp_path / "pattern.yaml").write_text(PATTERN)
+    env = {**os.environ, "RUNNER_TEST_WARM_TOKEN": "t0ken-warm"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "runner", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60, env=env)
+
+    up = run("pool", "up", "pool.yaml", "--detach", "--interval", "0.1")
+    assert up.returncode == 0, up.stdout + up.stderr  # ready means /health answered with the token
+    try:
+        before = {a["id"]: a["pid"] for a in read_state(tmp_path / ".runner", "wps")["agents"]}
+        applied = run("apply", "pattern.yaml", "--pool", "pool.yaml", "-q")
+        assert applied.returncode == 0, applied.stderr
+
+        def replaced():
+            state = read_state(tmp_path / ".runner", "wps")
+            return state and all(a["replaced"] == 1 and a["ready"] and a["pid"] != before[a["id"]]
+                                 for a in state["agents"])
+
+        wait_for(replaced, timeout=20)
+    finally:
+        assert run("pool", "down", "pool.yaml").returncode == 0
+    assert warm_processes("wps") == []
