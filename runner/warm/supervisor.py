@@ -87,8 +87,8 @@ class Supervisor:
                     log.warning("warm agent %s exited (%s); restarting", slot.id, slot.proc.returncode)
                 self._start(slot)
                 continue
-            health = _get(slot.endpoint, "/health", self.token)
-            slot.ready = bool(health and health.get("healthy"))
+            health = _get(slot.endpoint, "/health", self.token) or {}
+            slot.ready = bool(health.get("healthy"))
             if slot.template.definition.metadata.get("singleUse") and slot.ready and not health.get("activeTasks"):
                 metrics = _get(slot.endpoint, "/metrics", self.token) or {}
                 if metrics.get("messageCount"):  # used once: a fresh one takes its place
