@@ -44,6 +44,7 @@ class AgentManager:
         self._retired: dict[str, str] = {}
         self._fates: dict[int, tuple[FailureKind, str]] = {}
         self._monitor: Any = None  # HealthMonitor, started with the first agent
+        self._auth: Any = None
 
     # ------------------------------------------------------------ runtimes
     def _runtime_configs(self) -> list[RuntimeConfig]:
@@ -105,7 +106,11 @@ class AgentManager:
             elif handle.state in (AgentState.STOPPING, AgentState.STOPPED):
                 raise AgentFailure(FailureKind.CANCELLED, "agent was stopped", agent_id=info.id)
             try:
-                handle.start()
+                from runner.observe import trace
+
+                with trace.span(trace.SPAWN_AGENT, agent_id=info.id, agent_type=info.type,
+                                runtime=self._runtime_of.get(info.id) or "remote"):
+                    handle.start()
             except LoginRequired:
                 raise
             except AgentFailure:
@@ -120,7 +125,14 @@ class AgentManager:
                 from runner.protocol.client import connect
             except ImportError as exc:  # pragma: no cover - protocol support is part of runner
                 raise ConfigurationError(f"agent {info.id}: remote agents need runner's protocol support") from exc
-            return connect(info, self.ctx.bus, self.pool.auth)
+            if self._auth is None:
+                from pathlib import Path
+
+                from runner.protocol.auth import AuthConfig
+
+                # tokenFile / caFile are relative to the pool file; the token comes from the run's env
+                self._auth = AuthConfig.from_pool(self.pool.auth, self.ctx.environ, Path(self.pool.source).parent)
+            return connect(info, self.ctx.bus, self._auth)
         return self._spawn(info, runtime)
 
     @contextlib.contextmanager

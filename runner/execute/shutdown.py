@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from runner.agents.lifecycle import AgentState
 from runner.execute.agents import AgentManager
 
 Notify = Callable[..., None]
@@ -52,20 +53,25 @@ class Shutdown:
         threading.Thread(target=self.manager.stop_all, kwargs={"force": True, "include_provided": True},
                          name="force-stop", daemon=True).start()
 
+    def busy(self) -> int:
+        """Agents running a task now (tasks may run outside any node the loop still waits for:
+        a node the main thread ran itself was cut short by the signal, its tasks were not)."""
+        return sum(1 for h in self.manager.started().values() if h.state is AgentState.BUSY)
+
     def drain(self, done: queue.SimpleQueue[tuple[str, BaseException | None]], running: int,
               finish: Callable[[str, BaseException | None], None]) -> int:
-        """Wait for running nodes (at most ``timeout`` s, less when forced); ``finish`` records
-        each that ends. Returns how many are still running (to be cancelled)."""
-        if not running or not self.timeout:
+        """Wait while nodes or tasks run (at most ``timeout`` s, less when forced); ``finish``
+        records each node that ends. Returns how many nodes still run (to be cancelled)."""
+        if not self.timeout or not (running or self.busy()):
             return running
-        self.notify("drain_started", running=running, timeout=self.timeout)
+        self.notify("drain_started", running=max(running, self.busy()), timeout=self.timeout)
         deadline = time.monotonic() + self.timeout
-        while running and not self.forced.is_set():
+        while (running or self.busy()) and not self.forced.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
                 break
             try:
-                node_id, error = done.get(timeout=min(left, 0.1))  # short waits: see `forced` soon
+                node_id, error = done.get(timeout=min(left, 0.05))  # short waits: see `forced` soon
             except queue.Empty:
                 continue
             running -= 1
@@ -73,5 +79,5 @@ class Shutdown:
                 finish(node_id, error)
             except BaseException:  # noqa: BLE001 - a node's outcome must not end the shutdown
                 pass
-        self.notify("drain_finished", cancelled=running, forced=self.forced.is_set())
+        self.notify("drain_finished", cancelled=max(running, self.busy()), forced=self.forced.is_set())
         return running

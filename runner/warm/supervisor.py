@@ -198,14 +198,11 @@ def _free_port() -> int:
 
 
 def _token(pool: Pool, environ: dict[str, str]) -> str | None:
-    if pool.auth.get("tokenEnv"):
-        return environ.get(str(pool.auth["tokenEnv"])) or None
-    if pool.auth.get("tokenFile"):
-        try:
-            return Path(str(pool.auth["tokenFile"])).expanduser().read_text().strip() or None
-        except OSError as exc:
-            raise ConfigurationError(f"auth.tokenFile: cannot read it ({exc.strerror})") from exc
-    return None
+    """The pool's bearer token (``auth``; a tokenFile is relative to the pool file)."""
+    from runner.protocol.auth import AuthConfig
+
+    auth = AuthConfig.from_pool(pool.auth, environ, Path(pool.source).parent)
+    return auth.token if auth is not None else None
 
 
 def _get(endpoint: str, path: str, token: str | None = None) -> dict[str, Any] | None:
