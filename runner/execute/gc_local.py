@@ -29,8 +29,9 @@ class Leftover:
 
 
 def gc_local(state_dirs: Iterable[Path] = (Path(".runner"),), *, dry_run: bool = False,
-             wait: float = 2.0) -> list[Leftover]:
-    """Kill every local agent process of a dead run; returns what was found."""
+             run_id: str | None = None, wait: float = 2.0) -> list[Leftover]:
+    """Kill every local agent process of a dead run (only of ``run_id`` when given); returns
+    what was found (``killed`` False with ``dry_run`` or when a process survived)."""
     import psutil  # noqa: PLC0415
 
     by_run: dict[str, list[Any]] = {}
@@ -41,7 +42,7 @@ def gc_local(state_dirs: Iterable[Path] = (Path(".runner"),), *, dry_run: bool =
             env = proc.environ()
         except (psutil.Error, OSError):
             continue
-        if env.get("RUNNER_MANAGED") == "1" and env.get("RUNNER_RUN_ID"):
+        if env.get("RUNNER_MANAGED") == "1" and env.get("RUNNER_RUN_ID") and run_id in (None, env["RUNNER_RUN_ID"]):
             by_run.setdefault(env["RUNNER_RUN_ID"], []).append((proc, env.get("RUNNER_AGENT_ID", "")))
     dirs = list(state_dirs)
     found: list[tuple[Any, str, str]] = []

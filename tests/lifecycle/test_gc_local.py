@@ -54,6 +54,7 @@ agents:
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env)
     try:
         assert {(x.run_id, x.killed) for x in gc_local([state], dry_run=True)} == {(run_id, False)}
+        assert gc_local([state], dry_run=True, run_id="another-run") == []
         found = gc_local([state])
         assert {(x.run_id, x.agent_id, x.killed) for x in found} == {(run_id, "stubborn", True)}
         assert all(gone(p.pid) for p in left)
