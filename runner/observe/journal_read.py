@@ -9,7 +9,6 @@ Unreadable or half-written files are skipped, never fatal: a run may be writing 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,9 @@ from runner.errors import UsageError
 
 
 def _load(path: Path) -> dict[str, Any] | None:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
+    from runner.execute.runs import _load_json
+
+    return _load_json(path)
 
 
 def _name(value: Any) -> str:
@@ -92,19 +89,10 @@ class RunRecord:
 
 
 def read_events(path: Path) -> Iterator[dict[str, Any]]:
-    """The events of a journal; a torn last line (the run is writing it) is skipped."""
-    try:
-        fh = path.open(encoding="utf-8", errors="replace")
-    except OSError:
-        return
-    with fh:
-        for line in fh:
-            try:
-                doc = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(doc, dict):
-                yield doc
+    """The events of a journal file; a torn last line (the run is writing it) is skipped."""
+    from runner.execute.runs import read_events as read_run_events
+
+    return read_run_events(path.parent) if path.name == "events.jsonl" else iter(())
 
 
 def load_run(run_dir: Path) -> RunRecord:
