@@ -1,0 +1,68 @@
+"""Ctrl-C and SIGTERM during `runner apply`: the right exit code, no process of the run left,
+and the journal keeps what finished before the signal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from e2e_run import RUNNER, agent_cmd, assert_no_traceback, env, events, processes_of_run, run_dirs, write_yaml
+
+pytestmark = pytest.mark.pty
+
+
+def wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(("signum", "target", "code"), [
+    (signal.SIGINT, "pid", 130), (signal.SIGINT, "group", 130),
+    (signal.SIGTERM, "pid", 143), (signal.SIGTERM, "group", 143),
+])
+def test_a_signal_during_apply_stops_every_agent_and_keeps_the_journal(
+        tmp_path: Path, signum: int, target: str, code: int) -> None:
+    slow = tmp_path / "slow.pid"
+    write_yaml(tmp_path / "pool.yaml", {"name": "p", "agents": [
+        {"id": "slowpoke", "command": agent_cmd("slow", str(slow)), "capabilities": ["slow"]}],
+        "templates": [{"name": "sh", "command": ["sh", "-s"], "capabilities": ["shell"]}]})
+    write_yaml(tmp_path / "p.yaml", {"name": "interrupted", "steps": [
+        {"id": "quick", "agents": {"capabilities": ["shell"]}, "task": "echo done; echo CONFIDENCE: 1"},
+        {"id": "long", "needs": ["quick"], "agents": {"capabilities": ["slow"]}, "task": "take your time"}]})
+    # its own process group, as a shell runs a foreground job; a terminal signals that group
+    proc = subprocess.Popen([RUNNER, "apply", "p.yaml", "--pool", "pool.yaml", "-o", "result.json"],
+                            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        wait_for(lambda: slow.exists() and slow.read_text().strip() != "")
+        agent_pid = int(slow.read_text())
+        run_dir = run_dirs(tmp_path)[0]
+        run_id = json.loads((run_dir / "run.json").read_text())["runId"]
+        assert any(p.pid == agent_pid for p in processes_of_run(run_id))
+        if target == "pid":
+            os.kill(proc.pid, signum)
+        else:
+            os.killpg(proc.pid, signum)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == code, out + err
+    assert_no_traceback(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    assert processes_of_run(run_id) == []
+    finished = [e for e in events(run_dir) if e["event"] == "step_finished"]
+    assert [(e["step"], e["status"]) for e in finished][:1] == [("quick", "succeeded")]
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["status"] == "interrupted" and result["exitCode"] == code
+    steps = {s["id"]: s for s in result["steps"]}
+    assert steps["quick"]["status"] == "succeeded" and steps["quick"]["output"] == "done"
+    assert steps["long"]["status"] == "cancelled"
+    assert json.loads((tmp_path / "result.json").read_text())["runId"] == run_id  # --output too
