@@ -63,14 +63,15 @@ class StepRunner:
 
     def execute(self, step: Step) -> bool:
         """Run the step's tasks; False when the step is skipped (``when`` is false)."""
-        from runner.spec.templates import evaluate
+        from runner.spec.templates import evaluate, step_site
 
         rec = self.records[step.id]
-        if step.when and not evaluate(step.when, self.context()):
+        pattern = self.plan.pattern
+        if step.when and not evaluate(step.when, self.context(), site=step_site(pattern, step.id, "when")):
             return False
         items: list[Any] = [None]
         if step.for_each:
-            value = evaluate(step.for_each, self.context())
+            value = evaluate(step.for_each, self.context(), site=step_site(pattern, step.id, "forEach"))
             if not isinstance(value, list | tuple):
                 raise StepFailure("task", f"forEach of step `{step.id}` gave {type(value).__name__}, expected a list")
             items = list(value)
@@ -121,20 +122,21 @@ class StepRunner:
         return None
 
     def _run_item(self, step: Step, sel: Selection, index: int | None, item: Any) -> list[Answer]:
-        from runner.spec.templates import render
+        from runner.spec.templates import render, step_site
 
+        site = step_site(self.plan.pattern, step.id)  # errors point at the step's task in the file
         base = self.context(item=item, index=index)
         agents = list(sel.agents)
         if step.strategy == "sequential":
             answers: list[Answer] = []
             for slot, info in enumerate(agents):
                 previous = [{"agent": a.agent_id, "result": a.result, "confidence": a.confidence} for a in answers]
-                task = render(step.task, {**base, "previous": previous})
+                task = render(step.task, {**base, "previous": previous}, site=site)
                 answer = self._guarded(step, sel, info, slot, index, item, task)
                 if answer is not None:
                     answers.append(answer)
             return answers
-        task = render(step.task, {**base, "previous": []})
+        task = render(step.task, {**base, "previous": []}, site=site)
         if len(agents) == 1:
             answer = self._guarded(step, sel, agents[0], 0, index, item, task)
             return [answer] if answer is not None else []
