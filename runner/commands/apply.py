@@ -13,7 +13,7 @@ import click
 
 from runner.commands.common import load_inputs, load_pattern_arg, load_pool_arg, summary_text
 from runner.context import RunContext
-from runner.errors import Interrupted
+from runner.errors import Interrupted, UsageError
 
 
 def _raise_sigterm(signum: int, frame: Any) -> None:
@@ -41,7 +41,7 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     if output is not None:
-        output.write_text(json.dumps(outcome.result, indent=2, default=str) + "\n")
+        _write_output(output, json.dumps(outcome.result, indent=2, default=str) + "\n", ctx)
     out.write(summary_text(outcome.result))
     if outcome.result.get("error"):
         click.echo(f"error: {outcome.result['error']['message']}", file=err)
@@ -57,7 +57,17 @@ def _main_thread() -> bool:
 def _write_partial(output: Path | None, ctx: RunContext) -> None:
     result = ctx.run_dir / "result.json"
     if output is not None and result.exists():
-        output.write_text(result.read_text())
+        _write_output(output, result.read_text(), ctx)
+
+
+def _write_output(output: Path, text: str, ctx: RunContext) -> None:
+    """``--output``: its folder is created; a path that cannot be written is a usage error, not a bug."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write --output {output}: {exc.strerror or exc}; "
+                         f"the result is in {ctx.run_dir / 'result.json'}") from None
 
 
 def _progress_hook(err: TextIO):  # type: ignore[no-untyped-def]

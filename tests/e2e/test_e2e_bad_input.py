@@ -94,3 +94,18 @@ def test_invalid_json_in_runner_local_agents_exits_2(tmp_path: Path) -> None:
     assert_no_traceback(proc)
     assert proc.stderr.startswith("error: RUNNER_LOCAL_AGENTS:1:9: $: invalid JSON: "), proc.stderr
     assert not (tmp_path / ".runner").exists()
+
+
+def test_output_in_a_new_folder_is_written_and_an_unwritable_one_is_a_usage_error(tmp_path: Path) -> None:
+    two_steps(tmp_path, {"agents": {"capabilities": ["shell"]}, "task": "echo two"})
+    proc = run(["apply", "p.yaml", "-o", "new/folder/result.json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "new/folder/result.json").read_text())["status"] == "succeeded"
+    (tmp_path / "taken").write_text("a file, not a folder")
+    proc = run(["apply", "p.yaml", "-o", "taken/result.json"], tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert_no_traceback(proc)
+    run_dir = run_dirs(tmp_path)[-1]
+    assert one_line_error(proc.stderr) == (
+        f"error: cannot write --output taken/result.json: File exists; the result is in {run_dir.relative_to(tmp_path)}/result.json")
+    assert json.loads((run_dir / "result.json").read_text())["status"] == "succeeded"
