@@ -11,7 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_run import RUNNER, agent_cmd, assert_no_traceback, env, events, processes_of_run, run_dirs, write_yaml
+from e2e_run import (
+    RUNNER,
+    agent_cmd,
+    assert_no_traceback,
+    env,
+    events,
+    processes_of_run,
+    run_dirs,
+    write_yaml,
+)
 
 pytestmark = pytest.mark.pty
 
