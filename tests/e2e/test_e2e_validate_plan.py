@@ -77,3 +77,10 @@ def test_plan_shows_the_dag_and_the_agents_and_starts_nothing(tmp_path: Path) ->
     assert not any(m.exists() for m in markers), "runner plan started an agent program"
     assert not (tmp_path / ".runner" / "runs").exists() or not list((tmp_path / ".runner" / "runs").iterdir())
     assert {c.pid for c in me.children(recursive=True)} == before
+
+
+def test_validate_of_a_folder_without_yaml_files_is_not_a_pass(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = run(["validate", "empty"], tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == "empty: $: no pattern or pool file (*.yaml, *.yml) in this directory\n1 error in 1 file\n"
