@@ -44,6 +44,7 @@ class StepRunner:
         self.stopping = stopping
         self.run_id = run_id
         self.candidates = candidates
+        self.spawn_failures: dict[str, AgentFailure] = {}  # agent id -> why its spawn node failed
 
     # ------------------------------------------------------------ context
     def context(self, **extra: Any) -> dict[str, Any]:
@@ -55,11 +56,14 @@ class StepRunner:
         sel = self.plan.selections[step.id]
         infos = [a for a in sel.agents if a.id in sel.spawn]
         futures = [self.task_pool.submit(self.manager.acquire, a, sel.runtimes.get(a.id)) for a in infos]
-        for f in futures:
+        for info, f in zip(infos, futures, strict=True):
             try:
                 f.result()
-            except AgentFailure:
-                pass  # the task attempt on this agent will fail, be recorded and retried elsewhere
+            except AgentFailure as failure:
+                # The first task attempt on this agent reports this failure (recorded, retried per
+                # the policy) instead of starting the agent a second time: a prompt that never
+                # shows would otherwise cost two start timeouts.
+                self.spawn_failures[info.id] = failure
 
     def execute(self, step: Step) -> bool:
         """Run the step's tasks; False when the step is skipped (``when`` is false)."""
@@ -189,6 +193,9 @@ class StepRunner:
 
     def _one(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
              item: Any, task: str, attempt: int) -> TaskResult:
+        failed = self.spawn_failures.pop(info.id, None)
+        if failed is not None:
+            raise failed
         try:
             handle = self.manager.acquire(info, sel.runtimes.get(info.id))
         except LoginRequired as exc:

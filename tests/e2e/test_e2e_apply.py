@@ -101,3 +101,20 @@ def test_the_embedded_default_pool_runs_shell_tasks(tmp_path: Path) -> None:
     step = json.loads((tmp_path / "result.json").read_text())["steps"][0]
     assert (step["output"], step["confidence"]) == ("hi", 0.9)
     assert "step hello: succeeded confidence 0.90" in proc.stdout
+
+
+def test_an_agent_whose_start_fails_is_started_once_per_attempt(tmp_path: Path) -> None:
+    starts = tmp_path / "starts.txt"
+    write_yaml(tmp_path / "pool.yaml", {"name": "p", "agents": [
+        {"id": "mute", "command": ["sh", "-c", f"echo started >> {starts}"], "mode": "long-lived",
+         "readyPattern": "^never> $", "capabilities": ["mute"]}]})
+    write_yaml(tmp_path / "p.yaml", {"name": "mute", "steps": [
+        {"id": "ask", "agents": {"capabilities": ["mute"]}, "task": "hello?",
+         "retry": {"limit": 1, "backoff": {"initial": "10ms"}, "on": ["infrastructure"]}}]})
+    proc = run(["apply", "p.yaml", "--pool", "pool.yaml", "-o", "result.json"], tmp_path)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert_no_traceback(proc)
+    attempts = json.loads((tmp_path / "result.json").read_text())["steps"][0]["attempts"]
+    assert [a["errorKind"] for a in attempts] == ["infrastructure", "infrastructure"]
+    assert "did not show its prompt" in attempts[0]["error"]
+    assert starts.read_text().splitlines() == ["started", "started"]  # not 2 starts per attempt
