@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -75,3 +76,33 @@ def test_a_signal_during_apply_stops_every_agent_and_keeps_the_journal(
     assert steps["quick"]["status"] == "succeeded" and steps["quick"]["output"] == "done"
     assert steps["long"]["status"] == "cancelled"
     assert json.loads((tmp_path / "result.json").read_text())["runId"] == run_id  # --output too
+
+
+def test_a_second_ctrl_c_during_the_cleanup_still_reports_the_run(tmp_path: Path) -> None:
+    stubborn = Path(__file__).resolve().parents[1] / "helpers" / "programs" / "ignore_term.py"
+    write_yaml(tmp_path / "pool.yaml", {"name": "p", "runtimes": [{"type": "local", "grace": 1}], "agents": [
+        {"id": "stubborn", "command": [sys.executable, str(stubborn)], "capabilities": ["s"]}]})
+    write_yaml(tmp_path / "p.yaml", {"name": "twice", "steps": [
+        {"id": "s", "agents": {"capabilities": ["s"]}, "task": "x"}]})
+    proc = subprocess.Popen([RUNNER, "apply", "p.yaml", "--pool", "pool.yaml", "-o", "result.json"],
+                            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        wait_for(lambda: run_dirs(tmp_path) and (run_dirs(tmp_path)[0] / "agents" / "stubborn.log").exists()
+                 and "stubborn" in (run_dirs(tmp_path)[0] / "agents" / "stubborn.log").read_text())
+        run_dir = run_dirs(tmp_path)[0]
+        run_id = json.loads((run_dir / "run.json").read_text())["runId"]
+        os.kill(proc.pid, signal.SIGINT)
+        # the task is cancelled at once; the program ignores SIGTERM, so stopping it waits out the grace
+        wait_for(lambda: any(e["event"] == "attempt_finished" for e in events(run_dir)))
+        os.kill(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, out + err
+    assert_no_traceback(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    assert f"interrupted by SIGINT: every agent of run {run_id} was stopped" in err
+    assert json.loads((tmp_path / "result.json").read_text())["status"] == "interrupted"
+    assert processes_of_run(run_id) == []
