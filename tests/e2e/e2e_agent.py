@@ -5,6 +5,7 @@
     killonce FILE        first attempt: record it in FILE and SIGKILL itself; then answer
     marker FILE          create FILE (proves the program was started), answer
     slow FILE            create FILE, then sleep for a minute (to be interrupted)
+    waitkill FILE        first attempt: write its pid to FILE and wait to be killed; then answer
     secret VAR FILE      write whether VAR is set to FILE, print VAR's value in the answer
 """
 import json
@@ -39,6 +40,12 @@ elif mode == "killonce":
     with state.open("a") as f:
         f.write("answered\n")
     answer("survived", 0.9)
+elif mode == "waitkill":
+    state = Path(args[0])
+    if not state.exists():
+        state.write_text(str(os.getpid()))
+        time.sleep(60)
+    answer("second wind", 0.9)
 elif mode == "marker":
     Path(args[0]).write_text("started\n")
     answer("marked", 0.9)

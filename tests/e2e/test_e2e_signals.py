@@ -106,3 +106,26 @@ def test_a_second_ctrl_c_during_the_cleanup_still_reports_the_run(tmp_path: Path
     assert f"interrupted by SIGINT: every agent of run {run_id} was stopped" in err
     assert json.loads((tmp_path / "result.json").read_text())["status"] == "interrupted"
     assert processes_of_run(run_id) == []
+
+
+def test_an_agent_killed_from_outside_mid_task_is_retried(tmp_path: Path) -> None:
+    state = tmp_path / "victim.pid"
+    write_yaml(tmp_path / "pool.yaml", {"name": "p", "agents": [
+        {"id": "victim", "command": agent_cmd("waitkill", str(state)), "capabilities": ["work"]}]})
+    write_yaml(tmp_path / "p.yaml", {"name": "killed", "steps": [
+        {"id": "work", "agents": {"capabilities": ["work"]}, "task": "do it",
+         "retry": {"limit": 1, "backoff": {"initial": "10ms"}, "on": ["crash"]}}]})
+    proc = subprocess.Popen([RUNNER, "apply", "p.yaml", "--pool", "pool.yaml", "-o", "result.json"],
+                            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: state.exists() and state.read_text().strip() != "")
+        os.kill(int(state.read_text()), signal.SIGKILL)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out + err
+    attempts = json.loads((tmp_path / "result.json").read_text())["steps"][0]["attempts"]
+    assert [(a["status"], a["errorKind"]) for a in attempts] == [("failed", "crash"), ("ok", None)]
+    assert attempts[1]["result"] == "second wind"
