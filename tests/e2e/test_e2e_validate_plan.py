@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import psutil
 import pytest
-from e2e_run import agent_cmd, assert_no_traceback, run, write_yaml
+from e2e_run import RUNNER, agent_cmd, assert_no_traceback, env, run, write_yaml
 
 pytestmark = pytest.mark.pty
 
@@ -58,8 +60,16 @@ def test_plan_shows_the_dag_and_the_agents_and_starts_nothing(tmp_path: Path) ->
         {"id": "first", "agents": {"capabilities": ["mark"], "min": 3}, "task": "go",
          "aggregation": {"type": "voting", "method": "majority"}},
         {"id": "then", "agents": {"capabilities": ["later"]}, "task": "echo {{ steps.first.output }}"}]})
-    me = psutil.Process()
-    before = {c.pid for c in me.children(recursive=True)}
+    # watch the runner process for children while it plans
+    watched = subprocess.Popen([RUNNER, "plan", "p.yaml", "--pool", "pool.yaml"], cwd=tmp_path, env=env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: set[int] = set()
+    with contextlib.suppress(psutil.NoSuchProcess):
+        parent = psutil.Process(watched.pid)
+        while watched.poll() is None:
+            children |= {c.pid for c in parent.children(recursive=True)}
+    assert watched.wait(timeout=30) == 0
+    assert children == set(), "runner plan started a process"
     proc = run(["plan", "p.yaml", "--pool", "pool.yaml"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert_no_traceback(proc)
@@ -76,7 +86,6 @@ def test_plan_shows_the_dag_and_the_agents_and_starts_nothing(tmp_path: Path) ->
     assert "first" in json.dumps(doc) and "m2" in json.dumps(doc)
     assert not any(m.exists() for m in markers), "runner plan started an agent program"
     assert not (tmp_path / ".runner" / "runs").exists() or not list((tmp_path / ".runner" / "runs").iterdir())
-    assert {c.pid for c in me.children(recursive=True)} == before
 
 
 def test_validate_of_a_folder_without_yaml_files_is_not_a_pass(tmp_path: Path) -> None:
