@@ -63,6 +63,7 @@ def test_a_failing_gate_exits_1(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert_no_traceback(proc)
     assert json.loads((tmp_path / "result.json").read_text())["status"] == "failed"
+    assert proc.stderr.splitlines()[-1].endswith("shell-1: the program exited with status 1: FAIL")  # says why
 
 
 def test_an_invalid_file_exits_2(tmp_path: Path) -> None:

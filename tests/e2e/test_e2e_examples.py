@@ -38,6 +38,7 @@ def test_the_quality_gate_fails_a_broken_project_with_exit_1(tmp_path: Path) -> 
     assert steps["checks"]["output"] == "fail"
     assert steps["checks"]["aggregation"]["votes"] == {"fail": 3}
     assert steps["gate"]["status"] == "failed"
+    assert "gate: the program exited with status 1: gate closed: the verdict is 'fail'" in proc.stderr
     assert "output verdict: fail" in proc.stdout
 
 
