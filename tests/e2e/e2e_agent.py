@@ -4,13 +4,14 @@
                          write DIR/NAME.end, answer "yes" -- proves the agents ran at once
     killonce FILE        first attempt: record it in FILE and SIGKILL itself; then answer
     marker FILE          create FILE (proves the program was started), answer
-    slow FILE            create FILE, then sleep for a minute (to be interrupted)
+    slow FILE            start a detached grandchild, write its pid to FILE, sleep (to be interrupted)
     waitkill FILE        first attempt: write its pid to FILE and wait to be killed; then answer
     secret VAR FILE      write whether VAR is set to FILE, print VAR's value in the answer
 """
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,6 +51,8 @@ elif mode == "marker":
     Path(args[0]).write_text("started\n")
     answer("marked", 0.9)
 elif mode == "slow":
+    # a grandchild that leaves the agent's session and process group: cleanup must find it anyway
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
     Path(args[0]).write_text(str(os.getpid()))
     time.sleep(60)
     answer("too late", 0.1)

@@ -55,6 +55,7 @@ def test_a_signal_during_apply_stops_every_agent_and_keeps_the_journal(
         agent_pid = int(slow.read_text())
         run_dir = run_dirs(tmp_path)[0]
         run_id = json.loads((run_dir / "run.json").read_text())["runId"]
+        wait_for(lambda: len(processes_of_run(run_id)) >= 2)  # the agent and its detached grandchild
         assert any(p.pid == agent_pid for p in processes_of_run(run_id))
         if target == "pid":
             os.kill(proc.pid, signum)
