@@ -6,7 +6,8 @@
     marker FILE          create FILE (proves the program was started), answer
     slow FILE            start a detached grandchild, write its pid to FILE, sleep (to be interrupted)
     waitkill FILE        first attempt: write its pid to FILE and wait to be killed; then answer
-    secret VAR FILE      write whether VAR is set to FILE, print VAR's value in the answer
+    secret VAR FILE [fail]  write whether VAR is set to FILE, print VAR's value in the answer
+                         (with `fail`: as its last line, then exit 1)
 """
 import json
 import os
@@ -59,6 +60,9 @@ elif mode == "slow":
 elif mode == "secret":
     value = os.environ.get(args[0])
     Path(args[1]).write_text(json.dumps({"set": value is not None, "length": len(value or "")}))
+    if len(args) > 2:  # fail, the secret being the program's last words (they go into the error)
+        print(f"cannot go on with {value}")
+        sys.exit(1)
     answer(f"the secret is {value}", 0.9)
 else:
     sys.exit(f"unknown mode {mode}")

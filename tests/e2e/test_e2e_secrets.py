@@ -20,17 +20,18 @@ def everything_written(root: Path) -> dict[str, str]:
 @pytest.mark.xfail(strict=True, reason="the redactor (runner/observe/redact.py) is not wired into `runner apply` "
                    "yet; note that api.apply(redact=...) alone covers the journal only: the stdout summary and "
                    "--output are written from the unredacted outcome.result")
-def test_a_secret_reaches_the_agent_and_no_output_of_the_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("fail", "code"), [((), 0), (("fail",), 1)], ids=["answer", "error"])
+def test_a_secret_reaches_the_agent_and_no_output_of_the_run(tmp_path: Path, fail: tuple, code: int) -> None:
     seen = tmp_path / "seen.json"
     write_yaml(tmp_path / "pool.yaml", {"name": "p", "agents": [
-        {"id": "keeper", "command": agent_cmd("secret", "AGENT_TOKEN", str(seen)), "capabilities": ["secret"],
+        {"id": "keeper", "command": agent_cmd("secret", "AGENT_TOKEN", str(seen), *fail), "capabilities": ["secret"],
          "credentials": {"AGENT_TOKEN": {"env": "MY_SECRET"}}}]})
     write_yaml(tmp_path / "p.yaml", {"name": "secret", "steps": [
         {"id": "tell", "agents": {"capabilities": ["secret"]}, "task": "what is the token?"}],
         "outputs": {"said": "{{ steps.tell.output }}"}})
     proc = run(["apply", "p.yaml", "--pool", "pool.yaml", "-o", "out/result.json"], tmp_path,
                env=env(MY_SECRET=SECRET))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == code, proc.stdout + proc.stderr
     assert_no_traceback(proc)
     assert json.loads(seen.read_text()) == {"set": True, "length": len(SECRET)}  # under the mapped name
     assert SECRET not in proc.stdout and SECRET not in proc.stderr
