@@ -56,6 +56,9 @@ def bench_fan_out(stages: int, agents: int, seconds: float, state: Path) -> None
     handles = [PythonAgent(f"a{i}", lambda r: time.sleep(seconds) or "ok", capabilities=("work",))
                for i in range(agents)]
     pattern = parse_pattern(fan_out_pattern(stages, agents), "fanout.yaml")
+    # Warm the imports (networkx, jinja2): cold start has its own benchmark (cold_start.py).
+    apply(parse_pattern(fan_out_pattern(1, 1), "warm.yaml"), POOL, {}, ctx=RunContext(state_dir=state),
+          handles=[PythonAgent("w", lambda r: "ok", capabilities=("work",))])
     t0 = time.perf_counter()
     outcome = apply(pattern, POOL, {}, ctx=RunContext(state_dir=state), handles=handles)
     wall = time.perf_counter() - t0

@@ -88,10 +88,17 @@ def apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunCo
     all_agents = {a.id: a for sel in compiled.selections.values() for a in sel.agents}
     executor = Executor(compiled, ctx, journal, candidates=candidates, provided=handles, concurrency=concurrency, on_event=on_event)
     interrupted = None
-    try:
-        executor.run()
-    except BaseException as exc:  # Interrupted: finish the record first, then re-raise
-        interrupted = exc
+    from runner.observe import trace
+    from runner.observe.log import log_context
+
+    with log_context(runId=ctx.run_id, patternName=pattern.name), \
+            trace.span(trace.PATTERN_EXECUTION, pattern_name=pattern.name, run_id=ctx.run_id,
+                       agent_count=len(all_agents)) as span:
+        try:
+            executor.run()
+        except BaseException as exc:  # Interrupted: finish the record first, then re-raise
+            interrupted = exc
+        span.set(status=executor.outcome()[0])
     status, code, error = executor.outcome()
     finished = time.time()
     result = {

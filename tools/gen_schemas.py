@@ -133,8 +133,8 @@ agent_fields = {
     "options": {"type": "object"},
 }
 agent = obj({"id": {"type": "string", "minLength": 1}, "name": {"type": "string"},
-             "endpoint": {"type": "string", "pattern": "^(https?|grpc)://.+",
-                          "x-expected": "a URL starting with http://, https:// or grpc://"},
+             "endpoint": {"type": "string", "pattern": "^(https?|grpcs?)://.+",
+                          "x-expected": "a URL starting with http://, https://, grpc:// or grpcs://"},
              **agent_fields}, required=["id"])
 template = obj({"name": {"type": "string", "minLength": 1},
                 "maxInstances": {"type": "integer", "minimum": 1}, **agent_fields}, required=["name"])
@@ -152,7 +152,9 @@ pool = obj({
     "warmPool": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
     "healthInterval": duration,
     "autoRestart": {"type": "boolean"},
-    "auth": obj({"tokenEnv": {"type": "string"}, "tokenFile": {"type": "string"}}, maxProperties=1),
+    # one token source (tokenEnv or tokenFile), plus an optional CA for TLS to the agents
+    "auth": obj({"tokenEnv": {"type": "string"}, "tokenFile": {"type": "string"}, "caFile": {"type": "string"}},
+                **{"not": {"required": ["tokenEnv", "tokenFile"]}}),
 }, required=["name"])
 pool["$schema"] = D
 pool["$id"] = "https://runner.invalid/schemas/pool.schema.json"

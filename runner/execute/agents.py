@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 
 from runner import plugins
@@ -38,6 +39,7 @@ class AgentManager:
         self._runtime_of: dict[str, str] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self._auth: Any = None
 
     # ------------------------------------------------------------ runtimes
     def _runtime_configs(self) -> list[RuntimeConfig]:
@@ -93,7 +95,11 @@ class AgentManager:
             elif handle.state in (AgentState.STOPPING, AgentState.STOPPED):
                 raise AgentFailure(FailureKind.CANCELLED, "agent was stopped", agent_id=info.id)
             try:
-                handle.start()
+                from runner.observe import trace
+
+                with trace.span(trace.SPAWN_AGENT, agent_id=info.id, agent_type=info.type,
+                                runtime=self._runtime_of.get(info.id) or "remote"):
+                    handle.start()
             except LoginRequired:
                 raise
             except AgentFailure:
@@ -108,7 +114,14 @@ class AgentManager:
                 from runner.protocol.client import connect
             except ImportError as exc:  # pragma: no cover - protocol support is part of runner
                 raise ConfigurationError(f"agent {info.id}: remote agents need runner's protocol support") from exc
-            return connect(info, self.ctx.bus, self.pool.auth)
+            if self._auth is None:
+                from pathlib import Path
+
+                from runner.protocol.auth import AuthConfig
+
+                # tokenFile / caFile are relative to the pool file; the token comes from the run's env
+                self._auth = AuthConfig.from_pool(self.pool.auth, self.ctx.environ, Path(self.pool.source).parent)
+            return connect(info, self.ctx.bus, self._auth)
         return self._spawn(info, runtime)
 
     @contextlib.contextmanager

@@ -10,6 +10,8 @@ tasks return at once. The cleanup node runs in every case.
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import queue
 import threading
 import time
@@ -39,6 +41,7 @@ INFRA_KINDS = frozenset({"infrastructure", "login"})
 CONFIG_KINDS = frozenset({"config"})
 
 EventHook = Callable[[str, dict[str, Any]], None]
+log = logging.getLogger("runner.execute")
 
 
 class Executor:
@@ -63,6 +66,8 @@ class Executor:
     # ------------------------------------------------------------ events
     def _emit(self, name: str, **fields: Any) -> None:
         self.journal.event(name, **fields)
+        if log.isEnabledFor(logging.INFO):
+            log.info(name, extra={k: v for k, v in fields.items() if k in _LOGGED})
         if self.on_event is not None:
             self.on_event(name, fields)
 
@@ -99,11 +104,16 @@ class Executor:
                         self._release(node_id, waiting, ready, rank)
                         continue
                     kind = self.plan.node(node_id).kind
-                    if kind in ("select", "aggregate", "cleanup"):
+                    # Cheap nodes run here; so does a node nothing else could run beside (a chain):
+                    # a thread hand-off costs more than the whole step's bookkeeping.
+                    alone = not running and not ready and deadline is None
+                    if kind in ("select", "aggregate", "cleanup") or alone:
                         self._finish(node_id, self._call(steps, node_id), waiting, ready, rank)
                     else:
                         running += 1
-                        node_pool.submit(lambda n=node_id: done.put((n, self._call(steps, n))))
+                        # a copy of the context per node: spans and log fields follow into the thread
+                        node_pool.submit(contextvars.copy_context().run,
+                                         lambda n=node_id: done.put((n, self._call(steps, n))))
                 if not running:
                     break
                 try:
@@ -161,9 +171,14 @@ class Executor:
             step = self.plan.pattern.step(node.step or "")
             rec = self.records[step.id]
             if node.kind == "select":
+                from runner.observe import trace
+
                 rec.status, rec.started = "running", time.time()
-                self._emit("step_started", step=step.id, agents=[a.id for a in self.plan.selections[step.id].agents])
-                self._cancel_if_upstream_failed(step.id)
+                agents = [a.id for a in self.plan.selections[step.id].agents]
+                with trace.span(trace.SELECT_AGENTS, step_id=step.id, agent_count=len(agents),
+                                capabilities=list(step.agents.capabilities)):
+                    self._emit("step_started", step=step.id, agents=agents)
+                    self._cancel_if_upstream_failed(step.id)
             elif node.kind == "spawn":
                 steps.spawn(step)
             elif node.kind == "execute":
@@ -211,8 +226,12 @@ class Executor:
         if self._cleaned:
             return
         self._cleaned = True
-        self._emit("cleanup_started", agents=sorted(self.manager.started()))
-        self.cleanup_problems += self.manager.stop_all()
+        from runner.observe import trace
+
+        started = sorted(self.manager.started())
+        with trace.span(trace.CLEANUP_AGENTS, agent_count=len(started)):
+            self._emit("cleanup_started", agents=started)
+            self.cleanup_problems += self.manager.stop_all()
         for problem in self.cleanup_problems:
             self._emit("cleanup_problem", problem=problem)
 
@@ -233,6 +252,10 @@ class Executor:
         if kinds <= INFRA_KINDS:
             return "error", EXIT_INFRA, error
         return "failed", EXIT_FAILED, error
+
+
+_LOGGED = frozenset({"step", "agent", "attempt", "status", "errorKind", "error", "confidence", "name",
+                     "state", "detail", "reason", "problem", "agents"})
 
 
 def _classify(error: BaseException) -> tuple[str, str]:

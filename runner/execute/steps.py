@@ -7,9 +7,10 @@ same agent when it is still healthy, else on another agent that has the capabili
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -20,6 +21,7 @@ from runner.execute.agents import AgentManager
 from runner.execute.aggregate import Answer, aggregate
 from runner.execute.records import AttemptRecord, StepRecord
 from runner.execute.retry import delays, should_retry
+from runner.observe import trace
 from runner.plan.model import Plan, Selection
 from runner.spec.models import Step
 
@@ -30,6 +32,22 @@ class StepFailure(Exception):
     def __init__(self, kind: str, message: str) -> None:
         self.kind = kind
         super().__init__(message)
+
+
+class StepsView(Mapping[str, Any]):
+    """``steps`` in templates: each step's view is built when a template reads it (not all, every time)."""
+
+    def __init__(self, records: dict[str, StepRecord]) -> None:
+        self._records = records
+
+    def __getitem__(self, step_id: str) -> dict[str, Any]:
+        return self._records[step_id].template_view()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
 
 
 class StepRunner:
@@ -48,14 +66,14 @@ class StepRunner:
 
     # ------------------------------------------------------------ context
     def context(self, **extra: Any) -> dict[str, Any]:
-        steps = {sid: rec.template_view() for sid, rec in self.records.items()}
-        return {"inputs": dict(self.plan.inputs), "steps": steps, **extra}
+        return {"inputs": self.plan.inputs, "steps": StepsView(self.records), **extra}
 
     # ------------------------------------------------------------ nodes
     def spawn(self, step: Step) -> None:
         sel = self.plan.selections[step.id]
         infos = [a for a in sel.agents if a.id in sel.spawn]
-        futures = [self.task_pool.submit(self.manager.acquire, a, sel.runtimes.get(a.id)) for a in infos]
+        futures = [self.task_pool.submit(contextvars.copy_context().run, self.manager.acquire, a, sel.runtimes.get(a.id))
+                   for a in infos]
         for info, f in zip(infos, futures, strict=True):
             try:
                 f.result()
@@ -145,7 +163,8 @@ class StepRunner:
             answer = self._guarded(step, sel, agents[0], 0, index, item, task)
             return [answer] if answer is not None else []
         futures: dict[Future[Answer | None], int] = {
-            self.task_pool.submit(self._guarded, step, sel, info, slot, index, item, task): slot
+            self.task_pool.submit(contextvars.copy_context().run, self._guarded, step, sel, info, slot, index,
+                                  item, task): slot
             for slot, info in enumerate(agents)
         }
         results: list[Answer] = []
@@ -180,8 +199,13 @@ class StepRunner:
             rec.add_attempt(record)
             self.journal.event("attempt_started", step=step.id, attempt=attempt, agent=info.id, item=index)
             try:
-                result = self._one(step, sel, info, slot, index, item, task, attempt)
-                answer = self._accept(step, info, result, record)
+                with trace.span(trace.EXECUTE_TASK, step_id=step.id, agent_id=info.id, agent_type=info.type,
+                                attempt=attempt) as span:
+                    result = self._one(step, sel, info, slot, index, item, task, attempt)
+                    answer = self._accept(step, info, result, record)
+                    span.set(duration_ms=int((time.time() - record.started) * 1000))
+                    if answer.confidence is not None:
+                        span.set(confidence=answer.confidence)
                 return answer
             except AgentFailure as failure:
                 self._record_failure(step, record, failure)

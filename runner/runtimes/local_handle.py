@@ -20,6 +20,7 @@ unparsable answer                        PARSE
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -46,6 +47,7 @@ from runner.agents.pty import (
     build_env,
 )
 from runner.agents.types.base import LaunchSpec
+from runner.agents.types.screendrive import ScreenDriver, make_driver
 from runner.errors import AgentFailure, FailureKind, LoginRequired
 
 if TYPE_CHECKING:
@@ -91,6 +93,9 @@ class LocalHandle(AgentHandle):
         self._stopping = False
         self._started_at = 0.0
         self._tasks_done = 0
+        # Full-screen CLIs (claude, codex, gemini, aider) are read from their rendered screen:
+        # the type provides ``screen_detector``; None for plain programs (regex detectors).
+        self.screen: ScreenDriver | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -117,6 +122,9 @@ class LocalHandle(AgentHandle):
                     self._close(stale, 0.0)
                 self._start_session()
         except (AgentFailure, LoginRequired) as exc:
+            if isinstance(exc, LoginRequired) and exc.__cause__ is None:
+                # seen on the screen, or known before starting (the type's launch raised it)
+                self.lifecycle.emit("login_required", detail=exc.instruction)
             self._to(S.ERROR, {S.STARTING}, str(exc))
             raise
         if not self._to(S.READY, {S.STARTING}):
@@ -137,6 +145,12 @@ class LocalHandle(AgentHandle):
             t.start()
         for t in closers:
             t.join()
+        cleanup = getattr(self.agent_type, "cleanup", None)  # e.g. a CLI's seeded config home
+        if cleanup is not None:
+            try:
+                cleanup(self.definition, self.ctx, self.id)
+            except OSError:
+                pass  # teardown problems are not the task's failure
         with self._lock:
             self._session = None
             self.lifecycle.to(S.STOPPED)
@@ -159,6 +173,9 @@ class LocalHandle(AgentHandle):
     # ------------------------------------------------------------ execute
 
     def execute(self, request: TaskRequest, on_output: OutputCallback | None = None) -> TaskResult:
+        limit = getattr(self.agent_type, "task_timeout", None)  # CLIs may retry or wait forever
+        if request.timeout is None and limit is not None:
+            request = dataclasses.replace(request, timeout=limit(self.definition))
         with self._lock:
             if self._stopping or self.state in (S.STOPPING, S.STOPPED):
                 raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)
@@ -230,6 +247,11 @@ class LocalHandle(AgentHandle):
             if session is None or not session.alive:
                 raise AgentFailure(FailureKind.CRASH, "the agent's session is gone")
             self._task_output = on_output
+            if self.screen is not None:
+                try:
+                    return self._run_on_screen(session, self.screen, request)
+                finally:
+                    self._task_output = None
             try:
                 mark = session.mark()
                 typed = self.agent_type.format_task(self.definition, request)
@@ -251,8 +273,64 @@ class LocalHandle(AgentHandle):
 
     # ------------------------------------------------------------ sessions
 
+    def _run_on_screen(self, session: PtySession, screen: ScreenDriver, request: TaskRequest) -> TaskResult:
+        """One task in a full-screen CLI: type it, wait for a completed turn, read the answer
+        off the rendered screen (approval prompts answered per the approval preset)."""
+        mark, turns, asked = session.mark(), screen.turns, len(screen.approvals)
+        done_before = screen.detector.done_lines()
+        screen.type_task(session.send, self.agent_type.format_task(self.definition, request))
+        timeout = request.timeout or 600.0
+        try:
+            c = screen.wait(session.send, lambda: session.alive, ("done", "ready"), timeout,
+                            inactivity=request.inactivity, turns_after=turns, done_before=done_before,
+                            output=lambda: session.output_since(mark))
+        except AgentFailure:
+            self._close(session, 0.0)
+            raise
+        if c.state == "login_required":
+            self.lifecycle.emit("login_required", detail=c.text)
+            self._close(session, 0.0)
+            raise AgentFailure(FailureKind.LOGIN, f"login required: {c.text}", output=c.text)
+        if c.state == "error":
+            raise AgentFailure(_error_kind(c.text), c.text, output=session.output_since(mark))
+        denied = [text for text, ok in screen.approvals[asked:] if not ok]
+        answer = screen.answer()
+        if answer is None:  # plain-line CLIs (aider): the transcript is the answer
+            answer = session.output_since(mark)
+        if denied and "CONFIDENCE" not in answer.upper():
+            raise AgentFailure(FailureKind.TASK, f"denied per approval preset: {denied[0]}", output=answer)
+        return self.agent_type.parse_result(self.definition, request, answer, None)
+
+    def _start_on_screen(self, spec: LaunchSpec, screen: ScreenDriver) -> None:
+        """Start a full-screen CLI and wait until its screen says ready (or login / error)."""
+        self.screen = screen
+
+        def output(text: str) -> None:
+            screen.feed(text)
+            self._session_output(text)
+
+        session = self._open(spec, output, stdin_pipe=False)
+        try:
+            c = screen.wait(session.send, lambda: session.alive, ("ready",), self.start_timeout,
+                            output=lambda: session.output_since(0))
+        except AgentFailure as exc:
+            self._close(session, 0.0)
+            kind = FailureKind.CANCELLED if self._stopping else FailureKind.INFRASTRUCTURE
+            raise AgentFailure(kind, f"did not show its prompt: {exc}", agent_id=self.id,
+                               output=exc.output) from exc
+        if c.state == "login_required":
+            self._close(session, 0.0)
+            raise LoginRequired(self.id, c.text)  # announced by start()
+        if c.state == "error":
+            self._close(session, 0.0)
+            raise AgentFailure(_error_kind(c.text), c.text, agent_id=self.id, output=session.output_since(0))
+        self._session = session
+
     def _start_session(self) -> None:
         spec = self.agent_type.launch(self.definition, None, self.ctx, self.id)
+        screen = make_driver(self.agent_type, self.definition)
+        if screen is not None:
+            return self._start_on_screen(spec, screen)
         session = self._open(spec, self._session_output, stdin_pipe=False)
         patterns = {"ready": self.detectors.ready, "login": self.detectors.login}
         try:
@@ -341,6 +419,13 @@ class LocalHandle(AgentHandle):
             raise AgentFailure(FailureKind.INFRASTRUCTURE,
                                f"program `{program}` was not found on PATH", agent_id=self.id)
         return program if program in _AS_GIVEN else found
+
+
+def _error_kind(text: str) -> FailureKind:
+    """A CLI's on-screen error: a refused key is configuration, the rest infrastructure."""
+    from runner.agents.types.jsonout import AUTH_HINTS  # noqa: PLC0415
+
+    return FailureKind.CONFIG if AUTH_HINTS.search(text) else FailureKind.INFRASTRUCTURE
 
 
 def _failure(exc: Exception, request: TaskRequest) -> AgentFailure:

@@ -12,12 +12,28 @@ Every problem of a file is raised at once as ``runner.errors.SpecError``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from runner.spec.models import Pattern, Pool
-from runner.spec.pattern import load_pattern, parse_pattern
-from runner.spec.pool import load_pool, parse_pool
-from runner.spec.poolchecks import check_pair
-from runner.spec.templates import step_dependencies
+if TYPE_CHECKING:
+    from runner.spec.models import Pattern, Pool
+
+# Loaded on first use: importing ``runner.spec.models`` (every command does) must not pull in
+# the YAML, jsonschema and Jinja machinery that only loading a file needs.
+_LAZY = {
+    "Pattern": "runner.spec.models", "Pool": "runner.spec.models",
+    "load_pattern": "runner.spec.pattern", "parse_pattern": "runner.spec.pattern",
+    "load_pool": "runner.spec.pool", "parse_pool": "runner.spec.pool",
+    "check_pair": "runner.spec.poolchecks", "step_dependencies": "runner.spec.templates",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)
+
 
 __all__ = ["Pattern", "Pool", "check_pair", "load_file", "load_pattern", "load_pool", "parse_file",
            "parse_pattern", "parse_pool", "step_dependencies"]
@@ -32,6 +48,8 @@ def load_file(path: str | Path) -> Pattern | Pool:
 
 def parse_file(text: str, source: str = "<memory>") -> Pattern | Pool:
     """``load_file`` for text already read."""
+    from runner.spec.pattern import parse_pattern
+    from runner.spec.pool import parse_pool
     from runner.spec.yamlload import load_yaml
 
     doc = load_yaml(text, source)

@@ -119,6 +119,8 @@ def _translate(error: Any) -> list[tuple[str, str, bool]]:
         return [(path, "must not be empty" if n == 1 else f"must have at least {n} items", False)]
     if v == "minLength":
         return [(path, "must not be empty", False)]
+    if v == "not" and isinstance(error.validator_value, dict) and "required" in error.validator_value:
+        return [(path, f"give only one of: {', '.join(error.validator_value['required'])}", False)]
     if v == "maxProperties":
         return [(path, f"give at most {error.validator_value} of: {', '.join(schema.get('properties', {}))}", False)]
     return [(path, error.message, False)]

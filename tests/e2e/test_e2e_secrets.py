@@ -17,9 +17,6 @@ def everything_written(root: Path) -> dict[str, str]:
     return {str(p): p.read_text(errors="replace") for p in root.rglob("*") if p.is_file()}
 
 
-@pytest.mark.xfail(strict=True, reason="the redactor (runner/observe/redact.py) is not wired into `runner apply` "
-                   "yet; note that api.apply(redact=...) alone covers the journal only: the stdout summary and "
-                   "--output are written from the unredacted outcome.result")
 @pytest.mark.parametrize(("fail", "code"), [((), 0), (("fail",), 1)], ids=["answer", "error"])
 def test_a_secret_reaches_the_agent_and_no_output_of_the_run(tmp_path: Path, fail: tuple, code: int) -> None:
     seen = tmp_path / "seen.json"

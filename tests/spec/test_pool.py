@@ -55,7 +55,7 @@ EXPECTED = [
     "f.yaml:10:19: $.agents[0].readyPattern: invalid regular expression: missing ), unterminated subpattern at position 1",
     "f.yaml:11:25: $.agents[0].resources.memory: expected a memory size such as 512Mi, 1Gi, 100M or a number of bytes, got string \"1XB\"",
     "f.yaml:11:35: $.agents[0].resources.cpu: must be greater than 0, got integer 0",
-    "f.yaml:12:15: $.agents[0].endpoint: expected a URL starting with http://, https:// or grpc://, got string \"ftp://x\"",
+    "f.yaml:12:15: $.agents[0].endpoint: expected a URL starting with http://, https://, grpc:// or grpcs://, got string \"ftp://x\"",
     "f.yaml:13:16: $.agents[0].expertise: must be at most 1, got integer 2",
     "f.yaml:14:9: $.agents[1].id: duplicate agent id `a` (first at line 4)",
     "f.yaml:15:14: $.agents[1].command: cannot split the command into words: No closing quotation",
@@ -69,7 +69,7 @@ EXPECTED = [
     "f.yaml:24:32: $.registries[1]: missing required key `type`",
     "f.yaml:25:37: $.runtimes[0].maxAgents: must be at least 1, got integer 0",
     "f.yaml:26:12: $.warmPool.tt: unknown template `tt` (did you mean `t`?)",
-    "f.yaml:27:7: $.auth: give at most 1 of: tokenEnv, tokenFile",
+    "f.yaml:27:7: $.auth: give only one of: tokenEnv, tokenFile",
 ]
 
 

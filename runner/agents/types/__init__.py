@@ -1,5 +1,20 @@
 """Agent types by name. A pool agent's ``type`` comes from here."""
 
+from __future__ import annotations
+
+from typing import Any
+
 AGENT_TYPES: dict[str, str] = {
     "command": "runner.agents.types.command:CommandType",
+    "claude": "runner.agents.types.claude:ClaudeType",
+    "codex": "runner.agents.types.codex:CodexType",
+    "gemini": "runner.agents.types.gemini:GeminiType",
+    "aider": "runner.agents.types.aider:AiderType",
 }
+
+
+def load_type(name: str) -> Any:
+    """An instance of the agent type registered as ``name`` (ConfigurationError when unknown)."""
+    from runner.plugins import load
+
+    return load("agent type", AGENT_TYPES, name)()

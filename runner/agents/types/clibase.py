@@ -1,0 +1,134 @@
+"""What the four real CLI types (claude, codex, gemini, aider) share.
+
+- finding the binary (``options.binary``, then PATH, then the project-local install
+  ``.cache/clis/bin`` made by ``.ci/setup-clis.sh``);
+- the seed's credential names (``anthropicKey``...) mapped to each CLI's env var;
+- a per-run, per-agent isolated HOME that the type pre-seeds so the CLI starts without
+  first-run dialogs, removed by ``cleanup``;
+- the approval preset (``options.approval``: readonly | standard | permissive | autonomous);
+- the screen detector built from the CLI's rule table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from runner.agents.model import TaskRequest, TaskResult
+from runner.agents.types.answer import split_confidence, task_prompt
+from runner.agents.types.base import AgentType, Detectors, TypeCapabilities
+from runner.agents.types.screen import ScreenDetector
+from runner.agents.types.screentable import load_table
+from runner.context import RunContext
+from runner.spec.models import AgentDef
+
+PRESETS = ("readonly", "standard", "permissive", "autonomous")
+SEED_KEYS = {"anthropicKey", "openaiKey", "googleKey", "githubToken"}
+_LOCAL_BIN = Path(__file__).resolve().parents[3] / ".cache" / "clis" / "bin"
+_BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class CliType(AgentType):
+    """Base of the real CLI types; subclasses fill in the argv, env and seeding."""
+
+    binary = ""
+    key_env: dict[str, str] = {}  # seed credential name -> the env var the CLI reads
+    capabilities = TypeCapabilities(per_task=True, long_lived=True)
+
+    # --- contract --------------------------------------------------------------------
+    def validate(self, definition: AgentDef) -> list[str]:
+        problems = []
+        if definition.mode not in ("per-task", "long-lived"):
+            problems.append(f"mode `{definition.mode}`: expected `per-task` or `long-lived`")
+        approval = definition.options.get("approval", "standard")
+        if approval not in PRESETS:
+            problems.append(f"options.approval `{approval}`: expected one of {', '.join(PRESETS)}")
+        for key in definition.credentials:
+            if key in SEED_KEYS and key not in self.key_env:
+                problems.append(f"credentials.{key}: `{self.name}` does not use it")
+        return problems
+
+    def detectors(self, definition: AgentDef) -> Detectors:
+        """Plain-regex fallback for drivers without ``screen_detector`` (login/error only)."""
+        login = [r.screen.pattern for r in self.table(definition).rules
+                 if r.state == "login_required" and r.screen is not None]
+        return Detectors(login=re.compile("|".join(login)) if login else None)
+
+    def format_task(self, definition: AgentDef, request: TaskRequest) -> str:
+        """The prompt as one bracketed paste (newlines stay text), then Enter (CR submits)."""
+        return f"\x1b[200~{task_prompt(request)}\x1b[201~\r"
+
+    def screen_result(self, definition: AgentDef, request: TaskRequest, text: str) -> TaskResult:
+        """A result from the answer read off the screen (long-lived mode): text + confidence."""
+        from runner.errors import AgentFailure, FailureKind
+
+        answer, confidence = split_confidence(text)
+        if not answer:
+            raise AgentFailure(FailureKind.PARSE, "no answer on the screen", output=text)
+        return TaskResult(task_id=request.task_id, result=answer,
+                          confidence=confidence if confidence is not None else definition.confidence,
+                          output=text)
+
+    # --- additive hooks (optional on AgentType) -------------------------------------
+    def screen_detector(self, definition: AgentDef) -> ScreenDetector:
+        return ScreenDetector(self.table(definition))
+
+    def cleanup(self, definition: AgentDef, ctx: RunContext, agent_id: str) -> None:
+        """Remove the agent's seeded config home (it may hold an approved key)."""
+        shutil.rmtree(self.home(ctx, agent_id).parent, ignore_errors=True)
+
+    def task_timeout(self, definition: AgentDef) -> float:
+        """The wall-clock limit of a task that sets none (``options.task_timeout``, 900 s):
+        offline, codex waits forever and claude/gemini retry for minutes."""
+        return float(definition.options.get("task_timeout", 900))
+
+    def approve_prompts(self, definition: AgentDef) -> bool:
+        """Whether an interactive approval prompt is answered yes (else no)."""
+        return self.approval(definition) in ("permissive", "autonomous")
+
+    # --- helpers -----------------------------------------------------------------------
+    def table(self, definition: AgentDef):  # noqa: ANN201 - ScreenTable
+        return load_table(self.name, definition.options.get("version"))
+
+    def approval(self, definition: AgentDef) -> str:
+        return str(definition.options.get("approval", "standard"))
+
+    def find_binary(self, definition: AgentDef) -> str | None:
+        explicit = definition.options.get("binary")
+        if explicit:
+            return str(explicit) if Path(explicit).exists() or shutil.which(explicit) else None
+        return shutil.which(self.binary) or shutil.which(self.binary, path=str(_LOCAL_BIN))
+
+    def require_binary(self, definition: AgentDef) -> str:
+        from runner.errors import ConfigurationError
+
+        found = self.find_binary(definition)
+        if not found:
+            raise ConfigurationError(f"agent type `{self.name}`: `{self.binary}` not installed "
+                                     "(run .ci/setup-clis.sh or set options.binary)")
+        return found
+
+    def home(self, ctx: RunContext, agent_id: str) -> Path:
+        """The agent's isolated HOME: ``<run dir>/agents/<id>/home`` (absolute)."""
+        return (ctx.run_dir / "agents" / agent_id / "home").resolve()
+
+    def workdir(self, definition: AgentDef, ctx: RunContext) -> Path:
+        return Path(definition.workdir or ctx.workdir).resolve()
+
+    def secrets(self, definition: AgentDef, ctx: RunContext) -> dict[str, str]:
+        """Resolved credentials as the env vars the CLI reads (seed names mapped)."""
+        out = {}
+        for key, value in ctx.resolve_credentials(definition.credentials).items():
+            out[self.key_env.get(key, key)] = value
+        return out
+
+    def base_env(self, definition: AgentDef, ctx: RunContext, agent_id: str, home: Path) -> dict[str, str]:
+        """A from-scratch environment: isolated HOME, a terminal, the run's labels, the pool's env."""
+        path = os.pathsep.join([str(Path(self.require_binary(definition)).parent), _BASE_PATH])
+        env = {"HOME": str(home), "PATH": path, "TERM": "xterm-256color", "LANG": "C.UTF-8",
+               "COLORTERM": "truecolor", "NO_UPDATE_NOTIFIER": "1", "TMPDIR": str(home / "tmp")}
+        env.update(ctx.label_env(agent_id))
+        env.update(definition.env)
+        return env

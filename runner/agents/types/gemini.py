@@ -1,0 +1,83 @@
+"""Agent type ``gemini``: Google's Gemini CLI (npm ``@google/gemini-cli``).
+
+Per-task: ``gemini -p PROMPT -o json`` (``response`` + ``stats`` on stdout; an ``error``
+object on stderr, exit 41 = no auth, 55 = untrusted folder, 145 = key refused).
+Long-lived: the interactive TUI. The isolated HOME gets ``.gemini/trustedFolders.json``
+(the workdir trusted: otherwise the trust dialog re-launches the process) and, with a key,
+``settings.json`` selecting API-key auth (required with a custom base URL in 0.61).
+Options: ``approval``, ``model``, ``base_url`` (GOOGLE_GEMINI_BASE_URL), ``binary``, ``version``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from runner.agents.model import TaskRequest, TaskResult
+from runner.agents.types.answer import split_confidence, task_prompt
+from runner.agents.types.base import LaunchSpec
+from runner.agents.types.clibase import CliType
+from runner.agents.types.jsonout import failure_for, json_objects, tail
+from runner.context import RunContext
+from runner.errors import AgentFailure, FailureKind
+from runner.spec.models import AgentDef
+
+APPROVAL_MODE = {"readonly": "plan", "standard": "default", "permissive": "auto_edit", "autonomous": "yolo"}
+EXIT_MEANING = {41: "no authentication configured", 55: "folder not trusted", 145: "API key refused"}
+
+
+class GeminiType(CliType):
+    name = "gemini"
+    binary = "gemini"
+    key_env = {"googleKey": "GEMINI_API_KEY", "githubToken": "GITHUB_TOKEN"}
+
+    def launch(self, definition: AgentDef, request: TaskRequest | None, ctx: RunContext,
+               agent_id: str) -> LaunchSpec:
+        home = self.home(ctx, agent_id)
+        cwd = self.workdir(definition, ctx)
+        secrets = self.secrets(definition, ctx)
+        seed(home, cwd, with_key=bool(secrets.get("GEMINI_API_KEY") or secrets.get("GOOGLE_API_KEY")))
+        env = self.base_env(definition, ctx, agent_id, home)
+        if definition.options.get("base_url"):
+            env["GOOGLE_GEMINI_BASE_URL"] = str(definition.options["base_url"])
+        env["CLI_TITLE"] = "runner"  # a stable window title: `◇  Ready (runner)`
+        env.update(secrets)
+        argv = [self.require_binary(definition), "--approval-mode", APPROVAL_MODE[self.approval(definition)]]
+        if definition.options.get("model"):
+            argv += ["-m", str(definition.options["model"])]
+        if request is not None:
+            argv += ["-o", "json", "-p", task_prompt(request)]
+        return LaunchSpec(argv=tuple(argv), env=env, cwd=cwd)
+
+    def parse_result(self, definition: AgentDef, request: TaskRequest, output: str,
+                     exit_status: int | None) -> TaskResult:
+        if exit_status is None and definition.mode == "long-lived":
+            return self.screen_result(definition, request, output)
+        objs = list(json_objects(output))
+        done = next((o for o in reversed(objs) if "response" in o), None)
+        error = next((o["error"] for o in reversed(objs) if isinstance(o.get("error"), dict)), None)
+        if done is None or error is not None:
+            if error is not None:
+                raise failure_for(f"{error.get('message')} (code {error.get('code')})", output=output)
+            meaning = EXIT_MEANING.get(exit_status or 0)
+            if meaning or tail(output):
+                raise failure_for(f"{meaning or 'no response'}: {tail(output, 400)}", output=output)
+            raise AgentFailure(FailureKind.PARSE, f"gemini printed no response (exit {exit_status})", output=output)
+        text, confidence = split_confidence(str(done.get("response") or ""))
+        stats = done.get("stats") or {}
+        return TaskResult(task_id=request.task_id, result=text,
+                          confidence=confidence if confidence is not None else definition.confidence,
+                          output=output, usage={"stats": stats} if stats else {})
+
+
+def seed(home: Path, cwd: Path, with_key: bool) -> None:
+    """``$HOME/.gemini``: the workdir trusted; API-key auth selected when a key is given."""
+    gem = home / ".gemini"
+    gem.mkdir(parents=True, exist_ok=True)
+    (home / "tmp").mkdir(exist_ok=True)
+    (gem / "trustedFolders.json").write_text(json.dumps({str(cwd): "TRUST_FOLDER"}), encoding="utf-8")
+    settings: dict = {"general": {"disableAutoUpdate": True, "disableUpdateNag": True},
+                      "privacy": {"usageStatisticsEnabled": False}}
+    if with_key:
+        settings["security"] = {"auth": {"selectedType": "gemini-api-key"}}
+    (gem / "settings.json").write_text(json.dumps(settings), encoding="utf-8")

@@ -1,0 +1,121 @@
+"""Driving a full-screen CLI session by its rendered screen (used by the local runtime).
+
+``ScreenDriver`` owns a ``ScreenDetector`` fed with everything the session prints, and
+waits for states on it: it answers known first-run dialogs with the table's keys (a seeded
+run never sees one), answers approval prompts per the approval preset (approve for
+permissive/autonomous, deny otherwise), and reads the final answer off the screen.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from runner.agents.types.screen import Classification, ScreenDetector, extract_answer
+from runner.errors import AgentFailure, FailureKind
+
+_DIALOG_RETRY = 2.0  # s before the same dialog is answered again (the screen may lag)
+
+
+class ScreenDriver:
+    """Waits on a session's screen. ``feed`` must get every chunk of output (raw text)."""
+
+    def __init__(self, detector: ScreenDetector, approve: bool) -> None:
+        self.detector = detector
+        self.approve = approve
+        self.approvals: list[tuple[str, bool]] = []  # (prompt text, approved?) seen so far
+        self._cond = threading.Condition()
+        self._answered: dict[str, float] = {}
+
+    def feed(self, text: str) -> None:
+        with self._cond:
+            self.detector.feed(text)
+            self._cond.notify_all()
+
+    def wait(self, send: Callable[[str], None], alive: Callable[[], bool], states: tuple[str, ...],
+             timeout: float, inactivity: float | None = None, turns_after: int | None = None,
+             output: Callable[[], str] = lambda: "",
+             immediate: tuple[str, ...] = ("login_required", "error"),
+             done_before: list[str] | None = None) -> Classification:
+        """Until the screen shows one of ``states`` (with ``turns_after``: once more turns than
+        that have completed, or a new done line since ``done_before``) or one of ``immediate``.
+        Dialogs and approvals are answered on the way. Raises AgentFailure TIMEOUT/HANG/CRASH."""
+        started = time.monotonic()
+        deadline = started + timeout
+        last_change, last_text = started, ""
+        resubmit = self.detector.table.resubmit_after if turns_after is not None else 0.0
+        moved = False  # the task got going (busy/approval/a turn) since it was typed
+        # A fast turn may never show busy between two reads: a new `done` line also counts.
+        done_before = self.detector.done_lines() if done_before is None else done_before
+        with self._cond:
+            while True:
+                c = self.detector.classify()
+                now = time.monotonic()
+                if c.state in immediate or (c.state in states and (
+                        turns_after is None or self.detector.turns > turns_after
+                        or (c.state == "done" and _new_done(done_before, self.detector.done_lines())))):
+                    return c
+                if c.state in ("dialog", "approval") and c.state not in states:
+                    self._answer(c, send, now)
+                moved = moved or c.state in ("busy", "approval") or self.detector.turns > (turns_after or 0)
+                if resubmit and not moved and now - started >= resubmit:
+                    send("\r")  # the Enter was taken as part of the paste: the task still sits typed
+                    started = now
+                if not alive():
+                    raise AgentFailure(FailureKind.CRASH, f"the program exited (screen: {c.state} {c.text})",
+                                       output=output())
+                text = self.detector.text()
+                if text != last_text:
+                    last_change, last_text = now, text
+                if now >= deadline:
+                    raise AgentFailure(FailureKind.TIMEOUT, f"not {'/'.join(states)} within {timeout:g}s "
+                                       f"(screen: {c.state} {c.text})", output=output())
+                if inactivity is not None and now - last_change >= inactivity:
+                    raise AgentFailure(FailureKind.HANG, f"screen unchanged for {inactivity:g}s", output=output())
+                self._cond.wait(0.1)
+
+    def _answer(self, c: Classification, send: Callable[[str], None], now: float) -> None:
+        rule = self.detector.table.rule(c.rule)
+        keys = (rule.yes if self.approve else rule.no) if c.state == "approval" else rule.keys
+        if not keys or now - self._answered.get(c.rule + c.text, 0.0) < _DIALOG_RETRY:
+            return
+        self._answered[c.rule + c.text] = now
+        if c.state == "approval":
+            self.approvals.append((c.text, self.approve))
+        send(keys)
+
+    def type_task(self, send: Callable[[str], None], typed: str) -> None:
+        """Type a task; with the table's ``submit_delay``, Enter goes separately after it
+        (gemini treats an Enter arriving with pasted text as part of the paste)."""
+        delay = self.detector.table.submit_delay
+        if delay and typed.endswith("\r"):
+            send(typed[:-1])
+            time.sleep(delay)  # deliberate: the CLI's paste heuristic is time-based
+            send("\r")
+        else:
+            send(typed)
+
+    def answer(self) -> str | None:
+        """The final answer shown on the screen, if the table knows where answers sit."""
+        return extract_answer(self.detector.text(), self.detector.table)
+
+    @property
+    def turns(self) -> int:
+        return self.detector.turns
+
+
+def _new_done(before: list[str], after: list[str]) -> bool:
+    """A done line was added at the bottom (scrolling only ever removes lines at the top)."""
+    return len(after) > len(before) or bool(after and (not before or after[-1] != before[-1]))
+
+
+def make_driver(agent_type: Any, definition: Any) -> ScreenDriver | None:
+    """A driver for types that provide ``screen_detector`` (the real CLIs), else None."""
+    factory = getattr(agent_type, "screen_detector", None)
+    detector = factory(definition) if factory is not None else None
+    if detector is None:
+        return None
+    approve = getattr(agent_type, "approve_prompts", lambda d: False)(definition)
+    return ScreenDriver(detector, approve)

@@ -1,0 +1,70 @@
+"""The four real CLIs, non-interactive (per-task) mode, driven to a real answer against a local
+mock of their vendor API: prompt in, answer + confidence out; approval presets; refused keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.agents.model import TaskRequest
+from runner.errors import AgentFailure, FailureKind, LoginRequired
+from tests.helpers.clis import definition, make_ctx, run_task
+from tests.helpers.vendor_mock import VendorMock
+
+pytestmark = [pytest.mark.cli, pytest.mark.pty]
+CLIS = ["claude", "codex", "gemini", "aider"]
+KEY = {"RUNNER_TEST_KEY": "sk-test-0123456789abcdefghijklmn"}
+
+
+def task(word: str = "zebra") -> TaskRequest:
+    return TaskRequest(task_id="t1", description=f"Say hello. TOKEN:{word}")
+
+
+@pytest.mark.parametrize("cli", CLIS)
+def test_answer_and_confidence(cli, tmp_path):
+    with VendorMock() as mock:
+        ctx = make_ctx(tmp_path, KEY)
+        result = run_task(cli, definition(cli, mock.url), ctx, task("okapi"), "a1")
+    assert result.result == "Hello from mock. The token is okapi."
+    assert result.confidence == 0.85
+    assert result.usage  # tokens (and cost where the CLI reports it)
+    assert mock.requests, "the CLI never reached the mock"
+    assert not (ctx.run_dir / "agents" / "a1").exists(), "seeded home not removed"
+
+
+@pytest.mark.parametrize("cli", CLIS)
+def test_refused_key_is_a_config_failure(cli, tmp_path):
+    with VendorMock("401") as mock:
+        ctx = make_ctx(tmp_path, KEY)
+        with pytest.raises(AgentFailure) as err:
+            run_task(cli, definition(cli, mock.url), ctx, task(), "a1", timeout=45)
+    assert err.value.kind is FailureKind.CONFIG
+    assert "sk-test-0123456789" not in str(err.value)
+
+
+@pytest.mark.parametrize("cli,approval,runs", [
+    ("claude", "standard", False), ("claude", "permissive", True),
+    ("codex", "readonly", False), ("codex", "standard", True),
+    ("gemini", "standard", False), ("gemini", "autonomous", True),
+])
+def test_tool_call_follows_the_approval_preset(cli, approval, runs, tmp_path):
+    with VendorMock("tool") as mock:
+        ctx = make_ctx(tmp_path, KEY)
+        result = run_task(cli, definition(cli, mock.url, approval=approval), ctx, task(), "a1")
+    assert result.confidence == 0.85
+    assert (ctx.workdir / "created_by_mock.txt").exists() is runs
+
+
+@pytest.mark.parametrize("cli", ["claude", "gemini"])
+def test_no_credentials_is_login_required(cli, tmp_path):
+    ctx = make_ctx(tmp_path, {})
+    with pytest.raises(AgentFailure) as err:
+        run_task(cli, definition(cli, None, with_key=False), ctx, task(), "a1", timeout=30)
+    assert err.value.kind is FailureKind.LOGIN
+
+
+@pytest.mark.parametrize("cli", ["codex", "aider"])
+def test_no_credentials_is_refused_before_start(cli, tmp_path):
+    # Both would wait for the network / a browser login for minutes: refuse at launch.
+    ctx = make_ctx(tmp_path, {})
+    with pytest.raises(LoginRequired, match="API key"):
+        run_task(cli, definition(cli, None, with_key=False), ctx, task(), "a1")

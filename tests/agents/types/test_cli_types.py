@@ -1,0 +1,135 @@
+"""Pure unit tests of the four CLI types: argv/env per mode and approval preset, seeded
+config, result parsing of canned outputs (the real programs are in test_cli_*.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+
+import pytest
+
+from runner.agents.model import TaskRequest
+from runner.agents.types import AGENT_TYPES, load_type
+from runner.agents.types.answer import split_confidence, task_prompt
+from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.spec.models import AgentDef
+from tests.helpers.clis import make_ctx
+
+REQ = TaskRequest(task_id="t1", description="Do it", data={"n": 1})
+KEY = {"K": "sk-secret-value-0123456789abcdef"}
+
+
+def d(cli, **kw):
+    options = {"binary": "/bin/true", **kw.pop("options", {})}
+    return AgentDef(type=cli, options=options, **kw)
+
+
+def test_registered():
+    assert {"claude", "codex", "gemini", "aider"} <= set(AGENT_TYPES)
+
+
+def test_prompt_asks_for_confidence_and_marker_is_read():
+    prompt = task_prompt(REQ)
+    assert "Do it" in prompt and '"n": 1' in prompt and "CONFIDENCE" in prompt
+    assert split_confidence("answer\n**CONFIDENCE: 0.7**\n") == ("answer", 0.7)
+    assert split_confidence("CONFIDENCE: 0.2\nmore\nCONFIDENCE: 1") == ("CONFIDENCE: 0.2\nmore", 1.0)
+    assert split_confidence("no marker") == ("no marker", None)
+
+
+@pytest.mark.parametrize("cli", ["claude", "codex", "gemini", "aider"])
+def test_validate(cli):
+    t = load_type(cli)
+    assert t.validate(d(cli)) == []
+    problems = t.validate(d(cli, mode="forever", options={"approval": "yolo"}))
+    assert any("mode" in p for p in problems) and any("approval" in p for p in problems)
+
+
+def test_claude_launch_seeds_home_and_maps_presets(tmp_path):
+    ctx = make_ctx(tmp_path, KEY)
+    t = load_type("claude")
+    spec = t.launch(d("claude", credentials={"anthropicKey": "K"}, options={"approval": "autonomous",
+                                                                           "base_url": "http://x"}), REQ, ctx, "a")
+    assert spec.argv[1:3] == ("-p", task_prompt(REQ)) and "--dangerously-skip-permissions" in spec.argv
+    assert spec.env["ANTHROPIC_API_KEY"] == KEY["K"] and spec.env["ANTHROPIC_BASE_URL"] == "http://x"
+    assert spec.env.get("IS_SANDBOX") == ("1" if os.geteuid() == 0 else None)
+    seeded = json.loads((t.home(ctx, "a") / ".claude.json").read_text())
+    assert seeded["hasCompletedOnboarding"] and KEY["K"][-20:] in seeded["customApiKeyResponses"]["approved"]
+    assert seeded["projects"][str(ctx.workdir.resolve())]["hasTrustDialogAccepted"]
+    t.cleanup(d("claude"), ctx, "a")
+    assert not t.home(ctx, "a").exists()
+    with pytest.raises(LoginRequired, match="run /login"):
+        t.launch(d("claude", mode="long-lived"), None, ctx, "b")
+
+
+def test_codex_launch(tmp_path):
+    ctx = make_ctx(tmp_path, KEY)
+    t = load_type("codex")
+    tui = t.launch(d("codex", credentials={"openaiKey": "K"}, mode="long-lived",
+                     options={"base_url": "http://m", "model": "mm"}), None, ctx, "a")
+    assert "--no-daemon" in tui.argv and "--full-auto" not in tui.argv
+    config = tomllib.loads((t.home(ctx, "a") / ".codex" / "config.toml").read_text())
+    assert config["model_providers"]["runner"]["base_url"] == "http://m/v1"
+    assert config["projects"][str(ctx.workdir.resolve())]["trust_level"] == "trusted"
+    assert tui.env["CODEX_HOME"].endswith(".codex")
+    one = t.launch(d("codex", credentials={"openaiKey": "K"}), REQ, ctx, "b")
+    assert one.argv[1:3] == ("exec", "--json") and one.argv[-1] == task_prompt(REQ)
+    with pytest.raises(LoginRequired):
+        t.launch(d("codex"), REQ, ctx, "c")
+
+
+def test_gemini_and_aider_launch(tmp_path):
+    ctx = make_ctx(tmp_path, KEY)
+    g = load_type("gemini").launch(d("gemini", credentials={"googleKey": "K"}, options={"approval": "autonomous"}),
+                                   REQ, ctx, "g")
+    assert ("--approval-mode", "yolo") == g.argv[1:3] and g.env["GEMINI_API_KEY"] == KEY["K"]
+    a = load_type("aider").launch(d("aider", credentials={"openaiKey": "K"}), REQ, ctx, "a")
+    assert "--message" in a.argv and "--analytics-disable" in a.argv and a.stdin == ""
+    with pytest.raises(LoginRequired):
+        load_type("aider").launch(d("aider"), REQ, ctx, "b")
+
+
+def test_claude_results():
+    t = load_type("claude")
+    ok = json.dumps({"type": "result", "subtype": "success", "is_error": False,
+                     "result": "42\nCONFIDENCE: 0.9", "total_cost_usd": 0.1})
+    r = t.parse_result(d("claude"), REQ, "noise\r\n" + ok + "\r\n", 0)
+    assert (r.result, r.confidence, r.usage["total_cost_usd"]) == ("42", 0.9, 0.1)
+    bad = json.dumps({"type": "result", "subtype": "success", "is_error": True,
+                      "result": "Invalid API key · Fix external API key"})
+    with pytest.raises(AgentFailure) as err:
+        t.parse_result(d("claude"), REQ, bad, 1)
+    assert err.value.kind is FailureKind.CONFIG
+
+
+def test_codex_results():
+    t = load_type("codex")
+    lines = [{"type": "thread.started"}, {"type": "item.completed", "item": {"type": "agent_message", "text": "hi"}},
+             {"type": "turn.completed", "usage": {"input_tokens": 3}}]
+    r = t.parse_result(d("codex"), REQ, "\n".join(map(json.dumps, lines)), 0)
+    assert r.result == "hi" and r.confidence is None and r.usage["usage"]["input_tokens"] == 3
+    failed = json.dumps({"type": "turn.failed", "error": {"message": "stream error"}})
+    with pytest.raises(AgentFailure) as err:
+        t.parse_result(d("codex"), REQ, failed, 1)
+    assert err.value.kind is FailureKind.TASK
+
+
+def test_gemini_results():
+    t = load_type("gemini")
+    r = t.parse_result(d("gemini"), REQ, json.dumps({"response": "ok\nCONFIDENCE: 0.5", "stats": {}}), 0)
+    assert (r.result, r.confidence) == ("ok", 0.5)
+    err_json = json.dumps({"error": {"type": "Error", "message": "Please set an Auth method", "code": 41}})
+    with pytest.raises(AgentFailure) as err:
+        t.parse_result(d("gemini"), REQ, err_json, 41)
+    assert err.value.kind is FailureKind.LOGIN
+
+
+def test_aider_results_ignore_the_exit_code():
+    t = load_type("aider")
+    out = "Aider v0.86.2\nModel: x\nGit repo: none\n\nThe answer.\nCONFIDENCE: 0.6\n\nTokens: 5 sent, 2 received.\n"
+    r = t.parse_result(d("aider"), REQ, out, 1)
+    assert (r.result, r.confidence) == ("The answer.", 0.6)
+    with pytest.raises(AgentFailure) as err:
+        t.parse_result(d("aider"), REQ, "litellm.AuthenticationError: no\nThe API provider is not able to "
+                                          "authenticate you. Check your API key.\n", 0)
+    assert err.value.kind is FailureKind.CONFIG
