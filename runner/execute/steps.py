@@ -16,7 +16,7 @@ from typing import Any
 
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
-from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.errors import AgentFailure, FailureKind, Interrupted, LoginRequired
 from runner.execute.agents import AgentManager
 from runner.execute.aggregate import Answer, aggregate
 from runner.execute.records import AttemptRecord, StepRecord
@@ -214,6 +214,12 @@ class StepRunner:
                 if self.stopping.wait(next(backoff)):
                     raise
                 info = self._retry_agent(step, sel, info, tried)
+            except (KeyboardInterrupt, Interrupted) as exc:
+                # A task run in the main thread (a step alone in the DAG) gets the signal itself:
+                # the journal still says how this attempt ended.
+                why = exc.render() if isinstance(exc, Interrupted) else "interrupted by SIGINT"
+                self._record_failure(step, record, AgentFailure(FailureKind.CANCELLED, why, agent_id=info.id))
+                raise
 
     def _one(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
              item: Any, task: str, attempt: int) -> TaskResult:

@@ -65,7 +65,7 @@ def test_a_signal_during_apply_stops_every_agent_and_keeps_the_journal(
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.communicate()
     assert proc.returncode == code, out + err
     assert_no_traceback(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
     assert processes_of_run(run_id) == []
@@ -76,32 +76,38 @@ def test_a_signal_during_apply_stops_every_agent_and_keeps_the_journal(
     steps = {s["id"]: s for s in result["steps"]}
     assert steps["quick"]["status"] == "succeeded" and steps["quick"]["output"] == "done"
     assert steps["long"]["status"] == "cancelled"
+    assert [(a["status"], a["errorKind"]) for a in steps["long"]["attempts"]] == [("cancelled", "cancelled")]
     assert json.loads((tmp_path / "result.json").read_text())["runId"] == run_id  # --output too
 
 
 def test_a_second_ctrl_c_during_the_cleanup_still_reports_the_run(tmp_path: Path) -> None:
     stubborn = Path(__file__).resolve().parents[1] / "helpers" / "programs" / "ignore_term.py"
     write_yaml(tmp_path / "pool.yaml", {"name": "p", "runtimes": [{"type": "local", "grace": 1}], "agents": [
-        {"id": "stubborn", "command": [sys.executable, str(stubborn)], "capabilities": ["s"]}]})
+        {"id": f"stubborn{i}", "command": [sys.executable, str(stubborn)], "capabilities": [f"s{i}"]}
+        for i in (1, 2)]})
+    # two steps side by side: their tasks run on worker threads, the main thread waits, gets the
+    # signals and stops the agents (which ignore SIGTERM: the stop waits out the grace)
     write_yaml(tmp_path / "p.yaml", {"name": "twice", "steps": [
-        {"id": "s", "agents": {"capabilities": ["s"]}, "task": "x"}]})
+        {"id": f"s{i}", "agents": {"capabilities": [f"s{i}"]}, "task": "x"} for i in (1, 2)]})
     proc = subprocess.Popen([RUNNER, "apply", "p.yaml", "--pool", "pool.yaml", "-o", "result.json"],
                             cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     try:
-        wait_for(lambda: run_dirs(tmp_path) and (run_dirs(tmp_path)[0] / "agents" / "stubborn.log").exists()
-                 and "stubborn" in (run_dirs(tmp_path)[0] / "agents" / "stubborn.log").read_text())
+        logs = [f"stubborn{i}.log" for i in (1, 2)]
+        wait_for(lambda: run_dirs(tmp_path) and all(
+            (run_dirs(tmp_path)[0] / "agents" / log).exists()
+            and "stubborn" in (run_dirs(tmp_path)[0] / "agents" / log).read_text() for log in logs))
         run_dir = run_dirs(tmp_path)[0]
         run_id = json.loads((run_dir / "run.json").read_text())["runId"]
         os.kill(proc.pid, signal.SIGINT)
         # the task is cancelled at once; the program ignores SIGTERM, so stopping it waits out the grace
-        wait_for(lambda: any(e["event"] == "attempt_finished" for e in events(run_dir)))
+        wait_for(lambda: sum(e["event"] == "attempt_finished" for e in events(run_dir)) == 2)
         os.kill(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.communicate()
     assert proc.returncode == 130, out + err
     assert_no_traceback(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
     assert f"interrupted by SIGINT: every agent of run {run_id} was stopped" in err
@@ -125,7 +131,7 @@ def test_an_agent_killed_from_outside_mid_task_is_retried(tmp_path: Path) -> Non
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.communicate()
     assert proc.returncode == 0, out + err
     attempts = json.loads((tmp_path / "result.json").read_text())["steps"][0]["attempts"]
     assert [(a["status"], a["errorKind"]) for a in attempts] == [("failed", "crash"), ("ok", None)]
