@@ -32,8 +32,12 @@ def serve_command(*, agent_type: str, agent_id: str, name: str, capabilities: tu
                   token_file: str | None, tls_cert: str | None, tls_key: str | None,
                   drain_timeout: str, max_tasks: int | None, register: str | None = None,
                   register_prefix: str = "/runner/agents/", register_ttl: int = 10,
-                  register_endpoint: str | None = None) -> int:
-    """Build the agent definition from the options and serve it; returns the exit code."""
+                  register_endpoint: str | None = None, pass_env: tuple[str, ...] = ()) -> int:
+    """Build the agent definition from the options and serve it; returns the exit code.
+
+    ``pass_env``: names of the server's environment variables the agent program gets too (its
+    environment is otherwise minimal); how credentials reach an agent in a container or pod.
+    """
     from runner.protocol.serve import ServeOptions, serve
     from runner.spec.models import AgentDef
 
@@ -48,7 +52,8 @@ def serve_command(*, agent_type: str, agent_id: str, name: str, capabilities: tu
         raise UsageError("give the program either with --command or after `--`, not both")
     program = tuple(shlex.split(command)) if command else tuple(argv)
     definition = AgentDef(type=agent_type, command=program, mode=mode, input=input_mode,
-                          ready_pattern=ready_pattern, workdir=workdir, capabilities=capabilities)
+                          ready_pattern=ready_pattern, workdir=workdir, capabilities=capabilities,
+                          credentials={n: n for n in pass_env})
     opts = ServeOptions(definition=definition, agent_id=agent_id, name=name, http=http, grpc=grpc,
                         token_file=token_file, tls_cert=tls_cert, tls_key=tls_key,
                         drain_timeout=parse_duration(drain_timeout), max_tasks=max_tasks,
@@ -89,6 +94,8 @@ def agent_group() -> None:
               help="Lease TTL in seconds: a dead server's key is gone this long after it died.")
 @click.option("--register-endpoint", default=None, metavar="URL",
               help="Endpoint to publish (default: the --http URL, else the --grpc one).")
+@click.option("--pass-env", "pass_env", multiple=True, metavar="NAME",
+              help="Give the agent program this variable of the server's environment (repeatable).")
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED)
 def serve_cli(**kwargs: object) -> None:
     """Serve one agent over HTTP and/or gRPC until SIGTERM."""

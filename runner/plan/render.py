@@ -16,6 +16,23 @@ def _fmt_seconds(value: float | None) -> str:
     return f"{value:g}s"
 
 
+def _spawn_detail(plan: Plan, agent_id: str, runtime: str | None) -> str:
+    """The runtime's own words for what spawning the agent creates (a pod, a container), or ""."""
+    from runner import plugins
+    from runner.errors import RunnerError
+    from runner.runtimes import RUNTIMES
+
+    info = next((a for sel in plan.selections.values() for a in sel.agents if a.id == agent_id), None)
+    config = next((c for c in plan.pool.runtimes if c.type == runtime), None)
+    if info is None or runtime is None:
+        return ""
+    try:
+        cls = plugins.load("runtime", RUNTIMES, runtime)
+        return str(cls.describe_spawn(info, config.options if config else {}) or "")
+    except (RunnerError, AttributeError):  # plan must still show, whatever the runtime says
+        return ""
+
+
 def _agent_line(plan: Plan, step: str) -> list[str]:
     sel = plan.selections[step]
     out = []
@@ -36,7 +53,11 @@ def _describe(plan: Plan, node_id: str) -> str:
         caps = ", ".join(step.agents.capabilities) or "any"
         return f"capabilities [{caps}] -> " + "; ".join(_agent_line(plan, step.id))
     if node.kind == "spawn":
-        return "start " + ", ".join(f"{a} on {sel.runtimes.get(a, '?')}" for a in sel.spawn)
+        parts = []
+        for a in sel.spawn:
+            detail = _spawn_detail(plan, a, sel.runtimes.get(a))
+            parts.append(f"{a} on {sel.runtimes.get(a, '?')}" + (f" ({detail})" if detail else ""))
+        return "start " + ", ".join(parts)
     if node.kind == "execute":
         parts = [step.strategy, f"{len(sel.agents)} agent{'s' if len(sel.agents) != 1 else ''}",
                  f"timeout {_fmt_seconds(step.timeout)}"]
@@ -73,7 +94,8 @@ def to_dict(plan: Plan) -> dict[str, Any]:
                 "agents": [{"id": a.id, "name": a.name, "type": a.type, "source": a.source,
                             "endpoint": a.endpoint, "capabilities": list(a.capabilities)}
                            for a in sel.agents],
-                "spawn": [{"id": a, "runtime": sel.runtimes.get(a)} for a in sel.spawn],
+                "spawn": [{"id": a, "runtime": sel.runtimes.get(a),
+                           "creates": _spawn_detail(plan, a, sel.runtimes.get(a))} for a in sel.spawn],
             }
             for step, sel in plan.selections.items()
         },

@@ -3,4 +3,5 @@
 RUNTIMES: dict[str, str] = {
     "local": "runner.runtimes.local:LocalRuntime",
     "docker": "runner.runtimes.docker:DockerRuntime",
+    "kubernetes": "runner.runtimes.kubernetes:KubernetesRuntime",
 }

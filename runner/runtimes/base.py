@@ -43,6 +43,14 @@ class Runtime(abc.ABC):
     def spawn(self, info: AgentInfo) -> AgentHandle:
         """Create the handle (state ``spawned``); the caller calls ``start()`` on it."""
 
+    @classmethod
+    def describe_spawn(cls, info: AgentInfo, options: Mapping[str, Any]) -> str:
+        """What starting ``info`` would create, for ``runner plan`` (one line, "" = nothing to add).
+
+        Called without an instance: it must start nothing, contact nothing, print no secret.
+        """
+        return ""
+
     @abc.abstractmethod
     def cleanup(self) -> list[str]:
         """Remove everything of this run still around; returns what could not be removed."""

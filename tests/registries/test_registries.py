@@ -96,7 +96,7 @@ def test_env_bad_entries():
     assert got == [
         "RUNNER_LOCAL_AGENTS: $[0]: expected an object describing an agent, got a number",
         "RUNNER_LOCAL_AGENTS: $[1].id: missing: every agent needs a non-empty string `id`",
-        "RUNNER_LOCAL_AGENTS: $[2].endpoint: expected an http://, https:// or grpc:// URL, got 'ftp://x'",
+        "RUNNER_LOCAL_AGENTS: $[2].endpoint: expected an http://, https://, grpc:// or grpcs:// URL, got 'ftp://x'",
         "RUNNER_LOCAL_AGENTS: $[3]: has both `endpoint` and `command`: give one",
         "RUNNER_LOCAL_AGENTS: $[4]: needs an `endpoint` (a running agent) or a `command` (an agent to start)",
         "RUNNER_LOCAL_AGENTS: $[5].comand: unknown key `comand`: did you mean `command`?",

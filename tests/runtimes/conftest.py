@@ -4,10 +4,14 @@ check that no process of the run is left afterwards."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
-from local_helpers import run_processes
+
+# importlib import mode puts no test folder on sys.path: the helpers next to the tests need it
+sys.path.insert(0, str(Path(__file__).parent))
+from local_helpers import run_processes  # noqa: E402
 
 from runner.context import RunContext
 from runner.runtimes.local import LocalRuntime
