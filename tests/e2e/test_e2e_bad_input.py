@@ -102,10 +102,11 @@ def test_output_in_a_new_folder_is_written_and_an_unwritable_one_is_a_usage_erro
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "new/folder/result.json").read_text())["status"] == "succeeded"
     (tmp_path / "taken").write_text("a file, not a folder")
+    before = set(run_dirs(tmp_path))
     proc = run(["apply", "p.yaml", "-o", "taken/result.json"], tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert_no_traceback(proc)
-    run_dir = run_dirs(tmp_path)[-1]
+    [run_dir] = set(run_dirs(tmp_path)) - before  # run ids of the same second do not sort by time
     assert one_line_error(proc.stderr) == (
         f"error: cannot write --output taken/result.json: File exists; the result is in {run_dir.relative_to(tmp_path)}/result.json")
     assert json.loads((run_dir / "result.json").read_text())["status"] == "succeeded"
