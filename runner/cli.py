@@ -62,6 +62,7 @@ COMMANDS = {
     "agents": "runner.commands.agents:agents_group",
     "images": "runner.commands.images:command",
     "gc": "runner.commands.gc:command",
+    "pool": "runner.commands.pool:pool_group",
 }
 
 

@@ -32,6 +32,8 @@ class RunContext:
     bus: EventBus = field(default_factory=EventBus)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     pattern_name: str = ""
+    # Seconds running tasks may finish after Ctrl-C / SIGTERM before they are cancelled.
+    drain_timeout: float = 0.0
 
     @property
     def run_dir(self) -> Path:

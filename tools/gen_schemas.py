@@ -155,6 +155,8 @@ pool = obj({
     # one token source (tokenEnv or tokenFile), plus an optional CA for TLS to the agents
     "auth": obj({"tokenEnv": {"type": "string"}, "tokenFile": {"type": "string"}, "caFile": {"type": "string"}},
                 **{"not": {"required": ["tokenEnv", "tokenFile"]}}),
+    "login": obj({"onRequired": {"enum": ["fail", "notify", "credentials"]},
+                  "credentials": agent_fields["credentials"]}),
 }, required=["name"])
 pool["$schema"] = D
 pool["$id"] = "https://runner.invalid/schemas/pool.schema.json"

@@ -23,7 +23,7 @@ def _raise_sigterm(signum: int, frame: Any) -> None:
 def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input_files: Sequence[Path],
           output: Path | None, state_dir: Path, concurrency: int | None, out: TextIO, err: TextIO,
           progress: bool = True, junit: Path | None = None, log_format: str | None = None,
-          log_level: str = "warning") -> int:
+          log_level: str = "warning", drain_timeout: float = 10.0) -> int:
     import os
 
     from runner import api
@@ -39,7 +39,7 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
     trace.configure()
     trace.set_redactor(redactor)
     setup_logging(log_format, log_level, redactor, err)
-    ctx = RunContext(pattern_name=pattern.name, state_dir=state_dir)
+    ctx = RunContext(pattern_name=pattern.name, state_dir=state_dir, drain_timeout=drain_timeout)
     reporter = make_progress(err, redactor=redactor) if progress else None
     unsubscribe = ctx.bus.subscribe(reporter.on_agent_event) if reporter is not None else None
     hook = _progress_hook(reporter) if reporter is not None else None
@@ -121,7 +121,11 @@ def _progress_hook(reporter: Any):  # type: ignore[no-untyped-def]
         elif name == "attempt_finished":
             reporter.on_event(name, step=f["step"], agent=f["agent"], attempt=f["attempt"], status=f["status"],
                               duration_ms=f.get("durationMs"), error_kind=f.get("errorKind"), reason=f.get("error"))
-        elif name == "agent_event" and f.get("name") in ("login_required", "agent_unhealthy"):
+        elif name == "drain_started":
+            reporter.update("run", "run", "stopping", f": {f['running']} running, waiting up to {f['timeout']:g}s "
+                            "(Ctrl-C again to force)")
+        elif name == "agent_event" and f.get("name") in ("login_required", "agent_unhealthy", "agent_restarted",
+                                                         "agent_retired"):
             reporter.on_event("agent_state", agent=f["agent"], state=f["name"], detail=f.get("detail"))
 
     return hook
@@ -143,11 +147,13 @@ def _progress_hook(reporter: Any):  # type: ignore[no-untyped-def]
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="warning",
               show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@click.option("--drain-timeout", type=click.FloatRange(0), default=10.0, show_default=True,
+              help="Seconds running tasks may finish after Ctrl-C/SIGTERM (a second one forces).")
 def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
             output: Path | None, state_dir: Path, concurrency: int | None, junit: Path | None,
-            log_format: str | None, log_level: str, quiet: bool) -> None:
+            log_format: str | None, log_level: str, quiet: bool, drain_timeout: float) -> None:
     """Run PATTERN (a file, or a built-in pattern named builtin:NAME) with a pool."""
     from runner.cli import run_command
 
     run_command(apply, pattern, pool_path, inputs, input_files, output, state_dir, concurrency,
-                sys.stdout, sys.stderr, not quiet, junit, log_format, log_level)
+                sys.stdout, sys.stderr, not quiet, junit, log_format, log_level, drain_timeout)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TextIO
 
 import click
 
 
 def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, out: TextIO,
-       pool_path: str | None = None) -> int:
+       pool_path: str | None = None, state_dir: Path = Path(".runner")) -> int:
     """One line per removed (or, with ``dry_run``, removable) resource; 1 if any removal failed.
 
-    Sweeps docker (when an engine answers) and the Kubernetes runtimes of ``pool_path``.
+    Sweeps local agent processes of dead runs (found by the run id in their environment, the
+    runs' journals in ``state_dir`` telling which runs are alive), docker (when an engine
+    answers) and the Kubernetes runtimes of ``pool_path``.
     """
+    from runner.execute.gc_local import gc_local
+
     lines: list[str] = []
+    for p in gc_local([state_dir], dry_run=dry_run, run_id=run_id):
+        status = "would kill" if dry_run else ("killed" if p.killed else "FAILED: still alive")
+        lines.append(f"process\t{p.pid} (agent {p.agent_id})\trun {p.run_id}\t{status}")
     lines += _docker(client, dry_run, all_hosts, run_id, out)
     if pool_path:
         from runner.commands.common import load_pool_arg
@@ -53,7 +61,10 @@ def _docker(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | No
 @click.option("--run", "run_id", metavar="RUN_ID", help="Only this run's resources.")
 @click.option("--client", metavar="PATH", help="docker client binary (env RUNNER_DOCKER_CLIENT).")
 @click.option("--pool", "pool_path", metavar="POOL", help="Also sweep the Kubernetes runtimes of this pool.")
-def command(dry_run: bool, all_hosts: bool, run_id: str | None, client: str | None, pool_path: str | None) -> None:
+@click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=Path(".runner"),
+              show_default=True, help="Where run journals are (tells which runs are alive).")
+def command(dry_run: bool, all_hosts: bool, run_id: str | None, client: str | None, pool_path: str | None,
+            state_dir: Path) -> None:
     """Remove containers, volumes, networks (and, with --pool, pods and secrets) of dead runs.
 
     Runner labels all of them `runner.managed=true` with the run id and its owner (host, pid,
@@ -61,4 +72,4 @@ def command(dry_run: bool, all_hosts: bool, run_id: str | None, client: str | No
     """
     from runner.cli import run_command
 
-    run_command(gc, client, dry_run, all_hosts, run_id, sys.stdout, pool_path)
+    run_command(gc, client, dry_run, all_hosts, run_id, sys.stdout, pool_path, state_dir)

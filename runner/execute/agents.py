@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from runner import plugins
 from runner.agents.handle import AgentHandle
@@ -39,6 +39,11 @@ class AgentManager:
         self._runtime_of: dict[str, str] = {}
         self._lock = threading.Lock()
         self._closed = False
+        # Set by the health monitor and limits (runner.execute.health): agents out of the
+        # pool for the rest of the run, and why each replaced handle was stopped.
+        self._retired: dict[str, str] = {}
+        self._fates: dict[int, tuple[FailureKind, str]] = {}
+        self._monitor: Any = None  # HealthMonitor, started with the first agent
         self._auth: Any = None
 
     # ------------------------------------------------------------ runtimes
@@ -83,7 +88,13 @@ class AgentManager:
         with self._lock:
             if self._closed:
                 raise AgentFailure(FailureKind.CANCELLED, "the run is stopping", agent_id=info.id)
+            if info.id in self._retired:
+                raise AgentFailure(FailureKind.INFRASTRUCTURE, self._retired[info.id], agent_id=info.id)
             lock = self._locks.setdefault(info.id, threading.Lock())
+            if self._monitor is None:
+                from runner.execute.health import HealthMonitor  # noqa: PLC0415 - it imports this module
+
+                self._monitor = HealthMonitor(self).start()
         with lock:
             handle = self._handles.get(info.id)
             if handle is not None and handle.state in LIVE:
@@ -132,6 +143,30 @@ class AgentManager:
         with slot:
             yield handle
 
+    def provided(self, agent_id: str) -> bool:
+        """Whether the agent was handed in from Python (the run never stops or replaces it)."""
+        return agent_id in self._provided
+
+    def discard(self, handle: AgentHandle, kind: FailureKind, reason: str, *, retire: bool = False) -> None:
+        """Stop ``handle`` at once and forget it: the next ``acquire`` of its agent starts a fresh
+        one, or fails when ``retire`` (the agent leaves the pool for the rest of the run). A task
+        it was running fails with ``kind`` (see ``fate``), so the step's retry policy decides."""
+        with self._lock:
+            self._fates[id(handle)] = (kind, reason)
+            if retire:
+                self._retired[handle.id] = reason
+            if self._handles.get(handle.id) is handle and handle.id not in self._provided:
+                del self._handles[handle.id]
+        handle.stop(force=True)
+
+    def retired(self, agent_id: str) -> bool:
+        """Whether the agent left the pool for the rest of the run."""
+        return agent_id in self._retired
+
+    def fate(self, handle: AgentHandle) -> tuple[FailureKind, str] | None:
+        """Why ``discard`` stopped this handle (None when it did not)."""
+        return self._fates.get(id(handle))
+
     def started(self) -> Mapping[str, AgentHandle]:
         with self._lock:
             return dict(self._handles)
@@ -145,6 +180,10 @@ class AgentManager:
         """
         with self._lock:
             self._closed = True
+            monitor = self._monitor
+        if monitor is not None:  # no restarts while the run stops its agents
+            monitor.stop()
+        with self._lock:
             handles = [h for i, h in self._handles.items() if include_provided or i not in self._provided]
             runtimes = list(self._runtimes.values())
         problems: list[str] = []

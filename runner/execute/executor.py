@@ -33,6 +33,7 @@ from runner.errors import (
 )
 from runner.execute.agents import AgentManager
 from runner.execute.records import StepRecord
+from runner.execute.shutdown import Shutdown
 from runner.execute.steps import StepFailure, StepRunner
 from runner.plan.model import Plan
 
@@ -126,7 +127,11 @@ class Executor:
                 self._finish(node_id, error, waiting, ready, rank)
         except (KeyboardInterrupt, Interrupted) as exc:
             self.interrupted = exc if isinstance(exc, Interrupted) else Interrupted("SIGINT")
-            self._stop_run("interrupted", str(self.interrupted))
+            self.stopping.set()
+            with Shutdown(self.manager, self.ctx.drain_timeout, self._emit) as shutdown:  # 2nd signal forces
+                shutdown.drain(done, running, lambda n, e: self._finish(n, e, waiting, [], rank))
+                self._stop_run("interrupted", str(self.interrupted), force=shutdown.forced.is_set())
+                self.cleanup()
         finally:
             self.stopping.set()
             self.cleanup()
@@ -139,11 +144,11 @@ class Executor:
         if self.interrupted is not None:
             raise self.interrupted
 
-    def _stop_run(self, kind: str, message: str) -> None:
+    def _stop_run(self, kind: str, message: str, force: bool = False) -> None:
         if self.error is None:
             self.error = (kind, message)
         self.stopping.set()
-        self.cleanup_problems += self.manager.stop_all(include_provided=True)  # makes running tasks return
+        self.cleanup_problems += self.manager.stop_all(force=force, include_provided=True)  # makes running tasks return
 
     def _step_running(self, node_id: str) -> bool:
         step = self.plan.node(node_id).step

@@ -19,6 +19,7 @@ from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, FailureKind, Interrupted, LoginRequired
 from runner.execute.agents import AgentManager
 from runner.execute.aggregate import Answer, aggregate
+from runner.execute.login import LoginHandler
 from runner.execute.records import AttemptRecord, StepRecord
 from runner.execute.retry import delays, should_retry
 from runner.observe import trace
@@ -63,6 +64,7 @@ class StepRunner:
         self.run_id = run_id
         self.candidates = candidates
         self.spawn_failures: dict[str, AgentFailure] = {}  # agent id -> why its spawn node failed
+        self.login = LoginHandler(manager)
 
     # ------------------------------------------------------------ context
     def context(self, **extra: Any) -> dict[str, Any]:
@@ -209,6 +211,10 @@ class StepRunner:
                 return answer
             except AgentFailure as failure:
                 self._record_failure(step, record, failure)
+                retry_on = self.login.handle(info, failure) if failure.kind is FailureKind.LOGIN else None
+                if retry_on is not None and not self.stopping.is_set():  # pool's login policy: once more
+                    info = retry_on
+                    continue
                 if self.stopping.is_set() or not should_retry(step.retry, failure.kind, attempt):
                     raise
                 if self.stopping.wait(next(backoff)):
@@ -242,6 +248,11 @@ class StepRunner:
         try:
             with self.manager.lease(handle):
                 return handle.execute(request, on_output)
+        except AgentFailure as exc:
+            fate = self.manager.fate(handle)  # stopped by the health monitor / limits, not the run
+            if fate is None or exc.kind is not FailureKind.CANCELLED or self.stopping.is_set():
+                raise
+            raise AgentFailure(fate[0], fate[1], agent_id=info.id, output=exc.output) from exc
         finally:
             transcript.flush()  # the transcript holds a partial line back for redaction
 
@@ -284,7 +295,9 @@ class StepRunner:
     def _retry_agent(self, step: Step, sel: Selection, info: AgentInfo, tried: list[str]) -> AgentInfo:
         """The same agent if it is still usable, else another one with the capabilities."""
         handle = self.manager.handle(info.id)
-        if handle is None or handle.state in (AgentState.READY, AgentState.BUSY, AgentState.ERROR):
+        if self.manager.retired(info.id):
+            pass  # out of the pool (unhealthy, no autoRestart): only another agent can help
+        elif handle is None or handle.state in (AgentState.READY, AgentState.BUSY, AgentState.ERROR):
             if handle is None or handle.health().healthy:
                 return info
         in_step = {a.id for a in sel.agents}

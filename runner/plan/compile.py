@@ -34,6 +34,11 @@ def discover(ctx: RunContext, pool: Pool) -> list[AgentInfo]:
             configs = [(t, reg.options if t == reg.type else o) for t, o in configs]
         else:
             configs.append((reg.type, reg.options))
+    if all(t != "warm" for t, _ in configs):
+        from runner.warm.state import state_path
+
+        if state_path(ctx.state_dir, pool.name).exists():  # a warm pool runs (or ran): ask it
+            configs.append(("warm", {}))
     seen: dict[str, AgentInfo] = {}
     for type_name, options in configs:
         if type_name not in REGISTRIES:

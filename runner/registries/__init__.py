@@ -5,4 +5,5 @@ REGISTRIES: dict[str, str] = {
     "env": "runner.registries.env:EnvRegistry",
     "direct": "runner.registries.direct:DirectRegistry",
     "etcd": "runner.registries.etcd:EtcdRegistry",
+    "warm": "runner.registries.warm:WarmRegistry",
 }

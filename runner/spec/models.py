@@ -178,6 +178,20 @@ class RuntimeConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LoginPolicy:
+    """What a run does when an agent needs a login (``login:`` in a pool file).
+
+    ``fail``: the attempt fails as ``login`` (the run exits 3). ``notify``: the instruction
+    (URL, command) is printed once; a human at a terminal may log in and press Enter to
+    retry, anywhere else (CI) the run exits 3 at once. ``credentials``: the agent is
+    restarted once with ``credentials`` (agent env var -> runner env var) added, then fails.
+    """
+
+    on_required: str = "fail"  # fail | notify | credentials
+    credentials: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Pool:
     name: str
     agents: tuple[StaticAgent, ...] = ()
@@ -188,5 +202,6 @@ class Pool:
     health_interval: float = 30.0
     auto_restart: bool = False
     auth: Mapping[str, Any] = field(default_factory=dict)  # {tokenEnv: NAME} or {tokenFile: PATH}
+    login: LoginPolicy = field(default_factory=LoginPolicy)
     source: str = "<memory>"
     marks: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)

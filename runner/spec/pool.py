@@ -10,6 +10,7 @@ from runner.spec.document import load_checked, read_text
 from runner.spec.models import (
     AgentDef,
     AgentTemplate,
+    LoginPolicy,
     Pool,
     RegistryConfig,
     Resources,
@@ -61,6 +62,9 @@ def build_pool(d: dict[str, Any], source: str, marks: dict[str, tuple[int, int]]
         health_interval=parse_duration(d.get("healthInterval", 30.0)),
         auto_restart=d.get("autoRestart", False),
         auth=dict(d.get("auth") or {}),
+        login=LoginPolicy(on_required=(d.get("login") or {}).get("onRequired", "fail"),
+                          credentials={k: v["env"] for k, v in ((d.get("login") or {}).get("credentials") or {}).items()
+                                       if isinstance(v, dict)}),
         source=source,
         marks=marks,
     )

@@ -1,0 +1,1 @@
+"""Warm pools: agents started ahead of need by ``runner pool up`` (see ``docs/lifecycle.md``)."""
