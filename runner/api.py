@@ -120,5 +120,7 @@ def apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunCo
     journal.event("run_finished", status=status, exitCode=code)
     journal.close()
     if interrupted is not None:
-        raise interrupted
+        # A second Ctrl-C during the cleanup arrives as a bare KeyboardInterrupt: the first signal
+        # (recorded by the executor) is what the caller reports, with the partial result.
+        raise executor.interrupted or interrupted
     return Outcome(status=status, exit_code=code, result=result, run_dir=str(ctx.run_dir))

@@ -13,7 +13,7 @@ import click
 
 from runner.commands.common import load_inputs, load_pattern_arg, load_pool_arg, summary_text
 from runner.context import RunContext
-from runner.errors import Interrupted
+from runner.errors import Interrupted, UsageError
 
 
 def _raise_sigterm(signum: int, frame: Any) -> None:
@@ -82,10 +82,20 @@ def _write_reports(ctx: RunContext, output: Path | None, junit: Path | None, red
         return
     result = redactor.redact_obj(result)
     if output is not None:
-        output.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        _write_file(output, json.dumps(result, indent=2, default=str) + "\n", "--output", ctx)
     if junit is not None:
-        junit.write_text(junit_xml(result, redactor))
+        _write_file(junit, junit_xml(result, redactor), "--junit", ctx)
     append_github_summary(result, redactor)
+
+
+def _write_file(path: Path, text: str, option: str, ctx: RunContext) -> None:
+    """Its folder is created; a path that cannot be written is a usage error, not a bug."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {option} {path}: {exc.strerror or exc}; "
+                         f"the result is in {ctx.run_dir / 'result.json'}") from None
 
 
 def _main_thread() -> bool:

@@ -16,7 +16,7 @@ import click
 from runner.errors import EXIT_INVALID, EXIT_OK, Diagnostic
 
 
-def _files(paths: Sequence[Path], skip: Path | None) -> Iterator[Path]:
+def _files(paths: Sequence[Path], skip: Path | None, problems: list[Diagnostic]) -> Iterator[Path]:
     from runner.resources import resolve_pattern_path
 
     seen = {skip.resolve()} if skip is not None else set()
@@ -24,6 +24,9 @@ def _files(paths: Sequence[Path], skip: Path | None) -> Iterator[Path]:
         path = resolve_pattern_path(str(path))  # `builtin:vote` → the shipped file
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not found:  # checking nothing must not pass as "all valid"
+                problems.append(Diagnostic(file=str(path), line=0, col=0, path="$",
+                                           message="no pattern or pool file (*.yaml, *.yml) in this directory"))
         else:
             found = [path]
         for file in found:  # each file once, the --pool file not again
@@ -62,7 +65,7 @@ def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
             good.append((pool, the_pool))
         except SpecError as exc:
             problems += exc.diagnostics
-    for path in _files(paths, pool):
+    for path in _files(paths, pool, problems):
         try:
             spec = load_file(path)
         except SpecError as exc:

@@ -269,7 +269,9 @@ def _classify(error: BaseException) -> tuple[str, str]:
     if isinstance(error, RunnerError):
         from runner.errors import ConfigurationError, InfrastructureError, SpecError
 
-        if isinstance(error, SpecError | ConfigurationError):
+        if isinstance(error, SpecError):  # one line per problem, without the "N errors found" total
+            return "config", "; ".join(d.render() for d in error.diagnostics)
+        if isinstance(error, ConfigurationError):
             return "config", error.render()
         if isinstance(error, InfrastructureError):
             return "infrastructure", error.render()

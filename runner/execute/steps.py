@@ -16,7 +16,7 @@ from typing import Any
 
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
-from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.errors import AgentFailure, FailureKind, Interrupted, LoginRequired
 from runner.execute.agents import AgentManager
 from runner.execute.aggregate import Answer, aggregate
 from runner.execute.login import LoginHandler
@@ -63,6 +63,7 @@ class StepRunner:
         self.stopping = stopping
         self.run_id = run_id
         self.candidates = candidates
+        self.spawn_failures: dict[str, AgentFailure] = {}  # agent id -> why its spawn node failed
         self.login = LoginHandler(manager)
 
     # ------------------------------------------------------------ context
@@ -75,22 +76,26 @@ class StepRunner:
         infos = [a for a in sel.agents if a.id in sel.spawn]
         futures = [self.task_pool.submit(contextvars.copy_context().run, self.manager.acquire, a, sel.runtimes.get(a.id))
                    for a in infos]
-        for f in futures:
+        for info, f in zip(infos, futures, strict=True):
             try:
                 f.result()
-            except AgentFailure:
-                pass  # the task attempt on this agent will fail, be recorded and retried elsewhere
+            except AgentFailure as failure:
+                # The first task attempt on this agent reports this failure (recorded, retried per
+                # the policy) instead of starting the agent a second time: a prompt that never
+                # shows would otherwise cost two start timeouts.
+                self.spawn_failures[info.id] = failure
 
     def execute(self, step: Step) -> bool:
         """Run the step's tasks; False when the step is skipped (``when`` is false)."""
-        from runner.spec.templates import evaluate
+        from runner.spec.templates import evaluate, step_site
 
         rec = self.records[step.id]
-        if step.when and not evaluate(step.when, self.context()):
+        pattern = self.plan.pattern
+        if step.when and not evaluate(step.when, self.context(), site=step_site(pattern, step.id, "when")):
             return False
         items: list[Any] = [None]
         if step.for_each:
-            value = evaluate(step.for_each, self.context())
+            value = evaluate(step.for_each, self.context(), site=step_site(pattern, step.id, "forEach"))
             if not isinstance(value, list | tuple):
                 raise StepFailure("task", f"forEach of step `{step.id}` gave {type(value).__name__}, expected a list")
             items = list(value)
@@ -141,20 +146,21 @@ class StepRunner:
         return None
 
     def _run_item(self, step: Step, sel: Selection, index: int | None, item: Any) -> list[Answer]:
-        from runner.spec.templates import render
+        from runner.spec.templates import render, step_site
 
+        site = step_site(self.plan.pattern, step.id)  # errors point at the step's task in the file
         base = self.context(item=item, index=index)
         agents = list(sel.agents)
         if step.strategy == "sequential":
             answers: list[Answer] = []
             for slot, info in enumerate(agents):
                 previous = [{"agent": a.agent_id, "result": a.result, "confidence": a.confidence} for a in answers]
-                task = render(step.task, {**base, "previous": previous})
+                task = render(step.task, {**base, "previous": previous}, site=site)
                 answer = self._guarded(step, sel, info, slot, index, item, task)
                 if answer is not None:
                     answers.append(answer)
             return answers
-        task = render(step.task, {**base, "previous": []})
+        task = render(step.task, {**base, "previous": []}, site=site)
         if len(agents) == 1:
             answer = self._guarded(step, sel, agents[0], 0, index, item, task)
             return [answer] if answer is not None else []
@@ -214,9 +220,18 @@ class StepRunner:
                 if self.stopping.wait(next(backoff)):
                     raise
                 info = self._retry_agent(step, sel, info, tried)
+            except (KeyboardInterrupt, Interrupted) as exc:
+                # A task run in the main thread (a step alone in the DAG) gets the signal itself:
+                # the journal still says how this attempt ended.
+                why = exc.render() if isinstance(exc, Interrupted) else "interrupted by SIGINT"
+                self._record_failure(step, record, AgentFailure(FailureKind.CANCELLED, why, agent_id=info.id))
+                raise
 
     def _one(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
              item: Any, task: str, attempt: int) -> TaskResult:
+        failed = self.spawn_failures.pop(info.id, None)
+        if failed is not None:
+            raise failed
         try:
             handle = self.manager.acquire(info, sel.runtimes.get(info.id))
         except LoginRequired as exc:

@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 
-import ptyprocess
 import pytest
 
 from runner.agents.pty import (
@@ -186,36 +185,17 @@ def test_no_zombie_and_no_fd_leak():
     assert len(os.listdir("/proc/self/fd")) == before
 
 
-def test_spawn_to_ready_is_close_to_a_bare_pty_spawn():
-    """Spawn, see the first output, stop: within 1.5x of ptyprocess doing the same bare.
-
-    The two are measured in alternation and compared by their best runs, so that load from
-    other processes on the machine (which only ever adds time) does not decide the outcome.
-    """
-    argv = ["/bin/echo", "ready"]
-    env = build_env({})
-
-    def bare() -> None:
-        p = ptyprocess.PtyProcess.spawn(argv, env=env, dimensions=(40, 120))
-        p.delayafterclose = p.delayafterterminate = 0
-        assert b"ready" in p.read(1024)
-        p.wait()
-        p.close()
-
-    def ours() -> None:
-        s = PtySession(argv, env=env)
-        s.start()
-        s.wait_for({"ready": re.compile("ready")}, timeout=10)
-        s.close()
-
-    times: dict = {bare: [], ours: []}
-    for _ in range(25):
-        for fn in (bare, ours):
-            t0 = time.perf_counter()
-            fn()
-            times[fn].append((time.perf_counter() - t0) * 1000)
-    base, mine = min(times[bare]), min(times[ours])
-    assert mine <= 1.5 * base + 1.0, f"PtySession {mine:.2f} ms vs bare {base:.2f} ms (best of 25)"
+def test_spawn_sees_the_prompt_of_a_waiting_program_and_close_reaps_it():
+    """What the old timed comparison exercised, without the clock: spawn, see the first output
+    (a prompt with no newline, the program then waits), close, the process is gone.
+    The speed of this against bare ptyprocess/pexpect is measured by bench/spawn.py."""
+    s = PtySession(["/bin/sh", "-c", 'printf "ready> "; read line'], env=build_env({}))
+    s.start()
+    hit = s.wait_for({"ready": re.compile(r"ready> $")}, timeout=10)
+    assert hit.name == "ready" and hit.text == "ready> "
+    assert s.alive
+    s.close(grace=0)
+    assert not os.path.exists(f"/proc/{s.pid}")  # killed and reaped
 
 
 def test_exit_is_seen_although_a_grandchild_keeps_the_terminal_open():

@@ -114,7 +114,9 @@ class CommandType(AgentType):
         strict = definition.options.get("output") == "json"
         if exit_status and not has_structured_answer(output):
             # It failed and left no explicit answer: its text is an error message, not a result.
-            raise AgentFailure(FailureKind.TASK, f"the program exited with status {exit_status}",
+            last = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "")
+            said = f": {last[:200]}" if last else ""  # its last words usually say why
+            raise AgentFailure(FailureKind.TASK, f"the program exited with status {exit_status}{said}",
                                output=output)
         result, confidence, reasoning = parse_answer(output, definition.confidence, strict=strict)
         return TaskResult(task_id=request.task_id, result=result, confidence=confidence,

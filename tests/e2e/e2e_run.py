@@ -1,0 +1,66 @@
+"""Helpers for the end-to-end tests: run the installed `runner` console script in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+RUNNER = str(Path(sys.executable).with_name("runner"))
+AGENT = str(Path(__file__).with_name("e2e_agent.py"))
+REPO = Path(__file__).resolve().parents[2]
+
+
+def agent_cmd(*args: str) -> list[str]:
+    """The command of a scripted agent (see e2e_agent.py)."""
+    return [sys.executable, AGENT, *args]
+
+
+def env(**extra: str) -> dict[str, str]:
+    """The test process's environment, without variables that would change runner's behaviour."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("RUNNER_", "PARALLAX_")) and k != "PYTEST_CURRENT_TEST"}
+    return {**base, **extra}
+
+
+def run(args: list[str], cwd: Path, timeout: float = 60, **kw: Any) -> subprocess.CompletedProcess[str]:
+    """`runner ARGS` in ``cwd``; output captured as text."""
+    kw.setdefault("env", env())
+    return subprocess.run([RUNNER, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def write_yaml(path: Path, data: Any) -> Path:
+    """YAML is a superset of JSON: write the document as JSON (keeps the tests free of quoting)."""
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def run_dirs(cwd: Path) -> list[Path]:
+    return sorted((cwd / ".runner" / "runs").glob("*/"))
+
+
+def events(run_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines() if line.strip()]
+
+
+def processes_of_run(run_id: str) -> list[psutil.Process]:
+    """Every live process whose environment carries this run id."""
+    found = []
+    for p in psutil.process_iter():
+        try:
+            if p.environ().get("RUNNER_RUN_ID") == run_id and p.status() != psutil.STATUS_ZOMBIE:
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def assert_no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
+    for text in (proc.stdout, proc.stderr):
+        assert "Traceback" not in text, text
+        assert "internal error" not in text, text
