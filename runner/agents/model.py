@@ -31,7 +31,10 @@ class AgentInfo:
 
     @property
     def needs_spawn(self) -> bool:
-        return self.endpoint is None
+        """A runtime must start it: no endpoint, but a definition to start it from.
+
+        Agents handed in from Python (no endpoint, no definition) are already live."""
+        return self.endpoint is None and self.definition is not None
 
     def has(self, capabilities: tuple[str, ...] | list[str]) -> bool:
         return set(capabilities) <= set(self.capabilities)

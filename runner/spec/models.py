@@ -7,6 +7,7 @@ value. Durations are seconds (float). ``Mapping`` fields hold plain JSON-like va
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,11 +103,13 @@ class Pattern:
     # key path -> (line, col), 1-based, e.g. "$.steps[0].task": lets run-time errors point at lines
     marks: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
+    @functools.cached_property
+    def step_index(self) -> dict[str, int]:
+        """Step id -> its position in ``steps`` (built once: the executor asks per node)."""
+        return {s.id: i for i, s in enumerate(self.steps)}
+
     def step(self, step_id: str) -> Step:
-        for s in self.steps:
-            if s.id == step_id:
-                return s
-        raise KeyError(step_id)
+        return self.steps[self.step_index[step_id]]
 
 
 # ---------------------------------------------------------------- pool

@@ -47,16 +47,16 @@ class Site:
         """The site of ``path`` (e.g. ``$.steps[1].task``) in a loaded Pattern or Pool."""
         from runner.spec.yamlload import mark_of
 
-        line, col = mark_of(dict(getattr(spec, "marks", {}) or {}), path)
+        line, col = mark_of(getattr(spec, "marks", None) or {}, path)  # no copy: marks are large
         return cls(file=getattr(spec, "source", "<memory>"), path=path, line=line, col=col)
 
 
 def step_site(pattern: Any, step_id: str, key: str = "task") -> Site:
     """The site of a step's ``task`` / ``when`` / ``forEach`` for error messages."""
-    for i, step in enumerate(pattern.steps):
-        if step.id == step_id:
-            site = Site.of(pattern, f"$.steps[{i}].{key}")
-            return Site(file=site.file, path=site.path, line=site.line, col=site.col, label=f"step `{step_id}`")
+    index = pattern.step_index.get(step_id) if hasattr(pattern, "step_index") else None
+    if index is not None:
+        site = Site.of(pattern, f"$.steps[{index}].{key}")
+        return Site(file=site.file, path=site.path, line=site.line, col=site.col, label=f"step `{step_id}`")
     return Site(file=pattern.source, path="$.steps", label=f"step `{step_id}`")
 
 
