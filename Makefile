@@ -3,27 +3,34 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= test
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+HASH := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
+BASE := $(VENV)/.base-$(HASH)
+FULL := $(VENV)/.test-$(HASH)
 
 .PHONY: demo test setup venv lint bench clean
 
-$(STAMP): pyproject.toml
+# runner and what it needs to run (what `make demo` needs: quick on a fresh machine)
+$(BASE): pyproject.toml
 	@# The real interpreter, not a pyenv shim: every python the venv starts skips the shim's ~75 ms.
 	@real=$$($(PYTHON) -c 'import sys; print(sys.executable)'); \
 	  [ -x $(BIN)/python ] || $$real -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[$(EXTRAS)]'
-	@rm -f $(VENV)/.installed-*; touch $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
+	@rm -f $(VENV)/.base-*; touch $(BASE)
 
-venv: $(STAMP)
+# plus every extra the tests exercise (grpc, etcd, docker, kubernetes, otel, the CLIs' pyte, test tools)
+$(FULL): $(BASE)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	@rm -f $(VENV)/.test-*; touch $(FULL)
+
+venv: $(FULL)
 
 ## Run the quality-gate example: three local `command` agents vote on a Python project.
-demo: venv
+demo: $(BASE)
 	$(BIN)/runner apply examples/quality-gate/pattern.yaml --pool examples/quality-gate/pool.yaml \
 	  --output .runner/demo-result.json
 
 ## Install system packages, start the services the tests use, then run every test.
-test: venv setup
+test: $(FULL) setup
 	$(BIN)/python -m pytest
 
 setup:
