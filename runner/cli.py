@@ -7,6 +7,7 @@ message and exits with its stable code; Ctrl-C exits 130; anything else is a bug
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -30,11 +31,41 @@ def run_command(fn, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
     sys.exit(code or 0)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Imports a subcommand's module only when that subcommand runs (or ``--help`` lists it),
+    so ``runner apply`` never pays for the modules of ``runner agent serve``."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            import importlib
+
+            module, _, attr = self.lazy[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+#: subcommand -> "module:click object"; each module owns its command.
+COMMANDS = {
+    "validate": "runner.commands.validate:command",
+    "plan": "runner.commands.plan:command",
+    "apply": "runner.commands.apply:command",
+    "runs": "runner.commands.runs:runs",
+    "logs": "runner.commands.logs:logs",
+    "agent": "runner.commands.agent:agent_group",
+    "agents": "runner.commands.agents:agents_group",
+    "images": "runner.commands.images:command",
+    "gc": "runner.commands.gc:command",
+}
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="runner")
 def main() -> None:
     """Run AI coding agents from declarative YAML patterns and pools."""
-
-
-# Subcommands are registered below by the modules that own them:
-#   main.add_command(<click command or group>)

@@ -109,7 +109,7 @@ class Interrupted(RunnerError):
         super().__init__(f"interrupted by {signal_name}")
 
 
-class FailureKind(str, enum.Enum):
+class FailureKind(enum.StrEnum):
     """Why one attempt failed; retry policies name these (``retry.on``)."""
 
     INFRASTRUCTURE = "infrastructure"  # could not reach / start the agent

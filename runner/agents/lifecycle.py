@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class AgentState(str, enum.Enum):
+class AgentState(enum.StrEnum):
     DISCOVERED = "discovered"
     SPAWNED = "spawned"
     STARTING = "starting"

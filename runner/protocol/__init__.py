@@ -1,0 +1,13 @@
+"""Agent protocols: the wire contract (``wire``, ``agent.proto``), the agent server
+(``service``, ``http_server``, ``grpc_server``, ``serve``) and the clients (``client``,
+``http_client``, ``grpc_client``). See docs/protocol.md.
+
+grpc is imported only by the gRPC modules. Before it loads, its C-core fork handlers are
+turned off: the local runtime forks agent processes (ptyprocess runs Python between fork and
+exec) and with gRPC threads busy those handlers crash the child (SIGSEGV). runner never uses
+gRPC in a forked child. (Set here so that it holds whichever protocol module loads first.)
+"""
+
+import os
+
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")

@@ -129,8 +129,8 @@ def _entry(entry: Any, variable: str, path: str, problems: list[Diagnostic]) -> 
         bad("", "needs an `endpoint` (a running agent) or a `command` (an agent to start)")
     if endpoint is not None and command is not None:
         bad("", "has both `endpoint` and `command`: give one")
-    if endpoint is not None and not (isinstance(endpoint, str) and re.match(r"^(https?|grpc)://\S+$", endpoint)):
-        bad("endpoint", f"expected an http://, https:// or grpc:// URL, got {endpoint!r}")
+    if endpoint is not None and not (isinstance(endpoint, str) and re.match(r"^(https?|grpcs?)://\S+$", endpoint)):
+        bad("endpoint", f"expected an http://, https://, grpc:// or grpcs:// URL, got {endpoint!r}")
     if isinstance(command, str):
         try:
             command = shlex.split(command)

@@ -2,4 +2,5 @@
 
 RUNTIMES: dict[str, str] = {
     "local": "runner.runtimes.local:LocalRuntime",
+    "docker": "runner.runtimes.docker:DockerRuntime",
 }

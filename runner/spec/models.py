@@ -99,6 +99,8 @@ class Pattern:
     timeout: float | None = None  # whole run, seconds
     fail_fast: bool = True
     source: str = "<memory>"  # file the pattern came from
+    # key path -> (line, col), 1-based, e.g. "$.steps[0].task": lets run-time errors point at lines
+    marks: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:
@@ -187,3 +189,4 @@ class Pool:
     auto_restart: bool = False
     auth: Mapping[str, Any] = field(default_factory=dict)  # {tokenEnv: NAME} or {tokenFile: PATH}
     source: str = "<memory>"
+    marks: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)

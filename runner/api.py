@@ -1,0 +1,124 @@
+"""The Python API: compile and run a pattern, as ``runner apply`` does.
+
+>>> from runner.api import apply
+>>> outcome = apply(load_pattern("p.yaml"), load_pool("pool.yaml"), {"repo": "."})
+>>> outcome.exit_code, outcome.result["outputs"]
+
+``handles`` lets Python code hand in agents of its own (any ``AgentHandle``); they are
+selected first, like directly registered agents, and are never stopped by the run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from runner.agents.handle import AgentHandle
+from runner.agents.model import AgentInfo
+from runner.context import RunContext
+from runner.execute.executor import Executor
+from runner.execute.records import iso, ms
+from runner.plan.compile import compile_plan, discover
+from runner.plan.model import Plan
+from runner.spec.models import Pattern, Pool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    status: str  # succeeded | failed | error | interrupted
+    exit_code: int
+    result: dict[str, Any]  # the result.json document
+    run_dir: str
+
+
+def plan(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: RunContext | None = None,
+         handles: Sequence[AgentHandle] = ()) -> Plan:
+    """The compiled plan (what ``runner plan`` shows); starts nothing."""
+    return _compile(pattern, pool, inputs, ctx or RunContext(pattern_name=pattern.name), handles)[0]
+
+
+def with_defaults(pattern: Pattern, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Declared inputs not given take their default (or None), as ``--input`` parsing does."""
+    return {**{s.name: (s.default if s.has_default else None) for s in pattern.inputs}, **inputs}
+
+
+def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: RunContext,
+             handles: Sequence[AgentHandle]) -> tuple[Plan, list[AgentInfo]]:
+    inputs = with_defaults(pattern, inputs)
+    given = {h.id for h in handles}
+    candidates = [h.info for h in handles] + [a for a in discover(ctx, pool) if a.id not in given]
+    return compile_plan(pattern, pool, inputs, ctx, candidates), candidates
+
+
+def _outputs(pattern: Pattern, executor: Executor) -> dict[str, Any]:
+    from runner.errors import SpecError
+    from runner.spec.templates import render
+
+    ctx = {"inputs": dict(executor.plan.inputs),
+           "steps": {sid: r.template_view() for sid, r in executor.records.items()}}
+    outputs: dict[str, Any] = {}
+    for name, src in pattern.outputs.items():
+        try:
+            outputs[name] = render(src, ctx)
+        except SpecError as exc:  # an output over a failed/skipped step: say why, keep the others
+            outputs[name] = None
+            executor.journal.event("output_failed", output=name, error=exc.render())
+    return outputs
+
+
+def apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunContext | None = None,
+          handles: Sequence[AgentHandle] = (), concurrency: int | None = None,
+          on_event: Callable[[str, dict[str, Any]], None] | None = None,
+          redact: Callable[[str], str] | None = None) -> Outcome:
+    """Compile and execute; raises only for invalid files/config (before anything starts) and
+    ``Interrupted`` (after cleanup, with the partial result written to the journal)."""
+    from runner.execute.journal import Journal
+
+    ctx = ctx or RunContext(pattern_name=pattern.name)
+    compiled, candidates = _compile(pattern, pool, inputs, ctx, handles)
+    journal = Journal(ctx.run_dir, redact=redact)
+    started = time.time()
+    journal.write_json("run.json", {"runId": ctx.run_id, "pattern": pattern.name, "pool": pool.name,
+                                    "patternSource": pattern.source, "poolSource": pool.source, "inputs": dict(inputs),
+                                    "startedAt": iso(started), "pid": os.getpid()})
+    journal.event("run_started", runId=ctx.run_id, pattern=pattern.name, pool=pool.name, inputs=dict(inputs))
+    all_agents = {a.id: a for sel in compiled.selections.values() for a in sel.agents}
+    executor = Executor(compiled, ctx, journal, candidates=candidates, provided=handles, concurrency=concurrency, on_event=on_event)
+    interrupted = None
+    from runner.observe import trace
+    from runner.observe.log import log_context
+
+    with log_context(runId=ctx.run_id, patternName=pattern.name), \
+            trace.span(trace.PATTERN_EXECUTION, pattern_name=pattern.name, run_id=ctx.run_id,
+                       agent_count=len(all_agents)) as span:
+        try:
+            executor.run()
+        except BaseException as exc:  # Interrupted: finish the record first, then re-raise
+            interrupted = exc
+        span.set(status=executor.outcome()[0])
+    status, code, error = executor.outcome()
+    finished = time.time()
+    result = {
+        "schemaVersion": 1, "runId": ctx.run_id, "status": status, "exitCode": code,
+        "pattern": {"name": pattern.name, "version": pattern.version, "source": pattern.source},
+        "pool": {"name": pool.name, "source": pool.source},
+        "startedAt": iso(started), "finishedAt": iso(finished), "durationMs": ms(started, finished),
+        "inputs": dict(inputs), "outputs": _outputs(pattern, executor) if interrupted is None else {},
+        "error": error,
+        "steps": [executor.records[s.id].to_dict() for s in pattern.steps],
+        "agents": [
+            {"id": a.id, "name": a.name, "type": a.type, "source": a.source,
+             "runtime": executor.manager.runtime_name(a.id), "endpoint": a.endpoint,
+             "spawned": a.needs_spawn, "metrics": {}}
+            for a in all_agents.values()
+        ],
+    }
+    journal.write_json("result.json", result)
+    journal.event("run_finished", status=status, exitCode=code)
+    journal.close()
+    if interrupted is not None:
+        raise interrupted
+    return Outcome(status=status, exit_code=code, result=result, run_dir=str(ctx.run_dir))

@@ -1,0 +1,143 @@
+"""``runner apply``: compile a pattern with a pool and run it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from runner.commands.common import load_inputs, load_pattern_arg, load_pool_arg, summary_text
+from runner.context import RunContext
+from runner.errors import Interrupted
+
+
+def _raise_sigterm(signum: int, frame: Any) -> None:
+    raise Interrupted("SIGTERM")
+
+
+def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input_files: Sequence[Path],
+          output: Path | None, state_dir: Path, concurrency: int | None, out: TextIO, err: TextIO,
+          progress: bool = True, junit: Path | None = None, log_format: str | None = None,
+          log_level: str = "warning") -> int:
+    import os
+
+    from runner import api
+    from runner.observe import trace
+    from runner.observe.log import setup_logging
+    from runner.observe.progress import make_progress
+    from runner.observe.redact import from_pool
+
+    pattern = load_pattern_arg(pattern_path)
+    pool = load_pool_arg(pool_path)
+    values = load_inputs(pattern, inputs, input_files)
+    redactor = from_pool(pool, os.environ)
+    trace.configure()
+    trace.set_redactor(redactor)
+    setup_logging(log_format, log_level, redactor, err)
+    ctx = RunContext(pattern_name=pattern.name, state_dir=state_dir)
+    reporter = make_progress(err, redactor=redactor) if progress else None
+    unsubscribe = ctx.bus.subscribe(reporter.on_agent_event) if reporter is not None else None
+    hook = _progress_hook(reporter) if reporter is not None else None
+    previous = signal.signal(signal.SIGTERM, _raise_sigterm) if _main_thread() else None
+    try:
+        with reporter if reporter is not None else _nothing():
+            outcome = api.apply(pattern, pool, values, ctx=ctx, concurrency=concurrency, on_event=hook,
+                                redact=redactor.redact)
+    except Interrupted as exc:
+        click.echo(f"{exc}: every agent of run {ctx.run_id} was stopped; journal: {ctx.run_dir}", file=err)
+        _write_reports(ctx, output, junit, redactor)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if unsubscribe is not None:
+            unsubscribe()
+        trace.shutdown()
+    _write_reports(ctx, output, junit, redactor, outcome.result)
+    out.write(redactor.redact(summary_text(outcome.result)))
+    if outcome.result.get("error"):
+        click.echo(redactor.redact(f"error: {outcome.result['error']['message']}"), file=err)
+    return outcome.exit_code
+
+
+def _nothing():  # type: ignore[no-untyped-def]
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def _write_reports(ctx: RunContext, output: Path | None, junit: Path | None, redactor: Any,
+                   result: dict[str, Any] | None = None) -> None:
+    """result.json (``--output``), JUnit XML (``--junit``) and the GitHub step summary."""
+    from runner.execute.journal import load_result
+    from runner.observe.report import append_github_summary, junit_xml
+
+    result = result if result is not None else load_result(ctx.run_dir)
+    if result is None:
+        return
+    result = redactor.redact_obj(result)
+    if output is not None:
+        output.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    if junit is not None:
+        junit.write_text(junit_xml(result, redactor))
+    append_github_summary(result, redactor)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _progress_hook(reporter: Any):  # type: ignore[no-untyped-def]
+    """Executor events (journal field names) -> the progress reporter's events."""
+
+    def hook(name: str, f: dict[str, Any]) -> None:
+        if name == "step_started":
+            reporter.on_event(name, step=f["step"], agents=len(f["agents"]))
+        elif name == "step_finished":
+            agg = f.get("aggregation") or {}
+            reporter.on_event(name, step=f["step"], status=f["status"], confidence=f.get("confidence"),
+                              reason=f.get("error") or (agg.get("reason") if agg.get("votes") else None))
+        elif name == "step_skipped":
+            reporter.on_event("step_finished", step=f["step"], status="skipped", reason=f.get("reason"))
+        elif name == "attempt_started":
+            reporter.on_event(name, step=f["step"], agent=f["agent"], attempt=f["attempt"])
+        elif name == "attempt_finished":
+            reporter.on_event(name, step=f["step"], agent=f["agent"], attempt=f["attempt"], status=f["status"],
+                              duration_ms=f.get("durationMs"), error_kind=f.get("errorKind"), reason=f.get("error"))
+        elif name == "agent_event" and f.get("name") in ("login_required", "agent_unhealthy"):
+            reporter.on_event("agent_state", agent=f["agent"], state=f["name"], detail=f.get("detail"))
+
+    return hook
+
+
+@click.command("apply")
+@click.argument("pattern")
+@click.option("--pool", "pool_path", metavar="POOL", help="Pool file (default: the embedded local pool).")
+@click.option("--input", "-i", "inputs", multiple=True, metavar="KEY=VALUE", help="An input value (repeatable).")
+@click.option("--input-file", "input_files", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="A YAML/JSON file of inputs (repeatable).")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write result JSON here.")
+@click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=Path(".runner"),
+              show_default=True, help="Where run journals go.")
+@click.option("--concurrency", type=click.IntRange(1, 4096), help="Max agent tasks at once.")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML here.")
+@click.option("--log-format", type=click.Choice(["json", "human"]),
+              help="Log lines on stderr (default: human on a terminal, JSON otherwise).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="warning",
+              show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
+            output: Path | None, state_dir: Path, concurrency: int | None, junit: Path | None,
+            log_format: str | None, log_level: str, quiet: bool) -> None:
+    """Run PATTERN (a file, or a built-in pattern named builtin:NAME) with a pool."""
+    from runner.cli import run_command
+
+    run_command(apply, pattern, pool_path, inputs, input_files, output, state_dir, concurrency,
+                sys.stdout, sys.stderr, not quiet, junit, log_format, log_level)

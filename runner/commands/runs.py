@@ -1,0 +1,137 @@
+"""``runner runs list`` and ``runner runs show RUN_ID``: what the journals say about past runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from runner.observe.journal_read import RunRecord, find_run, list_runs
+from runner.observe.redact import Redactor
+
+
+def _duration(ms: Any) -> str:
+    return "-" if not isinstance(ms, (int, float)) else f"{ms / 1000:.1f}s"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _votes(aggregation: Any) -> str:
+    votes = (aggregation or {}).get("votes") if isinstance(aggregation, dict) else None
+    return ",".join(f"{k}:{v:g}" for k, v in votes.items()) if isinstance(votes, dict) and votes else "-"
+
+
+def _table(rows: list[list[str]], out: IO[str]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+def list_command(state_dir: Path, as_json: bool, out: IO[str]) -> int:
+    """Print the runs under ``state_dir``, newest first."""
+    runs = list_runs(state_dir)
+    if as_json:
+        out.write(json.dumps([r.summary() for r in runs], indent=2) + "\n")
+        return 0
+    if not runs:
+        out.write(f"no runs in {state_dir / 'runs'}\n")
+        return 0
+    rows = [["RUN ID", "PATTERN", "POOL", "STATUS", "STARTED", "DURATION"]]
+    rows += [[r.run_id, r.pattern or "-", r.pool or "-", r.status, r.started_at or "-", _duration(r.duration_ms)]
+             for r in runs]
+    _table(rows, out)
+    return 0
+
+
+def _steps_from_events(record: RunRecord) -> list[dict[str, Any]]:
+    """Steps of a run without ``result.json`` (still running or killed), from its events."""
+    steps: dict[str, dict[str, Any]] = {}
+    for event in record.events():
+        step_id = event.get("stepId") or event.get("step")
+        if not step_id:
+            continue
+        step = steps.setdefault(step_id, {"id": step_id, "status": "pending"})
+        if event.get("event") == "step_started":
+            step["status"] = "running"
+        elif event.get("event") == "step_finished":
+            step.update(status=event.get("status", "finished"), durationMs=event.get("durationMs"),
+                        confidence=event.get("confidence"), output=event.get("output"))
+    return list(steps.values())
+
+
+def show_command(state_dir: Path, run_id: str, as_json: bool, out: IO[str]) -> int:
+    """Print one run: its header, a table of its steps, its agents and errors."""
+    record = find_run(state_dir, run_id)
+    redact = Redactor().redact  # the journal is redacted already; this catches key shapes anyway
+    if as_json:
+        doc = record.result if record.result is not None else {**record.run, "status": record.status,
+                                                               "steps": _steps_from_events(record)}
+        out.write(redact(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n")
+        return 0
+    result = record.result or {}
+    lines = [f"run       {record.run_id}", f"pattern   {record.pattern or '-'}", f"pool      {record.pool or '-'}",
+             f"status    {record.status}" + (f" (exit code {result['exitCode']})" if "exitCode" in result else ""),
+             f"started   {record.started_at or '-'}"]
+    if result:
+        lines += [f"finished  {result.get('finishedAt') or '-'}", f"duration  {_duration(result.get('durationMs'))}"]
+    out.write(redact("\n".join(lines)) + "\n")
+    steps = result.get("steps") if result else _steps_from_events(record)
+    if steps:
+        rows = [["STEP", "STATUS", "CONFIDENCE", "TIME", "AGENTS", "VOTES", "OUTPUT"]]
+        for s in steps:
+            conf = s.get("confidence")
+            rows.append([str(s.get("id")), str(s.get("status")), "-" if conf is None else f"{conf:.2f}",
+                         _duration(s.get("durationMs")), str(len(s.get("agents") or [])) if "agents" in s else "-",
+                         _votes(s.get("aggregation")), redact(_short(s.get("output"))).replace("  ", " ")])
+        out.write("\n")
+        _table(rows, out)
+    agents = result.get("agents") or []
+    if agents:
+        out.write("\n")
+        _table([["AGENT", "TYPE", "SOURCE", "RUNTIME", "ENDPOINT"]] +
+               [[a.get("id", "-"), a.get("type", "-"), a.get("source", "-"), a.get("runtime") or "-",
+                 a.get("endpoint") or "-"] for a in agents], out)
+    errors = ([("run", result["error"])] if result.get("error") else []) + \
+        [(s["id"], s["error"]) for s in steps or [] if s.get("error")]
+    for where, error in errors:
+        out.write(redact(f"\nerror ({where}): {error.get('kind')}: {error.get('message')}") + "\n")
+    return 0
+
+
+STATE_DIR = click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".runner"),
+                         envvar="RUNNER_STATE_DIR", show_default=True, help="Where runs keep their journals.")
+
+
+@click.group("runs")
+def runs() -> None:
+    """Past and running runs, from their journals."""
+
+
+@runs.command("list")
+@STATE_DIR
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def runs_list(state_dir: Path, as_json: bool) -> None:
+    """List the runs, newest first."""
+    from runner.cli import run_command
+
+    run_command(list_command, state_dir, as_json, sys.stdout)
+
+
+@runs.command("show")
+@click.argument("run_id")
+@STATE_DIR
+@click.option("--json", "as_json", is_flag=True, help="Print the result JSON (or what is known so far).")
+def runs_show(run_id: str, state_dir: Path, as_json: bool) -> None:
+    """Show one run: RUN_ID, a unique prefix of it, or `latest`."""
+    from runner.cli import run_command
+
+    run_command(show_command, state_dir, run_id, as_json, sys.stdout)

@@ -1,0 +1,99 @@
+"""``runner validate FILE|DIR... [--pool POOL]``: check pattern and pool files without running them.
+
+Prints every problem of every file (``file:line:col: $.path: message``), then one ``ok:`` line
+per good file. Exit codes: 0 every file is valid; 2 at least one problem was found.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from runner.errors import EXIT_INVALID, EXIT_OK, Diagnostic
+
+
+def _files(paths: Sequence[Path], skip: Path | None) -> Iterator[Path]:
+    from runner.resources import resolve_pattern_path
+
+    seen = {skip.resolve()} if skip is not None else set()
+    for path in paths:
+        path = resolve_pattern_path(str(path))  # `builtin:vote` → the shipped file
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        else:
+            found = [path]
+        for file in found:  # each file once, the --pool file not again
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                yield file
+
+
+def _describe(spec: object) -> str:
+    from runner.spec.models import Pattern
+
+    if isinstance(spec, Pattern):
+        n = len(spec.steps)
+        return f"pattern {spec.name}, {n} step{'s' if n != 1 else ''}"
+    n, t = len(spec.agents), len(spec.templates)  # type: ignore[attr-defined]
+    return f"pool {spec.name}, {n} agent{'s' if n != 1 else ''}, {t} template{'s' if t != 1 else ''}"  # type: ignore[attr-defined]
+
+
+def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
+    """Check every file (directories: every *.yaml / *.yml inside); 0 when all are valid, else 2.
+
+    ``builtin:NAME`` names a built-in pattern.
+    With ``pool``, the pool is checked too, and every pattern is checked against it
+    (capabilities no agent or template of the pool provides).
+    """
+    from runner.errors import SpecError
+    from runner.spec import check_pair, load_file, load_pool
+    from runner.spec.models import Pattern
+
+    problems: list[Diagnostic] = []
+    good: list[tuple[Path, object]] = []
+    the_pool = None
+    if pool is not None:
+        try:
+            the_pool = load_pool(pool)
+            good.append((pool, the_pool))
+        except SpecError as exc:
+            problems += exc.diagnostics
+    for path in _files(paths, pool):
+        try:
+            spec = load_file(path)
+        except SpecError as exc:
+            problems += exc.diagnostics
+            continue
+        pair = check_pair(spec, the_pool) if isinstance(spec, Pattern) and the_pool is not None else []
+        if pair:
+            problems += pair
+        else:
+            good.append((path, spec))
+    for d in problems:
+        print(d.render(), file=out)
+    for path, spec in good:
+        print(f"ok: {path} ({_describe(spec)})", file=out)
+    if problems:
+        n, files = len(problems), len({d.file for d in problems})
+        print(f"{n} error{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''}", file=out)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--pool", type=click.Path(path_type=Path), default=None,
+              help="Also check the pool, and every pattern against it.")
+def command(paths: tuple[Path, ...], pool: Path | None) -> None:
+    """Check pattern and pool files (FILE, DIR or builtin:NAME...) without running anything.
+
+    Prints every problem as FILE:LINE:COL: $.KEY.PATH: MESSAGE, then `ok:` per valid file.
+    Exit status: 0 all files valid, 2 problems found.
+    """
+    from runner.cli import run_command
+
+    run_command(validate, list(paths), pool, sys.stdout)

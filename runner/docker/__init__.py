@@ -1,0 +1,1 @@
+"""Shared Docker plumbing: the client binary, python-on-whales clients, labels."""

@@ -1,0 +1,272 @@
+"""Walk a plan's DAG: schedule ready nodes, record outcomes, always clean up.
+
+Cheap nodes (select, aggregate) run inline in the scheduling thread; spawn and execute
+nodes run on a node pool and hand agent tasks to a task pool bounded by the pattern's
+``concurrency``. A failed step stops scheduling (fail-fast) but lets running nodes finish;
+steps that depend on a failed step are cancelled. Ctrl-C / SIGTERM (raised in the main
+thread while it waits) and the whole-run timeout stop every agent, which makes running
+tasks return at once. The cleanup node runs in every case.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from runner.agents.handle import AgentHandle
+from runner.agents.lifecycle import AgentEvent
+from runner.agents.model import AgentInfo
+from runner.context import RunContext
+from runner.errors import (
+    EXIT_FAILED,
+    EXIT_INFRA,
+    EXIT_INVALID,
+    EXIT_OK,
+    Interrupted,
+    RunnerError,
+)
+from runner.execute.agents import AgentManager
+from runner.execute.records import StepRecord
+from runner.execute.steps import StepFailure, StepRunner
+from runner.plan.model import Plan
+
+DEFAULT_CONCURRENCY = 64
+INFRA_KINDS = frozenset({"infrastructure", "login"})
+CONFIG_KINDS = frozenset({"config"})
+
+EventHook = Callable[[str, dict[str, Any]], None]
+log = logging.getLogger("runner.execute")
+
+
+class Executor:
+    def __init__(self, plan: Plan, ctx: RunContext, journal: Any, *, candidates: list[AgentInfo],
+                 provided: Sequence[AgentHandle] = (), concurrency: int | None = None,
+                 on_event: EventHook | None = None) -> None:
+        self.plan = plan
+        self.ctx = ctx
+        self.journal = journal
+        self.on_event = on_event
+        self.concurrency = concurrency or plan.pattern.concurrency or DEFAULT_CONCURRENCY
+        self.records = {s.id: StepRecord(id=s.id) for s in plan.pattern.steps}
+        self.manager = AgentManager(ctx, plan.pool, provided)
+        self.stopping = threading.Event()
+        self.error: tuple[str, str] | None = None  # (kind, message) of what stopped the run
+        self.interrupted: Interrupted | None = None
+        self.cleanup_problems: list[str] = []
+        self._cleaned = False
+        self._candidates = candidates
+        self._unsubscribe = ctx.bus.subscribe(self._agent_event)
+
+    # ------------------------------------------------------------ events
+    def _emit(self, name: str, **fields: Any) -> None:
+        self.journal.event(name, **fields)
+        if log.isEnabledFor(logging.INFO):
+            log.info(name, extra={k: v for k, v in fields.items() if k in _LOGGED})
+        if self.on_event is not None:
+            self.on_event(name, fields)
+
+    def _agent_event(self, event: AgentEvent) -> None:
+        if event.name == "state_changed":
+            return
+        self._emit("agent_event", agent=event.agent_id, name=event.name, state=event.state.value,
+                   detail=event.detail)
+
+    # ------------------------------------------------------------ the loop
+    def run(self) -> None:
+        """Execute the plan; records outcomes in ``self.records``; raises only ``Interrupted``."""
+        pattern = self.plan.pattern
+        graph = self.plan.graph
+        waiting = {n: graph.in_degree(n) for n in self.plan.order}
+        rank = {n: i for i, n in enumerate(self.plan.order)}
+        ready = sorted((n for n, d in waiting.items() if d == 0), key=rank.__getitem__)
+        done: queue.SimpleQueue[tuple[str, BaseException | None]] = queue.SimpleQueue()
+        deadline = time.monotonic() + pattern.timeout if pattern.timeout else None
+        task_pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="task")
+        node_pool = ThreadPoolExecutor(max_workers=max(4, len(pattern.steps)), thread_name_prefix="node")
+        steps = StepRunner(self.plan, self.manager, self.records, self.journal, task_pool, self.stopping,
+                           self.ctx.run_id, self._candidates)
+        running = 0
+        try:
+            while ready or running:
+                if self.stopping.is_set():  # fail-fast: started steps finish, new ones don't start
+                    ready = [n for n in ready if self._step_running(n)]
+                while ready:
+                    node_id = ready.pop(0)
+                    if self.stopping.is_set() and not self._step_running(node_id):
+                        continue
+                    if not self._should_run(node_id):
+                        self._release(node_id, waiting, ready, rank)
+                        continue
+                    kind = self.plan.node(node_id).kind
+                    # Cheap nodes run here; so does a node nothing else could run beside (a chain):
+                    # a thread hand-off costs more than the whole step's bookkeeping.
+                    alone = not running and not ready and deadline is None
+                    if kind in ("select", "aggregate", "cleanup") or alone:
+                        self._finish(node_id, self._call(steps, node_id), waiting, ready, rank)
+                    else:
+                        running += 1
+                        # a copy of the context per node: spans and log fields follow into the thread
+                        node_pool.submit(contextvars.copy_context().run,
+                                         lambda n=node_id: done.put((n, self._call(steps, n))))
+                if not running:
+                    break
+                try:
+                    timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    node_id, error = done.get(timeout=timeout)
+                except queue.Empty:
+                    self._stop_run("timeout", f"the run exceeded its timeout of {pattern.timeout:g}s")
+                    continue
+                running -= 1
+                self._finish(node_id, error, waiting, ready, rank)
+        except (KeyboardInterrupt, Interrupted) as exc:
+            self.interrupted = exc if isinstance(exc, Interrupted) else Interrupted("SIGINT")
+            self._stop_run("interrupted", str(self.interrupted))
+        finally:
+            self.stopping.set()
+            self.cleanup()
+            task_pool.shutdown(wait=False, cancel_futures=True)
+            node_pool.shutdown(wait=False, cancel_futures=True)
+            self._unsubscribe()
+            for rec in self.records.values():
+                if rec.status in ("pending", "running"):
+                    rec.status = "cancelled"
+        if self.interrupted is not None:
+            raise self.interrupted
+
+    def _stop_run(self, kind: str, message: str) -> None:
+        if self.error is None:
+            self.error = (kind, message)
+        self.stopping.set()
+        self.cleanup_problems += self.manager.stop_all(include_provided=True)  # makes running tasks return
+
+    def _step_running(self, node_id: str) -> bool:
+        step = self.plan.node(node_id).step
+        return step is not None and self.records[step].status == "running" and not self.interrupted
+
+    def _should_run(self, node_id: str) -> bool:
+        node = self.plan.node(node_id)
+        if node.kind == "cleanup" or node.step is None:
+            return True
+        return self.records[node.step].status not in ("failed", "skipped", "cancelled")
+
+    def _release(self, node_id: str, waiting: dict[str, int], ready: list[str], rank: dict[str, int]) -> None:
+        for succ in self.plan.graph.successors(node_id):
+            waiting[succ] -= 1
+            if waiting[succ] == 0:
+                ready.append(succ)
+        ready.sort(key=rank.__getitem__)
+
+    def _call(self, steps: StepRunner, node_id: str) -> BaseException | None:
+        node = self.plan.node(node_id)
+        try:
+            if node.kind == "cleanup":
+                self.cleanup()
+                return None
+            step = self.plan.pattern.step(node.step or "")
+            rec = self.records[step.id]
+            if node.kind == "select":
+                from runner.observe import trace
+
+                rec.status, rec.started = "running", time.time()
+                agents = [a.id for a in self.plan.selections[step.id].agents]
+                with trace.span(trace.SELECT_AGENTS, step_id=step.id, agent_count=len(agents),
+                                capabilities=list(step.agents.capabilities)):
+                    self._emit("step_started", step=step.id, agents=agents)
+                    self._cancel_if_upstream_failed(step.id)
+            elif node.kind == "spawn":
+                steps.spawn(step)
+            elif node.kind == "execute":
+                if not steps.execute(step):
+                    rec.status, rec.finished = "skipped", time.time()
+                    self._emit("step_skipped", step=step.id, reason=f"when: {step.when}")
+            elif node.kind == "aggregate":
+                steps.aggregate(step)
+                rec.status, rec.finished = "succeeded", time.time()
+                self._emit("step_finished", step=step.id, status="succeeded", output=rec.output,
+                           confidence=rec.confidence, aggregation=rec.aggregation)
+            return None
+        except BaseException as exc:  # noqa: BLE001 - recorded on the step, decided by _finish
+            return exc
+
+    def _cancel_if_upstream_failed(self, step_id: str) -> None:
+        for pred in self.plan.graph.predecessors(f"select:{step_id}"):
+            dep = self.plan.node(pred).step
+            if dep and self.records[dep].status in ("failed", "cancelled"):
+                raise StepFailure("cancelled", f"step `{dep}` did not succeed")
+
+    def _finish(self, node_id: str, error: BaseException | None, waiting: dict[str, int],
+                ready: list[str], rank: dict[str, int]) -> None:
+        if error is not None:
+            if isinstance(error, KeyboardInterrupt | Interrupted):
+                raise error
+            node = self.plan.node(node_id)
+            rec = self.records.get(node.step or "")
+            kind, message = _classify(error)
+            if rec is not None:
+                rec.status = "cancelled" if kind == "cancelled" else "failed"
+                rec.finished = time.time()
+                rec.error_kind, rec.error = kind, message
+                self._emit("step_finished", step=rec.id, status=rec.status, errorKind=kind, error=message,
+                           aggregation=rec.aggregation)
+            if kind != "cancelled" and self.plan.pattern.fail_fast:
+                self.stopping.set()
+                if self.error is None:
+                    self.error = (kind, f"step `{rec.id if rec else node_id}` failed: {message}")
+        self._release(node_id, waiting, ready, rank)
+
+    # ------------------------------------------------------------ cleanup & outcome
+    def cleanup(self) -> None:
+        """Stop every agent the run started; runs once, whatever happened."""
+        if self._cleaned:
+            return
+        self._cleaned = True
+        from runner.observe import trace
+
+        started = sorted(self.manager.started())
+        with trace.span(trace.CLEANUP_AGENTS, agent_count=len(started)):
+            self._emit("cleanup_started", agents=started)
+            self.cleanup_problems += self.manager.stop_all()
+        for problem in self.cleanup_problems:
+            self._emit("cleanup_problem", problem=problem)
+
+    def outcome(self) -> tuple[str, int, dict[str, str] | None]:
+        """(status, exit code, error) of the run, from the steps' records."""
+        if self.interrupted is not None:
+            return "interrupted", self.interrupted.exit_code, {"kind": "interrupted", "message": str(self.interrupted)}
+        failed = [r for r in self.records.values() if r.status == "failed"]
+        if self.error and self.error[0] == "timeout":
+            return "failed", EXIT_FAILED, {"kind": "timeout", "message": self.error[1]}
+        if not failed:
+            return "succeeded", EXIT_OK, None
+        kinds = {r.error_kind or "task" for r in failed}
+        first = failed[0]
+        error = {"kind": first.error_kind or "task", "message": f"step `{first.id}` failed: {first.error}"}
+        if kinds <= CONFIG_KINDS:
+            return "error", EXIT_INVALID, error
+        if kinds <= INFRA_KINDS:
+            return "error", EXIT_INFRA, error
+        return "failed", EXIT_FAILED, error
+
+
+_LOGGED = frozenset({"step", "agent", "attempt", "status", "errorKind", "error", "confidence", "name",
+                     "state", "detail", "reason", "problem", "agents"})
+
+
+def _classify(error: BaseException) -> tuple[str, str]:
+    if isinstance(error, StepFailure):
+        return error.kind, str(error)
+    if isinstance(error, RunnerError):
+        from runner.errors import ConfigurationError, InfrastructureError, SpecError
+
+        if isinstance(error, SpecError | ConfigurationError):
+            return "config", error.render()
+        if isinstance(error, InfrastructureError):
+            return "infrastructure", error.render()
+        return "task", error.render()
+    return "internal", f"{type(error).__name__}: {error}"

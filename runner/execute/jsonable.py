@@ -1,0 +1,101 @@
+"""Making any value safe to write as JSON, with every string passed through a redaction hook.
+
+``Sanitizer(redact)(value)`` returns plain JSON data: enums → their value, dataclasses and
+mappings → objects (keys made strings), sets/tuples → lists, bytes → text (UTF-8, bad bytes
+replaced), NaN/±inf → ``"nan"``/``"inf"``, anything else → ``str()``. It never raises: a value
+that cannot even be ``str()``-ed becomes ``<unprintable T>``, and a redactor that raises
+replaces its string with ``[redaction failed]`` (rather than leak what it failed on).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from pathlib import PurePath
+from typing import Any
+
+__all__ = ["Redact", "Sanitizer", "dumps_line", "iso_time"]
+
+Redact = Callable[[str], str]
+_MAX_DEPTH = 64
+
+_time_cache: tuple[int, str] = (-1, "")
+
+
+def iso_time(t: float | None = None) -> str:
+    """``2026-11-25T14:05:12.345Z`` for ``t`` (default: now)."""
+    global _time_cache
+    if t is None:
+        t = time.time()
+    sec = int(t)
+    cached_sec, prefix = _time_cache  # one tuple: safe to read while another thread replaces it
+    if sec != cached_sec:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _time_cache = (sec, prefix)
+    return f"{prefix}.{int((t - sec) * 1000):03d}Z"
+
+
+class Sanitizer:
+    """Makes any value JSON-able and passes every string through ``redact`` (see module doc)."""
+
+    def __init__(self, redact: Redact | None) -> None:
+        self.redact = redact
+
+    def text(self, s: str) -> str:
+        if self.redact is None:
+            return s
+        try:
+            return self.redact(s)
+        except Exception:  # a broken redactor must not leak what it failed on
+            return "[redaction failed]"
+
+    def __call__(self, v: Any, depth: int = 0) -> Any:
+        t = type(v)
+        if t is str:
+            return self.text(v)
+        if v is None or t is int or t is bool:
+            return v
+        if t is float:
+            return v if math.isfinite(v) else str(v)
+        if depth > _MAX_DEPTH:  # cycles and absurd nesting end here
+            return self.text(_safe_str(v))
+        d = depth + 1
+        if t is dict or isinstance(v, Mapping):
+            return {self._key(k): self(x, d) for k, x in v.items()}
+        if isinstance(v, list | tuple | set | frozenset):
+            return [self(x, d) for x in v]
+        if isinstance(v, enum.Enum):
+            return self(v.value, d)
+        if isinstance(v, str):  # subclasses: their own __str__ may say anything
+            return self.text(str.__str__(v))
+        if isinstance(v, int):
+            return int.__index__(v)
+        if isinstance(v, float):
+            return self(float.__float__(v), d)
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            return {f.name: self(getattr(v, f.name, None), d) for f in dataclasses.fields(v)}
+        if isinstance(v, bytes | bytearray):
+            return self.text(bytes(v).decode("utf-8", "replace"))
+        if isinstance(v, PurePath):
+            return self.text(str(v))
+        return self.text(_safe_str(v))
+
+    def _key(self, k: Any) -> str:
+        if isinstance(k, enum.Enum):
+            k = k.value
+        return self.text(k if type(k) is str else _safe_str(k))
+
+
+def _safe_str(v: Any) -> str:
+    try:
+        return str(v)
+    except Exception:
+        return f"<unprintable {type(v).__name__}>"
+
+
+def dumps_line(obj: Any) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "replace")

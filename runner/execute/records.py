@@ -1,0 +1,87 @@
+"""What the run remembers of each step and attempt; becomes ``result.json``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def ms(start: float | None, end: float | None) -> int:
+    if start is None or end is None:
+        return 0
+    return int(round((end - start) * 1000))
+
+
+@dataclass(kw_only=True)
+class AttemptRecord:
+    attempt: int
+    agent_id: str
+    item: int | None
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    status: str = "running"  # ok | failed | cancelled | rejected
+    result: Any = None
+    confidence: float | None = None
+    reasoning: str = ""
+    error_kind: str | None = None
+    error: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt, "agentId": self.agent_id, "item": self.item,
+            "startedAt": iso(self.started), "finishedAt": iso(self.finished),
+            "durationMs": ms(self.started, self.finished), "status": self.status,
+            "result": self.result, "confidence": self.confidence, "reasoning": self.reasoning,
+            "errorKind": self.error_kind, "error": self.error, "usage": dict(self.usage),
+        }
+
+
+@dataclass(kw_only=True)
+class StepRecord:
+    id: str
+    status: str = "pending"  # pending | running | succeeded | failed | skipped | cancelled
+    started: float | None = None
+    finished: float | None = None
+    output: Any = None
+    confidence: float | None = None
+    agents: list[str] = field(default_factory=list)
+    aggregation: dict[str, Any] | None = None
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    error_kind: str | None = None
+    error: str | None = None
+    answers: list[Any] = field(default_factory=list)  # per item: list of aggregate.Answer
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add_attempt(self, record: AttemptRecord) -> None:
+        with self.lock:
+            self.attempts.append(record)
+
+    def template_view(self) -> dict[str, Any]:
+        """What later steps' templates see as ``steps.<id>``."""
+        return {
+            "output": self.output, "confidence": self.confidence, "status": self.status,
+            "results": [
+                {"agent": a.agent_id, "result": a.result, "confidence": a.confidence, "item": a.item}
+                for a in self.attempts if a.status == "ok"
+            ],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "status": self.status, "startedAt": iso(self.started),
+            "finishedAt": iso(self.finished), "durationMs": ms(self.started, self.finished),
+            "output": self.output, "confidence": self.confidence, "agents": list(self.agents),
+            "aggregation": self.aggregation,
+            "attempts": [a.to_dict() for a in self.attempts],
+            "error": {"kind": self.error_kind, "message": self.error} if self.error else None,
+        }

@@ -1,0 +1,297 @@
+"""Running one step: render the task, run it on the step's agents, retry, aggregate, validate.
+
+The executor calls ``execute`` and ``aggregate`` for the step's two nodes. Attempts go to
+the journal as they start and end. A failed attempt is retried per the step's policy on the
+same agent when it is still healthy, else on another agent that has the capabilities.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from runner.agents.lifecycle import AgentState
+from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.execute.agents import AgentManager
+from runner.execute.aggregate import Answer, aggregate
+from runner.execute.records import AttemptRecord, StepRecord
+from runner.execute.retry import delays, should_retry
+from runner.observe import trace
+from runner.plan.model import Plan, Selection
+from runner.spec.models import Step
+
+
+class StepFailure(Exception):
+    """A step could not produce an acceptable output; ``kind`` says why."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
+class StepsView(Mapping[str, Any]):
+    """``steps`` in templates: each step's view is built when a template reads it (not all, every time)."""
+
+    def __init__(self, records: dict[str, StepRecord]) -> None:
+        self._records = records
+
+    def __getitem__(self, step_id: str) -> dict[str, Any]:
+        return self._records[step_id].template_view()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+class StepRunner:
+    def __init__(self, plan: Plan, manager: AgentManager, records: dict[str, StepRecord],
+                 journal: Any, task_pool: ThreadPoolExecutor, stopping: threading.Event,
+                 run_id: str, candidates: list[AgentInfo]) -> None:
+        self.plan = plan
+        self.manager = manager
+        self.records = records
+        self.journal = journal
+        self.task_pool = task_pool
+        self.stopping = stopping
+        self.run_id = run_id
+        self.candidates = candidates
+
+    # ------------------------------------------------------------ context
+    def context(self, **extra: Any) -> dict[str, Any]:
+        return {"inputs": self.plan.inputs, "steps": StepsView(self.records), **extra}
+
+    # ------------------------------------------------------------ nodes
+    def spawn(self, step: Step) -> None:
+        sel = self.plan.selections[step.id]
+        infos = [a for a in sel.agents if a.id in sel.spawn]
+        futures = [self.task_pool.submit(contextvars.copy_context().run, self.manager.acquire, a, sel.runtimes.get(a.id))
+                   for a in infos]
+        for f in futures:
+            try:
+                f.result()
+            except AgentFailure:
+                pass  # the task attempt on this agent will fail, be recorded and retried elsewhere
+
+    def execute(self, step: Step) -> bool:
+        """Run the step's tasks; False when the step is skipped (``when`` is false)."""
+        from runner.spec.templates import evaluate
+
+        rec = self.records[step.id]
+        if step.when and not evaluate(step.when, self.context()):
+            return False
+        items: list[Any] = [None]
+        if step.for_each:
+            value = evaluate(step.for_each, self.context())
+            if not isinstance(value, list | tuple):
+                raise StepFailure("task", f"forEach of step `{step.id}` gave {type(value).__name__}, expected a list")
+            items = list(value)
+        sel = self.plan.selections[step.id]
+        rec.agents = [a.id for a in sel.agents]
+        rec.answers = [self._run_item(step, sel, i if step.for_each else None, item) for i, item in enumerate(items)]
+        return True
+
+    def aggregate(self, step: Step) -> None:
+        rec = self.records[step.id]
+        for retry in range(step.retry.limit + 1):
+            outcome = self._aggregate_once(step, rec)
+            if outcome is None:
+                return
+            if step.validation.on_failure == "fallback":
+                rec.output, rec.confidence = step.validation.fallback, None
+                rec.aggregation = {**(rec.aggregation or {}), "fallback": True, "reason": outcome}
+                return
+            if step.validation.on_failure != "retry" or retry == step.retry.limit or self.stopping.is_set():
+                raise StepFailure("validation", outcome)
+            self.journal.event("step_retried", step=step.id, reason=outcome)
+            self.execute(step)
+
+    # ------------------------------------------------------------ internals
+    def _aggregate_once(self, step: Step, rec: StepRecord) -> str | None:
+        """Aggregate every item; returns why validation failed, or None."""
+        outputs, confidences, details = [], [], []
+        for index, answers in enumerate(rec.answers):
+            if not answers:
+                raise _no_answer(step, rec, index if step.for_each else None)
+            agg = aggregate(step.aggregation, answers)
+            details.append(agg)
+            if not agg.ok:
+                rec.aggregation = _agg_dict(step, agg)
+                return f"aggregation ({step.aggregation.type}) could not decide: {agg.reason}"
+            outputs.append(agg.output)
+            confidences.append(agg.confidence)
+        rec.output = outputs if step.for_each else outputs[0]
+        known = [c for c in confidences if c is not None]
+        rec.confidence = (min(known) if known else None)
+        rec.aggregation = _agg_dict(step, details[0]) if len(details) == 1 else {
+            "type": step.aggregation.type, "method": step.aggregation.method,
+            "items": [_agg_dict(step, d) for d in details], "ok": True, "reason": "per item",
+        }
+        floor = step.validation.min_confidence
+        if floor is not None and (rec.confidence is None or rec.confidence < floor):
+            return f"confidence {rec.confidence} is below minConfidence {floor:g}"
+        return None
+
+    def _run_item(self, step: Step, sel: Selection, index: int | None, item: Any) -> list[Answer]:
+        from runner.spec.templates import render
+
+        base = self.context(item=item, index=index)
+        agents = list(sel.agents)
+        if step.strategy == "sequential":
+            answers: list[Answer] = []
+            for slot, info in enumerate(agents):
+                previous = [{"agent": a.agent_id, "result": a.result, "confidence": a.confidence} for a in answers]
+                task = render(step.task, {**base, "previous": previous})
+                answer = self._guarded(step, sel, info, slot, index, item, task)
+                if answer is not None:
+                    answers.append(answer)
+            return answers
+        task = render(step.task, {**base, "previous": []})
+        if len(agents) == 1:
+            answer = self._guarded(step, sel, agents[0], 0, index, item, task)
+            return [answer] if answer is not None else []
+        futures: dict[Future[Answer | None], int] = {
+            self.task_pool.submit(contextvars.copy_context().run, self._guarded, step, sel, info, slot, index,
+                                  item, task): slot
+            for slot, info in enumerate(agents)
+        }
+        results: list[Answer] = []
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                answer = f.result()
+                if answer is not None:
+                    results.append(answer)
+            if step.strategy == "race" and results:
+                break  # the first acceptable answer wins; losers finish unobserved and are stopped at cleanup
+        return results
+
+    def _guarded(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
+                 item: Any, task: str) -> Answer | None:
+        """One agent's task with retries; None when it finally failed (recorded)."""
+        try:
+            return self._attempts(step, sel, info, slot, index, item, task)
+        except AgentFailure:
+            return None
+
+    def _attempts(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
+                  item: Any, task: str) -> Answer:
+        rec = self.records[step.id]
+        backoff = delays(step.retry)
+        tried = [info.id]
+        attempt = 0
+        while True:
+            attempt += 1
+            record = AttemptRecord(attempt=attempt, agent_id=info.id, item=index)
+            rec.add_attempt(record)
+            self.journal.event("attempt_started", step=step.id, attempt=attempt, agent=info.id, item=index)
+            try:
+                with trace.span(trace.EXECUTE_TASK, step_id=step.id, agent_id=info.id, agent_type=info.type,
+                                attempt=attempt) as span:
+                    result = self._one(step, sel, info, slot, index, item, task, attempt)
+                    answer = self._accept(step, info, result, record)
+                    span.set(duration_ms=int((time.time() - record.started) * 1000))
+                    if answer.confidence is not None:
+                        span.set(confidence=answer.confidence)
+                return answer
+            except AgentFailure as failure:
+                self._record_failure(step, record, failure)
+                if self.stopping.is_set() or not should_retry(step.retry, failure.kind, attempt):
+                    raise
+                if self.stopping.wait(next(backoff)):
+                    raise
+                info = self._retry_agent(step, sel, info, tried)
+
+    def _one(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
+             item: Any, task: str, attempt: int) -> TaskResult:
+        try:
+            handle = self.manager.acquire(info, sel.runtimes.get(info.id))
+        except LoginRequired as exc:
+            raise AgentFailure(FailureKind.LOGIN, exc.instruction, agent_id=info.id) from exc
+        data = dict(step.data)
+        if item is not None or index is not None:
+            data.update(item=item, index=index)
+        request = TaskRequest(
+            task_id=f"{self.run_id}/{step.id}/{'' if index is None else index}/{slot}/{attempt}",
+            description=task, data=data, timeout=step.timeout, inactivity=step.inactivity,
+        )
+        transcript = self.journal.transcript(info.id)
+        on_output: Callable[[str], None] = transcript.write
+        try:
+            with self.manager.lease(handle):
+                return handle.execute(request, on_output)
+        finally:
+            transcript.flush()  # the transcript holds a partial line back for redaction
+
+    def _accept(self, step: Step, info: AgentInfo, result: TaskResult, record: AttemptRecord) -> Answer:
+        confidence = result.confidence
+        if confidence is None and info.definition is not None:
+            confidence = info.definition.confidence
+        record.finished = time.time()
+        record.result, record.confidence, record.reasoning = result.result, confidence, result.reasoning
+        record.usage = dict(result.usage)
+        floor = step.agents.min_confidence
+        if floor is not None and confidence is not None and confidence < floor:
+            record.status = "rejected"
+            record.error_kind = FailureKind.VALIDATION.value
+            record.error = f"confidence {confidence:g} below the step's agents.minConfidence {floor:g}"
+            self._journal_attempt(step, record)
+            raise AgentFailure(FailureKind.VALIDATION, record.error, agent_id=info.id)
+        record.status = "ok"
+        self._journal_attempt(step, record)
+        weight = max((info.expertise.get(c, info.expertise.get("*", 1.0)) for c in step.agents.capabilities),
+                     default=info.expertise.get("*", 1.0))
+        return Answer(agent_id=info.id, result=result.result, confidence=confidence,
+                      reasoning=result.reasoning, weight=weight)
+
+    def _record_failure(self, step: Step, record: AttemptRecord, failure: AgentFailure) -> None:
+        if record.status == "rejected":
+            return
+        record.finished = time.time()
+        record.status = "cancelled" if failure.kind is FailureKind.CANCELLED else "failed"
+        record.error_kind = failure.kind.value
+        record.error = str(failure)
+        self._journal_attempt(step, record)
+
+    def _journal_attempt(self, step: Step, r: AttemptRecord) -> None:
+        self.journal.event("attempt_finished", step=step.id, attempt=r.attempt, agent=r.agent_id, item=r.item,
+                           status=r.status, result=r.result, confidence=r.confidence, reasoning=r.reasoning,
+                           errorKind=r.error_kind, error=r.error, durationMs=int((r.finished or 0) * 1000 - r.started * 1000),
+                           usage=r.usage)
+
+    def _retry_agent(self, step: Step, sel: Selection, info: AgentInfo, tried: list[str]) -> AgentInfo:
+        """The same agent if it is still usable, else another one with the capabilities."""
+        handle = self.manager.handle(info.id)
+        if handle is None or handle.state in (AgentState.READY, AgentState.BUSY, AgentState.ERROR):
+            if handle is None or handle.health().healthy:
+                return info
+        in_step = {a.id for a in sel.agents}
+        spare = [a for a in self.candidates if a.has(step.agents.capabilities) and a.id not in tried]
+        spare.sort(key=lambda a: (a.id in in_step, a.id))  # prefer agents this step does not use yet
+        if spare:
+            tried.append(spare[0].id)
+            return spare[0]
+        return info
+
+
+def _no_answer(step: Step, rec: StepRecord, item: int | None) -> StepFailure:
+    failed = [a for a in rec.attempts if a.item == item and a.status in ("failed", "rejected", "cancelled")]
+    if not failed:
+        return StepFailure("task", f"step `{step.id}` got no answer")
+    last = failed[-1]
+    where = f" for item {item}" if item is not None else ""
+    return StepFailure(last.error_kind or "task",
+                       f"step `{step.id}` got no answer{where} after {len(failed)} failed attempt(s); "
+                       f"last: {last.error}")
+
+
+def _agg_dict(step: Step, agg: Any) -> dict[str, Any]:
+    return {"type": step.aggregation.type, "method": step.aggregation.method, "votes": dict(agg.votes),
+            "agreement": agg.agreement, "ok": agg.ok, "reason": agg.reason}

@@ -1,0 +1,134 @@
+"""Agent metrics: cpu %, memory, uptime of a local process tree, and the Prometheus text format.
+
+The metrics of one agent are a dict ``{"cpu": 12.5, "memory": 73400320, "uptime": 5012,
+"messageCount": 3}``: cpu in percent of one core, memory in bytes (RSS summed over the process
+and its children), uptime in milliseconds, messageCount when the caller counts messages.
+Runtimes that are not local processes (containers, pods) produce the same dict from their
+engine's stats.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import psutil
+
+
+def _tree(pid: int) -> tuple[psutil.Process, list[psutil.Process]]:
+    root = psutil.Process(pid)
+    try:
+        children = root.children(recursive=True)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        children = []
+    return root, children
+
+
+def _cpu_seconds_and_rss(procs: list[psutil.Process]) -> tuple[float, int]:
+    cpu, rss = 0.0, 0
+    for proc in procs:
+        try:
+            with proc.oneshot():
+                t = proc.cpu_times()
+                cpu += t.user + t.system
+                rss += proc.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue  # a child that exited between listing and reading
+    return cpu, rss
+
+
+def _measure(pid: int) -> tuple[float, float, int] | None:
+    """(start time, cpu seconds, rss bytes) of the tree at ``pid``; None if it is gone."""
+    try:
+        root, children = _tree(pid)
+        started = root.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+    cpu, rss = _cpu_seconds_and_rss([root, *children])
+    return started, cpu, rss
+
+
+def _as_dict(cpu_percent: float, rss: int, uptime: float, message_count: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"cpu": round(cpu_percent, 1), "memory": rss, "uptime": int(uptime * 1000)}
+    if message_count is not None:
+        out["messageCount"] = message_count
+    return out
+
+
+def process_metrics(pid: int, message_count: int | None = None) -> dict[str, Any] | None:
+    """One-shot metrics of the process ``pid`` and its children; None if it is gone.
+
+    ``cpu`` is the average since the process started (a single call cannot measure a rate);
+    use ``ProcessSampler`` for the rate between two samples.
+    """
+    measured = _measure(pid)
+    if measured is None:
+        return None
+    started, cpu, rss = measured
+    uptime = max(time.time() - started, 1e-3)
+    return _as_dict(100.0 * cpu / uptime, rss, uptime, message_count)
+
+
+class ProcessSampler:
+    """Metrics of one agent's process tree where ``cpu`` is the rate since the previous sample."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._last: tuple[float, float] | None = None  # (monotonic time, cpu seconds)
+
+    def sample(self, message_count: int | None = None) -> dict[str, Any] | None:
+        """The metrics now (None once the process is gone); the first sample averages since start."""
+        measured = _measure(self.pid)
+        if measured is None:
+            return None
+        started, cpu, rss = measured
+        now, uptime = time.monotonic(), max(time.time() - started, 1e-3)
+        if self._last is not None and now > self._last[0]:
+            percent = 100.0 * max(cpu - self._last[1], 0.0) / (now - self._last[0])
+        else:
+            percent = 100.0 * cpu / uptime
+        self._last = (now, cpu)
+        return _as_dict(percent, rss, uptime, message_count)
+
+
+# name, help, type, key in the metrics dict, scale (uptime ms → seconds, the Prometheus base unit)
+_SERIES = (
+    ("runner_agent_cpu_percent", "CPU use of the agent's process tree, percent of one core.", "gauge", "cpu", 1.0),
+    ("runner_agent_memory_bytes", "Resident memory of the agent's process tree.", "gauge", "memory", 1.0),
+    ("runner_agent_uptime_seconds", "Time since the agent started.", "gauge", "uptime", 0.001),
+    ("runner_agent_messages_total", "Messages (tasks) the agent has handled.", "counter", "messageCount", 1.0),
+)
+
+
+def _label(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    if isinstance(value, float) and math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value)) if isinstance(value, float) else str(int(value))
+
+
+def prometheus_text(metrics: Mapping[str, Mapping[str, Any]], labels: Mapping[str, str] | None = None) -> str:
+    """``{agent_id: metrics}`` in the Prometheus text exposition format (version 0.0.4).
+
+    ``labels`` are added to every sample (e.g. ``{"run": run_id}``). Agents without a value for
+    a series are left out of it; a series no agent has is left out entirely.
+    """
+    extra = "".join(f',{k}="{_label(v)}"' for k, v in sorted((labels or {}).items()))
+    lines: list[str] = []
+    for name, help_text, kind, key, scale in _SERIES:
+        samples = [(agent, m[key]) for agent, m in sorted(metrics.items())
+                   if isinstance(m.get(key), (int, float)) and not isinstance(m.get(key), bool)]
+        if not samples:
+            continue
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+        for agent, value in samples:
+            scaled = value * scale if scale != 1.0 else value
+            lines.append(f'{name}{{agent="{_label(agent)}"{extra}}} {_number(scaled)}')
+    return "\n".join(lines) + "\n" if lines else ""

@@ -1,0 +1,185 @@
+"""Reports of a finished run, made from its result dict (``schemas/result.schema.json``).
+
+- ``validate_result``: the result against its JSON Schema (the executor's own check);
+- ``junit_xml``: JUnit XML, one ``<testsuite>`` per run, one ``<testcase>`` per step;
+- ``markdown_summary`` / ``append_github_summary``: a table of steps for ``$GITHUB_STEP_SUMMARY``.
+
+Every text is redacted with the run's ``Redactor`` (key-shaped values at least, when none given).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from runner.observe.redact import Redactor
+
+SCHEMA = "result.schema.json"
+# Characters XML 1.0 cannot hold (PTY output has escape codes and other control characters).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+STATUS_ICON = {"succeeded": "✅", "failed": "❌", "skipped": "⏭️", "cancelled": "🚫", "pending": "⏳",
+               "interrupted": "🛑", "error": "💥"}
+
+
+@cache
+def result_schema() -> dict[str, Any]:
+    """The result JSON Schema: package data when installed, ``schemas/`` in a checkout."""
+    packaged = resources.files("runner").joinpath("_data", "schemas", SCHEMA)
+    if packaged.is_file():
+        return json.loads(packaged.read_text(encoding="utf-8"))
+    return json.loads((Path(__file__).parents[2] / "schemas" / SCHEMA).read_text(encoding="utf-8"))
+
+
+def validate_result(result: Mapping[str, Any]) -> list[str]:
+    """Every way ``result`` breaks its schema, as ``$.path: message`` lines (empty when valid)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(result_schema(), format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(result), key=lambda e: list(e.absolute_path))
+    return [f"{e.json_path}: {e.message}" for e in errors]
+
+
+def _text(value: Any, redactor: Redactor, limit: int | None = None) -> str:
+    """Any result value as clean one-piece text: JSON for structures, no control characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = _NOT_XML.sub("", _ANSI.sub("", redactor.redact(text)))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def _seconds(ms: Any) -> str:
+    return f"{(ms or 0) / 1000:.3f}"
+
+
+def _timestamp(iso: str | None) -> str:
+    """ISO-8601 with zone → the zone-less UTC seconds JUnit wants."""
+    if not iso:
+        return "1970-01-01T00:00:00"
+    parsed = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _failure_text(step: Mapping[str, Any], redactor: Redactor) -> tuple[str, str, str]:
+    """(message, type, details) of a failed step: its error, then each failed attempt."""
+    error = step.get("error") or {}
+    attempts = [a for a in step.get("attempts") or [] if a.get("status") != "ok"]
+    kind = error.get("kind") or next((a["errorKind"] for a in attempts if a.get("errorKind")), None) or "failed"
+    message = error.get("message") or (step.get("aggregation") or {}).get("reason") or f"step {step['id']} failed"
+    lines = [message]
+    for a in attempts:
+        lines.append(f"attempt {a.get('attempt')} on {a.get('agentId')}: {a.get('status')}"
+                     f" ({a.get('errorKind') or '-'}) {a.get('error') or ''}".rstrip())
+    return _text(message, redactor), _text(kind, redactor), _text("\n".join(lines), redactor)
+
+
+def junit_xml(result: Mapping[str, Any], redactor: Redactor | None = None) -> str:
+    """The run as JUnit XML: a ``<testsuites>`` with one ``<testsuite>``, a ``<testcase>`` per step.
+
+    Failed steps carry ``<failure message=... type=errorKind>`` with the reason and the failed
+    attempts; skipped, cancelled and pending steps are ``<skipped>``. A run that failed before
+    or outside any step (``status: error``) adds an ``<error>`` testcase named ``(run)``.
+    """
+    r = redactor or Redactor()
+    pattern = _text(result["pattern"]["name"], r)
+    steps = list(result.get("steps") or [])
+    suite = ET.Element("testsuite", {"name": pattern, "package": pattern, "id": "0",
+                                     "timestamp": _timestamp(result.get("startedAt")),
+                                     "hostname": socket.gethostname() or "localhost",
+                                     "time": _seconds(result.get("durationMs"))})
+    props = ET.SubElement(suite, "properties")
+    for name, value in (("runId", result["runId"]), ("status", result["status"]),
+                        ("exitCode", result["exitCode"]), ("pool", (result.get("pool") or {}).get("name"))):
+        if value is not None:
+            ET.SubElement(props, "property", {"name": name, "value": _text(value, r)})
+    counts = {"failures": 0, "errors": 0, "skipped": 0}
+    for step in steps:
+        case = ET.SubElement(suite, "testcase", {"name": _text(step["id"], r), "classname": pattern,
+                                                 "time": _seconds(step.get("durationMs"))})
+        if step["status"] == "failed":
+            message, kind, details = _failure_text(step, r)
+            ET.SubElement(case, "failure", {"message": message, "type": kind}).text = details
+            counts["failures"] += 1
+        elif step["status"] in ("skipped", "cancelled", "pending"):
+            ET.SubElement(case, "skipped", {"message": step["status"]})
+            counts["skipped"] += 1
+        if step.get("output") is not None:
+            ET.SubElement(case, "system-out").text = _text(step["output"], r)
+    error = result.get("error")
+    if error and result["status"] in ("error", "interrupted") and not counts["failures"]:
+        case = ET.SubElement(suite, "testcase", {"name": "(run)", "classname": pattern, "time": "0.000"})
+        ET.SubElement(case, "error", {"message": _text(error.get("message", ""), r),
+                                      "type": _text(error.get("kind") or "error", r)}).text = _text(error.get("message", ""), r)
+        counts["errors"] += 1
+    tests = len(suite.findall("testcase"))
+    suite.attrib.update(tests=str(tests), **{k: str(v) for k, v in counts.items()})
+    root = ET.Element("testsuites", {"name": f"runner {pattern}", "tests": str(tests),
+                                     "time": suite.attrib["time"], **{k: str(v) for k, v in counts.items()}})
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _cell(value: Any, redactor: Redactor, limit: int = 80) -> str:
+    if value is None or value == "":
+        return "–"
+    text = " ".join(_text(value, redactor).split())  # one line
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("|", "\\|").replace("<", "&lt;")
+
+
+def _votes(aggregation: Mapping[str, Any] | None) -> str:
+    if not aggregation or not aggregation.get("votes"):
+        return "–"
+    votes = " · ".join(f"{k} {v:g}" for k, v in aggregation["votes"].items())
+    agreement = aggregation.get("agreement")
+    return votes + (f" ({agreement:.0%})" if isinstance(agreement, (int, float)) else "")
+
+
+def markdown_summary(result: Mapping[str, Any], redactor: Redactor | None = None) -> str:
+    """A Markdown report: headline, a table of steps (status, output, confidence, votes, time), errors."""
+    r = redactor or Redactor()
+    status = result["status"]
+    lines = [f"### {STATUS_ICON.get(status, '')} runner: {_cell(result['pattern']['name'], r)} {status}".replace("  ", " "),
+             "",
+             f"Run `{_cell(result['runId'], r)}` · exit code {result['exitCode']} · "
+             f"{_seconds(result.get('durationMs'))} s · {len(result.get('agents') or [])} agents",
+             "", "| Step | Status | Output | Confidence | Votes | Time |", "|---|---|---|---:|---|---:|"]
+    for step in result.get("steps") or []:
+        conf = step.get("confidence")
+        lines.append(f"| {_cell(step['id'], r)} | {STATUS_ICON.get(step['status'], '')} {step['status']} "
+                     f"| {_cell(step.get('output'), r)} | {'–' if conf is None else f'{conf:.2f}'} "
+                     f"| {_cell(_votes(step.get('aggregation')), r)} | {_seconds(step.get('durationMs'))} s |")
+    problems = [(s["id"], s.get("error")) for s in result.get("steps") or [] if s.get("error")]
+    if result.get("error"):
+        problems.insert(0, ("run", result["error"]))
+    if problems:
+        lines += ["", "**Errors**", ""]
+        lines += [f"- `{_cell(where, r)}` ({_cell(e.get('kind'), r)}): {_cell(e.get('message'), r, 300)}"
+                  for where, e in problems]
+    return "\n".join(lines) + "\n"
+
+
+def append_github_summary(result: Mapping[str, Any], redactor: Redactor | None = None,
+                          environ: Mapping[str, str] | None = None) -> Path | None:
+    """Append ``markdown_summary`` to ``$GITHUB_STEP_SUMMARY`` when set; returns the file written."""
+    target = (os.environ if environ is None else environ).get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    path = Path(target)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(markdown_summary(result, redactor) + "\n")
+    return path

@@ -1,0 +1,97 @@
+"""Compile a pattern and a pool into a plan: a deterministic networkx DAG.
+
+For each step, in declaration order::
+
+    select:S -> [spawn:S] -> execute:S -> aggregate:S -> select:<each dependent step>
+                                                      \\-> cleanup
+
+``spawn:S`` exists only when some agent of the step must be started by a runtime.
+Dependencies are the step's ``needs`` plus every step its templates (task, when,
+forEach) refer to. ``runner plan`` renders this plan; ``runner apply`` executes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runner.agents.model import AgentInfo
+from runner.context import RunContext
+from runner.errors import Diagnostic, SpecError
+from runner.plan.model import Node, Plan, Selection
+from runner.plan.select import default_runtime, select_for_step
+from runner.spec.models import Pattern, Pool
+
+
+def discover(ctx: RunContext, pool: Pool) -> list[AgentInfo]:
+    """Every agent known now: direct registrations, then the env registry, then the pool's."""
+    from runner import plugins
+    from runner.registries import REGISTRIES
+
+    configs: list[tuple[str, Mapping[str, Any]]] = [("direct", {}), ("env", {}), ("static", {})]
+    for reg in pool.registries:
+        if reg.type in ("env", "static", "direct"):
+            configs = [(t, reg.options if t == reg.type else o) for t, o in configs]
+        else:
+            configs.append((reg.type, reg.options))
+    seen: dict[str, AgentInfo] = {}
+    for type_name, options in configs:
+        if type_name not in REGISTRIES:
+            continue
+        registry = plugins.load("registry", REGISTRIES, type_name)(ctx, pool, options)
+        try:
+            for agent in registry.agents():
+                seen.setdefault(agent.id, agent)
+        finally:
+            registry.close()
+    return list(seen.values())
+
+
+def compile_plan(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: RunContext,
+                 candidates: list[AgentInfo] | None = None) -> Plan:
+    """Build the plan; ``candidates`` defaults to ``discover(ctx, pool)``."""
+    import networkx as nx
+
+    if candidates is None:
+        candidates = discover(ctx, pool)
+    fallback = default_runtime(pool)
+    graph = nx.DiGraph()
+    index: dict[str, int] = {}
+    selections: dict[str, Selection] = {}
+
+    def add(node: Node) -> str:
+        index[node.id] = len(index)
+        graph.add_node(node.id, node=node)
+        return node.id
+
+    for step in pattern.steps:
+        selection = select_for_step(step, candidates, pool, fallback)
+        selections[step.id] = selection
+        chain = [add(Node(id=f"select:{step.id}", kind="select", step=step.id))]
+        if selection.spawn:
+            chain.append(add(Node(id=f"spawn:{step.id}", kind="spawn", step=step.id)))
+        chain.append(add(Node(id=f"execute:{step.id}", kind="execute", step=step.id)))
+        chain.append(add(Node(id=f"aggregate:{step.id}", kind="aggregate", step=step.id)))
+        nx.add_path(graph, chain)
+    cleanup = add(Node(id="cleanup", kind="cleanup"))
+
+    from runner.spec.templates import step_dependencies
+
+    known = {s.id for s in pattern.steps}
+    for step in pattern.steps:
+        for dep in step_dependencies(step):
+            if dep not in known:
+                raise SpecError([Diagnostic(file=pattern.source, line=step.line, col=0,
+                                            path=f"$.steps[{step.id}].needs",
+                                            message=f"unknown step `{dep}`")])
+            graph.add_edge(f"aggregate:{dep}", f"select:{step.id}")
+        graph.add_edge(f"aggregate:{step.id}", cleanup)
+
+    if not nx.is_directed_acyclic_graph(graph):
+        cycle = [u.split(":", 1)[1] for u, _ in nx.find_cycle(graph) if u.startswith("select:")]
+        names = " -> ".join([*cycle, cycle[0]]) if cycle else "?"
+        raise SpecError([Diagnostic(file=pattern.source, line=0, col=0, path="$.steps",
+                                    message=f"cycle: {names}")])
+    order = tuple(nx.lexicographical_topological_sort(graph, key=index.__getitem__))
+    return Plan(pattern=pattern, pool=pool, inputs=dict(inputs), graph=graph, order=order,
+                selections=selections)

@@ -1,0 +1,131 @@
+"""Render a plan as text, JSON, Mermaid or Graphviz dot. Starts nothing, prints no secret."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runner.plan.model import Plan
+
+FORMATS = ("text", "json", "mermaid", "dot")
+
+
+def _fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "none"
+    return f"{value:g}s"
+
+
+def _agent_line(plan: Plan, step: str) -> list[str]:
+    sel = plan.selections[step]
+    out = []
+    for a in sel.agents:
+        how = f"spawn on {sel.runtimes.get(a.id, '?')}" if a.id in sel.spawn else f"at {a.endpoint}"
+        out.append(f"{a.id} ({a.type}, {a.source}, {how})")
+    return out
+
+
+def _describe(plan: Plan, node_id: str) -> str:
+    node = plan.node(node_id)
+    if node.kind == "cleanup":
+        n = len(plan.spawned_agents)
+        return f"stop {n} spawned agent{'s' if n != 1 else ''} and release every other one"
+    step = plan.pattern.step(node.step or "")
+    sel = plan.selections[step.id]
+    if node.kind == "select":
+        caps = ", ".join(step.agents.capabilities) or "any"
+        return f"capabilities [{caps}] -> " + "; ".join(_agent_line(plan, step.id))
+    if node.kind == "spawn":
+        return "start " + ", ".join(f"{a} on {sel.runtimes.get(a, '?')}" for a in sel.spawn)
+    if node.kind == "execute":
+        parts = [step.strategy, f"{len(sel.agents)} agent{'s' if len(sel.agents) != 1 else ''}",
+                 f"timeout {_fmt_seconds(step.timeout)}"]
+        if step.retry.limit:
+            parts.append(f"retry {step.retry.limit}x on {','.join(step.retry.on)}")
+        if step.for_each:
+            parts.append(f"for each of {step.for_each}")
+        if step.when:
+            parts.append(f"when {step.when}")
+        return ", ".join(parts)
+    agg = step.aggregation
+    text = agg.type
+    if agg.type == "voting":
+        text += f"/{agg.method}"
+    elif agg.type == "consensus":
+        text += f" >= {agg.threshold:g}"
+    if step.validation.min_confidence is not None:
+        text += f", minConfidence {step.validation.min_confidence:g} else {step.validation.on_failure}"
+    return text
+
+
+def to_dict(plan: Plan) -> dict[str, Any]:
+    return {
+        "pattern": {"name": plan.pattern.name, "version": plan.pattern.version},
+        "pool": plan.pool.name,
+        "inputs": dict(plan.inputs),
+        "nodes": [
+            {"id": n, "kind": plan.node(n).kind, "step": plan.node(n).step,
+             "after": sorted(plan.graph.predecessors(n)), "description": _describe(plan, n)}
+            for n in plan.order
+        ],
+        "selections": {
+            step: {
+                "agents": [{"id": a.id, "name": a.name, "type": a.type, "source": a.source,
+                            "endpoint": a.endpoint, "capabilities": list(a.capabilities)}
+                           for a in sel.agents],
+                "spawn": [{"id": a, "runtime": sel.runtimes.get(a)} for a in sel.spawn],
+            }
+            for step, sel in plan.selections.items()
+        },
+        "spawned": len(plan.spawned_agents),
+    }
+
+
+def render_text(plan: Plan) -> str:
+    agents = {a.id for sel in plan.selections.values() for a in sel.agents}
+    lines = [
+        f"plan: {plan.pattern.name} {plan.pattern.version} with pool {plan.pool.name}",
+        f"inputs: {json.dumps(dict(plan.inputs), default=str)}",
+        f"{len(plan.pattern.steps)} steps, {len(agents)} agents selected, "
+        f"{len(plan.spawned_agents)} to spawn; nothing has been started",
+        "",
+    ]
+    width = max(len(n) for n in plan.order)
+    for i, node_id in enumerate(plan.order, 1):
+        after = sorted(p for p in plan.graph.predecessors(node_id) if not p.startswith(node_id.split(":")[0]))
+        dep = f"  (after {', '.join(after)})" if after and plan.node(node_id).kind == "select" else ""
+        lines.append(f"{i:>3}. {node_id:<{width}}  {_describe(plan, node_id)}{dep}")
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_id(node_id: str) -> str:
+    return node_id.replace(":", "_").replace("-", "_")
+
+
+def render_mermaid(plan: Plan) -> str:
+    lines = ["flowchart TD"]
+    for n in plan.order:
+        lines.append(f'    {_mermaid_id(n)}["{n}"]')
+    for u, v in sorted(plan.graph.edges, key=lambda e: (plan.order.index(e[0]), plan.order.index(e[1]))):
+        lines.append(f"    {_mermaid_id(u)} --> {_mermaid_id(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_dot(plan: Plan) -> str:
+    lines = [f'digraph "{plan.pattern.name}" {{', "    rankdir=TB;"]
+    for n in plan.order:
+        lines.append(f'    "{n}" [shape={"box" if plan.node(n).kind == "execute" else "ellipse"}];')
+    for u, v in sorted(plan.graph.edges, key=lambda e: (plan.order.index(e[0]), plan.order.index(e[1]))):
+        lines.append(f'    "{u}" -> "{v}";')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render(plan: Plan, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(to_dict(plan), indent=2, default=str) + "\n"
+    if fmt == "mermaid":
+        return render_mermaid(plan)
+    if fmt == "dot":
+        return render_dot(plan)
+    return render_text(plan)

@@ -1,0 +1,99 @@
+"""Agent selection: which agents serve a step, and which of them must be spawned.
+
+Candidates come from direct registration, then the env registry, then the pool's
+registries (static first); a step takes the agents that have *all* its capabilities,
+preferred ones first, then by expertise, then in discovery order. When fewer than
+``min`` exist, the shortfall is made up from the pool's templates (spawned by a runtime);
+when that is not enough either, the error says which capabilities are short by how many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from runner.agents.model import AgentInfo
+from runner.errors import ConfigurationError, InfrastructureError
+from runner.plan.model import Selection
+from runner.spec.models import AgentTemplate, Pool, Step
+
+STATIC_REGISTRIES = frozenset({"static", "env", "direct"})
+
+
+def template_instance(template: AgentTemplate, n: int) -> AgentInfo:
+    """The ``n``-th (1-based) agent made from a template; ids are stable so steps share them."""
+    d = template.definition
+    return AgentInfo(
+        id=f"{template.name}-{n}", name=f"{template.name} #{n}", type=d.type,
+        capabilities=d.capabilities, expertise=d.expertise, endpoint=None, definition=d,
+        metadata=d.metadata, source=f"template:{template.name}",
+    )
+
+
+def _score(agent: AgentInfo, step: Step) -> tuple[int, float]:
+    prefer = step.agents.prefer
+    rank = len(prefer)
+    for i, p in enumerate(prefer):
+        if p in (agent.id, agent.name) or p in agent.expertise or p == agent.type:
+            rank = i
+            break
+    caps = step.agents.capabilities or ("*",)
+    expertise = max((agent.expertise.get(c, agent.expertise.get("*", 0.0)) for c in caps), default=0.0)
+    return rank, -expertise
+
+
+def _declared_confidence(agent: AgentInfo) -> float | None:
+    if agent.definition is not None and agent.definition.confidence is not None:
+        return agent.definition.confidence
+    value = agent.metadata.get("confidence")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def select_for_step(step: Step, candidates: Sequence[AgentInfo], pool: Pool,
+                    fallback_runtime: str) -> Selection:
+    """Choose the agents of one step; spawned ones run on their own runtime or ``fallback_runtime``."""
+    req = step.agents
+    want = req.max if req.max is not None else req.min
+    matching = [a for a in candidates if a.has(req.capabilities)]
+    if req.min_confidence is not None:
+        matching = [a for a in matching if (_declared_confidence(a) or 1.0) >= req.min_confidence]
+    order = {a.id: i for i, a in enumerate(matching)}
+    matching.sort(key=lambda a: (*_score(a, step), order[a.id]))
+    chosen = matching[:want]
+
+    for template in pool.templates:
+        if len(chosen) >= req.min:
+            break
+        if not set(req.capabilities) <= set(template.definition.capabilities):
+            continue
+        n = 1
+        while len(chosen) < want and n <= template.max_instances:
+            inst = template_instance(template, n)
+            if all(c.id != inst.id for c in chosen):
+                chosen.append(inst)
+            n += 1
+
+    if len(chosen) < req.min:
+        caps = ", ".join(req.capabilities) or "(any)"
+        short = req.min - len(chosen)
+        dynamic = any(r.type not in STATIC_REGISTRIES for r in pool.registries)
+        error = InfrastructureError if dynamic else ConfigurationError
+        raise error(
+            f"step `{step.id}` needs {req.min} agent(s) with capabilities [{caps}], "
+            f"found {len(chosen)}: short by {short}; add agents with these capabilities to the "
+            "pool, or a template that provides them"
+        )
+
+    spawn = tuple(a.id for a in chosen if a.needs_spawn)
+    runtimes = {}
+    for a in chosen:
+        if a.needs_spawn:
+            d = a.definition
+            runtimes[a.id] = (d.runtime if d is not None else None) or fallback_runtime
+    return Selection(step=step.id, agents=tuple(chosen), spawn=spawn, runtimes=runtimes)
+
+
+def default_runtime(pool: Pool) -> str:
+    """The runtime tried first: the pool's lowest ``priority`` (declaration order on ties)."""
+    if not pool.runtimes:
+        return "local"
+    return sorted(enumerate(pool.runtimes), key=lambda ir: (ir[1].priority, ir[0]))[0][1].type

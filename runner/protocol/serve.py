@@ -1,0 +1,152 @@
+"""``runner agent serve``: one agent in its PTY, served over HTTP and gRPC until SIGTERM.
+
+This is what containers and pods run. It prints ``listening http=URL grpc=URL`` as its first
+stdout line (ports chosen when 0 is asked), starts the agent in the background (``/health``
+says ``starting`` / ``ready`` / ``loginRequired`` meanwhile) and on SIGTERM or SIGINT stops
+taking tasks, lets the running one finish within the drain timeout (else cancels it), stops
+the agent and exits 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from runner.agents.handle import AgentHandle
+from runner.agents.lifecycle import EventBus
+from runner.agents.model import AgentInfo
+from runner.context import RunContext
+from runner.errors import ConfigurationError, UsageError
+from runner.plugins import load
+from runner.protocol.auth import read_token_file
+from runner.protocol.http_server import HttpAgentServer, server_tls
+from runner.protocol.service import AgentService
+from runner.spec.models import AgentDef
+
+if TYPE_CHECKING:
+    from runner.protocol.registration import RegisterOptions
+
+TOKEN_ENV = "RUNNER_AGENT_TOKEN"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeOptions:
+    definition: AgentDef
+    agent_id: str
+    name: str = ""
+    http: str | None = None  # host:port
+    grpc: str | None = None  # host:port
+    token_file: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    drain_timeout: float = 10.0
+    max_tasks: int | None = None
+    runtime_options: dict[str, Any] = field(default_factory=dict)
+    register: RegisterOptions | None = None  # --register etcd://...: announce the agent in etcd
+
+
+def split_address(value: str, what: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise UsageError(f"{what}: expected HOST:PORT, got `{value}`")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def build_handle(opts: ServeOptions, bus: EventBus | None = None) -> AgentHandle:
+    """The agent's handle from the local runtime (state ``spawned``); checks the definition first."""
+    from runner.agents.types import AGENT_TYPES
+    from runner.runtimes.local import LocalRuntime
+
+    problems = load("agent type", AGENT_TYPES, opts.definition.type)().validate(opts.definition)
+    if problems:
+        raise UsageError(f"agent {opts.agent_id}: " + "; ".join(problems))
+    ctx = RunContext(bus=bus or EventBus(), workdir=Path(opts.definition.workdir or Path.cwd()))
+    info = AgentInfo(id=opts.agent_id, name=opts.name or opts.agent_id, type=opts.definition.type,
+                     capabilities=opts.definition.capabilities, definition=opts.definition, source="direct")
+    return LocalRuntime(ctx, opts.runtime_options).spawn(info)
+
+
+def type_concurrency(definition: AgentDef) -> int:
+    """Tasks one agent of this type takes at once, as the type declares (``command``: 1)."""
+    from runner.agents.types import AGENT_TYPES
+
+    return max(1, load("agent type", AGENT_TYPES, definition.type).capabilities.concurrency)
+
+
+def resolve_token(opts: ServeOptions, environ: dict[str, str]) -> str | None:
+    if opts.token_file:
+        return read_token_file(opts.token_file, "--token-file")
+    return environ.get(TOKEN_ENV) or None
+
+
+def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout,
+          stop: threading.Event | None = None) -> int:
+    """Serve until SIGTERM/SIGINT (or ``stop`` is set); returns the exit code."""
+    if not (opts.http or opts.grpc):
+        raise UsageError("give --http HOST:PORT, --grpc HOST:PORT or both")
+    if bool(opts.tls_cert) != bool(opts.tls_key):
+        raise UsageError("--tls-cert and --tls-key go together")
+    token = resolve_token(opts, environ)
+    max_tasks = opts.max_tasks or type_concurrency(opts.definition)
+    service = AgentService(build_handle(opts), runtime_name="local", max_tasks=max_tasks)
+    http_server = grpc_server = None
+    if opts.http:
+        host, port = split_address(opts.http, "--http")
+        tls = server_tls(opts.tls_cert, opts.tls_key) if opts.tls_cert and opts.tls_key else None
+        http_server = HttpAgentServer(service, host, port, token=token, tls=tls).start()
+    if opts.grpc:
+        try:  # grpc only when asked for
+            from runner.protocol.grpc_server import GrpcAgentServer
+        except ModuleNotFoundError as exc:
+            raise ConfigurationError("--grpc needs `grpcio` and `protobuf`: pip install 'runner[grpc]'") from exc
+
+        host, port = split_address(opts.grpc, "--grpc")
+        pem = ((Path(opts.tls_cert).read_bytes(), Path(opts.tls_key).read_bytes())
+               if opts.tls_cert and opts.tls_key else None)
+        grpc_server = GrpcAgentServer(service, host, port, token=token, tls=pem).start()
+    urls = [f"http={http_server.url}"] if http_server else []
+    urls += [f"grpc={grpc_server.url}"] if grpc_server else []
+    registration = None
+    if opts.register is not None:
+        from runner.protocol.registration import start_registration
+
+        try:  # registered before `listening`: whoever waits for that line finds it in etcd
+            registration = start_registration(opts.register, service.handle.info,
+                                              dict(u.split("=", 1) for u in urls), service.health(), environ)
+        except BaseException:
+            for server in (grpc_server, http_server):
+                if server is not None:
+                    server.stop(grace=0)
+            raise
+    out.write("listening " + " ".join(urls) + "\n")
+    out.flush()
+
+    stop = stop or threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    threading.Thread(target=service.start_agent, name="agent-start", daemon=True).start()
+    try:
+        while not stop.wait(0.5):
+            if registration is not None:
+                from runner.protocol.registration import mirror_health
+
+                mirror_health(registration, service.health())
+        if registration is not None:
+            registration.stop()  # deregister first: nobody should pick an agent that is leaving
+        service.drain(opts.drain_timeout)
+        if grpc_server is not None:
+            grpc_server.stop(grace=2.0)
+        if http_server is not None:
+            http_server.stop(grace=2.0)
+    finally:
+        if registration is not None:
+            registration.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

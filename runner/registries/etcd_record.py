@@ -1,0 +1,78 @@
+"""The value stored for one agent under ``<prefix><id>``, both ways.
+
+::
+
+    {"id": "a1", "name": "reviewer-1", "endpoint": "http://10.0.0.5:8080",
+     "metadata": {"type": "claude", "capabilities": ["review"], "expertise": {"python": 0.9}, ...},
+     "status": {"healthy": true, "message": "", "updatedAt": "2026-11-25T14:05:12Z"}}
+
+Writers (``EtcdRegistration``) build it with ``record_for``; readers (``EtcdRegistry``)
+turn it into an ``AgentInfo`` with ``agent_from_record``. Unknown metadata keys are kept in
+``AgentInfo.metadata``, so agents can publish more than runner reads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from runner.agents.model import AgentInfo
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TYPE = "remote"  # an agent that publishes no type
+
+
+def record_for(info: AgentInfo, *, healthy: bool = True, message: str = "") -> dict[str, Any]:
+    """The JSON-ready value an agent publishes about itself."""
+    metadata = {
+        **dict(info.metadata),
+        "type": info.type,
+        "capabilities": list(info.capabilities),
+        "expertise": dict(info.expertise),
+    }
+    metadata.pop("status", None)
+    return {
+        "id": info.id,
+        "name": info.name,
+        "endpoint": info.endpoint,
+        "metadata": metadata,
+        "status": {
+            "healthy": healthy,
+            "message": message,
+            "updatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    }
+
+
+def agent_from_record(key: str, raw: bytes) -> AgentInfo | None:
+    """The agent described by one stored value; None (and a warning) when it is not one."""
+    try:
+        value = json.loads(raw)
+        metadata = dict(value.get("metadata") or {})
+        capabilities = metadata.pop("capabilities", []) or []
+        expertise = metadata.pop("expertise", {}) or {}
+        agent_type = metadata.pop("type", None) or DEFAULT_TYPE
+        status = value.get("status") or {"healthy": True, "message": ""}
+        agent_id = str(value.get("id") or key.rsplit("/", 1)[-1])
+        return AgentInfo(
+            id=agent_id,
+            name=str(value.get("name") or agent_id),
+            type=str(agent_type),
+            capabilities=tuple(str(c) for c in capabilities),
+            expertise={str(k): float(v) for k, v in dict(expertise).items()},
+            endpoint=value.get("endpoint") or None,
+            metadata={**metadata, "status": dict(status), "etcdKey": key},
+            source="etcd",
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        log.warning("ignoring etcd key %s: not an agent record (%s)", key, exc)
+        return None
+
+
+def is_healthy(info: AgentInfo) -> bool:
+    """An agent's own last word on its health; agents that publish none count as healthy."""
+    status = info.metadata.get("status")
+    return bool(status.get("healthy", True)) if isinstance(status, dict) else True

@@ -1,0 +1,162 @@
+"""Semantic checks of a pattern that a JSON Schema cannot express.
+
+They run on the raw data even when the schema found problems (so a file's every problem is
+reported at once), hence the defensive ``isinstance`` checks: a value of the wrong type was
+already reported and is skipped here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from runner.plugins import suggest
+from runner.spec import templates
+from runner.spec.diagnose import Reporter
+
+_TEMPLATE_KEYS = (("task", False), ("when", True), ("forEach", True))
+
+
+def check_pattern(data: Any, rep: Reporter) -> None:
+    """Add every semantic problem of pattern ``data`` to ``rep``."""
+    if not isinstance(data, dict):
+        return
+    inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
+    _check_inputs(inputs, rep)
+    raw_steps = data.get("steps")
+    steps = [s if isinstance(s, dict) else {} for s in raw_steps] if isinstance(raw_steps, list) else []
+    index: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        sid = step.get("id")
+        if not isinstance(sid, str):
+            continue
+        if sid in index:
+            first_line = rep.marks.get(f"$.steps[{index[sid]}]", (0, 0))[0]
+            rep.add(f"$.steps[{i}].id", f"duplicate step id `{sid}` (first at line {first_line})", at_value=True)
+        else:
+            index[sid] = i
+    edges: dict[str, list[str]] = {sid: [] for sid in index}
+    for i, step in enumerate(steps):
+        sid = step.get("id") if isinstance(step.get("id"), str) else None
+        deps = _check_step(i, step, inputs, index, rep)
+        if sid is not None and index.get(sid) == i:
+            edges[sid] = list(dict.fromkeys(deps))
+    outputs = data.get("outputs")
+    if isinstance(outputs, dict):
+        for name, src in outputs.items():
+            if isinstance(src, str):
+                _check_template(f"$.outputs.{name}", src, False, inputs, index, rep, fan_out=None)
+    for cycle in find_cycles(edges):
+        rep.add(f"$.steps[{index[cycle[0]]}]", "cycle: " + " -> ".join(cycle))
+
+
+def _check_inputs(inputs: dict[str, Any], rep: Reporter) -> None:
+    from runner.spec.inputs import check_value
+
+    for name, spec in inputs.items():
+        if not isinstance(spec, dict):
+            continue
+        path = f"$.inputs.{name}"
+        pattern = spec.get("pattern")
+        if isinstance(pattern, str):
+            message = regex_error(pattern)
+            if message:
+                rep.add(f"{path}.pattern", message, at_value=True)
+                pattern = None
+        if "default" in spec and isinstance(spec.get("type", "string"), str):
+            enum = spec.get("enum") if isinstance(spec.get("enum"), list) else None
+            lo, hi = spec.get("min"), spec.get("max")
+            message = check_value(spec["default"], type=spec.get("type", "string"), enum=enum,
+                                  min=lo if isinstance(lo, int | float) else None,
+                                  max=hi if isinstance(hi, int | float) else None,
+                                  pattern=pattern if isinstance(pattern, str) else None)
+            if message:
+                rep.add(f"{path}.default", f"default does not fit the input: {message}", at_value=True)
+
+
+def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dict[str, int],
+                rep: Reporter) -> list[str]:
+    """Check one step; return the ids it depends on (needs + steps its templates read)."""
+    base = f"$.steps[{i}]"
+    deps: list[str] = []
+    needs = step.get("needs")
+    if isinstance(needs, list):
+        for j, need in enumerate(needs):
+            if not isinstance(need, str):
+                continue
+            if need in index:
+                deps.append(need)
+            else:
+                rep.add(f"{base}.needs[{j}]", f"unknown step `{need}` ({suggest(need, index)})", at_value=True)
+    for key, is_expr in _TEMPLATE_KEYS:
+        src = step.get(key)
+        if isinstance(src, str):
+            # `item`/`index` exist in the task of a forEach step (not in forEach itself, nor in `when`)
+            fan_out = key == "task" and "forEach" in step
+            deps += _check_template(f"{base}.{key}", src, is_expr, inputs, index, rep, fan_out=fan_out)
+    agents = step.get("agents")
+    if isinstance(agents, dict):
+        lo, hi = agents.get("min", 1), agents.get("max")
+        if isinstance(lo, int) and isinstance(hi, int) and hi < lo:
+            rep.add(f"{base}.agents.max", f"must be at least `min` ({lo}), got {hi}", at_value=True)
+    return deps
+
+
+def _check_template(path: str, src: str, is_expr: bool, inputs: dict[str, Any], index: dict[str, int],
+                    rep: Reporter, *, fan_out: bool | None) -> list[str]:
+    """Check one template; ``fan_out``: True/False in a step with/without forEach, None in outputs."""
+    message = templates.syntax_error(src, expression=is_expr)
+    if message:
+        rep.add(path, message, at_value=True)
+        return []
+    refs = templates.references(src, expression=is_expr)
+    known = {"inputs", "steps", "item", "index"} if fan_out else {"inputs", "steps"}
+    for name in sorted(refs.variables - known):
+        if name in ("item", "index") and fan_out is False:
+            rep.add(path, f"`{name}` is only defined in the task of a step with `forEach`", at_value=True)
+        else:
+            rep.add(path, f"unknown variable `{name}` ({suggest(name, sorted(known))})", at_value=True)
+    for name in sorted(refs.inputs - set(inputs)):
+        hint = suggest(name, inputs) if inputs else "the pattern declares no inputs"
+        rep.add(path, f"unknown input `{name}` ({hint})", at_value=True)
+    for sid in sorted(refs.steps - set(index)):
+        rep.add(path, f"unknown step `{sid}` ({suggest(sid, index)})", at_value=True)
+    return sorted(refs.steps & set(index))
+
+
+def regex_error(pattern: str) -> str | None:
+    """A message if ``pattern`` is not a valid regular expression."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"invalid regular expression: {exc}"
+    return None
+
+
+def find_cycles(edges: dict[str, list[str]]) -> list[list[str]]:
+    """Every dependency cycle once, as ``[a, b, a]``, starting at its first-declared step."""
+    order = {n: i for i, n in enumerate(edges)}
+    state: dict[str, int] = {}  # 1: on the DFS stack, 2: done
+    seen: set[frozenset[str]] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        stack.append(node)
+        for dep in edges.get(node, ()):
+            if state.get(dep) == 1:
+                loop = stack[stack.index(dep):]
+                if frozenset(loop) not in seen:
+                    seen.add(frozenset(loop))
+                    start = min(range(len(loop)), key=lambda k: order[loop[k]])
+                    loop = loop[start:] + loop[:start]
+                    cycles.append([*loop, loop[0]])
+            elif dep not in state:
+                visit(dep, stack)
+        stack.pop()
+        state[node] = 2
+
+    for node in edges:
+        if node not in state:
+            visit(node, [])
+    return sorted(cycles, key=lambda c: order[c[0]])

@@ -1,0 +1,41 @@
+"""The checking pipeline shared by the pattern and pool loaders: YAML → schema → semantics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from runner.errors import Diagnostic, SpecError
+from runner.spec.diagnose import Reporter, schema_diagnostics
+from runner.spec.yamlload import YamlDoc, load_yaml
+
+
+def read_text(path: str | Path) -> str:
+    """The file's text; a SpecError (not an OSError) when it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        message = "no such file"
+    except IsADirectoryError:
+        message = "is a directory, not a file"
+    except (OSError, UnicodeDecodeError) as exc:
+        message = f"cannot read the file: {getattr(exc, 'strerror', None) or exc}"
+    raise SpecError([Diagnostic(file=str(path), line=0, col=0, path="$", message=message)])
+
+
+def load_checked(text: str, source: str, schema_name: str, check: Callable[[Any, Reporter], None],
+                 doc: YamlDoc | None = None) -> YamlDoc:
+    """Parse ``text`` (unless already parsed as ``doc``) and report every schema and semantic problem
+    at once (SpecError)."""
+    doc = doc or load_yaml(text, source)
+    if doc.data is None:
+        raise SpecError([Diagnostic(file=source, line=1, col=1, path="$", message="the file is empty")])
+    found = schema_diagnostics(doc.data, schema_name, source, doc.marks, doc.value_marks)
+    rep = Reporter(source, doc.marks, doc.value_marks)
+    check(doc.data, rep)
+    seen = {(d.path, d.message) for d in found}
+    found += [d for d in rep.diagnostics if (d.path, d.message) not in seen]
+    if found:
+        raise SpecError(sorted(found, key=lambda d: (d.line, d.col)))
+    return doc

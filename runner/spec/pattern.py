@@ -1,0 +1,119 @@
+"""Load pattern files into the frozen ``Pattern`` model (defaults applied, durations in seconds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from runner.spec.checks import check_pattern
+from runner.spec.document import load_checked, read_text
+from runner.spec.models import (
+    DEFAULT_RETRY_ON,
+    AgentRequirement,
+    Aggregation,
+    Backoff,
+    InputSpec,
+    Pattern,
+    RetryPolicy,
+    Step,
+    Validation,
+)
+from runner.spec.units import parse_duration
+from runner.spec.yamlload import YamlDoc
+
+
+def load_pattern(path: str | Path) -> Pattern:
+    """Read, check and build the pattern in ``path``; SpecError lists every problem."""
+    return parse_pattern(read_text(path), str(path))
+
+
+def parse_pattern(text: str, source: str = "<memory>", *, doc: YamlDoc | None = None) -> Pattern:
+    """Check and build a pattern from YAML ``text`` (``source`` names it in messages).
+
+    ``doc``: the text already parsed by ``load_yaml`` (saves parsing it twice).
+    """
+    doc = load_checked(text, source, "pattern", check_pattern, doc)
+    return build_pattern(doc.data, source, doc.marks)
+
+
+def build_pattern(d: dict[str, Any], source: str, marks: dict[str, tuple[int, int]]) -> Pattern:
+    """The Pattern for schema-valid data ``d``."""
+    version = d.get("version", "0.1.0")
+    return Pattern(
+        name=d["name"],
+        version=str(version),
+        description=d.get("description", ""),
+        inputs=tuple(_input(name, spec) for name, spec in (d.get("inputs") or {}).items()),
+        steps=tuple(_step(s, marks.get(f"$.steps[{i}]", (0, 0))[0]) for i, s in enumerate(d["steps"])),
+        outputs=dict(d.get("outputs") or {}),
+        concurrency=d.get("concurrency"),
+        timeout=_duration(d.get("timeout")),
+        fail_fast=d.get("failFast", True),
+        source=source,
+        marks=marks,
+    )
+
+
+def _duration(value: Any) -> float | None:
+    return None if value is None else parse_duration(value)
+
+
+def _input(name: str, s: dict[str, Any]) -> InputSpec:
+    return InputSpec(
+        name=name,
+        type=s.get("type", "string"),
+        required=s.get("required", False),
+        default=s.get("default"),
+        has_default="default" in s,
+        enum=tuple(s["enum"]) if "enum" in s else None,
+        min=s.get("min"),
+        max=s.get("max"),
+        pattern=s.get("pattern"),
+        description=s.get("description", ""),
+    )
+
+
+def _step(s: dict[str, Any], line: int) -> Step:
+    agents = s.get("agents") or {}
+    low = agents.get("min", 1)
+    # One agent: its answer is the output; several: the list of every answer, unless said otherwise.
+    agg = s.get("aggregation", "first" if agents.get("max", low) == 1 else "all")
+    agg = {"type": agg} if isinstance(agg, str) else agg
+    val = s.get("validation") or {}
+    retry = s.get("retry") or {}
+    backoff = retry.get("backoff") or {}
+    base = Backoff()
+    when = s.get("when")
+    return Step(
+        id=s["id"],
+        task=s["task"],
+        agents=AgentRequirement(
+            capabilities=tuple(agents.get("capabilities", ())),
+            min=low,
+            max=agents.get("max", low),
+            prefer=tuple(agents.get("prefer", ())),
+            min_confidence=agents.get("minConfidence"),
+        ),
+        strategy=s.get("strategy", "parallel"),
+        aggregation=Aggregation(type=agg["type"], method=agg.get("method", "majority"),
+                                threshold=agg.get("threshold", 0.5)),
+        validation=Validation(min_confidence=val.get("minConfidence"), on_failure=val.get("onFailure", "fail"),
+                              fallback=val.get("fallback")),
+        retry=RetryPolicy(
+            limit=retry.get("limit", 0),
+            backoff=Backoff(
+                initial=parse_duration(backoff.get("initial", base.initial)),
+                factor=float(backoff.get("factor", base.factor)),
+                max=parse_duration(backoff.get("max", base.max)),
+                jitter=float(backoff.get("jitter", base.jitter)),
+            ),
+            on=tuple(retry.get("on", DEFAULT_RETRY_ON)),
+        ),
+        timeout=_duration(s.get("timeout")),
+        inactivity=_duration(s.get("inactivity")),
+        when=("true" if when else "false") if isinstance(when, bool) else when,
+        needs=tuple(s.get("needs", ())),
+        for_each=s.get("forEach"),
+        data=dict(s.get("data") or {}),
+        line=line,
+    )

@@ -1,0 +1,103 @@
+"""Load pool files into the frozen ``Pool`` model (defaults applied, units converted)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from runner.spec.document import load_checked, read_text
+from runner.spec.models import (
+    AgentDef,
+    AgentTemplate,
+    Pool,
+    RegistryConfig,
+    Resources,
+    RuntimeConfig,
+    StaticAgent,
+)
+from runner.spec.poolchecks import check_pool
+from runner.spec.units import parse_cpu, parse_duration, parse_memory
+from runner.spec.yamlload import YamlDoc
+
+
+def load_pool(path: str | Path) -> Pool:
+    """Read, check and build the pool in ``path``; SpecError lists every problem."""
+    return parse_pool(read_text(path), str(path))
+
+
+def parse_pool(text: str, source: str = "<memory>", *, doc: YamlDoc | None = None) -> Pool:
+    """Check and build a pool from YAML ``text`` (``source`` names it in messages).
+
+    ``doc``: the text already parsed by ``load_yaml`` (saves parsing it twice).
+    """
+    doc = load_checked(text, source, "pool", check_pool, doc)
+    return build_pool(doc.data, source, doc.marks)
+
+
+def build_pool(d: dict[str, Any], source: str, marks: dict[str, tuple[int, int]]) -> Pool:
+    """The Pool for schema-valid data ``d``."""
+    runtimes = d.get("runtimes") or [{"type": "local"}]
+    return Pool(
+        name=d["name"],
+        agents=tuple(
+            StaticAgent(id=a["id"], name=a.get("name", a["id"]), endpoint=a.get("endpoint"), definition=_def(a))
+            for a in d.get("agents") or ()
+        ),
+        registries=tuple(
+            RegistryConfig(type=r["type"], options={k: v for k, v in r.items() if k != "type"})
+            for r in d.get("registries") or ()
+        ),
+        runtimes=tuple(
+            RuntimeConfig(type=r["type"], priority=r.get("priority", 0), max_agents=r.get("maxAgents", 50),
+                          options={k: v for k, v in r.items() if k not in ("type", "priority", "maxAgents")})
+            for r in runtimes
+        ),
+        templates=tuple(
+            AgentTemplate(name=t["name"], max_instances=t.get("maxInstances", 10), definition=_def(t))
+            for t in d.get("templates") or ()
+        ),
+        warm_pool=dict(d.get("warmPool") or {}),
+        health_interval=parse_duration(d.get("healthInterval", 30.0)),
+        auto_restart=d.get("autoRestart", False),
+        auth=dict(d.get("auth") or {}),
+        source=source,
+        marks=marks,
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):  # YAML `true` in env means the string "true", not "True"
+        return "true" if value else "false"
+    return str(value)
+
+
+def _def(a: dict[str, Any]) -> AgentDef:
+    command = a.get("command", ())
+    expertise = a.get("expertise", {})
+    res = a.get("resources") or {}
+    return AgentDef(
+        type=a.get("type", "command"),
+        command=tuple(shlex.split(command) if isinstance(command, str) else command),
+        mode=a.get("mode", "per-task"),
+        input=a.get("input", "stdin"),
+        ready_pattern=a.get("readyPattern"),
+        login_pattern=a.get("loginPattern"),
+        done_pattern=a.get("donePattern"),
+        workdir=a.get("workdir"),
+        env={k: _text(v) for k, v in (a.get("env") or {}).items()},
+        credentials={k: v["env"] for k, v in (a.get("credentials") or {}).items()},
+        capabilities=tuple(a.get("capabilities", ())),
+        expertise={"*": float(expertise)} if isinstance(expertise, int | float) else
+        {k: float(v) for k, v in expertise.items()},
+        confidence=a.get("confidence"),
+        metadata=dict(a.get("metadata") or {}),
+        resources=Resources(
+            cpu=None if res.get("cpu") is None else parse_cpu(res["cpu"]),
+            memory=None if res.get("memory") is None else parse_memory(res["memory"]),
+            timeout=None if res.get("timeout") is None else parse_duration(res["timeout"]),
+            idle_timeout=None if res.get("idleTimeout") is None else parse_duration(res["idleTimeout"]),
+        ),
+        runtime=a.get("runtime"),
+        options=dict(a.get("options") or {}),
+    )

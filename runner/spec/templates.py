@@ -1,0 +1,177 @@
+"""Jinja2 for task texts, ``when`` / ``forEach`` expressions and outputs.
+
+One sandboxed environment (templates come from files that may be shared: they must not
+reach Python internals), ``StrictUndefined`` (a misspelt ``inputs.x`` is an error, not an
+empty string), no autoescaping (the output is a prompt, not HTML). Compiled templates are
+cached by source. ``tojson`` is plain ``json.dumps`` (Jinja's own escapes ``<>&'`` for HTML).
+
+The render context at run time::
+
+    {"inputs": {...},
+     "steps": {step_id: {"output": ..., "confidence": ..., "results": [...], "status": ...}},
+     "item": <fan-out item>, "index": <int>}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+from runner.errors import Diagnostic, SpecError
+
+
+@dataclass(frozen=True)
+class Refs:
+    """What a template reads: ``inputs.NAME`` and ``steps.ID`` names, and its free variables."""
+
+    inputs: frozenset[str] = frozenset()
+    steps: frozenset[str] = frozenset()
+    variables: frozenset[str] = frozenset()  # top-level names read (inputs, steps, item, ...), not globals
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a template comes from, for error messages (``file:line:col: path``)."""
+
+    file: str = "<template>"
+    path: str = "$"
+    line: int = 0
+    col: int = 0
+    label: str = ""  # e.g. "step `lint`", put before the message
+
+    @classmethod
+    def of(cls, spec: Any, path: str) -> Site:
+        """The site of ``path`` (e.g. ``$.steps[1].task``) in a loaded Pattern or Pool."""
+        from runner.spec.yamlload import mark_of
+
+        line, col = mark_of(dict(getattr(spec, "marks", {}) or {}), path)
+        return cls(file=getattr(spec, "source", "<memory>"), path=path, line=line, col=col)
+
+
+def step_site(pattern: Any, step_id: str, key: str = "task") -> Site:
+    """The site of a step's ``task`` / ``when`` / ``forEach`` for error messages."""
+    for i, step in enumerate(pattern.steps):
+        if step.id == step_id:
+            site = Site.of(pattern, f"$.steps[{i}].{key}")
+            return Site(file=site.file, path=site.path, line=site.line, col=site.col, label=f"step `{step_id}`")
+    return Site(file=pattern.source, path="$.steps", label=f"step `{step_id}`")
+
+
+@cache
+def environment() -> Any:
+    """The shared SandboxedEnvironment (built on first use: jinja2 stays out of `runner --help`)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent, ensure_ascii=False)
+    return env
+
+
+@lru_cache(maxsize=1024)
+def _template(src: str) -> Any:
+    return environment().from_string(src)
+
+
+@lru_cache(maxsize=1024)
+def _expression(expr: str) -> Any:
+    return environment().compile_expression(expression_source(expr), undefined_to_none=False)
+
+
+def expression_source(expr: str) -> str:
+    """``{{ inputs.n > 2 }}`` → ``inputs.n > 2``; a bare expression is returned stripped."""
+    text = expr.strip()
+    if text.startswith("{{") and text.endswith("}}"):
+        return text[2:-2].strip()
+    return text
+
+
+def render(src: str, context: Mapping[str, Any], *, site: Site | None = None) -> str:
+    """Render template ``src`` with ``context``; SpecError (pointing at ``site``) on any error."""
+    try:
+        return _template(src).render(**context)
+    except Exception as exc:  # noqa: BLE001 - every template failure becomes a diagnostic
+        raise _error(exc, site, "template") from None
+
+
+def evaluate(expr: str, context: Mapping[str, Any], *, site: Site | None = None) -> Any:
+    """Evaluate a ``when`` / ``forEach`` expression to a native Python value."""
+    try:
+        return _expression(expr)(**context)
+    except Exception as exc:  # noqa: BLE001
+        raise _error(exc, site, "expression") from None
+
+
+def syntax_error(src: str, *, expression: bool = False) -> str | None:
+    """A readable message if ``src`` does not compile, else None."""
+    try:
+        _expression(src) if expression else _template(src)
+    except Exception as exc:  # noqa: BLE001
+        return _message(exc, "expression" if expression else "template")
+    return None
+
+
+def references(src: str, *, expression: bool = False) -> Refs:
+    """The ``inputs.x`` / ``inputs['x']`` / ``steps.y...`` names a template (or expression) reads.
+
+    Found by walking the Jinja AST, so text that merely looks like ``inputs.x`` is not counted.
+    A template that does not parse has no references (its syntax error is reported apart).
+    """
+    return _references(src, expression)
+
+
+@lru_cache(maxsize=1024)
+def _references(src: str, expression: bool) -> Refs:
+    from jinja2 import meta, nodes
+
+    try:
+        text = "{{ " + expression_source(src) + " }}" if expression else src
+        tree = environment().parse(text)
+    except Exception:  # noqa: BLE001
+        return Refs()
+    found: dict[str, set[str]] = {"inputs": set(), "steps": set()}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        base = node.node
+        if not (isinstance(base, nodes.Name) and base.name in found):
+            continue
+        if isinstance(node, nodes.Getattr):
+            found[base.name].add(node.attr)
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            found[base.name].add(node.arg.value)
+    free = meta.find_undeclared_variables(tree) - set(environment().globals)
+    return Refs(inputs=frozenset(found["inputs"]), steps=frozenset(found["steps"]), variables=frozenset(free))
+
+
+def step_dependencies(step: Any) -> tuple[str, ...]:
+    """The steps ``step`` runs after: its ``needs``, then the steps its task/when/forEach read.
+
+    The same rule the loader's cycle check uses, so plan and validation agree.
+    """
+    found = list(step.needs)
+    found += sorted(references(step.task).steps)
+    for expr in (step.when, step.for_each):
+        if expr:
+            found += sorted(references(expr, expression=True).steps)
+    return tuple(dict.fromkeys(found))
+
+
+def _message(exc: Exception, what: str) -> str:
+    from jinja2 import TemplateSyntaxError, UndefinedError
+
+    if isinstance(exc, TemplateSyntaxError):
+        where = f" on line {exc.lineno}" if what == "template" and exc.lineno and exc.lineno > 1 else ""
+        return f"{what} syntax error{where}: {exc.message}"
+    if isinstance(exc, UndefinedError):
+        return f"{what} uses an undefined value: {exc.message}"
+    return f"{what} failed: {type(exc).__name__}: {exc}"
+
+
+def _error(exc: Exception, site: Site | None, what: str) -> SpecError:
+    s = site or Site()
+    message = _message(exc, what)
+    if s.label:
+        message = f"{s.label}: {message}"
+    return SpecError([Diagnostic(file=s.file, line=s.line, col=s.col, path=s.path, message=message)])

@@ -1,0 +1,425 @@
+from __future__ import annotations
+
+import enum
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import runner
+from runner.errors import FailureKind
+from runner.execute.journal import (
+    EVENTS_FILE,
+    Journal,
+    RunSummary,
+    iso_time,
+    list_runs,
+    load_result,
+    read_events,
+)
+
+ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(raw) for raw in path.read_bytes().splitlines()]
+
+
+# ---------------------------------------------------------------- writing events
+
+
+def test_event_line_has_time_event_and_fields(tmp_path):
+    run = tmp_path / "runs" / "r1"
+    with Journal(run) as j:
+        j.event("attempt_started", step="review", attempt=1, agent="a1", item=None)
+        j.event("agent_event", agent="a1", name="ready", state="ready", detail="")  # `name` is a field
+        # the file is complete before close: every event is written at once
+        assert len(lines(run / EVENTS_FILE)) == 2
+    first, second = lines(run / EVENTS_FILE)
+    assert list(first) == ["time", "event", "step", "attempt", "agent", "item"]
+    assert ISO_MS.match(first["time"])
+    assert first["event"] == "attempt_started" and first["item"] is None
+    assert second["name"] == "ready"
+
+
+def test_run_started_records_pid_and_fields_cannot_clobber_time(tmp_path):
+    with Journal(tmp_path) as j:
+        j.event("run_started", runId="r", pattern="p", pool="q", inputs={"x": 1})
+        j.event("step_started", step="s", time="mine", event="also mine")
+    a, b = lines(tmp_path / EVENTS_FILE)
+    assert a["pid"] == os.getpid() and a["inputs"] == {"x": 1}
+    assert ISO_MS.match(b["time"]) and b["event"] == "step_started"
+    assert b["_time"] == "mine" and b["_event"] == "also mine"
+
+
+def test_iso_time():
+    assert iso_time(0) == "1970-01-01T00:00:00.000Z"
+    assert iso_time(1764079512.3456) == "2025-11-25T14:05:12.345Z"
+    assert iso_time(1764079512.9999) == "2025-11-25T14:05:12.999Z"
+    assert ISO_MS.match(iso_time())
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+@dataclass
+class Point:
+    x: int
+    y: object
+
+
+def test_values_json_cannot_hold_are_stringified_never_crash(tmp_path):
+    cyclic: list = [1]
+    cyclic.append(cyclic)
+
+    class Weird:
+        def __str__(self):
+            raise RuntimeError("no")
+
+    with Journal(tmp_path) as j:
+        j.event(
+            "attempt_finished",
+            kind=FailureKind.CRASH,
+            color=Color.RED,
+            point=Point(x=1, y={2, 3}),
+            path=Path("/x/y"),
+            raw=b"caf\xc3\xa9 \xff",
+            nan=math.nan,
+            inf=-math.inf,
+            tup=(1, "a"),
+            keys={1: "one", (2, 3): "pair", Color.RED: "enum"},
+            obj=object(),
+            weird=Weird(),
+            cyclic=cyclic,
+            big=10**30,
+            surrogate="\udcff",
+        )
+    (e,) = lines(tmp_path / EVENTS_FILE)
+    assert e["kind"] == "crash" and e["color"] == "red"
+    assert e["point"]["x"] == 1 and sorted(e["point"]["y"]) == [2, 3]
+    assert e["path"] == "/x/y" and e["raw"] == "café \ufffd"
+    assert e["nan"] == "nan" and e["inf"] == "-inf"
+    assert e["tup"] == [1, "a"]
+    assert e["keys"] == {"1": "one", "(2, 3)": "pair", "red": "enum"}
+    assert e["obj"].startswith("<object object")
+    assert e["weird"] == "<unprintable Weird>"
+    assert e["cyclic"][0] == 1 and isinstance(e["cyclic"][1], list)
+    assert e["big"] == 10**30
+    assert e["surrogate"] == "?"
+
+
+def test_concurrent_writers_produce_whole_lines(tmp_path):
+    n_threads, per_thread = 8, 500
+    payload = "x" * 3000  # lines longer than a pipe buffer would be torn by unsynchronised writes
+    with Journal(tmp_path) as j:
+        start = threading.Barrier(n_threads)
+
+        def work(t: int) -> None:
+            start.wait()
+            for i in range(per_thread):
+                j.event("tick", thread=t, i=i, payload=payload)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    events = lines(tmp_path / EVENTS_FILE)
+    assert len(events) == n_threads * per_thread
+    for t in range(n_threads):
+        assert [e["i"] for e in events if e["thread"] == t] == list(range(per_thread))
+    assert all(e["payload"] == payload for e in events)
+
+
+def test_writes_after_close_are_dropped(tmp_path):
+    j = Journal(tmp_path)
+    log = j.transcript("a")
+    j.event("one")
+    j.close()
+    j.close()  # idempotent
+    j.event("two")
+    assert log.closed and log.write("late\n") == 0
+    assert [e["event"] for e in read_events(tmp_path)] == ["one"]
+
+
+def test_background_fsync_thread_ends_with_close(tmp_path):
+    before = {t.ident for t in threading.enumerate()}
+    j = Journal(tmp_path)
+    for i in range(20):
+        j.event("step_finished", step=f"s{i}", status="ok")
+    j.close()
+    assert {t.ident for t in threading.enumerate() if t.name == "journal-fsync"} <= before
+    assert len(list(read_events(tmp_path))) == 20
+
+
+KILLED_WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from runner.execute.journal import Journal
+
+    j = Journal(Path(sys.argv[1]))
+    j.event("run_started", runId="killed", pattern="victim")
+    i = 0
+    while True:
+        j.event("tick", i=i, text="some output " * 20)
+        j.transcript("agent-1").write(f"line {i}\\n")
+        sys.stdout.write(f"{i}\\n")
+        sys.stdout.flush()
+        i += 1
+    """
+)
+
+
+def test_sigkilled_writer_keeps_every_line_written_before_the_kill(tmp_path):
+    run = tmp_path / "runs" / "20260101-000000-aaaaaa"
+    env = {**os.environ, "PYTHONPATH": str(Path(runner.__file__).parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(run)], stdout=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        acked = -1
+        deadline = time.monotonic() + 60
+        while acked < 300 and time.monotonic() < deadline:
+            acked = int(proc.stdout.readline())
+        assert acked >= 300
+        assert [s.status for s in list_runs(tmp_path)] == ["running"]  # the writer holds the lock
+        proc.send_signal(signal.SIGKILL)
+        # the writer goes on between our last read and the kill: drain what it said it wrote
+        for line in proc.stdout:
+            acked = int(line)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    events = list(read_events(run))
+    ticks = [e["i"] for e in events if e["event"] == "tick"]
+    assert ticks[: acked + 1] == list(range(acked + 1))
+    log = (run / "agents" / "agent-1.log").read_text().splitlines()
+    assert log[: acked + 1] == [f"line {i}" for i in range(acked + 1)]
+    (summary,) = list_runs(tmp_path)
+    assert summary.status == "incomplete" and summary.pattern == "victim"
+
+
+# ---------------------------------------------------------------- reading events
+
+
+def test_torn_last_line_is_tolerated(tmp_path):
+    with Journal(tmp_path) as j:
+        j.event("a")
+        j.event("b")
+    with open(tmp_path / EVENTS_FILE, "ab") as f:
+        f.write(b'{"time": "2026-01-01T00:00:00.000Z", "event": "c", "res')
+    assert [e["event"] for e in read_events(tmp_path)] == ["a", "b"]
+    # a journal reopened later first ends the torn line, so its own lines stay whole
+    with Journal(tmp_path) as j:
+        j.event("d")
+    assert [e["event"] for e in read_events(tmp_path)] == ["a", "b", "d"]
+
+
+def test_read_events_of_missing_run_is_empty(tmp_path):
+    assert list(read_events(tmp_path / "nope")) == []
+
+
+def test_non_object_lines_are_skipped(tmp_path):
+    (tmp_path / EVENTS_FILE).write_text('[1]\n\n{"event": "x"}\n"s"\n')
+    assert list(read_events(tmp_path)) == [{"event": "x"}]
+
+
+# ---------------------------------------------------------------- json files
+
+
+def test_write_json_is_atomic_and_replaces(tmp_path):
+    with Journal(tmp_path) as j:
+        j.write_json("result.json", {"status": "ok", "n": 1})
+        assert load_result(tmp_path) == {"status": "ok", "n": 1}
+
+        stop = threading.Event()
+        seen: list[int] = []
+        errors: list[Exception] = []
+
+        def reader() -> None:
+            while not stop.is_set():
+                try:
+                    seen.append(len(json.loads((tmp_path / "result.json").read_text())["data"]))
+                except KeyError:
+                    pass  # the first version, before the writer's
+                except Exception as exc:
+                    errors.append(exc)
+
+        t = threading.Thread(target=reader)
+        t.start()
+        try:
+            for i in range(30):
+                j.write_json("result.json", {"data": ["x" * 100] * (1000 + i)})
+        finally:
+            stop.set()
+            t.join()
+    assert errors == []
+    assert load_result(tmp_path)["data"] == ["x" * 100] * 1029
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", EVENTS_FILE, "result.json"]
+
+
+def test_write_json_rejects_paths(tmp_path):
+    with Journal(tmp_path) as j, pytest.raises(ValueError):
+        j.write_json("../x.json", {})
+
+
+def test_load_result_missing_or_broken(tmp_path):
+    assert load_result(tmp_path) is None
+    (tmp_path / "result.json").write_text("{not json")
+    assert load_result(tmp_path) is None
+    (tmp_path / "result.json").write_text("[]")
+    assert load_result(tmp_path) is None
+
+
+# ---------------------------------------------------------------- transcripts
+
+
+def test_transcript_appends_and_is_shared_per_agent(tmp_path):
+    with Journal(tmp_path) as j:
+        t = j.transcript("pool/claude 1")
+        assert j.transcript("pool/claude 1") is t
+        assert t.write("hello ") == 6
+        t.write("world\n")
+        assert (tmp_path / "agents" / "pool_claude_1.log").read_text() == "hello world\n"
+        assert j.transcript("../../etc").path.parent == tmp_path / "agents"
+
+
+def test_transcript_decodes_bytes_split_inside_a_character(tmp_path):
+    with Journal(tmp_path) as j:
+        t = j.transcript("pty")
+        data = "café ✓\n".encode()
+        assert t.write(data[:4]) == 4  # ends inside the two bytes of é
+        t.write(bytearray(data[4:8]))  # ends inside the three bytes of ✓
+        t.write(data[8:])
+        t.write(b"bad \xff byte\n\xe2\x9c")  # killed mid-character
+    assert (tmp_path / "agents" / "pty.log").read_text() == "café ✓\nbad \ufffd byte\n\ufffd"
+
+
+# ---------------------------------------------------------------- redaction
+
+
+def redact(s: str) -> str:
+    return s.replace("s3cret", "[REDACTED]")
+
+
+def test_redaction_applies_to_events_json_and_transcripts(tmp_path):
+    with Journal(tmp_path, redact=redact) as j:
+        j.event(
+            "attempt_finished",
+            error="token s3cret refused",
+            result={"nested": ["x s3cret y"], "s3cret-key": 1},
+            usage=(b"bytes s3cret",),
+        )
+        j.write_json("run.json", {"inputs": {"token": "s3cret"}, "list": ["s3cret"]})
+        t = j.transcript("agent")
+        t.write("login with s3")  # a secret split across two reads of a PTY
+        t.write("cret please\nprompt> s3cr")
+        assert "s3cret" not in (tmp_path / "agents" / "agent.log").read_text()
+        t.write("et")
+        t.flush()  # the end of an attempt: the held unfinished line is written
+        t.write("\nlast s3cret")
+    everything = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    assert "s3cret" not in everything
+    assert everything.count("[REDACTED]") == 9
+    (e,) = read_events(tmp_path)
+    assert e["error"] == "token [REDACTED] refused"
+    assert e["result"] == {"nested": ["x [REDACTED] y"], "[REDACTED]-key": 1}
+    assert (tmp_path / "agents" / "agent.log").read_text() == (
+        "login with [REDACTED] please\nprompt> [REDACTED]\nlast [REDACTED]"
+    )
+
+
+def test_broken_redactor_never_leaks(tmp_path):
+    def bad(s: str) -> str:
+        raise RuntimeError(s)
+
+    with Journal(tmp_path, redact=bad) as j:
+        j.event("x", secret="s3cret")
+    assert "s3cret" not in (tmp_path / EVENTS_FILE).read_text()
+
+
+def test_redacting_transcript_does_not_hold_back_forever(tmp_path):
+    with Journal(tmp_path, redact=redact) as j:
+        t = j.transcript("a")
+        t.write("y" * 10000)  # no newline, longer than the hold limit
+        assert (tmp_path / "agents" / "a.log").stat().st_size == 10000
+
+
+# ---------------------------------------------------------------- list_runs
+
+
+def make_run(state: Path, run_id: str, *, started: str | None, result: dict | None = None, finish=None):
+    j = Journal(state / "runs" / run_id)
+    if started:
+        j.write_json("run.json", {"runId": run_id, "pattern": "p-" + run_id, "startedAt": started})
+    if result is not None:
+        j.write_json("result.json", result)
+    if finish:
+        j.event("run_finished", status=finish, exitCode=1)
+    return j
+
+
+def test_list_runs_newest_first_with_status(tmp_path):
+    make_run(
+        tmp_path,
+        "b",
+        started="2026-01-02T00:00:00.000Z",
+        result={"status": "ok", "exitCode": 0, "finishedAt": "2026-01-02T00:01:00.000Z"},
+    ).close()
+    make_run(tmp_path, "a", started="2026-01-03T00:00:00.000Z", finish="failed").close()
+    make_run(tmp_path, "c", started="2026-01-01T00:00:00+00:00").close()
+    running = make_run(tmp_path, "d", started="2025-12-31T23:59:59.000Z")
+    try:
+        runs = list_runs(tmp_path)
+        assert [r.run_id for r in runs] == ["a", "b", "c", "d"]
+        assert [r.status for r in runs] == ["failed", "ok", "incomplete", "running"]
+        assert runs[1] == RunSummary(
+            run_id="b",
+            run_dir=tmp_path / "runs" / "b",
+            status="ok",
+            pattern="p-b",
+            started="2026-01-02T00:00:00.000Z",
+            finished="2026-01-02T00:01:00.000Z",
+            exit_code=0,
+        )
+        assert runs[0].exit_code == 1 and runs[0].finished is not None
+    finally:
+        running.close()
+    assert list_runs(tmp_path)[3].status == "incomplete"
+
+
+def test_list_runs_reconstructs_from_events_alone(tmp_path):
+    with Journal(tmp_path / "runs" / "r") as j:
+        j.event("run_started", runId="r", pattern={"name": "review"}, pool="local", inputs={})
+        j.event("run_finished", status="succeeded", exitCode=0)
+    (s,) = list_runs(tmp_path)
+    assert (s.status, s.pattern, s.exit_code) == ("succeeded", "review", 0)
+    assert s.started is not None and s.finished is not None
+
+
+def test_list_runs_without_a_start_time_sorts_by_directory_age(tmp_path):
+    old = tmp_path / "runs" / "zzz-old"
+    old.mkdir(parents=True)
+    os.utime(old, (1, 1))
+    make_run(tmp_path, "aaa-new", started=None).close()
+    assert [r.run_id for r in list_runs(tmp_path)] == ["aaa-new", "zzz-old"]
+    assert [r.status for r in list_runs(tmp_path)] == ["incomplete", "incomplete"]
+
+
+def test_list_runs_of_empty_state_dir(tmp_path):
+    assert list_runs(tmp_path) == []
+    assert list_runs(tmp_path / "missing") == []

@@ -1,0 +1,128 @@
+"""Secrets and key-shaped values never survive ``Redactor``, whatever their escaping."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.parse
+
+import pytest
+from observe_secrets import MULTI, PLAIN, WEIRD, leaks
+
+from runner.observe.redact import MASK, RedactingWriter, Redactor, from_environment, from_pool
+
+
+@pytest.mark.parametrize("secret", [PLAIN, MULTI, WEIRD])
+@pytest.mark.parametrize("encode", [
+    lambda s: s,
+    lambda s: json.dumps({"out": s}),
+    lambda s: json.dumps(json.dumps({"out": s})),  # JSON inside a JSON string
+    lambda s: json.dumps(s).replace('"', "\\u0022"),
+    lambda s: s.replace("\n", "\r\n"),  # as a PTY transcript holds it
+    lambda s: urllib.parse.quote(s, safe=""),
+    lambda s: "https://x/?k=" + urllib.parse.quote_plus(s),
+    lambda s: base64.b64encode(s.encode()).decode(),
+    lambda s: base64.b64encode(b"user:" + s.encode()).decode(),  # Basic auth
+    lambda s: base64.urlsafe_b64encode(b"xx" + s.encode()).decode(),
+], ids=["plain", "json", "json2", "u00xx", "crlf", "url", "query", "b64", "b64-offset", "b64url"])
+def test_secret_is_masked_in_every_encoding(redactor, secret, encode):
+    text = "before " + encode(secret) + " after"
+    out = redactor.redact(text)
+    assert MASK in out
+    assert out.startswith("before ") and out.endswith(" after")
+    assert encode(secret) not in out
+    assert not leaks(out, [secret])
+
+
+def test_each_line_of_a_multiline_secret_is_masked_alone(redactor):
+    line = MULTI.splitlines()[1]
+    assert redactor.redact(f"got {line} once") == "got *** once"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("key sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv here", "key *** here"),
+    ("sk-proj-AbCdEfGhIjKlMnOpQrStUvWx", "***"),
+    ("AIza" + "B" * 35, "***"),
+    ("token ghp_" + "a1" * 18, "token ***"),
+    ("gho_" + "Z" * 36 + " github_pat_" + "x" * 30, "*** ***"),
+    ("xoxb-123456789012-abcdef", "***"),
+    ("aws AKIAIOSFODNN7EXAMPLE", "aws ***"),
+    ("Authorization: Bearer abc.def-ghi_jkl", "Authorization: ***"),
+    ('{"authorization": "Basic dXNlcjpwYXNz"}', '{"authorization": "***"}'),
+    ("curl -H 'X-Api-Key: 0123abcd'", "curl -H 'X-Api-Key: ***'"),
+    ("GET /v1?api_key=abc123&page=2", "GET /v1?api_key=***&page=2"),
+    ("PASSWORD=hunter22", "PASSWORD=***"),
+    ("task-abcdefghijklmnopqrstuvwxyz max_tokens=100 Bearer", "task-abcdefghijklmnopqrstuvwxyz max_tokens=100 Bearer"),
+])
+def test_key_shaped_values_are_masked_without_being_known(text, expected):
+    assert Redactor().redact(text) == expected
+
+
+def test_redact_obj_is_deep_and_masks_secret_keys(redactor):
+    obj = {"steps": [{"output": f"x {PLAIN}", "n": 3, "ok": True, "none": None, "t": (WEIRD,)}],
+           "env": {"password": "short", "apiKey": "whatever", "tokens": 12}}
+    out = redactor.redact_obj(obj)
+    assert out == {"steps": [{"output": "x ***", "n": 3, "ok": True, "none": None, "t": ("***",)}],
+                   "env": {"password": "***", "apiKey": "***", "tokens": 12}}
+    assert obj["steps"][0]["output"] == f"x {PLAIN}"  # the input is not changed
+
+
+def test_from_environment_reads_refs_extra_and_secret_names():
+    env = {"R1": "value-one-1234", "GITHUB_TOKEN": "gh-token-value-xyz", "SHORT_TOKEN": "abc",
+           "HOME": "/root/home-dir"}
+    r = from_environment({"AGENT_KEY": "R1", "MISSING": "NOPE"}, env, extra=["auth-token-4567"])
+    assert r.secrets == {"value-one-1234", "gh-token-value-xyz", "auth-token-4567"}
+    assert r.redact("/root/home-dir abc") == "/root/home-dir abc"
+
+
+def test_short_values_are_not_secrets():
+    assert Redactor(["ab", "", "   "]).redact("ab cd") == "ab cd"
+
+
+def test_add_learns_later_secrets():
+    r = Redactor()
+    r.add("late-secret-9876")
+    assert r.redact("a late-secret-9876 b") == "a *** b"
+
+
+def test_redact_is_fast(redactor):
+    # One regex pass: a typical 2 kB log text stays well under a millisecond.
+    text = ("step lint: agent a1 answered {'result': 'pass', 'confidence': 0.9} after 1.2 s; " * 25)[:2000]
+    n = 200
+    start = time.perf_counter()
+    for _ in range(n):
+        assert redactor.redact(text) == text
+    assert (time.perf_counter() - start) / n < 0.001
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64, 1000])
+def test_streamed_transcript_is_redacted_whatever_the_chunking(redactor, secrets, chunk):
+    text = ("line of output\r\n" * 40 + f"key={PLAIN}\r\n" + json.dumps({"pem": MULTI}) + "\r\n" +
+            "x" * 300 + WEIRD + "\r\nend\r\n") * 3
+    out: list[str] = []
+    w = RedactingWriter(out.append, redactor, hold=128)
+    for i in range(0, len(text), chunk):
+        w.write(text[i:i + chunk])
+    w.close()
+    written = "".join(out)
+    assert written == redactor.redact(text)
+    assert not leaks(written, secrets)
+    assert len(out) > 1 or chunk == 1000  # it streams, it does not hold everything
+
+
+def test_from_pool_collects_every_reference(tmp_path):
+    from runner.spec.models import AgentDef, AgentTemplate, Pool, RegistryConfig, StaticAgent
+
+    token_file = tmp_path / "token"
+    token_file.write_text("file-token-value-42\n")
+    pool = Pool(name="p",
+                agents=(StaticAgent(id="a", name="a", definition=AgentDef(credentials={"ANTHROPIC_API_KEY": "R_A"})),),
+                templates=(AgentTemplate(name="t", definition=AgentDef(credentials={"OPENAI_API_KEY": "R_T"})),),
+                registries=(RegistryConfig(type="etcd", options={"passwordEnv": "R_ETCD", "endpoint": "x"}),),
+                auth={"tokenFile": str(token_file)})
+    env = {"R_A": "anthropic-secret-1", "R_T": "openai-secret-22", "R_ETCD": "etcd-pass-333", "OTHER": "visible-value"}
+    r = from_pool(pool, env, extra=["extra-secret-4444"])
+    assert r.secrets == {"anthropic-secret-1", "openai-secret-22", "etcd-pass-333", "file-token-value-42",
+                         "extra-secret-4444"}
+    assert r.redact("visible-value etcd-pass-333") == "visible-value ***"

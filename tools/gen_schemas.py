@@ -1,0 +1,170 @@
+"""Regenerate schemas/*.schema.json: ``python tools/gen_schemas.py [OUTDIR]`` (default: the repo's schemas/).
+
+The JSON files are the source the loaders read; this script only keeps the shared parts
+(agent keys, durations) from drifting apart. Edit here, regenerate, commit both.
+"""
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from runner.errors import FailureKind  # noqa: E402
+from runner.spec.units import CPU_RE, DURATION_RE, MEMORY_RE  # noqa: E402
+
+D = "https://json-schema.org/draft/2020-12/schema"
+duration = {"type": ["number", "string"], "minimum": 0, "pattern": DURATION_RE,
+            "x-expected": "a duration such as 500ms, 30s, 5m, 1h or a number of seconds"}
+fraction = {"type": "number", "minimum": 0, "maximum": 1}
+strings = {"type": "array", "items": {"type": "string"}}
+def obj(props, required=(), **kw):
+    o = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        o["required"] = list(required)
+    o.update(kw)
+    return o
+
+step_id = {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$",
+           "x-expected": "lowercase letters, digits and `_`, starting with a letter or `_` (so templates can say steps.ID)"}
+name = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$",
+        "x-expected": "lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit"}
+AGG = ["voting", "consensus", "merge", "first", "best-confidence", "all"]
+pattern = obj({
+    "kind": {"const": "pattern"},
+    "name": name,
+    "version": {"type": ["string", "number"]},
+    "description": {"type": "string"},
+    "inputs": {"type": "object",
+               "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                                 "x-expected": "letters, digits and `_`, not starting with a digit"},
+               "additionalProperties": obj({
+                   "type": {"enum": ["string", "number", "integer", "boolean", "array", "object"]},
+                   "required": {"type": "boolean"},
+                   "description": {"type": "string"},
+                   "default": {},
+                   "enum": {"type": "array", "minItems": 1},
+                   "min": {"type": "number"},
+                   "max": {"type": "number"},
+                   "pattern": {"type": "string"},
+               })},
+    "concurrency": {"type": "integer", "minimum": 1},
+    "timeout": duration,
+    "failFast": {"type": "boolean"},
+    "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
+    "outputs": {"type": "object", "additionalProperties": {"type": "string"}},
+}, required=["name", "steps"])
+pattern["$schema"] = D
+pattern["$id"] = "https://runner.invalid/schemas/pattern.schema.json"
+pattern["title"] = "runner pattern"
+pattern["$defs"] = {
+    "step": obj({
+        "id": step_id,
+        "description": {"type": "string"},
+        "agents": obj({
+            "capabilities": strings,
+            "min": {"type": "integer", "minimum": 1},
+            "max": {"type": "integer", "minimum": 1},
+            "prefer": strings,
+            "minConfidence": fraction,
+        }),
+        "task": {"type": "string"},
+        "data": {"type": "object"},
+        "strategy": {"enum": ["parallel", "sequential", "race"]},
+        "aggregation": {
+            "type": ["string", "object"],
+            "if": {"type": "string"},
+            "then": {"enum": AGG},
+            "else": obj({
+                "type": {"enum": AGG},
+                "method": {"enum": ["majority", "plurality", "unanimous", "weighted"]},
+                "threshold": fraction,
+            }, required=["type"]),
+        },
+        "validation": obj({
+            "minConfidence": fraction,
+            "onFailure": {"enum": ["fail", "retry", "fallback"]},
+            "fallback": {},
+        }, **{"if": {"properties": {"onFailure": {"const": "fallback"}}, "required": ["onFailure"]},
+              "then": {"required": ["fallback"]}}),
+        "retry": obj({
+            "limit": {"type": "integer", "minimum": 0},
+            "backoff": obj({
+                "initial": duration, "factor": {"type": "number", "minimum": 1},
+                "max": duration, "jitter": fraction,
+            }),
+            "on": {"type": "array", "items": {"enum": [k.value for k in FailureKind]}},
+        }),
+        "timeout": duration,
+        "inactivity": duration,
+        "when": {"type": ["string", "boolean"]},
+        "needs": strings,
+        "forEach": {"type": "string"},
+    }, required=["id", "task"]),
+}
+
+agent_fields = {
+    "type": {"type": "string"},
+    "command": {"type": ["array", "string"], "items": {"type": "string"}, "minItems": 1, "minLength": 1},
+    "mode": {"enum": ["per-task", "long-lived"]},
+    "input": {"enum": ["stdin", "argument"]},
+    "readyPattern": {"type": "string"},
+    "loginPattern": {"type": "string"},
+    "donePattern": {"type": "string"},
+    "workdir": {"type": "string"},
+    "env": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+    "credentials": {"type": "object", "additionalProperties": {
+        # a string is a schema-valid mistake so that the semantic check can explain it
+        "type": ["object", "string"], "properties": {"env": {"type": "string", "minLength": 1}},
+        "required": ["env"], "additionalProperties": False}},
+    "capabilities": strings,
+    "expertise": {"type": ["number", "object"], "minimum": 0, "maximum": 1,
+                  "additionalProperties": fraction},
+    "confidence": fraction,
+    "metadata": {"type": "object"},
+    "resources": obj({
+        "cpu": {"type": ["number", "string"], "exclusiveMinimum": 0, "pattern": CPU_RE,
+                "x-expected": "a CPU amount such as 1, 0.5 or 500m"},
+        "memory": {"type": ["integer", "string"], "minimum": 1, "pattern": MEMORY_RE,
+                   "x-expected": "a memory size such as 512Mi, 1Gi, 100M or a number of bytes"},
+        "timeout": duration,
+        "idleTimeout": duration,
+    }),
+    "runtime": {"type": "string"},
+    "options": {"type": "object"},
+}
+agent = obj({"id": {"type": "string", "minLength": 1}, "name": {"type": "string"},
+             "endpoint": {"type": "string", "pattern": "^(https?|grpcs?)://.+",
+                          "x-expected": "a URL starting with http://, https://, grpc:// or grpcs://"},
+             **agent_fields}, required=["id"])
+template = obj({"name": {"type": "string", "minLength": 1},
+                "maxInstances": {"type": "integer", "minimum": 1}, **agent_fields}, required=["name"])
+pool = obj({
+    "kind": {"const": "pool"},
+    "name": name,
+    "description": {"type": "string"},
+    "agents": {"type": "array", "items": {"$ref": "#/$defs/agent"}},
+    "registries": {"type": "array", "items": {"type": "object", "required": ["type"],
+                                              "properties": {"type": {"type": "string"}}}},
+    "runtimes": {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {
+        "type": {"type": "string"}, "priority": {"type": "integer"},
+        "maxAgents": {"type": "integer", "minimum": 1}}}},
+    "templates": {"type": "array", "items": {"$ref": "#/$defs/template"}},
+    "warmPool": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+    "healthInterval": duration,
+    "autoRestart": {"type": "boolean"},
+    # one token source (tokenEnv or tokenFile), plus an optional CA for TLS to the agents
+    "auth": obj({"tokenEnv": {"type": "string"}, "tokenFile": {"type": "string"}, "caFile": {"type": "string"}},
+                **{"not": {"required": ["tokenEnv", "tokenFile"]}}),
+}, required=["name"])
+pool["$schema"] = D
+pool["$id"] = "https://runner.invalid/schemas/pool.schema.json"
+pool["title"] = "runner pool"
+pool["$defs"] = {"agent": agent, "template": template}
+
+def order(s):
+    # $schema/$id/title first for readers
+    head = {k: s[k] for k in ("$schema", "$id", "title") if k in s}
+    return {**head, **{k: v for k, v in s.items() if k not in head}}
+out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "schemas"
+for n, s in (("pattern", pattern), ("pool", pool)):
+    (out / f"{n}.schema.json").write_text(json.dumps(order(s), indent=2) + "\n")
