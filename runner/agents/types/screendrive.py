@@ -105,13 +105,14 @@ class ScreenDriver:
         table = self.detector.table
         below = _below(self.detector.text(), marker)
         if below is not None:  # the task's echo is on screen: judge only what follows it
+            denied = any(not ok for _, ok in self.approvals[self._asked:])  # ends a turn unanswered
+            if denied and self.detector.turns > turns_after:
+                return True
             done_rules = [r.screen for r in table.rules if r.state == "done" and r.screen is not None]
             if done_rules:
                 rest = "\n".join(below)
                 return c.state == "done" and any(rx.search(rest) for rx in done_rules)
-            denied = any(not ok for _, ok in self.approvals[self._asked:])  # ends a turn unanswered
-            if (table.answer_start is not None and not denied
-                    and not any(table.answer_start.search(x) for x in below)):
+            if table.answer_start is not None and not any(table.answer_start.search(x) for x in below):
                 return False
             return self.detector.turns > turns_after
         return self.detector.turns > turns_after or (
