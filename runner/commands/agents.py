@@ -124,3 +124,8 @@ def check_cli(pool: str) -> None:
 from runner.commands.agents_list import list_command  # noqa: E402
 
 agents_group.add_command(list_command)
+
+# `runner agents doctor`: the agent CLIs (claude, codex, gemini, aider) installed and logged in?
+from runner.commands.doctor import doctor  # noqa: E402
+
+agents_group.add_command(doctor)

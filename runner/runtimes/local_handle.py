@@ -47,7 +47,7 @@ from runner.agents.pty import (
     build_env,
 )
 from runner.agents.types.base import LaunchSpec
-from runner.agents.types.screendrive import ScreenDriver, make_driver
+from runner.agents.types.screendrive import ScreenDriver, make_driver, task_marker
 from runner.errors import AgentFailure, FailureKind, LoginRequired
 
 if TYPE_CHECKING:
@@ -278,11 +278,13 @@ class LocalHandle(AgentHandle):
         off the rendered screen (approval prompts answered per the approval preset)."""
         mark, turns, asked = session.mark(), screen.turns, len(screen.approvals)
         done_before = screen.detector.done_lines()
-        screen.type_task(session.send, self.agent_type.format_task(self.definition, request))
+        typed = self.agent_type.format_task(self.definition, request)
+        marker = task_marker(typed)
+        screen.type_task(session.send, typed)
         timeout = request.timeout or 600.0
         try:
             c = screen.wait(session.send, lambda: session.alive, ("done", "ready"), timeout,
-                            inactivity=request.inactivity, turns_after=turns, done_before=done_before,
+                            inactivity=request.inactivity, turns_after=turns, done_before=done_before, marker=marker,
                             output=lambda: session.output_since(mark))
         except AgentFailure:
             self._close(session, 0.0)
@@ -294,7 +296,7 @@ class LocalHandle(AgentHandle):
         if c.state == "error":
             raise AgentFailure(_error_kind(c.text), c.text, output=session.output_since(mark))
         denied = [text for text, ok in screen.approvals[asked:] if not ok]
-        answer = screen.answer()
+        answer = screen.answer(marker)
         if answer is None:  # plain-line CLIs (aider): the transcript is the answer
             answer = session.output_since(mark)
         if denied and "CONFIDENCE" not in answer.upper():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 import pyte
@@ -29,6 +30,9 @@ STATES = ("starting", "dialog", "ready", "login_required", "approval", "busy", "
 # leave stray `u`/`q` characters on the screen.
 _UNKNOWN_CSI = re.compile(r"\x1b\[(?:[<>=][\d;]*[a-zA-Z]|\?[\d;]*u)")
 _PARTIAL_TAIL = re.compile(r"\x1b(?:\[[\d;<>=?]*)?$")
+# Synchronized output (codex): a frame between `?2026h` and `?2026l` is half drawn.
+_SYNC = re.compile(r"\x1b\[\?2026([hl])")
+_SYNC_MAX = 1.0  # s: classify anyway if a frame never ends
 
 
 class TermScreen(pyte.Screen):
@@ -58,9 +62,12 @@ class ScreenDetector:
         self._stream = pyte.Stream(self.screen)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._carry = ""
-        self._lock = threading.Lock()
         self.turns = 0  # completed turns seen (one per answered task)
         self._last = "starting"
+        self._sync_since: float | None = None  # inside a synchronized frame since (monotonic)
+        self._stable: Classification | None = None  # the last classification of a whole frame
+        self._stable_text: str | None = None
+        self._lock = threading.RLock()
 
     def feed(self, data: bytes | str) -> Classification:
         """Render more output; returns the classification after it."""
@@ -70,7 +77,11 @@ class ScreenDetector:
             m = _PARTIAL_TAIL.search(text)
             self._carry, text = (text[m.start():], text[: m.start()]) if m else ("", text)
             self._stream.feed(_UNKNOWN_CSI.sub("", text))
-            result = self._classify()
+            for m in _SYNC.finditer(text):
+                self._sync_since = time.monotonic() if m.group(1) == "h" else None
+            if self._mid_frame():
+                return self._stable or Classification(state="starting")
+            result = self._stable = self._classify()
             # A completed turn: busy/approval → done/ready (a redraw may flash ready ↔ done).
             if result.state in ("done", "ready") and self._last in ("busy", "approval"):
                 self.turns += 1
@@ -79,10 +90,22 @@ class ScreenDetector:
 
     def classify(self) -> Classification:
         with self._lock:
+            if self._mid_frame():
+                return self._stable or Classification(state="starting")
             return self._classify()
 
+    def _mid_frame(self) -> bool:
+        return self._sync_since is not None and time.monotonic() - self._sync_since < _SYNC_MAX
+
     def text(self) -> str:
-        """The rendered screen, one line per row, NBSP normalised, right-stripped."""
+        """The rendered screen, one line per row, NBSP normalised, right-stripped (the last
+        whole frame while a synchronized frame is being drawn)."""
+        with self._lock:
+            if self._mid_frame() and self._stable_text is not None:
+                return self._stable_text
+            return self._live_text()
+
+    def _live_text(self) -> str:
         return "\n".join(line.replace("\u00a0", " ").rstrip() for line in self.screen.display)
 
     def done_lines(self) -> list[str]:
@@ -91,7 +114,7 @@ class ScreenDetector:
         return [line for line in self.text().split("\n") if any(rx.search(line) for rx in rules)]
 
     def _classify(self) -> Classification:
-        screen = self.text()
+        screen = self._stable_text = self._live_text()
         title = (self.screen.title or "").strip()
         for rule in self.table.rules:
             hit = _match(rule, screen, title)

@@ -28,6 +28,7 @@ class ScreenDriver:
         self.approvals: list[tuple[str, bool]] = []  # (prompt text, approved?) seen so far
         self._cond = threading.Condition()
         self._answered: dict[str, float] = {}
+        self._asked = 0  # approvals seen before the current wait
 
     def feed(self, text: str) -> None:
         with self._cond:
@@ -38,15 +39,17 @@ class ScreenDriver:
              timeout: float, inactivity: float | None = None, turns_after: int | None = None,
              output: Callable[[], str] = lambda: "",
              immediate: tuple[str, ...] = ("login_required", "error"),
-             done_before: list[str] | None = None) -> Classification:
+             done_before: list[str] | None = None, marker: str | None = None) -> Classification:
         """Until the screen shows one of ``states`` (with ``turns_after``: once more turns than
-        that have completed, or a new done line since ``done_before``) or one of ``immediate``.
+        that have completed, or a new done line since ``done_before``; with ``marker``, the start
+        of the typed task, the turn's done line must sit below its echo) or one of ``immediate``.
         Dialogs and approvals are answered on the way. Raises AgentFailure TIMEOUT/HANG/CRASH."""
         started = time.monotonic()
         deadline = started + timeout
         last_change, last_text = started, ""
         resubmit = self.detector.table.resubmit_after if turns_after is not None else 0.0
         moved = False  # the task got going (busy/approval/a turn) since it was typed
+        self._asked = len(self.approvals)
         # A fast turn may never show busy between two reads: a new `done` line also counts.
         done_before = self.detector.done_lines() if done_before is None else done_before
         with self._cond:
@@ -54,8 +57,7 @@ class ScreenDriver:
                 c = self.detector.classify()
                 now = time.monotonic()
                 if c.state in immediate or (c.state in states and (
-                        turns_after is None or self.detector.turns > turns_after
-                        or (c.state == "done" and _new_done(done_before, self.detector.done_lines())))):
+                        turns_after is None or self._turn_done(c, turns_after, done_before, marker))):
                     return c
                 if c.state in ("dialog", "approval") and c.state not in states:
                     self._answer(c, send, now)
@@ -97,13 +99,53 @@ class ScreenDriver:
         else:
             send(typed)
 
-    def answer(self) -> str | None:
-        """The final answer shown on the screen, if the table knows where answers sit."""
-        return extract_answer(self.detector.text(), self.detector.table)
+    def _turn_done(self, c: Classification, turns_after: int, done_before: list[str],
+                   marker: str | None) -> bool:
+        """Whether the task typed after ``turns_after`` turns has finished on screen."""
+        table = self.detector.table
+        below = _below(self.detector.text(), marker)
+        if below is not None:  # the task's echo is on screen: judge only what follows it
+            denied = any(not ok for _, ok in self.approvals[self._asked:])  # ends a turn unanswered
+            if denied and self.detector.turns > turns_after:
+                return True
+            done_rules = [r.screen for r in table.rules if r.state == "done" and r.screen is not None]
+            if done_rules:
+                rest = "\n".join(below)
+                return c.state == "done" and any(rx.search(rest) for rx in done_rules)
+            if table.answer_start is not None and not any(table.answer_start.search(x) for x in below):
+                return False
+            return self.detector.turns > turns_after
+        return self.detector.turns > turns_after or (
+            c.state == "done" and _new_done(done_before, self.detector.done_lines()))
+
+    def answer(self, marker: str | None = None) -> str | None:
+        """The final answer shown on the screen (below the task's echo when ``marker`` is on
+        screen), if the table knows where answers sit."""
+        text = self.detector.text()
+        below = _below(text, marker)
+        return extract_answer("\n".join(below) if below is not None else text, self.detector.table)
 
     @property
     def turns(self) -> int:
         return self.detector.turns
+
+
+def task_marker(typed: str) -> str:
+    """What identifies a typed task's echo on screen: the start of its first non-blank line."""
+    text = typed.replace("\x1b[200~", "").replace("\x1b[201~", "")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return " ".join(first.split())[:40]
+
+
+def _below(text: str, marker: str | None) -> list[str] | None:
+    """The screen lines after the last one showing ``marker`` (None: not on screen)."""
+    if not marker:
+        return None
+    lines = text.split("\n")
+    for i in range(len(lines) - 1, -1, -1):
+        if marker in " ".join(lines[i].split()):
+            return lines[i + 1:]
+    return None
 
 
 def _new_done(before: list[str], after: list[str]) -> bool:

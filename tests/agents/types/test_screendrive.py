@@ -1,0 +1,65 @@
+"""ScreenDriver on recorded screens: dialogs answered with the table's keys, approvals per
+preset, timeouts and exits reported as AgentFailures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.agents.types.drive import load_recording
+from runner.agents.types.screen import ScreenDetector
+from runner.agents.types.screendrive import ScreenDriver
+from runner.agents.types.screentable import load_table
+from runner.errors import AgentFailure, FailureKind
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "screens"
+
+
+def driver(name: str, approve: bool) -> ScreenDriver:
+    header, frames = load_recording(DATA / f"{name}.jsonl")
+    d = ScreenDriver(ScreenDetector(load_table(header["cli"], header["version"])), approve)
+    for _, chunk in frames:
+        d.feed(chunk.decode("utf-8", errors="replace"))
+    return d
+
+
+@pytest.mark.parametrize("name,keys", [
+    ("claude-2.1.332-dialog", "\x1b[B\r"),  # trust: the default is "No, exit"
+    ("codex-0.169.0-dialog", "1"),
+    ("gemini-0.61.0-dialog", "\r"),
+    ("aider-0.86.2-dialog", "n\r"),
+])
+def test_first_run_dialog_is_answered_once(name, keys):
+    d, sent = driver(name, approve=False), []
+    with pytest.raises(AgentFailure) as err:
+        d.wait(sent.append, lambda: True, ("ready",), timeout=0.3)
+    assert err.value.kind is FailureKind.TIMEOUT
+    assert sent == [keys]
+
+
+@pytest.mark.parametrize("cli", ["claude-2.1.332", "codex-0.169.0", "gemini-0.61.0", "aider-0.86.2"])
+@pytest.mark.parametrize("approve", [True, False])
+def test_approval_follows_the_preset(cli, approve):
+    d, sent = driver(f"{cli}-approval", approve), []
+    with pytest.raises(AgentFailure):
+        d.wait(sent.append, lambda: True, ("done",), timeout=0.3, turns_after=d.turns)
+    rule = d.detector.table.rule("approval")
+    assert sent == [rule.yes if approve else rule.no]
+    assert [ok for _, ok in d.approvals] == [approve]
+
+
+def test_login_is_returned_at_once_and_exit_is_a_crash():
+    d = driver("codex-0.169.0-login_required", approve=False)
+    c = d.wait(lambda keys: None, lambda: True, ("ready",), timeout=5)
+    assert c.state == "login_required" and "Sign in with ChatGPT" in c.text
+    with pytest.raises(AgentFailure) as err:
+        driver("claude-2.1.332-busy", approve=False).wait(lambda k: None, lambda: False, ("done",), timeout=5)
+    assert err.value.kind is FailureKind.CRASH
+
+
+def test_silent_screen_is_a_hang():
+    d = driver("claude-2.1.332-busy", approve=False)
+    with pytest.raises(AgentFailure) as err:
+        d.wait(lambda k: None, lambda: True, ("done",), timeout=5, inactivity=0.2)
+    assert err.value.kind is FailureKind.HANG
