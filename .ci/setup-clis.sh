@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Install the four real agent CLIs at pinned versions into a project-local prefix
-# (.cache/clis), idempotently: no global npm pollution, aider in its own venv because
-# it pins many dependencies that would clash with the project's venv.
-# Binaries end up in .cache/clis/bin (claude, codex, gemini, aider).
+# Install the four real agent CLIs at pinned versions into a cache prefix shared by every
+# checkout on the machine (~/.cache/runner/clis, or $RUNNER_CLIS_PREFIX), idempotently: no
+# global npm pollution, aider in its own venv because it pins many dependencies that would
+# clash with the project's venv. Binaries end up in <prefix>/bin (claude, codex, gemini, aider);
+# the agent types look there after PATH. Seconds when already installed; ~2 min otherwise.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PREFIX="${RUNNER_CLIS_PREFIX:-$ROOT/.cache/clis}"
-PY="${RUNNER_PYTHON:-/root/.pyenv/versions/3.11.7/bin/python3}"
+PREFIX="${RUNNER_CLIS_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/runner/clis}"
+PY="${RUNNER_PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}"
 CLAUDE_VER=2.1.332
 CODEX_VER=0.169.0
 GEMINI_VER=0.61.0

@@ -1,7 +1,7 @@
 """What the four real CLI types (claude, codex, gemini, aider) share.
 
 - finding the binary (``options.binary``, then PATH, then the project-local install
-  ``.cache/clis/bin`` made by ``.ci/setup-clis.sh``);
+  ``$RUNNER_CLIS_PREFIX/bin``, default ``~/.cache/runner/clis/bin``, made by ``.ci/setup-clis.sh``);
 - the seed's credential names (``anthropicKey``...) mapped to each CLI's env var;
 - a per-run, per-agent isolated HOME that the type pre-seeds so the CLI starts without
   first-run dialogs, removed by ``cleanup``;
@@ -26,7 +26,11 @@ from runner.spec.models import AgentDef
 
 PRESETS = ("readonly", "standard", "permissive", "autonomous")
 SEED_KEYS = {"anthropicKey", "openaiKey", "googleKey", "githubToken"}
-_LOCAL_BIN = Path(__file__).resolve().parents[3] / ".cache" / "clis" / "bin"
+def _local_bin() -> str:
+    """Where ``.ci/setup-clis.sh`` installs the CLIs (shared by every checkout of the machine)."""
+    prefix = os.environ.get("RUNNER_CLIS_PREFIX") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "runner" / "clis")
+    return str(Path(prefix) / "bin")
 _BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -99,7 +103,7 @@ class CliType(AgentType):
         explicit = definition.options.get("binary")
         if explicit:
             return str(explicit) if Path(explicit).exists() or shutil.which(explicit) else None
-        return shutil.which(self.binary) or shutil.which(self.binary, path=str(_LOCAL_BIN))
+        return shutil.which(self.binary) or shutil.which(self.binary, path=_local_bin())
 
     def require_binary(self, definition: AgentDef) -> str:
         from runner.errors import ConfigurationError

@@ -114,7 +114,7 @@ class CliSession:
         self._reap()
         agent = self.spec.env.get("RUNNER_AGENT_ID")
         if agent:
-            sweep(agent)
+            sweep(agent, self.spec.env.get("RUNNER_RUN_ID"))
 
     def save(self, path: Path, **header: object) -> None:
         """Write the recording: a JSON header line, then ``{"t": s, "b64": bytes}`` per chunk."""
@@ -141,12 +141,15 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
 
 
-def sweep(agent_id: str) -> list[int]:
-    """Kill every process whose environment has ``RUNNER_AGENT_ID=agent_id``; their pids."""
+def sweep(agent_id: str, run_id: str | None) -> list[int]:
+    """Kill every process of this agent *of this run* (``RUNNER_AGENT_ID`` and ``RUNNER_RUN_ID``
+    in its environment); their pids. Another run's agent of the same id is left alone."""
     killed = []
     for proc in psutil.process_iter(["pid"]):
         try:
-            if proc.pid != os.getpid() and proc.environ().get("RUNNER_AGENT_ID") == agent_id:
+            env = proc.environ()
+            if (proc.pid != os.getpid() and env.get("RUNNER_AGENT_ID") == agent_id
+                    and env.get("RUNNER_RUN_ID") == run_id):
                 proc.kill()
                 killed.append(proc.pid)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
