@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from runner.errors import AgentFailure, FailureKind
+from runner.observe import trace
 from runner.protocol import wire
 from runner.protocol.auth import authorized
 from runner.protocol.service import AgentService, Busy, Unavailable
@@ -115,7 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _execute(self, request: Any) -> None:
         try:
-            result = self.server.service.execute(request)
+            parent = trace.extract({k.lower(): v for k, v in self.headers.items()})
+            result = self.server.service.execute(request, trace_context=parent)
         except Busy as exc:
             return self._error(409, FailureKind.INFRASTRUCTURE, str(exc))
         except Unavailable as exc:
