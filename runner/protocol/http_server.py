@@ -1,6 +1,7 @@
 """The HTTP flavour of the agent server (stdlib ``http.server``, one thread per connection).
 
-Routes (see docs/protocol.md): ``POST /execute``, ``GET /health``, ``GET /metrics``,
+Routes (see docs/protocol.md): ``POST /execute``, ``GET /health``, ``GET /metrics`` (JSON, or
+Prometheus text for ``Accept: text/plain`` / ``?format=prometheus``),
 ``GET /output?taskId=ID`` (newline-delimited JSON chunks until the task ends) and the
 unauthenticated ``GET /livez`` for probes that cannot send a token.
 """
@@ -23,6 +24,23 @@ from runner.protocol.auth import authorized
 from runner.protocol.service import AgentService, Busy, Unavailable
 
 _MAX_BODY = 16 << 20
+PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _wants_prometheus(fmt: str, accept: str) -> bool:
+    """``?format=prometheus``, or an ``Accept`` that asks for text (a Prometheus scraper) before JSON.
+
+    JSON stays the default (no ``Accept``, ``*/*``, ``application/json``): existing clients keep working.
+    """
+    if fmt:
+        return fmt.lower() in ("prometheus", "text")
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in ("text/plain", "application/openmetrics-text"):
+            return True
+        if media in ("application/json", "*/*"):
+            return False
+    return False
 
 
 class _Server(ThreadingHTTPServer):
@@ -68,6 +86,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_text(self, status: int, text: str, content_type: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _error(self, status: int, kind: FailureKind, message: str) -> None:
         self._send(status, wire.error_json(kind, message))
 
@@ -88,6 +114,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = service.health()
             return self._send(200 if body["healthy"] else 503, body)
         if url.path == "/metrics":
+            if _wants_prometheus(parse_qs(url.query).get("format", [""])[0], self.headers.get("Accept", "")):
+                return self._send_text(200, service.prometheus(), PROMETHEUS_TYPE)
             return self._send(200, service.metrics())
         if url.path == "/output":
             return self._stream(parse_qs(url.query).get("taskId", [""])[0])

@@ -241,6 +241,14 @@ class AgentService:
             "protocolVersion": PROTOCOL_VERSION,
         }
 
+    def prometheus(self) -> str:
+        """``GET /metrics`` in the Prometheus text format: cpu %, memory, uptime, messages of this agent."""
+        from runner.observe.metrics import from_health, prometheus_text
+
+        metrics = from_health(self.metrics())  # CPU seconds and uptime seconds → the common form
+        return prometheus_text({self.handle.id: metrics},
+                               labels={"type": self.handle.info.type, "runtime": self.runtime_name})
+
     def metrics(self) -> dict[str, Any]:
         """The ``GET /metrics`` body: this server and its agent processes together."""
         import psutil  # lazily: only servers answer metrics
