@@ -61,3 +61,19 @@ def test_a_real_run_yields_the_span_tree(monkeypatch, tmp_path):
     assert cleanup["attributes"] == {"agent.count": 2}
     # Time order: the root spans the others; cleanup comes after every task.
     assert cleanup["start_time"] >= max(t["end_time"] for t in tasks)
+
+
+def test_runner_apply_exports_the_tree_to_stderr(tmp_path):
+    """The CLI: ``OTEL_TRACES_EXPORTER=console`` puts one span a line on stderr, between JSON logs."""
+    from e2e_run import env, run, write_yaml
+
+    write_yaml(tmp_path / "pool.yaml", POOL)
+    write_yaml(tmp_path / "p.yaml", PATTERN)
+    proc = run(["apply", "p.yaml", "--pool", "pool.yaml"], tmp_path, env=env(OTEL_TRACES_EXPORTER="console"))
+    assert proc.returncode == 0, proc.stderr
+    spans = [s for s in parse_spans(proc.stderr) if "span_id" in s.get("context", {})]
+    [root] = by_name(spans, "pattern-execution")
+    assert sorted(s["name"] for s in spans if s["parent_id"] == root["context"]["span_id"]) == \
+        ["cleanup-agents", "execute-task", "execute-task", "execute-task", "select-agents", "select-agents",
+         "spawn-agent", "spawn-agent"]
+    assert len(spans) == 9
