@@ -112,7 +112,7 @@ def apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunCo
         "agents": [
             {"id": a.id, "name": a.name, "type": a.type, "source": a.source,
              "runtime": executor.manager.runtime_name(a.id), "endpoint": a.endpoint,
-             "spawned": a.needs_spawn, "metrics": {}}
+             "spawned": a.needs_spawn, "metrics": executor.manager.metrics.get(a.id, {})}
             for a in all_agents.values()
         ],
     }

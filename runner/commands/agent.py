@@ -58,7 +58,12 @@ def serve_command(*, agent_type: str, agent_id: str, name: str, capabilities: tu
                         token_file=token_file, tls_cert=tls_cert, tls_key=tls_key,
                         drain_timeout=parse_duration(drain_timeout), max_tasks=max_tasks,
                         register=registration)
-    return serve(opts, dict(os.environ))
+    from runner.observe import trace
+
+    try:
+        return serve(opts, dict(os.environ))
+    finally:
+        trace.shutdown()  # flush the OTLP batch of handle-task spans (a no-op when tracing is off)
 
 
 @click.group("agent")

@@ -108,7 +108,7 @@ def render_table(rows: list[CheckRow]) -> str:
 
 @click.group("agents")
 def agents_group() -> None:
-    """Inspect the agents of a pool."""
+    """Inspect the agents of a pool, or of a run (`status`)."""
 
 
 @agents_group.command("check")
@@ -129,3 +129,8 @@ agents_group.add_command(list_command)
 from runner.commands.doctor import doctor  # noqa: E402
 
 agents_group.add_command(doctor)
+
+# `runner agents status` reads a run's journal.
+from runner.commands.agents_status import status_cli  # noqa: E402
+
+agents_group.add_command(status_cli)

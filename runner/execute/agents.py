@@ -45,6 +45,8 @@ class AgentManager:
         self._fates: dict[int, tuple[FailureKind, str]] = {}
         self._monitor: Any = None  # HealthMonitor, started with the first agent
         self._auth: Any = None
+        # Each agent's metrics (runner.observe.metrics form), taken just before the run stops it.
+        self.metrics: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------ runtimes
     def _runtime_configs(self) -> list[RuntimeConfig]:
@@ -172,6 +174,17 @@ class AgentManager:
             return dict(self._handles)
 
     # ------------------------------------------------------------ stopping
+    def _measure(self, handle: AgentHandle) -> None:
+        """Keep the agent's metrics (once: the first stop sees it still running)."""
+        if handle.id in self.metrics or handle.state not in LIVE:
+            return
+        from runner.observe.metrics import measure_handle
+
+        metrics = measure_handle(handle)
+        if metrics is not None:
+            with self._lock:
+                self.metrics.setdefault(handle.id, metrics)
+
     def stop_all(self, force: bool = False, include_provided: bool = False) -> list[str]:
         """Stop every agent of the run (in parallel) and clean every runtime; never raises.
 
@@ -184,19 +197,24 @@ class AgentManager:
         if monitor is not None:  # no restarts while the run stops its agents
             monitor.stop()
         with self._lock:
-            handles = [h for i, h in self._handles.items() if include_provided or i not in self._provided]
+            everyone = list(self._handles.values())
+            handles = {id(h) for i, h in self._handles.items() if include_provided or i not in self._provided}
             runtimes = list(self._runtimes.values())
         problems: list[str] = []
 
         def stop(h: AgentHandle) -> None:
+            if not force:  # a forced stop (second signal) does not wait for a health call
+                self._measure(h)
+            if id(h) not in handles:
+                return
             try:
                 h.stop(force=force)
             except Exception as exc:  # noqa: BLE001 - teardown failures are reported, not raised
                 problems.append(f"agent {h.id}: {exc}")
 
-        if handles:
-            with ThreadPoolExecutor(max_workers=min(32, len(handles))) as pool:
-                list(pool.map(stop, handles))
+        if everyone:
+            with ThreadPoolExecutor(max_workers=min(32, len(everyone))) as pool:
+                list(pool.map(stop, everyone))
         for runtime in runtimes:
             try:
                 problems += runtime.cleanup()

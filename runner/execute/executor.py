@@ -237,6 +237,9 @@ class Executor:
         with trace.span(trace.CLEANUP_AGENTS, agent_count=len(started)):
             self._emit("cleanup_started", agents=started)
             self.cleanup_problems += self.manager.stop_all()
+            for agent_id, metrics in sorted(self.manager.metrics.items()):
+                self._emit("agent_metrics", agent=agent_id, runtime=self.manager.runtime_name(agent_id),
+                           **metrics)
         for problem in self.cleanup_problems:
             self._emit("cleanup_problem", problem=problem)
 

@@ -93,6 +93,48 @@ class ProcessSampler:
         return _as_dict(percent, rss, uptime, message_count)
 
 
+def _number_or_none(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def from_health(reported: Mapping[str, Any]) -> dict[str, Any]:
+    """An agent's metrics in the common form, from what its handle's ``health().metrics`` says.
+
+    Local handles report ``pid`` (its process tree is measured here), ``uptime`` in seconds and
+    ``messageCount``; remote handles (agent servers, containers, pods) relay the server's
+    ``GET /metrics`` JSON: ``cpu`` in CPU seconds, ``memory`` bytes, ``uptime`` seconds. Keys the
+    handle cannot tell are left out (a per-task agent has no process between tasks).
+    """
+    out: dict[str, Any] = {}
+    uptime = _number_or_none(reported.get("uptime"))
+    pid = reported.get("pid")
+    measured = process_metrics(pid) if isinstance(pid, int) and pid > 0 else None
+    if measured is not None:
+        out.update(cpu=measured["cpu"], memory=measured["memory"])
+    else:
+        cpu_seconds, memory = _number_or_none(reported.get("cpu")), _number_or_none(reported.get("memory"))
+        if cpu_seconds is not None and uptime:
+            out["cpu"] = round(100.0 * cpu_seconds / uptime, 1)
+        if memory is not None:
+            out["memory"] = int(memory)
+    if uptime is not None:
+        out["uptime"] = int(uptime * 1000)
+    count = reported.get("messageCount")
+    if isinstance(count, int) and not isinstance(count, bool):
+        out["messageCount"] = count
+    return out
+
+
+def measure_handle(handle: Any) -> dict[str, Any] | None:
+    """``from_health`` of ``handle.health().metrics``; None when the handle reports nothing. Never raises."""
+    try:
+        reported = handle.health().metrics
+        metrics = from_health(reported or {})
+    except Exception:  # noqa: BLE001 - measuring must never break a run's cleanup
+        return None
+    return metrics or None
+
+
 # name, help, type, key in the metrics dict, scale (uptime ms → seconds, the Prometheus base unit)
 _SERIES = (
     ("runner_agent_cpu_percent", "CPU use of the agent's process tree, percent of one core.", "gauge", "cpu", 1.0),

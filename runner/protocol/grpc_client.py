@@ -18,6 +18,7 @@ from runner.agents.handle import OutputCallback
 from runner.agents.lifecycle import EventBus
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, FailureKind
+from runner.observe import trace
 from runner.protocol import agent_pb2, agent_pb2_grpc, wire
 from runner.protocol.auth import AuthConfig, bearer
 from runner.protocol.client import HEALTH_TIMEOUT, RemoteHandle
@@ -114,8 +115,9 @@ class GrpcHandle(RemoteHandle):
             timeout_ms=int(request.timeout * 1000) if request.timeout else 0)
         deadline = request.timeout + self.read_grace if request.timeout else None
         stream = self._follow(request.task_id, on_output) if on_output else None
-        future = self._track(self._stub.ExecuteTask.future(message, timeout=deadline,
-                                                           metadata=self._metadata))
+        # The W3C trace context as metadata (nothing when tracing is off): the server's span joins the run's trace.
+        metadata = self._metadata + tuple(trace.inject_headers({}).items())
+        future = self._track(self._stub.ExecuteTask.future(message, timeout=deadline, metadata=metadata))
         try:
             reply = future.result()
         except grpc.FutureCancelledError as exc:

@@ -16,6 +16,7 @@ import grpc
 
 from runner.agents.model import TaskRequest
 from runner.errors import AgentFailure, FailureKind
+from runner.observe import trace
 from runner.protocol import agent_pb2, agent_pb2_grpc, wire
 from runner.protocol.auth import authorized
 from runner.protocol.service import AgentService, Busy, Unavailable
@@ -47,7 +48,7 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
         task = TaskRequest(task_id=request.task_id, description=request.description, data=data,
                            timeout=request.timeout_ms / 1000 if request.timeout_ms > 0 else None)
         try:
-            result = self.service.execute(task)
+            result = self.service.execute(task, trace_context=trace.extract(context.invocation_metadata()))
         except Busy as exc:
             self._fail(context, grpc.StatusCode.RESOURCE_EXHAUSTED, FailureKind.INFRASTRUCTURE, str(exc))
         except Unavailable as exc:

@@ -20,6 +20,7 @@ from runner.agents.handle import OutputCallback
 from runner.agents.lifecycle import EventBus
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, FailureKind
+from runner.observe import trace
 from runner.protocol import wire
 from runner.protocol.auth import AuthConfig, bearer
 from runner.protocol.client import CONNECT_TIMEOUT, HEALTH_TIMEOUT, RemoteHandle
@@ -88,8 +89,9 @@ class HttpHandle(RemoteHandle):
     # ------------------------------------------------------------- one request
 
     def _request(self, method: str, path: str, body: bytes | None, read_timeout: float | None,
-                 ) -> tuple[int, bytes]:
+                 headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         """(status, body); raises AgentFailure classified by where it failed."""
+        headers = headers or self._headers
         for attempt in (1, 2):
             conn, reused = self._take()
             ok = False
@@ -101,7 +103,7 @@ class HttpHandle(RemoteHandle):
                     conn.sock.settimeout(read_timeout)
                 except OSError as exc:
                     raise _Connect() from exc
-                conn.request(method, self._prefix + path, body=body, headers=self._headers)
+                conn.request(method, self._prefix + path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
                 ok = not response.will_close
@@ -182,7 +184,10 @@ class HttpHandle(RemoteHandle):
         timeout = request.timeout + self.read_grace if request.timeout else None
         stream = _OutputStream(self, request.task_id, on_output) if on_output else None
         try:
-            status, data = self._request("POST", "/execute", body, timeout)
+            # The W3C trace context (nothing when tracing is off): the server's span joins the run's trace.
+            traced = trace.inject_headers({})
+            headers = {**self._headers, **traced} if traced else self._headers
+            status, data = self._request("POST", "/execute", body, timeout, headers)
         finally:
             if stream is not None:
                 stream.finish()

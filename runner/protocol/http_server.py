@@ -1,6 +1,7 @@
 """The HTTP flavour of the agent server (stdlib ``http.server``, one thread per connection).
 
-Routes (see docs/protocol.md): ``POST /execute``, ``GET /health``, ``GET /metrics``,
+Routes (see docs/protocol.md): ``POST /execute``, ``GET /health``, ``GET /metrics`` (JSON, or
+Prometheus text for ``Accept: text/plain`` / ``?format=prometheus``),
 ``GET /output?taskId=ID`` (newline-delimited JSON chunks until the task ends) and the
 unauthenticated ``GET /livez`` for probes that cannot send a token.
 """
@@ -17,11 +18,29 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from runner.errors import AgentFailure, FailureKind
+from runner.observe import trace
 from runner.protocol import wire
 from runner.protocol.auth import authorized
 from runner.protocol.service import AgentService, Busy, Unavailable
 
 _MAX_BODY = 16 << 20
+PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _wants_prometheus(fmt: str, accept: str) -> bool:
+    """``?format=prometheus``, or an ``Accept`` that asks for text (a Prometheus scraper) before JSON.
+
+    JSON stays the default (no ``Accept``, ``*/*``, ``application/json``): existing clients keep working.
+    """
+    if fmt:
+        return fmt.lower() in ("prometheus", "text")
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in ("text/plain", "application/openmetrics-text"):
+            return True
+        if media in ("application/json", "*/*"):
+            return False
+    return False
 
 
 class _Server(ThreadingHTTPServer):
@@ -67,6 +86,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_text(self, status: int, text: str, content_type: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _error(self, status: int, kind: FailureKind, message: str) -> None:
         self._send(status, wire.error_json(kind, message))
 
@@ -87,6 +114,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = service.health()
             return self._send(200 if body["healthy"] else 503, body)
         if url.path == "/metrics":
+            if _wants_prometheus(parse_qs(url.query).get("format", [""])[0], self.headers.get("Accept", "")):
+                return self._send_text(200, service.prometheus(), PROMETHEUS_TYPE)
             return self._send(200, service.metrics())
         if url.path == "/output":
             return self._stream(parse_qs(url.query).get("taskId", [""])[0])
@@ -115,7 +144,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _execute(self, request: Any) -> None:
         try:
-            result = self.server.service.execute(request)
+            parent = trace.extract({k.lower(): v for k, v in self.headers.items()})
+            result = self.server.service.execute(request, trace_context=parent)
         except Busy as exc:
             return self._error(409, FailureKind.INFRASTRUCTURE, str(exc))
         except Unavailable as exc:

@@ -21,6 +21,7 @@ from runner.protocol.wire import BUSY, PROTOCOL_VERSION
 
 _KEEP_FINISHED = 32  # outputs of the last tasks kept for late StreamOutput subscribers
 _MAX_BUFFER = 1 << 20  # characters of one task's output kept for replay
+HANDLE_TASK = "handle-task"  # the server's span of one task
 _LIVE = (AgentState.READY, AgentState.BUSY, AgentState.ERROR)
 
 
@@ -116,8 +117,19 @@ class AgentService:
 
     # ---------------------------------------------------------------- tasks
 
-    def execute(self, request: TaskRequest) -> TaskResult:
-        """Run one task on the agent; raises Busy, Unavailable or AgentFailure."""
+    def execute(self, request: TaskRequest, trace_context: Any = None) -> TaskResult:
+        """Run one task on the agent; raises Busy, Unavailable or AgentFailure.
+
+        ``trace_context``: the caller's trace context (``trace.extract`` of the request's headers or
+        metadata); the ``handle-task`` span is its child, so the server's spans join the run's trace.
+        """
+        from runner.observe import trace
+
+        with trace.span(HANDLE_TASK, context=trace_context, **{"task.id": request.task_id},
+                        agent_id=self.handle.id, agent_type=self.handle.info.type):
+            return self._execute(request)
+
+    def _execute(self, request: TaskRequest) -> TaskResult:
         self._check_available()
         if not self._slots.acquire(blocking=False):
             with self._lock:
@@ -228,6 +240,14 @@ class AgentService:
             "concurrency": self.concurrency, "activeTasks": active,
             "protocolVersion": PROTOCOL_VERSION,
         }
+
+    def prometheus(self) -> str:
+        """``GET /metrics`` in the Prometheus text format: cpu %, memory, uptime, messages of this agent."""
+        from runner.observe.metrics import from_health, prometheus_text
+
+        metrics = from_health(self.metrics())  # CPU seconds and uptime seconds → the common form
+        return prometheus_text({self.handle.id: metrics},
+                               labels={"type": self.handle.info.type, "runtime": self.runtime_name})
 
     def metrics(self) -> dict[str, Any]:
         """The ``GET /metrics`` body: this server and its agent processes together."""
