@@ -1,4 +1,4 @@
-"""Who owns a container: the labels that let ``runner gc`` tell a live run from a dead one.
+"""Who owns a container or pod: the labels that let ``runner gc`` tell a live run from a dead one.
 
 Every container (and volume/network) runner creates carries, besides ``runner.managed=true``
 and ``runner.run-id``: ``runner.host`` (this machine's hostname), ``runner.pid`` (the runner
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 
 def _start_time(pid: int) -> str:
@@ -24,17 +24,25 @@ def _start_time(pid: int) -> str:
         return ""
 
 
-def owner_labels(pid: int | None = None) -> dict[str, str]:
-    """The ``runner.host`` / ``runner.pid`` / ``runner.pid-start`` labels of this process."""
+def _same(host: str) -> str:
+    return host
+
+
+def owner_labels(pid: int | None = None, host_label: Callable[[str], str] = _same) -> dict[str, str]:
+    """The ``runner.host`` / ``runner.pid`` / ``runner.pid-start`` labels of this process.
+
+    ``host_label`` makes the hostname a valid label value where the backend restricts them
+    (Kubernetes); ``owner_alive`` must be given the same function."""
     pid = pid or os.getpid()
-    return {"runner.host": socket.gethostname(), "runner.pid": str(pid), "runner.pid-start": _start_time(pid)}
+    return {"runner.host": host_label(socket.gethostname()), "runner.pid": str(pid),
+            "runner.pid-start": _start_time(pid)}
 
 
-def owner_alive(labels: Mapping[str, str]) -> bool | None:
+def owner_alive(labels: Mapping[str, str], host_label: Callable[[str], str] = _same) -> bool | None:
     """True/False for an owner on this host; None when it cannot be known (another host)."""
     if "runner.host" not in labels:
         return False  # made without owner labels: nothing can vouch for it
-    if labels.get("runner.host") != socket.gethostname():
+    if labels.get("runner.host") != host_label(socket.gethostname()):
         return None
     pid = labels.get("runner.pid", "")
     if not pid.isdigit():

@@ -10,43 +10,24 @@ of another host are left alone unless ``all_hosts`` (their owner cannot be check
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Mapping
 from typing import Any
 
+from runner.docker import owner as docker_owner
 from runner.errors import RunnerError
 from runner.runtimes.k8s_manifests import L_RUN, label_value
 
 HOST, PID, PID_START = "runner.host", "runner.pid", "runner.pid-start"
 
 
-def _start_time(pid: int) -> str:
-    import psutil
-
-    try:
-        return f"{psutil.Process(pid).create_time():.2f}"
-    except psutil.Error:
-        return ""
-
-
 def owner_labels(pid: int | None = None) -> dict[str, str]:
-    """The owner labels of this process (sanitized to label values)."""
-    pid = pid or os.getpid()
-    return {HOST: label_value(socket.gethostname()), PID: str(pid), PID_START: _start_time(pid)}
+    """The owner labels of this process, the hostname sanitized to a label value."""
+    return docker_owner.owner_labels(pid, label_value)
 
 
 def owner_alive(labels: Mapping[str, str]) -> bool | None:
     """True/False for an owner on this host; None when it cannot be known (another host)."""
-    if HOST not in labels:
-        return False  # made without owner labels: nothing vouches for it
-    if labels[HOST] != label_value(socket.gethostname()):
-        return None
-    pid = labels.get(PID, "")
-    if not pid.isdigit():
-        return False
-    start = _start_time(int(pid))
-    expected = labels.get(PID_START, "")
-    return bool(start) and (not expected or start == expected)
+    return docker_owner.owner_alive(labels, label_value)
 
 
 def gc_kubernetes(options: Mapping[str, Any], *, run_id: str | None = None, dry_run: bool = False,
