@@ -197,7 +197,8 @@ class Journal:
         if not name or "/" in name or name in (".", ".."):
             raise ValueError(f"not a file name: {name!r}")
         path = self.run_dir / name
-        data = (json.dumps(self._clean(obj), ensure_ascii=False, indent=2) + "\n").encode("utf-8", "replace")
+        # No indent: json's C encoder only serves compact output, 5x faster on a big result.
+        data = (json.dumps(self._clean(obj), ensure_ascii=False) + "\n").encode("utf-8", "replace")
         tmp = self.run_dir / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:

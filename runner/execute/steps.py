@@ -243,8 +243,13 @@ class StepRunner:
             task_id=f"{self.run_id}/{step.id}/{'' if index is None else index}/{slot}/{attempt}",
             description=task, data=data, timeout=step.timeout, inactivity=step.inactivity,
         )
-        transcript = self.journal.transcript(info.id)
-        on_output: Callable[[str], None] = transcript.write
+        opened: list[Any] = []  # the transcript file is opened on the agent's first output, if any
+
+        def on_output(text: str) -> None:
+            if not opened:
+                opened.append(self.journal.transcript(info.id))
+            opened[0].write(text)
+
         try:
             with self.manager.lease(handle):
                 return handle.execute(request, on_output)
@@ -254,7 +259,8 @@ class StepRunner:
                 raise
             raise AgentFailure(fate[0], fate[1], agent_id=info.id, output=exc.output) from exc
         finally:
-            transcript.flush()  # the transcript holds a partial line back for redaction
+            if opened:
+                opened[0].flush()  # the transcript holds a partial line back for redaction
 
     def _accept(self, step: Step, info: AgentInfo, result: TaskResult, record: AttemptRecord) -> Answer:
         confidence = result.confidence
