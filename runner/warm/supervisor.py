@@ -122,11 +122,22 @@ class Supervisor:
         if slot.log is not None:
             slot.log.close()
         slot.log = open(logs / f"{slot.id}.log", "ab")  # noqa: SIM115 - kept open while it runs
-        env = {**self.environ, "RUNNER_WARM_POOL": self.pool.name, "RUNNER_AGENT_ID": slot.id}
+        env = {**self.environ, **self._agent_env(slot), "RUNNER_WARM_POOL": self.pool.name,
+               "RUNNER_AGENT_ID": slot.id}
         if self.token:
             env["RUNNER_AGENT_TOKEN"] = self.token
         slot.proc = subprocess.Popen(self._argv(slot, port), stdin=subprocess.DEVNULL, stdout=slot.log,
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+    def _agent_env(self, slot: Slot) -> dict[str, str]:
+        """The template's ``env`` and its resolved credentials, for the server to hand on.
+
+        The server gives its agent a minimal environment: these reach the agent through
+        ``--pass-env`` (see ``_argv``); a credential whose variable is unset is left out."""
+        d = slot.template.definition
+        values = dict(d.env)
+        values.update({name: self.environ[ref] for name, ref in d.credentials.items() if ref in self.environ})
+        return values
 
     def _argv(self, slot: Slot, port: int) -> list[str]:
         d = slot.template.definition
@@ -143,6 +154,7 @@ class Supervisor:
             argv += ["--register", ",".join(parse_endpoints(self.etcd.get("endpoints", "http://127.0.0.1:2379")))]
             if self.etcd.get("prefix"):
                 argv += ["--register-prefix", str(self.etcd["prefix"])]
+        argv += [f"--pass-env={name}" for name in sorted(self._agent_env(slot))]
         return [*argv, "--", *d.command]
 
     def _stop(self, slot: Slot, grace: float) -> None:

@@ -126,3 +126,46 @@ def test_single_use_agents_are_replaced_after_a_task_and_the_pools_token_is_used
     finally:
         assert run("pool", "down", "pool.yaml").returncode == 0
     assert warm_processes("wps") == []
+
+
+ENV_DUMP = Path(__file__).resolve().parents[1] / "helpers" / "programs" / "env_dump.py"
+
+
+def test_warm_agents_get_the_templates_env_and_credentials(tmp_path):
+    """A warm agent is started by the supervisor, not the run: its template's env and
+    credential references must still reach the agent program (and nothing else of ours)."""
+    (tmp_path / "pool.yaml").write_text(f"""kind: pool
+name: wpe
+templates:
+  - name: env
+    command: [{sys.executable}, {ENV_DUMP}]
+    capabilities: [env]
+    env: {{PLAIN_SETTING: plain-value}}
+    credentials: {{AGENT_KEY: {{env: RUNNER_TEST_WARM_SECRET}}}}
+warmPool: {{env: 1}}
+""")
+    (tmp_path / "pattern.yaml").write_text("name: e\nsteps:\n  - id: s\n    agents: {capabilities: [env]}\n"
+                                           "    task: go\n")
+    env = {**os.environ, "RUNNER_TEST_WARM_SECRET": "s3cret-warm-value", "UNRELATED_VAR": "not-for-agents"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "runner", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60, env=env)
+
+    up = run("pool", "up", "pool.yaml", "--detach", "--interval", "0.1")
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        applied = run("apply", "pattern.yaml", "--pool", "pool.yaml", "-q")
+        assert applied.returncode == 0, applied.stderr
+        # the answer is the agent's environment; the result's copy of the secret is redacted,
+        # so read what the agent saw from the warm server's side: the secret's presence only
+        events = (tmp_path / ".runner").rglob("events.jsonl")
+        seen = next(json.loads(line) for f in events for line in f.read_text().splitlines()
+                    if '"attempt_finished"' in line)["result"]
+        assert seen["PLAIN_SETTING"] == "plain-value"
+        assert seen["AGENT_KEY"] == "***"  # there (redacted in the journal), not absent
+        assert "UNRELATED_VAR" not in seen
+    finally:
+        down = run("pool", "down", "pool.yaml")
+        assert down.returncode == 0, down.stderr
+    assert warm_processes("wpe") == []
