@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import shutil
 import threading
 import time
@@ -30,7 +29,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from runner.agents.ansi import AnsiStripper
 from runner.agents.handle import AgentHandle, Health, OutputCallback
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
@@ -39,7 +37,6 @@ from runner.agents.pty import (
     Hit,
     PtyCancelled,
     PtyEOF,
-    PtyError,
     PtyInactive,
     PtySession,
     PtySpawnError,
@@ -49,12 +46,19 @@ from runner.agents.pty import (
 from runner.agents.types.base import LaunchSpec
 from runner.agents.types.screendrive import ScreenDriver, make_driver, task_marker
 from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.runtimes.local_outcomes import (
+    clean_output,
+    drop_echo,
+    error_kind,
+    failure,
+    login_instruction,
+    time_left,
+)
 
 if TYPE_CHECKING:
     from runner.runtimes.local import LocalRuntime
 
 S = AgentState
-_URL = re.compile(r"https?://[^\s'\"<>)\]]+")
 # Failures after which a long-lived session is gone (it was killed or died).
 _SESSION_LOST = {FailureKind.CRASH, FailureKind.TIMEOUT, FailureKind.HANG, FailureKind.LOGIN,
                  FailureKind.INFRASTRUCTURE}
@@ -187,7 +191,7 @@ class LocalHandle(AgentHandle):
             self._active += 1
         try:
             run = self._run_long_lived if self.long_lived else self._run_per_task
-            result = run(request, _clean(on_output))
+            result = run(request, clean_output(on_output))
             self._tasks_done += 1
             return result
         except AgentFailure as exc:
@@ -216,11 +220,11 @@ class LocalHandle(AgentHandle):
             patterns = {"login": self.detectors.login} if self.detectors.login else {}
             hit: Hit | None = None
             try:
-                hit = session.wait_for(patterns, timeout=_left(request.timeout, session.started_at),
+                hit = session.wait_for(patterns, timeout=time_left(request.timeout, session.started_at),
                                        inactivity=request.inactivity, since=0)
                 # Login text: a program that needs a login stops there (it waits, or exits
                 # without an answer); one that merely mentions it goes on and answers.
-                session.wait_for({}, timeout=_left(request.timeout, session.started_at),
+                session.wait_for({}, timeout=time_left(request.timeout, session.started_at),
                                  inactivity=self.login_idle)
             except PtyEOF as eof:
                 output = session.output_since(0)
@@ -235,7 +239,7 @@ class LocalHandle(AgentHandle):
                 raise
             raise AssertionError("wait_for without patterns ends by raising")  # pragma: no cover
         except (PtyTimeout, PtyInactive, PtyCancelled) as exc:
-            raise _failure(exc, request) from exc
+            raise failure(exc, request) from exc
         finally:
             self._close(session, 0.0)  # after an exit: whatever it left in its process group
 
@@ -259,14 +263,14 @@ class LocalHandle(AgentHandle):
                 sent = time.monotonic()
                 session.send(typed, timeout=request.timeout)
                 hit = session.wait_for({k: v for k, v in patterns.items() if v is not None},
-                                       timeout=_left(request.timeout, sent),
+                                       timeout=time_left(request.timeout, sent),
                                        inactivity=request.inactivity, since=mark)
                 if hit.name == "login":
                     self._login(session, hit)
-                answer = _drop_echo(session.output_since(mark, hit.start), typed)
+                answer = drop_echo(session.output_since(mark, hit.start), typed)
             except (PtyTimeout, PtyInactive, PtyCancelled, PtyEOF) as exc:
                 self._close(session, 0.0)
-                raise _failure(exc, request) from exc
+                raise failure(exc, request) from exc
             finally:
                 self._task_output = None
         return self.agent_type.parse_result(self.definition, request, answer, None)
@@ -294,7 +298,7 @@ class LocalHandle(AgentHandle):
             self._close(session, 0.0)
             raise AgentFailure(FailureKind.LOGIN, f"login required: {c.text}", output=c.text)
         if c.state == "error":
-            raise AgentFailure(_error_kind(c.text), c.text, output=session.output_since(mark))
+            raise AgentFailure(error_kind(c.text), c.text, output=session.output_since(mark))
         denied = [text for text, ok in screen.approvals[asked:] if not ok]
         answer = screen.answer(marker)
         if answer is None:  # plain-line CLIs (aider): the transcript is the answer
@@ -325,7 +329,7 @@ class LocalHandle(AgentHandle):
             raise LoginRequired(self.id, c.text)  # announced by start()
         if c.state == "error":
             self._close(session, 0.0)
-            raise AgentFailure(_error_kind(c.text), c.text, agent_id=self.id, output=session.output_since(0))
+            raise AgentFailure(error_kind(c.text), c.text, agent_id=self.id, output=session.output_since(0))
         self._session = session
 
     def _start_session(self) -> None:
@@ -393,7 +397,7 @@ class LocalHandle(AgentHandle):
 
     def _login(self, session: PtySession, hit: Hit) -> NoReturn:
         """Tell the world a human must log in; kill the program; raise AgentFailure(LOGIN)."""
-        instruction = _instruction(session, hit)
+        instruction = login_instruction(session, hit)
         self.lifecycle.emit("login_required", detail=instruction)
         self._close(session, 0.0)
         raise AgentFailure(FailureKind.LOGIN, f"login required: {instruction}", agent_id=self.id,
@@ -421,71 +425,3 @@ class LocalHandle(AgentHandle):
             raise AgentFailure(FailureKind.INFRASTRUCTURE,
                                f"program `{program}` was not found on PATH", agent_id=self.id)
         return program if program in _AS_GIVEN else found
-
-
-def _error_kind(text: str) -> FailureKind:
-    """A CLI's on-screen error: a refused key is configuration, the rest infrastructure."""
-    from runner.agents.types.jsonout import AUTH_HINTS  # noqa: PLC0415
-
-    return FailureKind.CONFIG if AUTH_HINTS.search(text) else FailureKind.INFRASTRUCTURE
-
-
-def _failure(exc: Exception, request: TaskRequest) -> AgentFailure:
-    output = getattr(exc, "output", "")
-    if isinstance(exc, PtyTimeout):
-        return AgentFailure(FailureKind.TIMEOUT, f"task {request.task_id} exceeded {request.timeout:g}s",
-                            output=output)
-    if isinstance(exc, PtyInactive):
-        return AgentFailure(FailureKind.HANG, f"task {request.task_id}: {exc}", output=output)
-    if isinstance(exc, PtyCancelled):
-        return AgentFailure(FailureKind.CANCELLED, f"task {request.task_id} was cancelled", output=output)
-    return AgentFailure(FailureKind.CRASH, f"the program died during task {request.task_id}: {exc}",
-                        output=output)
-
-
-def _clean(callback: OutputCallback | None) -> Callable[[str], None] | None:
-    """``callback`` fed ANSI-stripped text (escape sequences may span chunks)."""
-    if callback is None:
-        return None
-    stripper = AnsiStripper()
-
-    def feed(chunk: str) -> None:
-        text = stripper.feed(chunk)
-        if text:
-            callback(text)
-
-    return feed
-
-
-def _drop_echo(answer: str, typed: str) -> str:
-    """The terminal echoes what was typed: drop that first line from the answer."""
-    first, sep, rest = answer.lstrip("\n").partition("\n")
-    line, task = first.strip(), typed.strip()
-    if line and (line in task or task in line):
-        return rest
-    return answer
-
-
-def _left(timeout: float | None, since: float) -> float | None:
-    """What is left of ``timeout`` seconds counted from ``since`` (monotonic)."""
-    return None if timeout is None else max(timeout - (time.monotonic() - since), 0.0)
-
-
-def _instruction(session: PtySession, hit: Hit) -> str:
-    """The login line, plus a URL shown with it (waiting briefly for one printed after it)."""
-    begin = max(hit.start - 2000, 0)
-    text = session.output_since(begin)  # the transcript keeps far more than these 2000 characters
-    at = hit.start - begin
-    line_start = text.rfind("\n", 0, at) + 1
-    line_end = text.find("\n", at)
-    line = text[line_start: line_end if line_end >= 0 else len(text)].strip()
-    if _URL.search(line):
-        return line
-    found = _URL.search(text, line_start)
-    url = found.group(0) if found else None
-    if url is None:
-        try:
-            url = session.wait_for({"url": _URL}, timeout=0.5, since=begin + line_start).text
-        except PtyError:  # no URL came: the line alone is the instruction
-            url = None
-    return f"{line} {url}" if url else line
