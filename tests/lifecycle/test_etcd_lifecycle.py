@@ -32,6 +32,13 @@ def keys(client: EtcdClient, prefix: str) -> list[str]:
     return [k for k, _ in client.range_prefix(prefix)[1]]
 
 
+def healthy(client: EtcdClient, prefix: str) -> int:
+    """How many registered agents say they are healthy (a server registers first, then copies
+    its /health into its record: until then a run rightly passes it over)."""
+    records = [json.loads(v) for _, v in client.range_prefix(prefix)[1]]
+    return sum(1 for r in records if (r.get("status") or {}).get("healthy", True))
+
+
 def test_a_warm_pool_registered_in_etcd_serves_a_run_and_sigterm_leaves_no_key(etcd_server, tmp_path):
     prefix = f"/runner-test/{uuid.uuid4().hex[:8]}/agents/"
     (tmp_path / "pool.yaml").write_text(f"""kind: pool
@@ -49,7 +56,7 @@ warmPool: {{echo: 2}}
     supervisor = subprocess.Popen([sys.executable, "-m", "runner", "pool", "up", "pool.yaml", "--interval", "0.1"],
                                   cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: len(keys(client, prefix)) == 2, timeout=30)
+        wait_for(lambda: len(keys(client, prefix)) == 2 and healthy(client, prefix) == 2, timeout=30)
         status = wait_for(lambda: (s := runner(tmp_path, "pool", "status", "pool.yaml")).stdout.count(" ready ") == 2
                           and s, timeout=30)
         assert "registry etcd" in status.stdout

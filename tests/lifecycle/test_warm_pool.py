@@ -135,7 +135,7 @@ def test_warm_agents_get_the_templates_env_and_credentials(tmp_path):
     """A warm agent is started by the supervisor, not the run: its template's env and
     credential references must still reach the agent program (and nothing else of ours)."""
     (tmp_path / "pool.yaml").write_text(f"""kind: pool
-name: wpe
+name: wpenv
 templates:
   - name: env
     command: [{sys.executable}, {ENV_DUMP}]
@@ -168,4 +168,4 @@ warmPool: {{env: 1}}
     finally:
         down = run("pool", "down", "pool.yaml")
         assert down.returncode == 0, down.stderr
-    assert warm_processes("wpe") == []
+    assert warm_processes("wpenv") == []
