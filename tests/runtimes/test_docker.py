@@ -183,7 +183,11 @@ def test_agent_never_ready_fails_at_its_start_timeout(docker_rt):
     t0 = time.monotonic()
     with pytest.raises(AgentFailure) as exc:
         h.start()
-    assert exc.value.kind is FailureKind.INFRASTRUCTURE and "not ready in time" in str(exc.value)
+    # The same 2 s limit runs in the handle and, through the definition, in the agent server
+    # inside the container: whichever notices first reports it; both say the prompt never came.
+    message = str(exc.value)
+    assert exc.value.kind is FailureKind.INFRASTRUCTURE
+    assert "not ready in time" in message or "did not show its prompt" in message, message
     assert time.monotonic() - t0 < 8
     assert h.state is AgentState.ERROR
 
