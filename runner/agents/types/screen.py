@@ -2,9 +2,10 @@
 
 The real CLIs redraw with cursor moves (claude separates words with ``ESC[9G``, codex uses
 the alternate screen), so regexes on the raw stream fail. ``ScreenDetector`` feeds the raw
-output through a terminal emulator (pyte), keeps the OSC 0 window title the CLIs set, and
-classifies the rendered screen + title with an ordered rule table (``screens/<cli>.yaml``,
-one table per CLI and version range) into::
+output through a terminal emulator (pyte), keeps the OSC 0 window title the CLIs set and
+the last status a CLI reports about itself (codex: ``OSC 7501 ; state=working:app=codex``),
+and classifies the rendered screen + title + status with an ordered rule table
+(``screens/<cli>.yaml``, one table per CLI and version range) into::
 
     starting | dialog | ready | login_required | approval | busy | done | error
 
@@ -29,7 +30,11 @@ STATES = ("starting", "dialog", "ready", "login_required", "approval", "busy", "
 # Kitty keyboard / XTVERSION / modifyOtherKeys sequences pyte does not know: they would
 # leave stray `u`/`q` characters on the screen.
 _UNKNOWN_CSI = re.compile(r"\x1b\[(?:[<>=][\d;]*[a-zA-Z]|\?[\d;]*u)")
-_PARTIAL_TAIL = re.compile(r"\x1b(?:\[[\d;<>=?]*)?$")
+# An escape sequence cut at the end of a chunk (CSI, or an OSC not yet terminated): held back.
+_PARTIAL_TAIL = re.compile(r"\x1b(?:\[[\d;<>=?]*|\][^\x07\x1b]*)?$")
+# A CLI's report of its own state (codex 0.169: idle | working | blocked | done); claude
+# sends `OSC 7501 ; ?` as a query, which is neither a report nor answered.
+_STATUS = re.compile(r"\x1b\]7501;([^\x07\x1b?][^\x07\x1b]*)")
 # Synchronized output (codex): a frame between `?2026h` and `?2026l` is half drawn.
 _SYNC = re.compile(r"\x1b\[\?2026([hl])")
 _SYNC_MAX = 1.0  # s: classify anyway if a frame never ends
@@ -51,6 +56,7 @@ class Classification:
     rule: str = ""  # the rule's name in the table
     text: str = ""  # the matched line (or the instruction: URL, command to run)
     title: str = ""
+    status: str = ""
 
 
 class ScreenDetector:
@@ -63,6 +69,7 @@ class ScreenDetector:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._carry = ""
         self.turns = 0  # completed turns seen (one per answered task)
+        self.status = ""  # the CLI's last report of its own state (OSC 7501), if it makes any
         self._last = "starting"
         self._sync_since: float | None = None  # inside a synchronized frame since (monotonic)
         self._stable: Classification | None = None  # the last classification of a whole frame
@@ -76,6 +83,8 @@ class ScreenDetector:
             text = self._carry + text
             m = _PARTIAL_TAIL.search(text)
             self._carry, text = (text[m.start():], text[: m.start()]) if m else ("", text)
+            for m in _STATUS.finditer(text):
+                self.status = m.group(1)
             self._stream.feed(_UNKNOWN_CSI.sub("", text))
             for m in _SYNC.finditer(text):
                 self._sync_since = time.monotonic() if m.group(1) == "h" else None
@@ -117,21 +126,24 @@ class ScreenDetector:
         screen = self._stable_text = self._live_text()
         title = (self.screen.title or "").strip()
         for rule in self.table.rules:
-            hit = _match(rule, screen, title)
+            hit = _match(rule, screen, title, self.status)
             if hit is not None:
                 return Classification(state=rule.state, rule=rule.name, text=_instruction(rule, screen, hit),
-                                      title=title)
-        return Classification(state="starting", title=title)
+                                      title=title, status=self.status)
+        return Classification(state="starting", title=title, status=self.status)
 
 
-def _match(rule: Rule, screen: str, title: str) -> re.Match[str] | None:
-    if rule.title is not None and not rule.title.search(title):
-        return None
+def _match(rule: Rule, screen: str, title: str, status: str) -> re.Match[str] | None:
+    """The rule's hit: every channel it names (title, status, screen) must match."""
+    hit = None
+    for rx, value in ((rule.title, title), (rule.status, status)):
+        if rx is not None:
+            hit = rx.search(value)
+            if hit is None:
+                return None
     if rule.absent is not None and rule.absent.search(screen):
         return None
-    if rule.screen is None:
-        return rule.title.search(title) if rule.title is not None else None
-    return rule.screen.search(screen)
+    return rule.screen.search(screen) if rule.screen is not None else hit
 
 
 def _instruction(rule: Rule, screen: str, hit: re.Match[str]) -> str:
@@ -171,4 +183,6 @@ def extract_answer(screen: str, table: ScreenTable) -> str | None:
         if table.answer_start.search(line):
             break  # a following tool/status block
         out.append(line[2:] if line.startswith("  ") else line)
+    while out and (not out[-1].strip() or (table.answer_end is not None and table.answer_end.search(out[-1]))):
+        out.pop()  # the turn's own end lines below the answer (codex: `Worked for 3s` above its prompt)
     return "\n".join(out).strip()

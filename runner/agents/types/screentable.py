@@ -15,6 +15,7 @@ so that a CLI update is a data change. A file looks like::
       - name: busy-title
         state: busy
         title: '^[◐◑◒◓]'       # regex on the OSC 0 window title
+        status: 'state=working'  # regex on the CLI's own state report (OSC 7501), if it sends one
         absent: 'Do you want to proceed\\?'   # optional: rule does not apply if this is on screen
         instruction: 'https://\\S+'            # optional: extra text to report (login URL)
     answer:                    # where the final answer sits on the rendered screen
@@ -42,6 +43,7 @@ class Rule:
     state: str
     screen: re.Pattern[str] | None = None
     title: re.Pattern[str] | None = None
+    status: re.Pattern[str] | None = None
     absent: re.Pattern[str] | None = None
     instruction: re.Pattern[str] | None = None
     keys: str | None = None  # keystrokes that answer a dialog (seeded runs never need them)
@@ -71,11 +73,11 @@ def parse_table(data: dict, origin: str) -> ScreenTable:
     """Build a table from its YAML mapping; a bad table is a ConfigurationError naming ``origin``."""
     rules = []
     for i, raw in enumerate(data.get("rules") or []):
-        if raw.get("state") not in _STATES or not (raw.get("screen") or raw.get("title")):
-            raise ConfigurationError(f"{origin}: $.rules[{i}]: needs a known `state` and `screen` or `title`")
+        if raw.get("state") not in _STATES or not (raw.get("screen") or raw.get("title") or raw.get("status")):
+            raise ConfigurationError(f"{origin}: $.rules[{i}]: needs a known `state` and `screen`, `title` or `status`")
         try:
             rules.append(Rule(name=str(raw.get("name") or f"rule{i}"), state=raw["state"],
-                              screen=_rx(raw.get("screen")), title=_rx(raw.get("title")),
+                              screen=_rx(raw.get("screen")), title=_rx(raw.get("title")), status=_rx(raw.get("status")),
                               absent=_rx(raw.get("absent")), instruction=_rx(raw.get("instruction")),
                               keys=raw.get("keys"), yes=raw.get("approve"), no=raw.get("deny")))
         except re.error as exc:

@@ -67,7 +67,7 @@ def test_interactive_approval_per_preset(cli, approval, runs, tmp_path):
             try:
                 result = agent.execute(request)
             except AgentFailure as exc:  # a denied approval may end the turn without an answer
-                assert not runs and exc.kind is FailureKind.TASK, exc
+                assert not runs and exc.kind is FailureKind.TASK, (exc, exc.output)
             else:
                 assert "quokka" in str(result.result)
     assert (ctx.workdir / "created_by_mock.txt").exists() is runs

@@ -63,3 +63,31 @@ def test_silent_screen_is_a_hang():
     with pytest.raises(AgentFailure) as err:
         d.wait(lambda k: None, lambda: True, ("done",), timeout=5, inactivity=0.2)
     assert err.value.kind is FailureKind.HANG
+
+
+def test_a_spinner_flash_after_typing_is_not_a_finished_turn():
+    """Regression (CI, under load): codex flashed its title spinner just after a task was typed,
+    without starting a turn (no `state=working` report, no echo). That counted as a turn and the
+    task "finished" with no answer. Busy is read from codex's own state report now."""
+    header, frames = load_recording(DATA / "traces" / "codex-0.169.0-spinner-flash.jsonl")
+    d = ScreenDriver(ScreenDetector(load_table(header["cli"], header["version"])), approve=True)
+    typed_at = header["typed_at"]
+    for _, chunk in frames[:typed_at]:
+        d.feed(chunk.decode())
+    assert d.detector.classify().state == "ready"
+    turns, done_before = d.turns, d.detector.done_lines()
+    for _, chunk in frames[typed_at:]:
+        d.feed(chunk.decode())
+    assert d.detector.screen.title == "work" and d.turns == turns
+    with pytest.raises(AgentFailure) as err:
+        d.wait(lambda keys: None, lambda: True, ("done", "ready"), timeout=0.3, turns_after=turns,
+               done_before=done_before, marker=header["task"])
+    assert err.value.kind is FailureKind.TIMEOUT
+
+
+def test_status_reports_split_across_chunks_are_read():
+    d = ScreenDetector(load_table("codex", "0.169.0"))
+    for part in ("\x1b]75", "01;state=work", "ing:app=codex\x1b", "\\"):
+        d.feed(part)
+    assert d.status == "state=working:app=codex"
+    assert d.classify().state == "busy"
