@@ -30,9 +30,8 @@ class VendorMock:
     """Start with ``with VendorMock() as mock:``; ``mock.url`` is ``http://127.0.0.1:PORT``."""
 
     def __init__(self, behaviour: str = "answer", answer_text: str = "Hello from mock.",
-                 escalate: bool = False, delay: float = 0.0) -> None:
+                 escalate: bool = False) -> None:
         self.behaviour = behaviour
-        self.delay = delay  # s before each model reply (a slow model: long turns redraw differently)
         self.escalate = escalate  # codex: the tool call asks to leave the sandbox (raises its approval)
         self.answer_text = answer_text
         self.requests: list[tuple[str, str, Any]] = []
@@ -116,8 +115,6 @@ def _handler_for(mock: VendorMock) -> type[BaseHTTPRequestHandler]:
                 return self._json(401, {"error": {"type": "authentication_error", "message": "invalid x-api-key",
                                                   "code": 401, "status": "UNAUTHENTICATED"}})
             path = self.path.split("?")[0]
-            if mock.delay:
-                time.sleep(mock.delay)  # deliberate: stands for a slow model
             if path.endswith("/messages/count_tokens"):
                 return self._json(200, {"input_tokens": 10})
             if path.endswith("/messages"):
