@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from runner.protocol.registration import RegisterOptions
 
 TOKEN_ENV = "RUNNER_AGENT_TOKEN"
+HEALTH_POLL = 0.5  # s between checks of the agent's health for etcd (a state change publishes at once)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,7 +94,11 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
         raise UsageError("--tls-cert and --tls-key go together")
     token = resolve_token(opts, environ)
     max_tasks = opts.max_tasks or type_concurrency(opts.definition)
-    service = AgentService(build_handle(opts), runtime_name="local", max_tasks=max_tasks)
+    wake = threading.Event()  # the agent's state changed (or stop): publish its health now
+    bus = EventBus()
+    for name in ("state_changed", "login_required"):
+        bus.subscribe(lambda _event: wake.set(), name)
+    service = AgentService(build_handle(opts, bus), runtime_name="local", max_tasks=max_tasks)
     http_server = grpc_server = None
     if opts.http:
         host, port = split_address(opts.http, "--http")
@@ -129,14 +135,19 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+            previous[sig] = signal.signal(sig, lambda *_: (stop.set(), wake.set()))
     threading.Thread(target=service.start_agent, name="agent-start", daemon=True).start()
     try:
-        while not stop.wait(0.5):
-            if registration is not None:
+        next_check = time.monotonic() + HEALTH_POLL  # registered with its health of then
+        while not stop.is_set():
+            woken = wake.wait(0.5)  # a caller's `stop` is looked at this often
+            wake.clear()
+            if registration is not None and not stop.is_set() and (woken or time.monotonic() >= next_check):
                 from runner.protocol.registration import mirror_health
 
+                # at once on a state change: a warm agent is selectable as soon as it is ready
                 mirror_health(registration, service.health())
+                next_check = time.monotonic() + HEALTH_POLL
         if registration is not None:
             registration.stop()  # deregister first: nobody should pick an agent that is leaving
         service.drain(opts.drain_timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -67,3 +68,38 @@ def test_serve_with_etcd_down_exits_3(prefix: str) -> None:
     assert done.returncode == 3, done.stderr
     assert f"etcd unreachable at {url}" in done.stderr
     assert "listening" not in done.stdout
+
+
+def test_registration_turns_healthy_when_the_agent_is_ready_not_at_the_next_poll(
+        etcd_server: EtcdServer, prefix: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The server publishes its health on the agent's state change: with the periodic check
+    pushed out to an hour, the record still turns healthy as soon as the agent is ready."""
+    import io
+    import threading
+
+    from runner.protocol import serve as serve_module
+    from runner.protocol.registration import RegisterOptions
+    from runner.registries.etcd_client import EtcdClient
+    from runner.spec.models import AgentDef
+    from tests.helpers.etcd import ANSWER_JSON
+
+    monkeypatch.setattr(serve_module, "HEALTH_POLL", 3600.0)
+    definition = AgentDef(type="command", command=(sys.executable, str(ANSWER_JSON)), workdir=str(tmp_path))
+    opts = serve_module.ServeOptions(
+        definition=definition, agent_id="h1", http="127.0.0.1:0",
+        register=RegisterOptions(endpoints=etcd_server.url, prefix=prefix, ttl=5))
+    stop, out = threading.Event(), io.StringIO()
+    server = threading.Thread(target=serve_module.serve, args=(opts, {}, out, stop), daemon=True)
+    server.start()
+    client = EtcdClient(etcd_server.url)
+    try:
+        def status() -> dict:
+            _, kvs = client.range_prefix(prefix + "h1")
+            return json.loads(kvs[0][1]).get("status", {}) if kvs else {}
+
+        wait_for(lambda: status().get("healthy") is True, timeout=20, what="h1 published healthy")
+    finally:
+        stop.set()
+        server.join(10)
+        client.close()
+    assert not server.is_alive()
