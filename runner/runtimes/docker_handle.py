@@ -20,6 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from runner.agents.handle import AgentHandle, Health, OutputCallback
+from runner.agents.inflight import InFlight
 from runner.agents.lifecycle import AgentState, EventBus
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.docker.entry import CONTAINER_PORT, DEFINITION_ENV, LIFETIME_ENV, definition_to_json
@@ -46,7 +47,7 @@ class DockerHandle(AgentHandle):
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._lifetime: threading.Timer | None = None
-        self._running = 0
+        self._in_flight = InFlight(self.lifecycle, self._lock)
         self._token = ""
 
     # ------------------------------------------------------------- start
@@ -187,22 +188,13 @@ class DockerHandle(AgentHandle):
             raise self._failure(FailureKind.CANCELLED, "the agent was stopped")
         if client is None:
             raise self._failure(FailureKind.INFRASTRUCTURE, "execute() before start()")
-        with self._lock:
-            self._running += 1
-            if self.state == S.ERROR:
-                self.lifecycle.to(S.READY, detail="retrying after an error")
-            if self.state == S.READY:
-                self.lifecycle.to(S.BUSY)
+        self._in_flight.begin()
         try:
-            result = client.execute(request, on_output)
+            return client.execute(request, on_output)
         except AgentFailure as exc:
-            raise self._classify(exc) from exc
+            raise self._classify(exc) from exc  # a dead container has moved it to error already
         finally:
-            with self._lock:
-                self._running -= 1
-                if self.state == S.BUSY and self._running == 0:
-                    self.lifecycle.to(S.READY)
-        return result
+            self._in_flight.end()
 
     def _classify(self, exc: AgentFailure) -> AgentFailure:
         """A dead container is a crash (retryable), whatever the HTTP client saw; a login

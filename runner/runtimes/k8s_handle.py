@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from runner.agents.handle import AgentHandle, Health, OutputCallback
+from runner.agents.inflight import InFlight
 from runner.agents.lifecycle import AgentState, EventBus
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, ConfigurationError, FailureKind, LoginRequired, RunnerError
@@ -69,7 +70,7 @@ class KubernetesHandle(AgentHandle):
         self._stopped = threading.Event()
         self._created = False
         self._lock = threading.Lock()
-        self._running = 0
+        self._in_flight = InFlight(self.lifecycle, self._lock)
 
     def _failure(self, kind: FailureKind, message: str) -> AgentFailure:
         return AgentFailure(kind, f"pod {self.pod_name}: {message}", agent_id=self.id)
@@ -203,24 +204,22 @@ class KubernetesHandle(AgentHandle):
             raise self._failure(FailureKind.CANCELLED, "the agent was stopped")
         if self._client is None or self.state not in (S.READY, S.BUSY, S.ERROR):
             raise self._failure(FailureKind.INFRASTRUCTURE, "execute() before start()")
-        with self._lock:
-            self._running += 1
-            if self.state == S.ERROR:
-                self.lifecycle.to(S.READY, detail="retrying after an error")
-            if self.state == S.READY:
-                self.lifecycle.to(S.BUSY)
+        self._in_flight.begin()
+        broken: str | None = None  # the agent is in error after this task (infrastructure, crash)
         try:
-            result = self._client.execute(request, on_output)
+            return self._client.execute(request, on_output)
         except AgentFailure as exc:
             if self._stopped.is_set():
                 raise self._failure(FailureKind.CANCELLED, "the agent was stopped") from exc
             crash = self._crashed() if exc.kind == FailureKind.INFRASTRUCTURE else None
-            self._after(crash or exc)
+            failure = crash or exc
+            if failure.kind in (FailureKind.INFRASTRUCTURE, FailureKind.CRASH):
+                broken = str(failure)
             if crash is not None:
                 raise crash from exc
             raise
-        self._after(None)
-        return result
+        finally:
+            self._in_flight.end(broken)
 
     def _crashed(self, wait: float = 2.0) -> AgentFailure | None:
         """CRASH (with the pod's state) when the pod ended under a failed call, else None.
@@ -239,19 +238,6 @@ class KubernetesHandle(AgentHandle):
             if time.monotonic() > deadline:
                 return None
             time.sleep(0.1)  # polling the API for the node's report: no event to wait on here
-
-    def _after(self, exc: AgentFailure | None) -> None:
-        with self._lock:
-            self._running -= 1
-            if self._running or self.state != S.BUSY:
-                return
-            self._settle(exc)
-
-    def _settle(self, exc: AgentFailure | None) -> None:
-        if exc is not None and exc.kind in (FailureKind.INFRASTRUCTURE, FailureKind.CRASH):
-            self.lifecycle.to(S.ERROR, detail=str(exc))
-        else:
-            self.lifecycle.to(S.READY)
 
     def health(self) -> Health:
         if self._client is None:
