@@ -56,6 +56,12 @@ class AgentHandle(abc.ABC):
     def health(self) -> Health:
         """A cheap liveness/readiness check."""
 
+    def cancel(self, task_id: str) -> bool:
+        """Stop one running task (its ``execute`` raises ``AgentFailure(CANCELLED)``) and keep
+        the agent. True when it was cancelled; False when this handle cannot cancel a single
+        task (e.g. one long-lived session) or no such task runs: the caller may stop the agent."""
+        return False
+
     @abc.abstractmethod
     def stop(self, force: bool = False) -> None:
         """Stop gracefully (or at once when ``force``); idempotent; never raises."""

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, FailureKind, Interrupted, LoginRequired
@@ -25,6 +26,8 @@ from runner.execute.retry import delays, should_retry
 from runner.observe import trace
 from runner.plan.model import Plan, Selection
 from runner.spec.models import Step
+
+_LOSER_WAIT = 5.0  # s a cancelled race loser may take to return (so its attempt is on record)
 
 
 class StepFailure(Exception):
@@ -65,6 +68,10 @@ class StepRunner:
         self.candidates = candidates
         self.spawn_failures: dict[str, AgentFailure] = {}  # agent id -> why its spawn node failed
         self.login = LoginHandler(manager)
+        # Race losers are cancelled: the task each (step, item, slot) runs now, and the slots that lost.
+        self._live: dict[tuple[str, int | None, int], tuple[AgentHandle, str]] = {}
+        self._lost: dict[tuple[str, int | None, int], str] = {}
+        self._race_lock = threading.Lock()
 
     # ------------------------------------------------------------ context
     def context(self, **extra: Any) -> dict[str, Any]:
@@ -178,8 +185,25 @@ class StepRunner:
                 if answer is not None:
                     results.append(answer)
             if step.strategy == "race" and results:
-                break  # the first acceptable answer wins; losers finish unobserved and are stopped at cleanup
+                # The first acceptable answer wins; the others are cancelled where their agent can
+                # cancel one task (else they finish unobserved and are stopped at cleanup).
+                cancelled = self._cancel_losers(step, index, {futures[f] for f in pending}, results[0].agent_id)
+                wait([f for f in pending if futures[f] in cancelled], timeout=_LOSER_WAIT)
+                break
         return results
+
+    def _cancel_losers(self, step: Step, index: int | None, slots: set[int], winner: str) -> set[int]:
+        """Mark ``slots`` lost (no new attempt starts) and cancel their running tasks; the
+        slots whose task was cancelled."""
+        cancelled = set()
+        for slot in slots:
+            key = (step.id, index, slot)
+            with self._race_lock:
+                self._lost[key] = f"lost the race: {winner} answered first"
+                live = self._live.get(key)
+            if live is not None and live[0].cancel(live[1]):
+                cancelled.add(slot)
+        return cancelled
 
     def _guarded(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
                  item: Any, task: str) -> Answer | None:
@@ -250,10 +274,24 @@ class StepRunner:
                 opened.append(self.journal.transcript(info.id))
             opened[0].write(text)
 
+        key = (step.id, index, slot)
         try:
             with self.manager.lease(handle):
-                return handle.execute(request, on_output)
+                with self._race_lock:
+                    lost = self._lost.get(key)
+                    if lost is None:
+                        self._live[key] = (handle, request.task_id)
+                if lost is not None:
+                    raise AgentFailure(FailureKind.CANCELLED, lost, agent_id=info.id)
+                try:
+                    return handle.execute(request, on_output)
+                finally:
+                    with self._race_lock:
+                        self._live.pop(key, None)
         except AgentFailure as exc:
+            lost = self._lost.get(key)
+            if lost is not None and exc.kind is FailureKind.CANCELLED:
+                raise AgentFailure(FailureKind.CANCELLED, lost, agent_id=info.id, output=exc.output) from exc
             fate = self.manager.fate(handle)  # stopped by the health monitor / limits, not the run
             if fate is None or exc.kind is not FailureKind.CANCELLED or self.stopping.is_set():
                 raise

@@ -79,7 +79,8 @@ class RemoteHandle(AgentHandle):
     ``read_grace``: seconds a reply may take beyond the task's timeout before the call is
     abandoned as TIMEOUT (the server enforces the task timeout itself and says so first).
 
-    Subclasses implement ``_call_execute`` and ``_call_health`` (raising ``AgentFailure``) and
+    Subclasses implement ``_call_execute``, ``_call_cancel`` and ``_call_health`` (raising
+    ``AgentFailure``) and
     ``_close`` (cancel what is in flight; release connections).
     """
 
@@ -108,8 +109,9 @@ class RemoteHandle(AgentHandle):
         return AgentFailure(FailureKind.PARSE, f"agent {self.id} at {self.shown} sent a malformed reply: "
                             f"{detail}", agent_id=self.id)
 
-    def cancelled(self) -> AgentFailure:
-        return self.failure(FailureKind.CANCELLED, "the call was cancelled: the agent handle was stopped")
+    def cancelled(self, why: str | None = None) -> AgentFailure:
+        return self.failure(FailureKind.CANCELLED,
+                            f"the call was cancelled: {why or 'the agent handle was stopped'}")
 
     # ------------------------------------------------------------- contract
 
@@ -166,6 +168,15 @@ class RemoteHandle(AgentHandle):
         return Health(healthy=bool(reply.get("healthy")), message=str(reply.get("message", "")),
                       metrics=dict(reply.get("metrics") or {}))
 
+    def cancel(self, task_id: str) -> bool:
+        """Ask the server to cancel a task this handle sent (never raises)."""
+        if self._stopped.is_set():
+            return False
+        try:
+            return self._call_cancel(task_id)
+        except AgentFailure:
+            return False
+
     def stop(self, force: bool = False) -> None:
         self._stopped.set()
         try:
@@ -209,6 +220,10 @@ class RemoteHandle(AgentHandle):
     @abc.abstractmethod
     def _call_execute(self, request: TaskRequest, on_output: OutputCallback | None) -> TaskResult:
         """Send one task; raise AgentFailure (already classified)."""
+
+    @abc.abstractmethod
+    def _call_cancel(self, task_id: str) -> bool:
+        """Cancel one task sent by this handle; True when its execute will return CANCELLED."""
 
     @abc.abstractmethod
     def _call_health(self) -> dict:

@@ -52,6 +52,7 @@ class GrpcHandle(RemoteHandle):
         token = bearer(self.auth.token)
         self._metadata = (("authorization", token),) if token else ()
         self._calls: set[Any] = set()
+        self._by_task: dict[str, Any] = {}  # task id -> its ExecuteTask call (to cancel one)
         self._calls_lock = threading.Lock()
 
     def _track(self, call: Any) -> Any:
@@ -118,13 +119,19 @@ class GrpcHandle(RemoteHandle):
         # The W3C trace context as metadata (nothing when tracing is off): the server's span joins the run's trace.
         metadata = self._metadata + tuple(trace.inject_headers({}).items())
         future = self._track(self._stub.ExecuteTask.future(message, timeout=deadline, metadata=metadata))
+        with self._calls_lock:
+            self._by_task[request.task_id] = future
         try:
             reply = future.result()
         except grpc.FutureCancelledError as exc:
-            raise self.cancelled() from exc
+            raise self.cancelled("the task was cancelled" if not self._stopped.is_set() else None) from exc
         except grpc.RpcError as exc:
+            if hasattr(exc, "code") and exc.code() == C.CANCELLED:  # cancel() of this call
+                raise self.cancelled("the task was cancelled") from exc
             raise self._failure(exc) from exc
         finally:
+            with self._calls_lock:
+                self._by_task.pop(request.task_id, None)
             self._untrack(future)
             if stream is not None:
                 stream.join(2.0)
@@ -136,6 +143,13 @@ class GrpcHandle(RemoteHandle):
         return TaskResult(task_id=reply.task_id, result=result,
                           confidence=reply.confidence if reply.has_confidence else None,
                           reasoning=reply.reasoning, output=reply.output)
+
+    def _call_cancel(self, task_id: str) -> bool:
+        """Cancel the call: the server's callback cancels the task when its agent can (per-task
+        mode); a long-lived agent finishes it unobserved."""
+        with self._calls_lock:
+            future = self._by_task.get(task_id)
+        return future is not None and future.cancel()
 
     def _follow(self, task_id: str, on_output: OutputCallback) -> _Follow:
         call = self._stub.StreamOutput(agent_pb2.StreamOutputRequest(task_id=task_id),

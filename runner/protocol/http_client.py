@@ -179,6 +179,13 @@ class HttpHandle(RemoteHandle):
             raise self.malformed("metrics reply is not a JSON object")
         return body
 
+    def _call_cancel(self, task_id: str) -> bool:
+        body = json.dumps({"taskId": task_id}).encode()
+        status, data = self._request("POST", "/cancel", body, HEALTH_TIMEOUT)  # a quick control call
+        self._check_status(status, data)
+        reply = self._decode(status, data)
+        return isinstance(reply, dict) and reply.get("cancelled") is True
+
     def _call_execute(self, request: TaskRequest, on_output: OutputCallback | None) -> TaskResult:
         body = json.dumps(wire.request_to_json(request)).encode()
         timeout = request.timeout + self.read_grace if request.timeout else None

@@ -1,7 +1,7 @@
 """The HTTP flavour of the agent server (stdlib ``http.server``, one thread per connection).
 
-Routes (see docs/protocol.md): ``POST /execute``, ``GET /health``, ``GET /metrics`` (JSON, or
-Prometheus text for ``Accept: text/plain`` / ``?format=prometheus``),
+Routes (see docs/protocol.md): ``POST /execute``, ``POST /cancel``, ``GET /health``,
+``GET /metrics`` (JSON, or Prometheus text for ``Accept: text/plain`` / ``?format=prometheus``),
 ``GET /output?taskId=ID`` (newline-delimited JSON chunks until the task ends) and the
 unauthenticated ``GET /livez`` for probes that cannot send a token.
 """
@@ -122,7 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self._error(404, FailureKind.CONFIG, f"no route {url.path}")
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-        if urlsplit(self.path).path != "/execute":
+        path = urlsplit(self.path).path
+        if path not in ("/execute", "/cancel"):
             return self._error(404, FailureKind.CONFIG, f"no route {self.path}")
         if not self._authorized():
             return None
@@ -130,7 +131,13 @@ class _Handler(BaseHTTPRequestHandler):
         if length > _MAX_BODY:
             return self._error(413, FailureKind.CONFIG, "request body too large")
         try:
-            request = wire.request_from_json(json.loads(self.rfile.read(length) or b"null"))
+            body = json.loads(self.rfile.read(length) or b"null")
+            if path == "/cancel":
+                task_id = body.get("taskId") if isinstance(body, dict) else None
+                if not isinstance(task_id, str) or not task_id:
+                    raise ValueError("`taskId` (a non-empty string) is required")
+                return self._send(200, {"taskId": task_id, "cancelled": self.server.service.cancel(task_id)})
+            request = wire.request_from_json(body)
         except (ValueError, wire.Malformed) as exc:
             return self._error(400, FailureKind.CONFIG, f"bad request: {exc}")
         with self.server.idle:

@@ -157,6 +157,13 @@ class AgentService:
             self._finish(request.task_id)
             self._slots.release()
 
+    def cancel(self, task_id: str) -> bool:
+        """Cancel a running task (its caller gets CANCELLED); False when it does not run here
+        or the agent cannot cancel one task alone (a long-lived session)."""
+        with self._lock:
+            running = task_id in self._active
+        return running and self.handle.cancel(task_id)
+
     def _check_available(self) -> None:
         if self.draining:
             raise Unavailable(f"agent {self.handle.id} is shutting down")

@@ -213,6 +213,11 @@ class DockerHandle(AgentHandle):
                                     f"({status}): {exc}", agent_id=self.id, output=exc.output)
         return exc
 
+    def cancel(self, task_id: str) -> bool:
+        """Through the agent server inside (``POST /cancel``)."""
+        client = self._client
+        return client is not None and client.cancel(task_id)
+
     def health(self) -> Health:
         if self._client is None:
             return Health(healthy=False, message=f"agent is {self.state.value}")

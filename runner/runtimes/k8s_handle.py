@@ -239,6 +239,11 @@ class KubernetesHandle(AgentHandle):
                 return None
             time.sleep(0.1)  # polling the API for the node's report: no event to wait on here
 
+    def cancel(self, task_id: str) -> bool:
+        """Through the agent server inside (``POST /cancel``)."""
+        client = self._client
+        return client is not None and client.cancel(task_id)
+
     def health(self) -> Health:
         if self._client is None:
             return Health(healthy=False, message=f"pod {self.pod_name} is not started")

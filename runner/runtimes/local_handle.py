@@ -65,6 +65,7 @@ _SESSION_LOST = {FailureKind.CRASH, FailureKind.TIMEOUT, FailureKind.HANG, Failu
 # Keep the program as given (the pyenv shim resolves it the same way, and resolving it here
 # would only hide which interpreter the pool asked for).
 _AS_GIVEN = {"python", "python3"}
+_CANCEL = object()  # a per-task task cancelled before its program started
 
 
 class LocalHandle(AgentHandle):
@@ -89,6 +90,8 @@ class LocalHandle(AgentHandle):
         self._lock = threading.RLock()  # state transitions and the session set
         self._exec_lock = threading.Lock()  # long-lived: one task at a time
         self._sessions: set[PtySession] = set()
+        # per-task mode: each running task's session (None until it is open; _CANCEL: cancelled before)
+        self._task_sessions: dict[str, PtySession | object | None] = {}
         self._session: PtySession | None = None  # long-lived
         self._task_output: Callable[[str], None] | None = None
         self._program: str | None = None
@@ -189,6 +192,8 @@ class LocalHandle(AgentHandle):
             if self._active == 0:
                 self.lifecycle.to(S.BUSY, request.task_id)
             self._active += 1
+            if not self.long_lived:
+                self._task_sessions[request.task_id] = None  # cancellable from now on
         try:
             run = self._run_long_lived if self.long_lived else self._run_per_task
             result = run(request, clean_output(on_output))
@@ -202,14 +207,33 @@ class LocalHandle(AgentHandle):
             raise exc from exc.__cause__
         finally:
             with self._lock:
+                self._task_sessions.pop(request.task_id, None)
                 self._active -= 1
                 if self._active == 0 and self.state == S.BUSY:
                     broken, self._broken = self._broken, None
                     self.lifecycle.to(S.ERROR if broken else S.READY, str(broken or ""))
 
+    def cancel(self, task_id: str) -> bool:
+        """Per-task mode: kill that task's program (its execute raises CANCELLED). A long-lived
+        session is shared by every task: not cancellable alone (False)."""
+        with self._lock:
+            if task_id not in self._task_sessions:
+                return False
+            session = self._task_sessions[task_id]
+            if not isinstance(session, PtySession):  # not started yet: it will not start
+                self._task_sessions[task_id] = _CANCEL
+                return True
+        self._close(session, 0.0)
+        return True
+
     def _run_per_task(self, request: TaskRequest, on_output: Callable[[str], None] | None) -> TaskResult:
         spec = self.agent_type.launch(self.definition, request, self.ctx, self.id)
         session = self._open(spec, on_output, stdin_pipe=spec.stdin is not None)
+        with self._lock:
+            cancelled = self._task_sessions.get(request.task_id) is _CANCEL
+            self._task_sessions[request.task_id] = session
+        if cancelled:
+            self._close(session, 0.0)  # cancelled while it was being started: wait_for says so
         try:
             if spec.stdin is not None:
                 try:

@@ -131,3 +131,29 @@ def test_agent_reported_failure_keeps_its_kind(server, remote, protocol):
     assert err.value.kind == FailureKind.TASK
     assert "exited with status 1" in str(err.value)
     assert err.value.agent_id == "w1"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_cancel_ends_the_task_on_the_server(server, remote, protocol):
+    """HTTP: `POST /cancel`; gRPC: cancelling the call (the server's callback cancels the task)."""
+    handle = remote(server.urls[protocol])
+    handle.start()
+    task_id = f"cancel-{protocol}"
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            handle.execute(TaskRequest(task_id=task_id, description="sleep 60", timeout=90))
+        except AgentFailure as exc:
+            outcome["exc"] = exc
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    poll(lambda: server.service.health()["activeTasks"] == 1, what="the task running on the server")
+    assert handle.cancel(task_id) is True  # the task is known to the server: it will not go on
+    worker.join(10)
+    assert not worker.is_alive() and outcome["exc"].kind == FailureKind.CANCELLED
+    # the server's task ended (its program killed), long before its 60 s
+    poll(lambda: server.service.health()["activeTasks"] == 0, what="the server's task cancelled")
+    assert handle.state == AgentState.READY
+    assert handle.cancel("no-such-task") is False

@@ -507,3 +507,35 @@ def test_runtime_options_in_camel_case(ctx):
     h2 = make_agent(rt, "la2", "repl.py", mode="long-lived", ready_pattern="> $", options={"startTimeout": 2})
     assert h2.start_timeout == 2.0 and h2.concurrency == 1
     assert rt.cleanup() == []
+
+
+def test_cancel_one_per_task_task_keeps_the_agent(runtime, ctx):
+    h = make_agent(runtime, "lc1", "hang.py")  # prints `started`, then nothing for an hour
+    h.start()
+    started = threading.Event()
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            h.execute(task(timeout=60.0), on_output=lambda text: started.set())
+        except AgentFailure as exc:
+            outcome["exc"] = exc
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    assert started.wait(10.0)
+    (proc,) = run_processes(ctx.run_id)
+    assert h.cancel("t1") is True
+    worker.join(5.0)
+    assert not worker.is_alive() and outcome["exc"].kind == FailureKind.CANCELLED
+    assert gone(proc.pid)
+    assert h.state == S.READY  # only the task ended: the agent takes the next one
+    assert h.cancel("t1") is False  # nothing of that id runs any more
+    assert h.cancel("no-such-task") is False
+
+
+def test_long_lived_session_cannot_cancel_one_task(runtime):
+    h = repl(runtime)
+    h.start()
+    assert h.cancel("t1") is False  # one session serves every task: the caller decides
+    assert h.execute(task("hello", timeout=10.0)).result
