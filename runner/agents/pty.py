@@ -8,7 +8,7 @@ group is its own and can be killed as a whole); everything after the fork is pla
   megabytes) into a bounded ``Transcript`` of ANSI-stripped text, handing each raw chunk to
   ``on_output``. It also watches a pidfd of the program and reaps it the moment it exits (no
   zombie), so a grandchild keeping the PTY open cannot hide the exit (without pidfds a second
-  thread blocks in ``waitpid``);
+  thread blocks in ``wait4``; the program's resource usage is kept as ``rusage``);
 * ``wait_for`` sleeps on a condition the reader notifies: no polling, no fixed sleeps.
 
 pexpect's built-in delays (``delaybeforesend`` 50 ms, ``delayafterclose`` /
@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pexpect
 
@@ -84,6 +85,7 @@ class PtySession:
         self.pid: int | None = None
         self.exit_status: int | None = None
         self.signal_status: int | None = None
+        self.rusage: Any = None  # resource usage of the program (and what it waited for), once reaped
         self.started_at = 0.0
         self._transcript = Transcript(max_transcript)
         self._stripper = AnsiStripper()
@@ -314,13 +316,14 @@ class PtySession:
     # ------------------------------------------------------------ threads
 
     def _reap(self, block: bool = True) -> bool:
-        """``waitpid`` the program once (whichever thread gets here first); True if reaped."""
+        """``wait4`` the program once (whichever thread gets here first); True if reaped."""
         with self._reap_lock:
             if self._exited.is_set():
                 return True
             try:
-                pid, status = os.waitpid(self.pid or -1, 0 if block else os.WNOHANG)
+                pid, status, self.rusage = os.wait4(self.pid or -1, 0 if block else os.WNOHANG)
                 if pid == 0:
+                    self.rusage = None
                     return False
                 if os.WIFSIGNALED(status):
                     self.signal_status = os.WTERMSIG(status)

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from runner.agents.handle import AgentHandle, Health, OutputCallback
 from runner.agents.lifecycle import AgentState
@@ -92,6 +92,8 @@ class LocalHandle(AgentHandle):
         self._sessions: set[PtySession] = set()
         # per-task mode: each running task's session (None until it is open; _CANCEL: cancelled before)
         self._task_sessions: dict[str, PtySession | object | None] = {}
+        self._task_cpu = 0.0  # per-task mode: CPU seconds of the finished task programs
+        self._task_peak_rss = 0  # per-task mode: the largest resident size of one (bytes)
         self._session: PtySession | None = None  # long-lived
         self._task_output: Callable[[str], None] | None = None
         self._program: str | None = None
@@ -174,6 +176,8 @@ class LocalHandle(AgentHandle):
                    "messageCount": self._tasks_done, "active": self._active}
         if session is not None and session.pid:
             metrics["pid"] = session.pid
+        elif not self.long_lived and self._task_peak_rss:  # no process between tasks: what they used
+            metrics.update(cpu=self._task_cpu, memory=self._task_peak_rss)
         return Health(healthy=healthy, message="" if healthy else f"agent is {state.value}",
                       metrics=metrics)
 
@@ -266,6 +270,14 @@ class LocalHandle(AgentHandle):
             raise failure(exc, request) from exc
         finally:
             self._close(session, 0.0)  # after an exit: whatever it left in its process group
+            self._account(session.rusage)
+
+    def _account(self, usage: Any) -> None:
+        """Per-task mode: add a finished task program's CPU time and peak memory to the agent's."""
+        if usage is not None:
+            with self._lock:
+                self._task_cpu += usage.ru_utime + usage.ru_stime
+                self._task_peak_rss = max(self._task_peak_rss, usage.ru_maxrss * 1024)  # KiB on Linux
 
     def _run_long_lived(self, request: TaskRequest, on_output: Callable[[str], None] | None) -> TaskResult:
         with self._exec_lock:
