@@ -1,8 +1,9 @@
 """Agent type ``claude``: Anthropic's Claude Code CLI (npm ``@anthropic-ai/claude-code``).
 
-Per-task: ``claude -p PROMPT --output-format json`` (one result object; ``is_error`` is the
-truth, ``subtype`` says "success" even on errors). Long-lived: the interactive TUI.
-Options: ``approval``, ``model``, ``base_url`` (ANTHROPIC_BASE_URL), ``max_retries``
+Per-task: ``claude -p PROMPT --output-format stream-json --verbose`` (events as the task goes,
+then the ``result`` object ``--output-format json`` prints alone; ``is_error`` is the truth,
+``subtype`` says "success" even on errors). Long-lived: the interactive TUI.
+Options: ``approval``, ``output`` (stream-json | json), ``model``, ``base_url`` (ANTHROPIC_BASE_URL), ``max_retries``
 (CLAUDE_CODE_MAX_RETRIES; claude retries 10 times, minutes), ``binary``, ``version``.
 """
 
@@ -57,7 +58,10 @@ class ClaudeType(CliType):
         env.update(secrets)
         argv = [self.require_binary(definition)]
         if request is not None:
-            argv += ["-p", task_prompt(request), "--output-format", "json", "--no-session-persistence"]
+            fmt = self.output_format(definition)
+            argv += ["-p", task_prompt(request), "--output-format", fmt, "--no-session-persistence"]
+            if fmt == "stream-json":
+                argv.append("--verbose")  # claude refuses stream-json without it
         argv += APPROVAL_FLAGS[self.approval(definition)]
         if definition.options.get("model"):
             argv += ["--model", str(definition.options["model"])]

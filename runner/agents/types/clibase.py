@@ -25,6 +25,9 @@ from runner.context import RunContext
 from runner.spec.models import AgentDef
 
 PRESETS = ("readonly", "standard", "permissive", "autonomous")
+# Per-task machine output (claude, gemini): `stream-json` prints events as the task goes (live
+# transcript, and an `inactivity` limit can tell a stall); `json` prints one object at the end.
+OUTPUTS = ("stream-json", "json")
 SEED_KEYS = {"anthropicKey", "openaiKey", "googleKey", "githubToken"}
 def _local_bin() -> str:
     """Where ``.ci/setup-clis.sh`` installs the CLIs (shared by every checkout of the machine)."""
@@ -49,6 +52,8 @@ class CliType(AgentType):
         approval = definition.options.get("approval", "standard")
         if approval not in PRESETS:
             problems.append(f"options.approval `{approval}`: expected one of {', '.join(PRESETS)}")
+        if definition.options.get("output", "stream-json") not in OUTPUTS:
+            problems.append(f"options.output `{definition.options.get('output')}`: expected `stream-json` or `json`")
         for key in definition.credentials:
             if key in SEED_KEYS and key not in self.key_env:
                 problems.append(f"credentials.{key}: `{self.name}` does not use it")
@@ -95,6 +100,9 @@ class CliType(AgentType):
     # --- helpers -----------------------------------------------------------------------
     def table(self, definition: AgentDef):  # noqa: ANN201 - ScreenTable
         return load_table(self.name, definition.options.get("version"))
+
+    def output_format(self, definition: AgentDef) -> str:
+        return str(definition.options.get("output", "stream-json"))
 
     def approval(self, definition: AgentDef) -> str:
         return str(definition.options.get("approval", "standard"))

@@ -1,11 +1,13 @@
 """Agent type ``gemini``: Google's Gemini CLI (npm ``@google/gemini-cli``).
 
-Per-task: ``gemini -p PROMPT -o json`` (``response`` + ``stats`` on stdout; an ``error``
-object on stderr, exit 41 = no auth, 55 = untrusted folder, 145 = key refused).
+Per-task: ``gemini -o stream-json -p PROMPT`` (``message`` events, the assistant's ones make the
+answer, then ``result{status, error?, stats}``; with ``options.output: json`` one object,
+``response`` + ``stats``), an ``error`` object on stderr, exit 41 = no auth, 55 = untrusted
+folder, 145 = key refused.
 Long-lived: the interactive TUI. The isolated HOME gets ``.gemini/trustedFolders.json``
 (the workdir trusted: otherwise the trust dialog re-launches the process) and, with a key,
 ``settings.json`` selecting API-key auth (required with a custom base URL in 0.61).
-Options: ``approval``, ``model``, ``base_url`` (GOOGLE_GEMINI_BASE_URL), ``binary``, ``version``.
+Options: ``approval``, ``output`` (stream-json | json), ``model``, ``base_url`` (GOOGLE_GEMINI_BASE_URL), ``binary``, ``version``.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class GeminiType(CliType):
         if definition.options.get("model"):
             argv += ["-m", str(definition.options["model"])]
         if request is not None:
-            argv += ["-o", "json", "-p", task_prompt(request)]
+            argv += ["-o", self.output_format(definition), "-p", task_prompt(request)]
         return LaunchSpec(argv=tuple(argv), env=env, cwd=cwd)
 
     def parse_result(self, definition: AgentDef, request: TaskRequest, output: str,
@@ -56,6 +58,13 @@ class GeminiType(CliType):
         objs = list(json_objects(output))
         done = next((o for o in reversed(objs) if "response" in o), None)
         error = next((o["error"] for o in reversed(objs) if isinstance(o.get("error"), dict)), None)
+        final = next((o for o in reversed(objs) if o.get("type") == "result"), None)
+        if final is not None and done is None:  # stream-json: the answer is the assistant's messages
+            done = {"response": "".join(str(o.get("content") or "") for o in objs
+                                        if o.get("type") == "message" and o.get("role") == "assistant"),
+                    "stats": final.get("stats") or {}}
+            if final.get("status") == "error" and error is None:
+                error = final.get("error") if isinstance(final.get("error"), dict) else {"message": "error"}
         if done is None or error is not None:
             if error is not None:
                 raise failure_for(f"{error.get('message')} (code {error.get('code')})", output=output)

@@ -3,6 +3,8 @@ mock of their vendor API: prompt in, answer + confidence out; approval presets; 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from runner.agents.model import TaskRequest
@@ -68,3 +70,18 @@ def test_no_credentials_is_refused_before_start(cli, tmp_path):
     ctx = make_ctx(tmp_path, {})
     with pytest.raises(LoginRequired, match="API key"):
         run_task(cli, definition(cli, None, with_key=False), ctx, task(), "a1")
+
+
+@pytest.mark.parametrize("cli,event", [("claude", '"subtype":"init"'), ("gemini", '"type":"init"')])
+def test_stream_json_by_default_and_json_on_request(cli, event, tmp_path):
+    """stream-json (the default) prints events as the task goes; `output: json` one object at
+    the end. Both give the same answer."""
+    with VendorMock() as mock:
+        ctx = make_ctx(tmp_path, KEY)
+        streamed = run_task(cli, definition(cli, mock.url), ctx, task("okapi"), "s1")
+        d = definition(cli, mock.url)
+        single = run_task(cli, replace(d, options={**d.options, "output": "json"}), ctx, task("okapi"), "j1")
+    for r in (streamed, single):
+        assert (r.result, r.confidence) == ("Hello from mock. The token is okapi.", 0.85)
+    assert event in streamed.output.replace(" ", "")
+    assert event not in single.output.replace(" ", "")
