@@ -47,6 +47,9 @@ def agent_rows(record: RunRecord) -> list[dict[str, Any]]:
         name = str(event.get("event", ""))
         for agent_id in _ids(event):
             r = row(agent_id)
+            if name == "agent_metrics" and event.get("sampled"):  # a periodic sample: numbers only
+                r.update({k: event[k] for k in _METRICS if k in event})
+                continue
             r["lastEvent"] = name
             if name == "attempt_started":
                 running[agent_id] = running.get(agent_id, 0) + 1

@@ -75,6 +75,10 @@ class Executor:
     def _agent_event(self, event: AgentEvent) -> None:
         if event.name == "state_changed":
             return
+        if event.name == "metrics_sampled":  # the health monitor's periodic sample
+            self._emit("agent_metrics", agent=event.agent_id, runtime=self.manager.runtime_name(event.agent_id),
+                       sampled=True, **event.data)
+            return
         self._emit("agent_event", agent=event.agent_id, name=event.name, state=event.state.value,
                    detail=event.detail)
 

@@ -11,6 +11,9 @@ not stopped, an agent server's ``/health``, a container's state). A change of st
 * otherwise taken out of the pool for the rest of the run (its task fails as a ``crash``;
   retries go to another agent).
 
+Each healthy check also samples the agent's metrics (``metrics_sampled`` on its lifecycle;
+the executor journals it as an ``agent_metrics`` event with ``sampled: true``).
+
 The same thread enforces the agents' limits (``runner.execute.limits``). Agents handed in
 from Python are checked and reported, never stopped. The monitor never raises.
 """
@@ -27,6 +30,7 @@ from runner.agents.lifecycle import AgentState
 from runner.errors import AgentFailure, FailureKind, LoginRequired
 from runner.execute.agents import AgentManager
 from runner.execute.limits import Limits
+from runner.observe.metrics import from_health
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +123,9 @@ class HealthMonitor:
         if health.healthy:
             if before is False:
                 handle.lifecycle.emit("agent_healthy", detail=health.message)
+            metrics = from_health(health.metrics)
+            if metrics:  # a sample on each check: a live run's cpu / memory (the journal has it)
+                handle.lifecycle.emit("metrics_sampled", **metrics)
             return True
         if before is not False:
             handle.lifecycle.emit("agent_unhealthy", detail=health.message)

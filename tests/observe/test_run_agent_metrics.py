@@ -125,3 +125,20 @@ def test_agents_status_of_a_running_run_reads_its_events(tmp_path):
     assert agents == {"x": ("busy", "attempt_started", 2), "y": ("selected", "step_started", 0)}
     code, out = status("--run", "nope", "--state-dir", str(tmp_path))
     assert code != 0 and "no run 'nope'" in out
+
+
+def test_live_agents_are_sampled_on_each_health_check(tmp_path):
+    """With healthInterval 0.1 s, a task busy for 1 s gets sampled while it runs: `agent_metrics`
+    events marked `sampled`, before the cleanup's own measurement."""
+    pool = dict(POOL, healthInterval="0.1s", agents=[POOL["agents"][0]])
+    pattern = {"name": "sampled", "steps": [
+        {"id": "busy", "agents": {"capabilities": ["work"]}, "task": "slow", "timeout": "1s"}]}
+    outcome = apply(parse_pattern(json.dumps(pattern), str(tmp_path / "p.yaml")),
+                    parse_pool(json.dumps(pool), str(tmp_path / "pool.yaml")), {},
+                    ctx=RunContext(pattern_name="sampled", state_dir=tmp_path))
+    assert outcome.result["steps"][0]["attempts"][0]["errorKind"] == "timeout"  # busy the whole second
+    events = list(read_events(Path(outcome.run_dir)))
+    names = [e["event"] for e in events]
+    samples = [e for e in events[: names.index("cleanup_started")] if e["event"] == "agent_metrics"]
+    assert samples and all(e["sampled"] is True and e["agent"] == "repl1" for e in samples)
+    assert all(e["memory"] > 1_000_000 and e["uptime"] > 0 for e in samples)
