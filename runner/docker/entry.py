@@ -3,7 +3,7 @@
 The docker runtime passes the whole agent definition as JSON in ``RUNNER_AGENT_DEFINITION``
 (the ``runner agent serve`` options cannot say everything a pool can: login/done patterns,
 options, env), the agent id in ``RUNNER_AGENT_ID``, the port in ``RUNNER_AGENT_PORT``, the
-bearer token in ``RUNNER_AGENT_TOKEN`` and credentials as plain variables (both from a 0600
+bearer token in ``RUNNER_AGENT_TOKEN`` (gRPC too on ``RUNNER_AGENT_GRPC_PORT`` when set) and credentials as plain variables (both from a 0600
 env-file, never on a command line). ``RUNNER_AGENT_LIFETIME`` (seconds) ends the server after
 that long even if the runner that started it died: ``resources.timeout`` is enforced inside.
 """
@@ -22,6 +22,8 @@ from runner.spec.models import AgentDef, Resources
 DEFINITION_ENV = "RUNNER_AGENT_DEFINITION"
 LIFETIME_ENV = "RUNNER_AGENT_LIFETIME"
 CONTAINER_PORT = 8080
+GRPC_PORT_ENV = "RUNNER_AGENT_GRPC_PORT"  # set (by the runtime's `protocol: grpc`): serve gRPC too
+CONTAINER_GRPC_PORT = 8081
 
 
 def definition_to_json(d: AgentDef, credential_names: list[str], workdir: str) -> str:
@@ -50,7 +52,9 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     definition = definition_from_json(environ[DEFINITION_ENV])
     port = int(environ.get("RUNNER_AGENT_PORT", CONTAINER_PORT))
     agent_id = environ.get("RUNNER_AGENT_ID", "agent")
+    grpc_port = environ.get(GRPC_PORT_ENV)
     opts = ServeOptions(definition=definition, agent_id=agent_id, name=agent_id, http=f"0.0.0.0:{port}",
+                        grpc=f"0.0.0.0:{grpc_port}" if grpc_port else None,
                         drain_timeout=float(environ.get("RUNNER_AGENT_DRAIN", "5")))
     stop = threading.Event()
     lifetime = environ.get(LIFETIME_ENV)

@@ -29,7 +29,7 @@ from runner.agents.model import AgentInfo
 from runner.agents.types import AGENT_TYPES
 from runner.context import RunContext
 from runner.docker.client import client_path, engine_problem, whales
-from runner.docker.entry import CONTAINER_PORT
+from runner.docker.entry import CONTAINER_GRPC_PORT, CONTAINER_PORT
 from runner.docker.owner import owner_labels
 from runner.errors import AgentFailure, ConfigurationError, FailureKind
 from runner.images.recipes import IMAGE_FOR_TYPE
@@ -51,6 +51,9 @@ class DockerRuntime(Runtime):
     def __init__(self, ctx: RunContext, options: Mapping[str, Any]) -> None:
         super().__init__(ctx, options)
         self.client = client_path(self.options, ctx.environ)
+        self.protocol = str(self.options.get("protocol", "http"))  # how the executor talks to a container
+        if self.protocol not in ("http", "grpc"):
+            raise ConfigurationError(f"docker runtime: protocol `{self.protocol}`: expected `http` or `grpc`")
         self._docker: Any = None
         self._handles: list[DockerHandle] = []
         self._owner = owner_labels()
@@ -138,7 +141,7 @@ class DockerRuntime(Runtime):
                 labels=self.labels(info), envs=env, env_files=[env_file],
                 user=str(self.options.get("user", "agent")), workdir=HOME,
                 volumes=[(str(workdir), "/work", "rw" if writable else "ro")],
-                publish=[("127.0.0.1:", CONTAINER_PORT)],
+                publish=[("127.0.0.1:", port) for port in self.container_ports()],
                 stop_timeout=int(self.options.get("stop_timeout", 10)), **kwargs)
         except Exception as exc:  # noqa: BLE001 - translated at the adapter edge
             message = _one_line(exc)
@@ -150,9 +153,13 @@ class DockerRuntime(Runtime):
                                f"{message}", agent_id=info.id) from exc
         return str(container.id)
 
-    def published_port(self, cid: str) -> int:
+    def container_ports(self) -> list[int]:
+        """The server's ports inside: HTTP (health, also with gRPC), and gRPC when asked for."""
+        return [CONTAINER_PORT, CONTAINER_GRPC_PORT] if self.protocol == "grpc" else [CONTAINER_PORT]
+
+    def published_port(self, cid: str, port: int = CONTAINER_PORT) -> int:
         ports = self.docker.container.inspect(cid).network_settings.ports or {}
-        bound = ports.get(f"{CONTAINER_PORT}/tcp") or []
+        bound = ports.get(f"{port}/tcp") or []
         if not bound:
             raise AgentFailure(FailureKind.INFRASTRUCTURE, f"container {cid[:12]} has no published port")
         return int(bound[0]["HostPort"] if isinstance(bound[0], dict) else bound[0].host_port)

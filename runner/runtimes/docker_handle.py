@@ -23,7 +23,14 @@ from runner.agents.handle import AgentHandle, Health, OutputCallback
 from runner.agents.inflight import InFlight
 from runner.agents.lifecycle import AgentState, EventBus
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
-from runner.docker.entry import CONTAINER_PORT, DEFINITION_ENV, LIFETIME_ENV, definition_to_json
+from runner.docker.entry import (
+    CONTAINER_GRPC_PORT,
+    CONTAINER_PORT,
+    DEFINITION_ENV,
+    GRPC_PORT_ENV,
+    LIFETIME_ENV,
+    definition_to_json,
+)
 from runner.errors import AgentFailure, FailureKind, LoginRequired
 
 if TYPE_CHECKING:
@@ -91,6 +98,8 @@ class DockerHandle(AgentHandle):
                "RUNNER_RUNTIME": "docker"}
         if d.resources.timeout:
             env[LIFETIME_ENV] = str(d.resources.timeout)
+        if rt.protocol == "grpc":
+            env[GRPC_PORT_ENV] = str(CONTAINER_GRPC_PORT)
         # Secrets go through a 0600 env-file removed right after `docker run` read it: they are
         # never on a command line (`ps`, logs). `docker inspect` of the container does show them.
         fd, env_file = tempfile.mkstemp(prefix="runner-env-", text=True)
@@ -106,8 +115,10 @@ class DockerHandle(AgentHandle):
         if self._stopped.is_set():  # stop() ran while `docker run` did: it could not see the id
             rt.remove_container(self.container_id, force=True)
             raise self._failure(FailureKind.CANCELLED, "stopped while starting")
-        port = rt.published_port(self.container_id)
-        self.endpoint = f"http://127.0.0.1:{port}"
+        if rt.protocol == "grpc":
+            self.endpoint = f"grpc://127.0.0.1:{rt.published_port(self.container_id, CONTAINER_GRPC_PORT)}"
+        else:
+            self.endpoint = f"http://127.0.0.1:{rt.published_port(self.container_id)}"
 
     def _connect(self) -> Any:
         from dataclasses import replace

@@ -213,3 +213,27 @@ def test_missing_engine_names_the_setup_script(dctx):
     problem = rt.available()
     assert problem and ".ci/setup-docker.sh" in problem
     assert engine_problem("/nonexistent/docker") == problem
+
+
+def test_grpc_protocol_talks_to_the_container_over_grpc(dctx, base_image):
+    """`protocol: grpc`: the container serves gRPC too (port 8081, published on 127.0.0.1) and
+    the executor's client for it is the gRPC one; a task runs and is cancelled through it."""
+    rt = DockerRuntime(dctx, {"image": base_image, "stop_timeout": 2, "protocol": "grpc"})
+    try:
+        h = agent(rt, "g1", ECHO)
+        h.start()
+        assert h.endpoint.startswith("grpc://127.0.0.1:")
+        assert h.execute(task("over grpc")).result == "echo:over grpc"
+        binding = inspect(h.container_name)["HostConfig"]["PortBindings"]["8081/tcp"][0]
+        assert binding["HostIp"] == "127.0.0.1"
+        h.stop()
+    finally:
+        assert rt.cleanup() == []
+    assert run_containers(dctx.run_id) == []
+
+
+def test_unknown_protocol_is_a_configuration_error(dctx):
+    from runner.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="protocol `soap`"):
+        DockerRuntime(dctx, {"protocol": "soap"})
