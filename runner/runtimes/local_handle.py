@@ -339,10 +339,10 @@ class LocalHandle(AgentHandle):
         answer = screen.answer(marker)
         if answer is None:  # plain-line CLIs (aider): the transcript is the answer
             answer = session.output_since(mark)
-        if not answer.strip():  # the screen (not an empty string) tells what went wrong
-            raise AgentFailure(FailureKind.PARSE, "no answer on the screen", output=screen.detector.text())
         if denied and "CONFIDENCE" not in answer.upper():
             raise AgentFailure(FailureKind.TASK, f"denied per approval preset: {denied[0]}", output=answer)
+        if not answer.strip():  # the screen (not an empty string) tells what went wrong
+            raise AgentFailure(FailureKind.PARSE, "no answer on the screen", output=screen.detector.text())
         return self.agent_type.parse_result(self.definition, request, answer, None)
 
     def _start_on_screen(self, spec: LaunchSpec, screen: ScreenDriver) -> None:
