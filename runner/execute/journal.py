@@ -204,19 +204,24 @@ class Journal:
             self._request_sync()
 
     def _write_pending(self) -> None:
-        """Write pending lines until there are none (the caller set ``_writing``)."""
-        try:
-            while True:
-                with self._lock:
-                    fd, batch = self._fd, b"".join(self._pending)
-                    self._pending.clear()
-                    if fd is None or not batch:
-                        return
-                _write_all(fd, batch)  # close() waits for us before closing fd
-        finally:
+        """Write pending lines until there are none (the caller set ``_writing``). The writer
+        role ends under the same lock that saw nothing pending: a line added after that finds
+        no writer and writes itself."""
+        while True:
             with self._lock:
-                self._writing = False
-                self._idle.notify_all()
+                fd, batch = self._fd, b"".join(self._pending)
+                self._pending.clear()
+                if fd is None or not batch:
+                    self._writing = False
+                    self._idle.notify_all()
+                    return
+            try:
+                _write_all(fd, batch)  # close() waits for us before closing fd
+            except BaseException:
+                with self._lock:
+                    self._writing = False
+                    self._idle.notify_all()
+                raise
 
     def write_json(self, name: str, obj: Any) -> Path:
         """Write ``obj`` as ``<run_dir>/<name>`` atomically (temp file, rename).

@@ -423,3 +423,35 @@ def test_list_runs_without_a_start_time_sorts_by_directory_age(tmp_path):
 def test_list_runs_of_empty_state_dir(tmp_path):
     assert list_runs(tmp_path) == []
     assert list_runs(tmp_path / "missing") == []
+
+
+
+def test_a_line_added_during_a_write_is_written_by_that_writer(tmp_path, monkeypatch):
+    """Group commit: while one thread is in write(2), another's event returns at once (no
+    queueing on the lock) and the writing thread writes that line too before it is done."""
+    import runner.execute.journal as journal_module
+
+    real_write, in_write, release = journal_module._write_all, threading.Event(), threading.Event()
+
+    def slow_first_write(fd: int, data: bytes) -> None:
+        if not in_write.is_set():
+            in_write.set()
+            assert release.wait(10)
+        real_write(fd, data)
+
+    monkeypatch.setattr(journal_module, "_write_all", slow_first_write)
+    j = Journal(tmp_path)
+    try:
+        first = threading.Thread(target=j.event, args=("first",))
+        first.start()
+        assert in_write.wait(10)
+        second = threading.Thread(target=j.event, args=("second",))
+        second.start()
+        second.join(5)
+        assert not second.is_alive()  # handed its line over instead of waiting
+        release.set()
+        first.join(5)
+        assert [e["event"] for e in lines(tmp_path / EVENTS_FILE)] == ["first", "second"]  # before close()
+    finally:
+        release.set()
+        j.close()
