@@ -76,6 +76,21 @@ def apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunCo
           redact: Callable[[str], str] | None = None) -> Outcome:
     """Compile and execute; raises only for invalid files/config (before anything starts) and
     ``Interrupted`` (after cleanup, with the partial result written to the journal)."""
+    # What exists now (modules, the caller's objects) is moved out of the collector's sight for
+    # the run: full collections over it paused a big fan-out for ~20 ms and a 1,000-step chain
+    # for 25-55 ms (bench/executor.py). Collectable again afterwards (a long-lived caller).
+    gc.freeze()
+    try:
+        return _apply(pattern, pool, inputs, ctx=ctx, handles=handles, concurrency=concurrency,
+                      on_event=on_event, redact=redact)
+    finally:
+        gc.unfreeze()
+
+
+def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunContext | None,
+           handles: Sequence[AgentHandle], concurrency: int | None,
+           on_event: Callable[[str, dict[str, Any]], None] | None,
+           redact: Callable[[str], str] | None) -> Outcome:
     from runner.execute.journal import Journal
 
     ctx = ctx or RunContext(pattern_name=pattern.name)
@@ -95,15 +110,10 @@ def apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunCo
     with log_context(runId=ctx.run_id, patternName=pattern.name), \
             trace.span(trace.PATTERN_EXECUTION, pattern_name=pattern.name, run_id=ctx.run_id,
                        agent_count=len(all_agents)) as span:
-        # What exists now (modules, the plan) is moved out of the collector's sight for the run:
-        # a full collection over it paused the first big fan-out for ~20 ms (bench/executor.py).
-        gc.freeze()
         try:
             executor.run()
         except BaseException as exc:  # Interrupted: finish the record first, then re-raise
             interrupted = exc
-        finally:
-            gc.unfreeze()
         span.set(status=executor.outcome()[0])
     status, code, error = executor.outcome()
     finished = time.time()
