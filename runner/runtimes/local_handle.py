@@ -187,6 +187,9 @@ class LocalHandle(AgentHandle):
         limit = getattr(self.agent_type, "task_timeout", None)  # CLIs may retry or wait forever
         if request.timeout is None and limit is not None:
             request = dataclasses.replace(request, timeout=limit(self.definition))
+        stall = getattr(self.agent_type, "stall_timeout", None)  # ... or sit silent: a hang
+        if request.inactivity is None and stall is not None:
+            request = dataclasses.replace(request, inactivity=stall(self.definition))
         with self._lock:
             if self._stopping or self.state in (S.STOPPING, S.STOPPED):
                 raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)

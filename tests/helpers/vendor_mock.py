@@ -10,7 +10,7 @@ accept (see shared/AGENT-CLIS.md §3):
 
 Behaviour (``mock.behaviour``): ``answer`` replies with ``answer_text``; ``tool`` first asks to
 run ``touch created_by_mock.txt`` (so the CLI raises its approval prompt) and answers once the
-tool result comes back; ``401`` refuses the key. Every request is logged in ``requests``.
+tool result comes back; ``401`` refuses the key; ``hang`` never answers a POST. Every request is logged in ``requests``.
 The answer echoes a ``TOKEN:<word>`` found in the prompt, to prove the round trip.
 """
 
@@ -35,6 +35,7 @@ class VendorMock:
         self.escalate = escalate  # codex: the tool call asks to leave the sandbox (raises its approval)
         self.answer_text = answer_text
         self.requests: list[tuple[str, str, Any]] = []
+        self._closing = threading.Event()  # `hang`: requests wait for this (the mock's end)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -48,6 +49,7 @@ class VendorMock:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -111,6 +113,9 @@ def _handler_for(mock: VendorMock) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             body = self._body()
             mock.requests.append(("POST", self.path, body))
+            if mock.behaviour == "hang":  # a model that never answers (the CLI goes silent)
+                mock._closing.wait(120)
+                return None
             if mock.behaviour == "401":
                 return self._json(401, {"error": {"type": "authentication_error", "message": "invalid x-api-key",
                                                   "code": 401, "status": "UNAUTHENTICATED"}})

@@ -52,6 +52,10 @@ class CliType(AgentType):
         approval = definition.options.get("approval", "standard")
         if approval not in PRESETS:
             problems.append(f"options.approval `{approval}`: expected one of {', '.join(PRESETS)}")
+        for key in ("task_timeout", "stall"):
+            value = definition.options.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+                problems.append(f"options.{key} `{value}`: expected a number of seconds (0 or more)")
         if definition.options.get("output", "stream-json") not in OUTPUTS:
             problems.append(f"options.output `{definition.options.get('output')}`: expected `stream-json` or `json`")
         for key in definition.credentials:
@@ -92,6 +96,15 @@ class CliType(AgentType):
         """The wall-clock limit of a task that sets none (``options.task_timeout``, 900 s):
         offline, codex waits forever and claude/gemini retry for minutes."""
         return float(definition.options.get("task_timeout", 900))
+
+    def stall_timeout(self, definition: AgentDef) -> float | None:
+        """The stall watchdog of a task that sets no ``inactivity`` (``options.stall``; 0: off).
+        A TUI redraws its timer every second while it works, so 120 s of an unchanged screen
+        is a frozen CLI; per-task output can be silent for long (a build run by the agent):
+        600 s, inside the 900 s wall clock."""
+        default = 120.0 if definition.mode == "long-lived" else 600.0
+        value = float(definition.options.get("stall", default))
+        return value if value > 0 else None
 
     def approve_prompts(self, definition: AgentDef) -> bool:
         """Whether an interactive approval prompt is answered yes (else no)."""

@@ -85,3 +85,15 @@ def test_stream_json_by_default_and_json_on_request(cli, event, tmp_path):
         assert (r.result, r.confidence) == ("Hello from mock. The token is okapi.", 0.85)
     assert event in streamed.output.replace(" ", "")
     assert event not in single.output.replace(" ", "")
+
+
+@pytest.mark.parametrize("cli", ["claude", "codex"])
+def test_a_silent_cli_is_a_hang_by_the_stall_watchdog(cli, tmp_path):
+    """The model never answers: the CLI goes silent and its stall limit (`options.stall`; the
+    default is 600 s per task) ends the task as a hang instead of waiting out the wall clock."""
+    with VendorMock("hang") as mock:
+        ctx = make_ctx(tmp_path, KEY)
+        d = definition(cli, mock.url)
+        with pytest.raises(AgentFailure) as err:
+            run_task(cli, replace(d, options={**d.options, "stall": 3}), ctx, task(), "h1", timeout=60)
+    assert err.value.kind is FailureKind.HANG, err.value

@@ -43,6 +43,16 @@ def test_validate(cli):
     assert t.validate(d(cli)) == []
     problems = t.validate(d(cli, mode="forever", options={"approval": "yolo"}))
     assert any("mode" in p for p in problems) and any("approval" in p for p in problems)
+    problems = t.validate(d(cli, options={"stall": "soon", "task_timeout": -1, "output": "xml"}))
+    assert [p.split(" ")[0] for p in problems] == ["options.task_timeout", "options.stall", "options.output"]
+
+
+@pytest.mark.parametrize("mode,options,stall", [
+    ("per-task", {}, 600.0), ("long-lived", {}, 120.0), ("per-task", {"stall": 30}, 30.0),
+    ("long-lived", {"stall": 0}, None),
+])
+def test_stall_watchdog_defaults(mode, options, stall):
+    assert load_type("claude").stall_timeout(d("claude", mode=mode, options=options)) == stall
 
 
 def test_claude_launch_seeds_home_and_maps_presets(tmp_path):
