@@ -59,12 +59,15 @@ def local_agent(cli: str, d: AgentDef, ctx: RunContext, agent_id: str) -> Iterat
         assert not left, left
 
 
-def leftovers(agent_id: str) -> list[int]:
-    """Pids of processes still carrying ``RUNNER_AGENT_ID=agent_id``."""
+def leftovers(agent_id: str, ctx: RunContext) -> list[int]:
+    """Pids of processes still carrying ``RUNNER_AGENT_ID=agent_id`` of ``ctx``'s run (another
+    run of the same test elsewhere on the machine is not ours)."""
     found = []
     for proc in psutil.process_iter(["pid"]):
         try:
-            if proc.environ().get("RUNNER_AGENT_ID") == agent_id and proc.status() != psutil.STATUS_ZOMBIE:
+            env = proc.environ()
+            if (env.get("RUNNER_AGENT_ID") == agent_id and env.get("RUNNER_RUN_ID") == ctx.run_id
+                    and proc.status() != psutil.STATUS_ZOMBIE):
                 found.append(proc.pid)
         except (psutil.Error, OSError):
             continue

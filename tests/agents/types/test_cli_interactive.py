@@ -35,7 +35,7 @@ def test_no_credentials_is_login_required_with_instruction(cli, tmp_path):
     assert time.monotonic() - t0 < 60
     assert INSTRUCTION[cli] in err.value.instruction
     assert any(getattr(e, "name", "") == "login_required" for e in events)
-    assert leftovers("nocreds") == []
+    assert leftovers("nocreds", ctx) == []
     assert not (ctx.run_dir / "agents" / "nocreds").exists()
 
 
@@ -48,7 +48,7 @@ def test_interactive_answer(cli, tmp_path):
             second = agent.execute(TaskRequest(task_id="t2", description="Again. TOKEN:lemur", timeout=60))
     assert "The token is okapi." in first.result and first.confidence == 0.85
     assert "The token is lemur." in second.result and second.confidence == 0.85
-    assert leftovers("tui") == []
+    assert leftovers("tui", ctx) == []
 
 
 @pytest.mark.parametrize("cli,approval,runs", [
