@@ -19,7 +19,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from runner.agents.handle import AgentHandle, Health, OutputCallback
+from runner.agents.handle import OutputCallback
 from runner.agents.inflight import InFlight
 from runner.agents.lifecycle import AgentState, EventBus
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
@@ -32,6 +32,7 @@ from runner.docker.entry import (
     definition_to_json,
 )
 from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.runtimes.served import ServedHandle
 
 if TYPE_CHECKING:
     from runner.runtimes.docker import DockerRuntime
@@ -41,7 +42,7 @@ POLL = 0.02  # seconds between /health polls while starting
 LOOK = 0.5  # seconds between looks at the container's state while starting
 
 
-class DockerHandle(AgentHandle):
+class DockerHandle(ServedHandle):
     """An agent container of one run (see the module docstring)."""
 
     def __init__(self, info: AgentInfo, runtime: DockerRuntime) -> None:
@@ -224,15 +225,6 @@ class DockerHandle(AgentHandle):
                                     f"({status}): {exc}", agent_id=self.id, output=exc.output)
         return exc
 
-    def cancel(self, task_id: str) -> bool:
-        """Through the agent server inside (``POST /cancel``)."""
-        client = self._client
-        return client is not None and client.cancel(task_id)
-
-    def health(self) -> Health:
-        if self._client is None:
-            return Health(healthy=False, message=f"agent is {self.state.value}")
-        return self._client.health()
 
     def stop(self, force: bool = False) -> None:
         """``docker stop -t`` (or ``kill`` when forced), then ``rm``; idempotent, never raises."""

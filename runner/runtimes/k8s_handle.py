@@ -17,12 +17,13 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from runner.agents.handle import AgentHandle, Health, OutputCallback
+from runner.agents.handle import OutputCallback
 from runner.agents.inflight import InFlight
 from runner.agents.lifecycle import AgentState, EventBus
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, ConfigurationError, FailureKind, LoginRequired, RunnerError
 from runner.runtimes.k8s_manifests import TOKEN_KEY, object_name, pod_manifest, secret_manifest
+from runner.runtimes.served import ServedHandle
 
 if TYPE_CHECKING:
     from runner.runtimes.kubernetes import KubernetesRuntime
@@ -56,7 +57,7 @@ def describe(pod: Any) -> str:
     return ", ".join(parts)
 
 
-class KubernetesHandle(AgentHandle):
+class KubernetesHandle(ServedHandle):
     """An agent Pod of one run (see the module docstring)."""
 
     def __init__(self, info: AgentInfo, runtime: KubernetesRuntime) -> None:
@@ -239,15 +240,8 @@ class KubernetesHandle(AgentHandle):
                 return None
             time.sleep(0.1)  # polling the API for the node's report: no event to wait on here
 
-    def cancel(self, task_id: str) -> bool:
-        """Through the agent server inside (``POST /cancel``)."""
-        client = self._client
-        return client is not None and client.cancel(task_id)
-
-    def health(self) -> Health:
-        if self._client is None:
-            return Health(healthy=False, message=f"pod {self.pod_name} is not started")
-        return self._client.health()
+    def _not_started(self) -> str:
+        return f"pod {self.pod_name} is not started"
 
     # ------------------------------------------------------------- stop
 
