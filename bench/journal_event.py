@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from runner.execute.journal import Journal
+from runner.journal import Journal
 
 FIELDS = {
     "step": "review",

@@ -3,6 +3,7 @@
 >>> from runner.api import apply
 >>> outcome = apply(load_pattern("p.yaml"), load_pool("pool.yaml"), {"repo": "."})
 >>> outcome.exit_code, outcome.result["outputs"]
+>>> [(r.run_id, r.status) for r in list_runs(".runner")]   # past and running runs, newest first
 
 ``handles`` lets Python code hand in agents of its own (any ``AgentHandle``); they are
 selected first, like directly registered agents, and are never stopped by the run.
@@ -15,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from runner.agents.handle import AgentHandle
@@ -22,6 +24,8 @@ from runner.agents.model import AgentInfo
 from runner.context import RunContext
 from runner.execute.executor import Executor
 from runner.execute.records import iso, ms
+from runner.journal import Journal, RunRecord, find_run
+from runner.journal import list_runs as _list_runs
 from runner.plan.compile import compile_plan, discover
 from runner.plan.model import Plan
 from runner.spec.models import Pattern, Pool
@@ -33,6 +37,16 @@ class Outcome:
     exit_code: int
     result: dict[str, Any]  # the result.json document
     run_dir: str
+
+
+def list_runs(state_dir: str | os.PathLike[str] = ".runner") -> list[RunRecord]:
+    """The runs whose journals are in ``<state_dir>/runs``, newest first (what ``runner runs list`` shows)."""
+    return _list_runs(Path(state_dir))
+
+
+def get_run(state_dir: str | os.PathLike[str], run_id: str) -> RunRecord:
+    """One run: its id, a unique prefix of it, or ``latest``; ``UsageError`` when there is none."""
+    return find_run(Path(state_dir), run_id)
 
 
 def plan(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: RunContext | None = None,
@@ -91,8 +105,6 @@ def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunC
            handles: Sequence[AgentHandle], concurrency: int | None,
            on_event: Callable[[str, dict[str, Any]], None] | None,
            redact: Callable[[str], str] | None) -> Outcome:
-    from runner.execute.journal import Journal
-
     ctx = ctx or RunContext(pattern_name=pattern.name)
     compiled, candidates = _compile(pattern, pool, inputs, ctx, handles)
     journal = Journal(ctx.run_dir, redact=redact)

@@ -15,7 +15,7 @@ from typing import IO, Any
 import click
 
 from runner.commands.runs import STATE_DIR, _table
-from runner.observe.journal_read import RunRecord, find_run
+from runner.journal import RunRecord, find_run
 
 _METRICS = ("cpu", "memory", "uptime", "messageCount")
 

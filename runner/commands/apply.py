@@ -74,7 +74,7 @@ def _nothing():  # type: ignore[no-untyped-def]
 def _write_reports(ctx: RunContext, output: Path | None, junit: Path | None, redactor: Any,
                    result: dict[str, Any] | None = None) -> None:
     """result.json (``--output``), JUnit XML (``--junit``) and the GitHub step summary."""
-    from runner.execute.journal import load_result
+    from runner.journal import load_result
     from runner.observe.report import append_github_summary, junit_xml
 
     result = result if result is not None else load_result(ctx.run_dir)

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import click
 
-from runner.observe.journal_read import RunRecord, find_run, load_run
+from runner.journal import RunRecord, find_run, load_run
 from runner.observe.redact import Redactor
 
 

@@ -9,7 +9,7 @@ from typing import IO, Any
 
 import click
 
-from runner.observe.journal_read import RunRecord, find_run, list_runs
+from runner.journal import RunRecord, find_run, list_runs
 from runner.observe.redact import Redactor
 
 

@@ -1,4 +1,9 @@
-"""Writes run journals the way the executor does, for the runs/logs command tests."""
+"""Writes run journals the way the executor does, for the runs/logs command tests.
+
+A run without ``result.json`` counts as running only while someone holds its journal's lock:
+``hold_lock(run_dir)`` holds it (until ``release()``) exactly as a live runner does; the pid in
+``run.json`` is not asked.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,17 @@ from typing import Any
 
 from sample_result import sample_result
 
+from runner.journal import RunLock
+
+
+def hold_lock(run_dir: Path) -> RunLock:
+    """The run's journal lock, held as the runner that writes it would hold it."""
+    return RunLock(run_dir)
+
 
 def write_run(state_dir: Path, run_id: str, *, pid: int | None = None, finished: bool = True,
               started: str = "2026-11-25T14:00:00.000Z", secret: str = "") -> Path:
+    """A run's journal; its pid (in run.json) says nothing about whether it runs (see ``hold_lock``)."""
     run_dir = state_dir / "runs" / run_id
     (run_dir / "agents").mkdir(parents=True)
     (run_dir / "run.json").write_text(json.dumps({"runId": run_id, "pattern": "code-review", "pool": "local",

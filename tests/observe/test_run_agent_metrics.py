@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from journal_fixture import hold_lock
 
 from runner.api import apply
 from runner.cli import main
 from runner.context import RunContext
-from runner.execute.runs import read_events
+from runner.journal import read_events
 from runner.observe.metrics import from_health
 from runner.spec.pattern import parse_pattern
 from runner.spec.pool import parse_pool
@@ -117,7 +118,8 @@ def test_agents_status_of_a_running_run_reads_its_events(tmp_path):
               {"event": "attempt_finished", "step": "a", "agent": "x", "status": "ok"},
               {"event": "attempt_started", "step": "b", "agent": "x"}]
     (run_dir / "events.jsonl").write_text("".join(json.dumps({"time": "t", **e}) + "\n" for e in events))
-    code, out = status("--run", "r-live", "--state-dir", str(tmp_path), "--json")
+    with hold_lock(run_dir):  # as its runner does while the run goes on
+        code, out = status("--run", "r-live", "--state-dir", str(tmp_path), "--json")
     assert code == 0, out
     doc = json.loads(out)
     assert doc["status"] == "running"

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from journal_fixture import write_run
+from journal_fixture import hold_lock, write_run
 
 from runner.cli import main
-
-DEAD_PID = 2**22 + 12345  # above pid_max's default: no such process
 
 
 def cli(*args: str, state_dir: Path) -> tuple[int, str]:
@@ -26,9 +24,11 @@ def cli(*args: str, state_dir: Path) -> tuple[int, str]:
 @pytest.fixture
 def state(tmp_path):
     write_run(tmp_path, "20261125-140000-aaaaaa", started="2026-11-25T14:00:00.000Z")
-    write_run(tmp_path, "20261125-150000-bbbbbb", started="2026-11-25T15:00:00.000Z", finished=False)
-    write_run(tmp_path, "20261125-160000-cccccc", started="2026-11-25T16:00:00.000Z", finished=False, pid=DEAD_PID)
-    return tmp_path
+    running = write_run(tmp_path, "20261125-150000-bbbbbb", started="2026-11-25T15:00:00.000Z", finished=False)
+    # its runner is gone; run.json's pid is our own (alive) one, as a reused pid would be
+    write_run(tmp_path, "20261125-160000-cccccc", started="2026-11-25T16:00:00.000Z", finished=False)
+    with hold_lock(running):
+        yield tmp_path
 
 
 def test_runs_list_newest_first_with_status(state):
@@ -100,6 +100,7 @@ def test_logs_redacts_key_shapes(tmp_path):
 
 def test_logs_follow_prints_appends_until_the_run_finishes(tmp_path):
     run_dir = write_run(tmp_path, "r-follow", finished=False)
+    lock = hold_lock(run_dir)  # the run is going on: -f waits for its end
     proc = subprocess.Popen([sys.executable, "-m", "runner", "logs", "r-follow", "--agent", "a1", "-f",
                              "--state-dir", str(tmp_path)], stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -115,6 +116,7 @@ def test_logs_follow_prints_appends_until_the_run_finishes(tmp_path):
         (run_dir / "result.json").write_text(json.dumps({"status": "succeeded"}))
         assert proc.wait(timeout=10) == 0
     finally:
+        lock.release()
         proc.kill()
         proc.wait()
         proc.stdout.close()

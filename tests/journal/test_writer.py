@@ -18,15 +18,7 @@ import pytest
 
 import runner
 from runner.errors import FailureKind
-from runner.execute.journal import (
-    EVENTS_FILE,
-    Journal,
-    RunSummary,
-    iso_time,
-    list_runs,
-    load_result,
-    read_events,
-)
+from runner.journal import EVENTS_FILE, Journal, iso_time, list_runs, load_result, read_events
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -167,7 +159,7 @@ KILLED_WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from runner.execute.journal import Journal
+    from runner.journal import Journal
 
     j = Journal(Path(sys.argv[1]))
     j.event("run_started", runId="killed", pattern="victim")
@@ -210,7 +202,7 @@ def test_sigkilled_writer_keeps_every_line_written_before_the_kill(tmp_path):
     log = (run / "agents" / "agent-1.log").read_text().splitlines()
     assert log[: acked + 1] == [f"line {i}" for i in range(acked + 1)]
     (summary,) = list_runs(tmp_path)
-    assert summary.status == "incomplete" and summary.pattern == "victim"
+    assert summary.status == "unfinished" and summary.pattern == "victim"
 
 
 # ---------------------------------------------------------------- reading events
@@ -359,77 +351,10 @@ def test_redacting_transcript_does_not_hold_back_forever(tmp_path):
         assert (tmp_path / "agents" / "a.log").stat().st_size == 10000
 
 
-# ---------------------------------------------------------------- list_runs
-
-
-def make_run(state: Path, run_id: str, *, started: str | None, result: dict | None = None, finish=None):
-    j = Journal(state / "runs" / run_id)
-    if started:
-        j.write_json("run.json", {"runId": run_id, "pattern": "p-" + run_id, "startedAt": started})
-    if result is not None:
-        j.write_json("result.json", result)
-    if finish:
-        j.event("run_finished", status=finish, exitCode=1)
-    return j
-
-
-def test_list_runs_newest_first_with_status(tmp_path):
-    make_run(
-        tmp_path,
-        "b",
-        started="2026-01-02T00:00:00.000Z",
-        result={"status": "ok", "exitCode": 0, "finishedAt": "2026-01-02T00:01:00.000Z"},
-    ).close()
-    make_run(tmp_path, "a", started="2026-01-03T00:00:00.000Z", finish="failed").close()
-    make_run(tmp_path, "c", started="2026-01-01T00:00:00+00:00").close()
-    running = make_run(tmp_path, "d", started="2025-12-31T23:59:59.000Z")
-    try:
-        runs = list_runs(tmp_path)
-        assert [r.run_id for r in runs] == ["a", "b", "c", "d"]
-        assert [r.status for r in runs] == ["failed", "ok", "incomplete", "running"]
-        assert runs[1] == RunSummary(
-            run_id="b",
-            run_dir=tmp_path / "runs" / "b",
-            status="ok",
-            pattern="p-b",
-            started="2026-01-02T00:00:00.000Z",
-            finished="2026-01-02T00:01:00.000Z",
-            exit_code=0,
-        )
-        assert runs[0].exit_code == 1 and runs[0].finished is not None
-    finally:
-        running.close()
-    assert list_runs(tmp_path)[3].status == "incomplete"
-
-
-def test_list_runs_reconstructs_from_events_alone(tmp_path):
-    with Journal(tmp_path / "runs" / "r") as j:
-        j.event("run_started", runId="r", pattern={"name": "review"}, pool="local", inputs={})
-        j.event("run_finished", status="succeeded", exitCode=0)
-    (s,) = list_runs(tmp_path)
-    assert (s.status, s.pattern, s.exit_code) == ("succeeded", "review", 0)
-    assert s.started is not None and s.finished is not None
-
-
-def test_list_runs_without_a_start_time_sorts_by_directory_age(tmp_path):
-    old = tmp_path / "runs" / "zzz-old"
-    old.mkdir(parents=True)
-    os.utime(old, (1, 1))
-    make_run(tmp_path, "aaa-new", started=None).close()
-    assert [r.run_id for r in list_runs(tmp_path)] == ["aaa-new", "zzz-old"]
-    assert [r.status for r in list_runs(tmp_path)] == ["incomplete", "incomplete"]
-
-
-def test_list_runs_of_empty_state_dir(tmp_path):
-    assert list_runs(tmp_path) == []
-    assert list_runs(tmp_path / "missing") == []
-
-
-
 def test_a_line_added_during_a_write_is_written_by_that_writer(tmp_path, monkeypatch):
     """Group commit: while one thread is in write(2), another's event returns at once (no
     queueing on the lock) and the writing thread writes that line too before it is done."""
-    import runner.execute.journal as journal_module
+    import runner.journal.writer as journal_module
 
     real_write, in_write, release = journal_module._write_all, threading.Event(), threading.Event()
 

@@ -1,12 +1,4 @@
-"""The on-disk journal of one run (reading it back: ``runner.execute.runs``, re-exported here).
-
-Layout of ``<state-dir>/runs/<run-id>/``::
-
-    events.jsonl        one JSON object a line: {"time": ISO-8601 UTC (ms), "event": NAME, ...fields}
-    run.json            written by the executor at the start (atomic)
-    result.json         written by the executor at the end (atomic)
-    agents/<id>.log     each agent's transcript
-    .lock               held (flock, shared) while a Journal is open: tells "running" from "dead"
+"""Writing the journal of one run: ``Journal`` (events, JSON files, transcripts) and ``Transcript``.
 
 Events are appended with ``write(2)`` on an ``O_APPEND`` descriptor, so every line already
 written survives a ``SIGKILL`` of the process (it is in the kernel) and writers never
@@ -19,17 +11,12 @@ the background after each ``step_finished``, synchronously at ``run_finished`` a
 Every string written — event fields and keys, JSON files, transcripts — goes through the
 ``redact`` hook first. Values JSON cannot hold are made JSON-able (enums → value, dataclasses
 and mappings → objects, sets/tuples → lists, bytes → text, NaN → "nan", anything else →
-``str()``; see ``runner.execute.jsonable``): writing never fails because of a value.
-
-The files the executor writes are read by ``list_runs`` with these keys (all optional):
-``run.json``: ``runId, pattern, pool, inputs, startedAt``; ``result.json``: ``status,
-exitCode, finishedAt``. Times are ``iso_time()`` strings.
+``str()``; see ``runner.journal.jsonable``): writing never fails because of a value.
 """
 
 from __future__ import annotations
 
 import codecs
-import fcntl
 import json
 import os
 import re
@@ -37,28 +24,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from runner.execute.jsonable import Redact, Sanitizer, dumps_line, iso_time
-from runner.execute.runs import (
-    EVENTS_FILE,
-    LOCK_FILE,
-    RunSummary,
-    list_runs,
-    load_result,
-    read_events,
-    summarize,
-)
+from runner.journal.jsonable import Redact, Sanitizer, dumps_line, iso_time
+from runner.journal.layout import AGENTS_DIR, EVENTS_FILE
+from runner.journal.liveness import RunLock
 
-__all__ = [
-    "EVENTS_FILE",
-    "Journal",
-    "RunSummary",
-    "Transcript",
-    "iso_time",
-    "list_runs",
-    "load_result",
-    "read_events",
-    "summarize",
-]
+__all__ = ["Journal", "Transcript"]
 
 SYNC_IN_BACKGROUND = frozenset({"step_finished", "step_skipped"})
 SYNC_NOW = frozenset({"run_finished"})
@@ -159,9 +129,8 @@ class Journal:
         self._idle = threading.Condition(self._lock)  # notified when a group write ends
         self._pending: list[bytes] = []  # event lines not written yet (group commit)
         self._writing = False  # a thread is writing pending lines (outside the lock)
-        # Held shared for our lifetime; the kernel drops it when the process dies (see _alive).
-        self._lock_fd = os.open(self.run_dir / LOCK_FILE, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
+        # Held for our lifetime; the kernel drops it when the process dies (runner.journal.liveness).
+        self._run_lock = RunLock(self.run_dir)
         self._fd: int | None = os.open(
             self.run_dir / EVENTS_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600
         )
@@ -248,10 +217,8 @@ class Journal:
             t = self._transcripts.get(agent_id)
             if t is None:
                 name = re.sub(r"[^A-Za-z0-9._-]", "_", agent_id).lstrip(".") or "_"
-                (self.run_dir / "agents").mkdir(exist_ok=True)
-                t = self._transcripts[agent_id] = Transcript(
-                    self.run_dir / "agents" / f"{name}.log", self._clean
-                )
+                (self.run_dir / AGENTS_DIR).mkdir(exist_ok=True)
+                t = self._transcripts[agent_id] = Transcript(self.run_dir / AGENTS_DIR / f"{name}.log", self._clean)
             return t
 
     def sync(self) -> None:
@@ -278,7 +245,7 @@ class Journal:
         if fd is not None:
             os.fsync(fd)
             os.close(fd)
-            os.close(self._lock_fd)  # releases the flock: the run no longer counts as running
+            self._run_lock.release()  # the run no longer counts as running
 
     def __enter__(self) -> Journal:
         return self
