@@ -1,7 +1,8 @@
 """``runner validate FILE|DIR... [--pool POOL]``: check pattern and pool files without running them.
 
 Prints every problem of every file (``file:line:col: $.path: message``), then one ``ok:`` line
-per good file. Exit codes: 0 every file is valid; 2 at least one problem was found.
+per good file. Exit codes: 0 every file is valid; 2 at least one problem was found; 4 checking a
+file hit a bug in runner (the other files are still checked and reported).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TextIO
 
 import click
 
-from runner.errors import EXIT_INVALID, EXIT_OK, Diagnostic
+from runner.errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, Diagnostic
 
 
 def _files(paths: Sequence[Path], skip: Path | None, problems: list[Diagnostic]) -> Iterator[Path]:
@@ -57,6 +58,7 @@ def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
     from runner.spec.models import Pattern
 
     problems: list[Diagnostic] = []
+    bugs: list[str] = []  # files whose check raised something unexpected
     good: list[tuple[Path, object]] = []
     the_pool = None
     if pool is not None:
@@ -71,6 +73,9 @@ def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
         except SpecError as exc:
             problems += exc.diagnostics
             continue
+        except Exception as exc:  # noqa: BLE001 - a bug must not hide the other files' results
+            bugs.append(f"{path}: internal error (a bug in runner, please report it): {type(exc).__name__}: {exc}")
+            continue
         pair = check_pair(spec, the_pool) if isinstance(spec, Pattern) and the_pool is not None else []
         if pair:
             problems += pair
@@ -78,13 +83,14 @@ def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
             good.append((path, spec))
     for d in problems:
         print(d.render(), file=out)
+    for line in bugs:
+        print(line, file=out)
     for path, spec in good:
         print(f"ok: {path} ({_describe(spec)})", file=out)
     if problems:
         n, files = len(problems), len({d.file for d in problems})
         print(f"{n} error{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''}", file=out)
-        return EXIT_INVALID
-    return EXIT_OK
+    return EXIT_INTERNAL if bugs else EXIT_INVALID if problems else EXIT_OK
 
 
 @click.command("validate")

@@ -9,12 +9,19 @@ while recording marks keyed by JSON-path-like key paths::
 
 Marks are 1-based. A sequence item's mark is where the item starts; ``$`` is the document.
 Mapping keys are always strings (``on:`` stays ``"on"``, not YAML 1.1's ``True``). Duplicate
-keys and syntax errors are ``SpecError``s with Diagnostics, never tracebacks.
+keys, syntax errors, bad explicit tags (``!!int abc``), control characters, NaN, values nested
+deeper than ``MAX_DEPTH``, recursive aliases and aliases that expand to more than ``MAX_ALIASED``
+values (the "billion laughs") are ``SpecError``s with Diagnostics, never tracebacks.
+
+Aliases are the one way a small file becomes a big document, so the builder counts every value it
+builds again through an alias and stops at the budget: the cost of loading is bounded by the
+size of the file plus ``MAX_ALIASED``.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,25 +66,37 @@ class YamlDoc:
     value_marks: dict[str, Mark] = field(default_factory=dict)  # values
 
 
+#: deeper nesting is refused: no pattern or pool needs it, and every later walk recurses
+MAX_DEPTH = 64
+#: values built again through aliases (and `<<` merges), in all; more is refused
+MAX_ALIASED = 10_000
+#: tags whose values runner keeps (others, such as ``!!binary``, are refused)
+_KEPT = (str, int, float, bool, type(None))
+
+
 def load_yaml(text: str, source: str) -> YamlDoc:
-    """Parse one YAML document. Raises SpecError for syntax errors and duplicate keys."""
+    """Parse one YAML document. Raises SpecError for every problem (see the module docstring)."""
     loader = _Loader(text)
+    builder = _Builder(loader, source, text)
     try:
         node = loader.get_single_node()
         if node is None:
             return YamlDoc(None, {"$": (1, 1)}, {"$": (1, 1)})
-        builder = _Builder(loader, source)
-        data = builder.build(node, "$")
+        data = builder.build(node, "$", 0)
+    except _Stop as stop:
+        raise SpecError([*builder.problems, stop.diagnostic]) from None
+    except yaml.reader.ReaderError as exc:  # a control character, invalid UTF-8...
+        line, col = _position(text, exc.position, byte_offset=_Loader is not yaml.SafeLoader)
+        raise _fail(source, line, col, f"YAML error: {exc.reason} (character #x{exc.character:04x})"
+                    if isinstance(exc.character, int) else f"YAML error: {exc.reason}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         what = "unsupported YAML" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
-        raise SpecError([Diagnostic(file=source, line=line, col=col, path="$",
-                                    message=f"{what}: {problem}")]) from None
-    except yaml.YAMLError as exc:
-        raise SpecError([Diagnostic(file=source, line=0, col=0, path="$",
-                                    message=f"YAML error: {exc}")]) from None
+        raise _fail(source, line, col, f"{what}: {problem}") from None
+    except (yaml.YAMLError, RecursionError) as exc:  # no mark: the start of the file
+        raise _fail(source, 1, 1, f"YAML error: {exc}") from None
     finally:
         loader.dispose()
     if builder.problems:
@@ -86,35 +105,117 @@ def load_yaml(text: str, source: str) -> YamlDoc:
     return YamlDoc(data, builder.marks, builder.value_marks)
 
 
-class _Builder:
-    """Turns a composed node tree into plain data, recording marks as it goes."""
+def _fail(source: str, line: int, col: int, message: str) -> SpecError:
+    one_line = " ".join(message.split())  # libyaml's messages may span lines
+    return SpecError([Diagnostic(file=source, line=max(line, 1), col=max(col, 1), path="$", message=one_line)])
 
-    def __init__(self, loader: Any, source: str) -> None:
+
+def _position(text: str, offset: int, *, byte_offset: bool) -> Mark:
+    """1-based line and column of ``offset`` in ``text`` (libyaml counts UTF-8 bytes)."""
+    if byte_offset:
+        offset = len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "ignore"))
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+class _Stop(Exception):
+    """Building cannot go on (too deep, recursive, too many aliased values)."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+
+
+class _Builder:
+    """Turns a composed node tree into plain data, recording marks as it goes.
+
+    A node met a second time is an alias (the composer shares the anchored node): its values
+    count against ``MAX_ALIASED``, and a node met again while still being built is recursive.
+    """
+
+    def __init__(self, loader: Any, source: str, text: str) -> None:
         self.loader = loader
         self.source = source
+        self.text = text
         self.marks: dict[str, Mark] = {}
         self.value_marks: dict[str, Mark] = {}
         self.problems: list[Diagnostic] = []
+        self._built: set[int] = set()  # ids of nodes built at least once
+        self._open: set[int] = set()  # ids of nodes being built (the current branch)
+        self._aliased = 0  # values built through aliases so far
+        self._inside_alias = 0  # > 0 while building an alias's value
+        self._outer_alias: tuple[str, Mark] = ("$", (1, 1))  # the alias whose value is being built
 
-    def build(self, node: yaml.Node, path: str) -> Any:
-        self.value_marks[path] = _mark(node)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            out = []
-            for i, item in enumerate(node.value):
-                self.marks[child_path(path, i)] = _mark(item)
-                out.append(self.build(item, child_path(path, i)))
-            return out
-        return self.loader.construct_object(node, deep=True)
+    def build(self, node: yaml.Node, path: str, depth: int, at: Mark | None = None) -> Any:
+        """The value of ``node`` at ``path``; ``at`` is where an alias to it was written."""
+        self.value_marks[path] = at or _mark(node)
+        return self._value(node, path, depth, at)
 
-    def _mapping(self, node: yaml.MappingNode, path: str) -> dict[str, Any]:
+    def _value(self, node: yaml.Node, path: str, depth: int, at: Mark | None) -> Any:
+        if depth > MAX_DEPTH:
+            self._stop(path, at or _mark(node), f"nested deeper than {MAX_DEPTH} levels")
+        key = id(node)
+        if key in self._open:
+            self._stop(path, at or _mark(node), "recursive alias: the anchored value contains this alias")
+        alias = key in self._built
+        self._built.add(key)
+        if alias and not self._inside_alias:
+            self._outer_alias = (path, at or _mark(node))
+        self._inside_alias += alias
+        if self._inside_alias:
+            self._aliased += 1
+            if self._aliased > MAX_ALIASED:
+                self._stop(*self._outer_alias,
+                           f"aliases expand to more than {MAX_ALIASED} values in all (a YAML alias bomb?)")
+        self._open.add(key)
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path, depth)
+            if isinstance(node, yaml.SequenceNode):
+                return self._sequence(node, path, depth)
+            return self._scalar(node, path, at)
+        finally:
+            self._open.discard(key)
+            self._inside_alias -= alias
+
+    def _sequence(self, node: yaml.SequenceNode, path: str, depth: int) -> list[Any]:
+        out = []
+        after = node.start_mark.index
+        for i, item in enumerate(node.value):
+            sub = child_path(path, i)
+            at = self._alias_mark(item, after)
+            self.marks[sub] = at or _mark(item)
+            out.append(self.build(item, sub, depth + 1, at))
+            after = max(after, item.end_mark.index) if at is None else self._after_alias(after)
+        return out
+
+    def _scalar(self, node: yaml.Node, path: str, at: Mark | None) -> Any:
+        line, col = at or _mark(node)
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            message = "unsupported YAML: " + " ".join(str(exc.problem or exc.context or "").split())
+        except (ValueError, OverflowError, TypeError) as exc:
+            message = _bad_value(node, exc)
+        else:
+            if isinstance(value, float) and value != value:
+                message = "`.nan` (not a number) is not accepted"
+            elif isinstance(value, _KEPT):
+                return value
+            elif node.tag == "tag:yaml.org,2002:timestamp":
+                return str(node.value)  # a date stays the text it was written as: JSON has no dates
+            else:
+                message = f"values tagged `{_short(node.tag)}` are not supported"
+        self.problems.append(Diagnostic(file=self.source, line=line, col=col, path=path, message=message))
+        return None
+
+    def _mapping(self, node: yaml.MappingNode, path: str, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         merged: dict[str, Any] = {}  # from `<<: *anchor`; the mapping's own keys win
         first: dict[str, Mark] = {}
         for key_node, value_node in node.value:
+            at = self._alias_mark(value_node, key_node.end_mark.index)
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self._merge(value_node, path, merged)
+                self._merge(value_node, path, depth, merged, at)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 line, col = _mark(key_node)
@@ -131,21 +232,68 @@ class _Builder:
                 continue
             first[key] = _mark(key_node)
             self.marks[sub] = first[key]
-            out[key] = self.build(value_node, sub)
+            out[key] = self.build(value_node, sub, depth + 1, at)
         if merged:
             return {**{k: v for k, v in merged.items() if k not in out}, **out}
         return out
 
-    def _merge(self, node: yaml.Node, path: str, merged: dict[str, Any]) -> None:
-        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    def _merge(self, node: yaml.Node, path: str, depth: int, merged: dict[str, Any], at: Mark | None) -> None:
+        sources = node.value if isinstance(node, yaml.SequenceNode) and at is None else [node]
         for src in sources:  # earlier sources win, as in YAML's merge-key spec
+            if isinstance(src, yaml.SequenceNode):  # `<<: *list`: the aliased list's mappings
+                self._merge(src, path, depth, merged, None)
+                continue
             if not isinstance(src, yaml.MappingNode):
-                line, col = _mark(src)
+                line, col = at or _mark(src)
                 self.problems.append(Diagnostic(file=self.source, line=line, col=col, path=path,
                                                 message="`<<` merges only mappings"))
                 continue
-            for key, value in self._mapping(src, path).items():
+            for key, value in self._value(src, path, depth + 1, at).items():
                 merged.setdefault(key, value)
+
+    def _alias_mark(self, node: yaml.Node, after: int) -> Mark | None:
+        """Where the alias to ``node`` is written, if ``node`` was built before (an alias): the
+        first ``*`` after ``after`` (the previous item's end), past separators and comments."""
+        if id(node) not in self._built:
+            return None
+        text, i, n = self.text, after, len(self.text)
+        while i < n:
+            c = text[i]
+            if c == "#":
+                i = text.find("\n", i)
+                if i < 0:
+                    return None
+            elif c in " \t\r\n,-:?[{":
+                i += 1
+            elif c in "&!":  # the anchor or tag of the enclosing collection
+                while i < n and not (text[i].isspace() or text[i] in "[{"):
+                    i += 1
+            else:
+                break
+        if i < n and text[i] == "*":
+            self._last_alias = i
+            return _position(self.text, i, byte_offset=False)
+        return None
+
+    def _after_alias(self, after: int) -> int:
+        i = getattr(self, "_last_alias", after) + 1
+        while i < len(self.text) and not (self.text[i].isspace() or self.text[i] in ",]}"):
+            i += 1
+        return i
+
+    def _stop(self, path: str, mark: Mark, message: str) -> None:
+        raise _Stop(Diagnostic(file=self.source, line=mark[0], col=mark[1], path=path, message=message))
+
+
+def _bad_value(node: yaml.Node, exc: Exception) -> str:
+    shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+    if node.tag == "tag:yaml.org,2002:int" and "digits" in str(exc):
+        return f"integer too large ({len(node.value)} characters; at most {sys.get_int_max_str_digits()} digits)"
+    return f"`{shown}` is not a valid `{_short(node.tag)}` value"
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag.rsplit(":", 1)[1] if tag.startswith("tag:yaml.org,2002:") else tag
 
 
 def _mark(node: yaml.Node) -> Mark:

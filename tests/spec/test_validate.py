@@ -89,3 +89,38 @@ def test_builtin_names_are_accepted():
     result = CliRunner().invoke(main, ["validate", "builtin:nope"])
     assert result.exit_code == 2
     assert result.output == "error: unknown built-in pattern `nope`: expected one of: `vote`\n"
+
+
+def test_one_bad_file_does_not_hide_the_others(tmp_path):
+    (tmp_path / "a-recursive.yaml").write_text("name: x\na: &r [*r]\nsteps: [{id: a, task: x}]\n")
+    (tmp_path / "b-tag.yaml").write_text("name: x\nsteps: [{id: a, task: x, data: {v: !!int abc}}]\n")
+    (tmp_path / "c-good.yaml").write_text("name: good\nsteps: [{id: a, task: x}]\n")
+    out = io.StringIO()
+    assert validate([tmp_path], None, out) == 2
+    assert out.getvalue().splitlines() == [
+        f"{tmp_path / 'a-recursive.yaml'}:2:8: $.a[0]: recursive alias: the anchored value contains this alias",
+        f"{tmp_path / 'b-tag.yaml'}:2:36: $.steps[0].data.v: `abc` is not a valid `!!int` value",
+        f"ok: {tmp_path / 'c-good.yaml'} (pattern good, 1 step)",
+        "2 errors in 2 files",
+    ]
+
+
+def test_a_bug_in_one_file_still_reports_the_others(tmp_path, monkeypatch):
+    import runner.spec
+
+    (tmp_path / "a.yaml").write_text("name: a\nsteps: [{id: a, task: x}]\n")
+    (tmp_path / "b.yaml").write_text("name: b\nsteps: [{id: a, task: x}]\n")
+    real = runner.spec.load_file
+
+    def load_file(path):
+        if Path(path).name == "a.yaml":
+            raise KeyError("boom")
+        return real(path)
+
+    monkeypatch.setattr(runner.spec, "load_file", load_file)
+    out = io.StringIO()
+    assert validate([tmp_path], None, out) == 4
+    assert out.getvalue().splitlines() == [
+        f"{tmp_path / 'a.yaml'}: internal error (a bug in runner, please report it): KeyError: 'boom'",
+        f"ok: {tmp_path / 'b.yaml'} (pattern b, 1 step)",
+    ]

@@ -72,5 +72,60 @@ def test_unknown_tags_are_reported_not_raised():
     with pytest.raises(SpecError) as exc:
         load_yaml("name: x\nkey: !env HOME\n", "f.yaml")
     assert exc.value.render() == (
-        "f.yaml:2:6: $: unsupported YAML: could not determine a constructor for the tag '!env'\n1 error found"
+        "f.yaml:2:6: $.key: unsupported YAML: could not determine a constructor for the tag '!env'\n1 error found"
     )
+
+
+LAUGHS = "name: x\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+
+
+def _one(text: str) -> str:
+    with pytest.raises(SpecError) as exc:
+        load_yaml(text, "f.yaml")
+    assert len(exc.value.diagnostics) == 1, exc.value.render()
+    return exc.value.diagnostics[0].render()
+
+
+def test_an_alias_bomb_is_refused_at_the_alias_that_overflows():
+    # 9**9 (387 million) values if expanded; refused after MAX_ALIASED, pointing at line `e:`'s first alias
+    assert _one(LAUGHS) == (
+        "f.yaml:6:8: $.e[0]: aliases expand to more than 10000 values in all (a YAML alias bomb?)")
+
+
+def test_aliases_within_the_budget_are_expanded_and_marked_where_written():
+    doc = load_yaml("a: &a [1, 2]\nb: [*a, *a]\nc:\n  - *a\n", "f.yaml")
+    assert doc.data == {"a": [1, 2], "b": [[1, 2], [1, 2]], "c": [[1, 2]]}
+    assert (doc.marks["$.b[0]"], doc.marks["$.b[1]"], doc.marks["$.c[0]"]) == ((2, 5), (2, 9), (4, 5))
+
+
+def test_a_recursive_alias_is_an_error():
+    assert _one("name: x\na: &r [*r]\n") == "f.yaml:2:8: $.a[0]: recursive alias: the anchored value contains this alias"
+    assert _one("a: &m {b: *m}\n").startswith("f.yaml:1:11: $.a.b: recursive alias")
+
+
+def test_deep_nesting_is_an_error_not_a_recursion_error():
+    text = "z: " + "[" * 500 + "]" * 500 + "\n"
+    assert _one(text).endswith(": nested deeper than 64 levels")
+    assert _one("a:\n" + "".join("  " * i + "- \n" for i in range(1, 200)) + "  " * 200 + "- 1\n").endswith(
+        "nested deeper than 64 levels")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("v: !!int abc\n", "f.yaml:1:4: $.v: `abc` is not a valid `!!int` value"),
+    ("v: !!timestamp 2001-13-45\n", "f.yaml:1:4: $.v: `2001-13-45` is not a valid `!!timestamp` value"),
+    ("v: !!float x\n", "f.yaml:1:4: $.v: `x` is not a valid `!!float` value"),
+    ("v: !!binary aGk=\n", "f.yaml:1:4: $.v: values tagged `!!binary` are not supported"),
+    ("v: .nan\n", "f.yaml:1:4: $.v: `.nan` (not a number) is not accepted"),
+    ("v: " + "9" * 5000 + "\n", "f.yaml:1:4: $.v: integer too large (5000 characters; at most 4300 digits)"),
+    ("v: x\x00\n", "f.yaml:1:5: $: YAML error: control characters are not allowed (character #x0000)"),
+    ("v: é\x01\n", "f.yaml:1:5: $: YAML error: control characters are not allowed (character #x0001)"),
+    ("v: [\n", "f.yaml:2:1: $: YAML syntax error: did not find expected node content"),
+])
+def test_bad_scalars_and_characters_are_one_line_errors_with_a_place(text, message):
+    assert _one(text) == message
+
+
+def test_dates_stay_the_text_written():
+    assert load_yaml("v: 2024-01-31\nw: !!timestamp 2001-12-14t21:59:43.10-05:00\n", "f.yaml").data == {
+        "v": "2024-01-31", "w": "2001-12-14t21:59:43.10-05:00"}
