@@ -66,7 +66,18 @@ def environment() -> Any:
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    class Environment(SandboxedEnvironment):
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            # In a mapping, a key wins over a method of the same name: `inputs.items` is the input
+            # named `items`, not dict.items (Jinja tries the attribute first).
+            if isinstance(obj, Mapping):
+                try:
+                    return obj[attribute]
+                except (KeyError, TypeError):
+                    pass
+            return super().getattr(obj, attribute)
+
+    env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent, ensure_ascii=False)
     return env
 

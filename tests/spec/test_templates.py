@@ -80,3 +80,12 @@ steps:
     forEach: "{{ steps.b.results }}"
 """)
     assert [step_dependencies(s) for s in p.steps] == [(), (), ("b", "a")]
+
+
+@pytest.mark.parametrize("name", ["items", "keys", "values", "get", "pop", "copy", "update", "clear"])
+def test_an_input_named_like_a_dict_method_is_the_input(name):
+    ctx = {"inputs": {name: ["x", "y"]}, "steps": {"s": {name: 1, "output": "o"}}}
+    assert evaluate(f"inputs.{name}", ctx) == ["x", "y"]
+    assert render(f"{{{{ inputs.{name} | join(',') }}}} {{{{ steps.s.{name} }}}}", ctx) == "x,y 1"
+    # a mapping without that key still has its methods
+    assert render("{{ inputs.keys() | list }}", {"inputs": {"a": 1}}) == "['a']"
