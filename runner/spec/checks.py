@@ -15,6 +15,12 @@ from runner.spec import templates
 from runner.spec.diagnose import Reporter
 
 _TEMPLATE_KEYS = (("task", False), ("when", True), ("forEach", True))
+# Variables that exist only in some templates of a step: name -> (where, whether a step has it there).
+_SCOPED = {
+    "item": "the task of a step with `forEach`",
+    "index": "the task of a step with `forEach`",
+    "previous": "the task of a step with `strategy: sequential`",
+}
 
 
 def check_pattern(data: Any, rep: Reporter) -> None:
@@ -45,7 +51,7 @@ def check_pattern(data: Any, rep: Reporter) -> None:
     if isinstance(outputs, dict):
         for name, src in outputs.items():
             if isinstance(src, str):
-                _check_template(f"$.outputs.{name}", src, False, inputs, index, rep, fan_out=None)
+                _check_template(f"$.outputs.{name}", src, False, inputs, index, rep, scope=None)
     for cycle in find_cycles(edges):
         rep.add(f"$.steps[{index[cycle[0]]}]", "cycle: " + " -> ".join(cycle))
 
@@ -91,9 +97,7 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
     for key, is_expr in _TEMPLATE_KEYS:
         src = step.get(key)
         if isinstance(src, str):
-            # `item`/`index` exist in the task of a forEach step (not in forEach itself, nor in `when`)
-            fan_out = key == "task" and "forEach" in step
-            deps += _check_template(f"{base}.{key}", src, is_expr, inputs, index, rep, fan_out=fan_out)
+            deps += _check_template(f"{base}.{key}", src, is_expr, inputs, index, rep, scope=_scope(step, key))
     agents = step.get("agents")
     if isinstance(agents, dict):
         lo, hi = agents.get("min", 1), agents.get("max")
@@ -102,18 +106,30 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
     return deps
 
 
+def _scope(step: dict[str, Any], key: str) -> frozenset[str]:
+    """The scoped variables (``_SCOPED``) that template ``key`` of ``step`` sees."""
+    if key != "task":  # `when` and `forEach` are evaluated once, before any item or agent
+        return frozenset()
+    found = set()
+    if "forEach" in step:
+        found |= {"item", "index"}
+    if step.get("strategy") == "sequential":
+        found.add("previous")
+    return frozenset(found)
+
+
 def _check_template(path: str, src: str, is_expr: bool, inputs: dict[str, Any], index: dict[str, int],
-                    rep: Reporter, *, fan_out: bool | None) -> list[str]:
-    """Check one template; ``fan_out``: True/False in a step with/without forEach, None in outputs."""
+                    rep: Reporter, *, scope: frozenset[str] | None) -> list[str]:
+    """Check one template; ``scope``: the ``_SCOPED`` variables it sees (None: an output, outside any step)."""
     message = templates.syntax_error(src, expression=is_expr)
     if message:
         rep.add(path, message, at_value=True)
         return []
     refs = templates.references(src, expression=is_expr)
-    known = {"inputs", "steps", "item", "index"} if fan_out else {"inputs", "steps"}
+    known = {"inputs", "steps"} | (scope or set())
     for name in sorted(refs.variables - known):
-        if name in ("item", "index") and fan_out is False:
-            rep.add(path, f"`{name}` is only defined in the task of a step with `forEach`", at_value=True)
+        if name in _SCOPED and scope is not None:
+            rep.add(path, f"`{name}` is only defined in {_SCOPED[name]}", at_value=True)
         else:
             rep.add(path, f"unknown variable `{name}` ({suggest(name, sorted(known))})", at_value=True)
     for name in sorted(refs.inputs - set(inputs)):

@@ -175,3 +175,33 @@ def test_free_variables(problems):
         "f.yaml:8:11: $.steps[1].when: `index` is only defined in the task of a step with `forEach`",
         "f.yaml:10:6: $.outputs.o: unknown variable `item` (expected one of: `inputs`, `steps`)",
     ]
+
+
+def test_previous_exists_only_in_the_task_of_a_sequential_step(problems):
+    assert problems("""
+        name: chain
+        steps:
+          - id: draft
+            strategy: sequential
+            agents: {min: 2}
+            task: "improve: {% for p in previous %}{{ p.result }}{% endfor %}"
+          - id: plain
+            task: "{{ previous }}"
+        """) == [
+        "f.yaml:8:11: $.steps[1].task: `previous` is only defined in the task of a step with `strategy: sequential`",
+    ]
+
+
+def test_concurrency_and_max_items_are_bounded(problems):
+    assert problems("""
+        name: big
+        concurrency: 100000
+        steps:
+          - id: each
+            forEach: "[1]"
+            maxItems: 1000000
+            task: go
+        """) == [
+        "f.yaml:2:14: $.concurrency: must be at most 4096, got integer 100000",
+        "f.yaml:6:15: $.steps[0].maxItems: must be at most 100000, got integer 1000000",
+    ]
