@@ -10,6 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from runner.errors import FailureKind  # noqa: E402
+from runner.spec.models import MAX_CONCURRENCY, MAX_ITEMS_LIMIT  # noqa: E402
 from runner.spec.units import CPU_RE, DURATION_RE, MEMORY_RE  # noqa: E402
 
 D = "https://json-schema.org/draft/2020-12/schema"
@@ -47,7 +48,8 @@ pattern = obj({
                    "max": {"type": "number"},
                    "pattern": {"type": "string"},
                })},
-    "concurrency": {"type": "integer", "minimum": 1},
+    # bounded (like `apply --concurrency`): one task thread each, the most a run can hold
+    "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY},
     "timeout": duration,
     "failFast": {"type": "boolean"},
     "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
@@ -99,6 +101,7 @@ pattern["$defs"] = {
         "when": {"type": ["string", "boolean"]},
         "needs": strings,
         "forEach": {"type": "string"},
+        "maxItems": {"type": "integer", "minimum": 1, "maximum": MAX_ITEMS_LIMIT},
     }, required=["id", "task"]),
 }
 

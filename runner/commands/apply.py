@@ -14,6 +14,7 @@ import click
 from runner.commands.common import load_inputs, load_pattern_arg, load_pool_arg, summary_text
 from runner.context import RunContext
 from runner.errors import Interrupted, UsageError
+from runner.spec.models import MAX_CONCURRENCY
 
 
 def _raise_sigterm(signum: int, frame: Any) -> None:
@@ -140,7 +141,7 @@ def _progress_hook(reporter: Any):  # type: ignore[no-untyped-def]
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write result JSON here.")
 @click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=Path(".runner"),
               show_default=True, help="Where run journals go.")
-@click.option("--concurrency", type=click.IntRange(1, 4096), help="Max agent tasks at once.")
+@click.option("--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), help="Max agent tasks at once.")
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML here.")
 @click.option("--log-format", type=click.Choice(["json", "human"]),
               help="Log lines on stderr (default: human on a terminal, JSON otherwise).")

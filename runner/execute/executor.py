@@ -95,7 +95,7 @@ class Executor:
         task_pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="task")
         node_pool = ThreadPoolExecutor(max_workers=max(4, len(pattern.steps)), thread_name_prefix="node")
         steps = StepRunner(self.plan, self.manager, self.records, self.journal, task_pool, self.stopping,
-                           self.ctx.run_id, self._candidates)
+                           self.ctx.run_id, self._candidates, concurrency=self.concurrency)
         running = 0
         try:
             while ready or running:
@@ -188,12 +188,13 @@ class Executor:
                                 capabilities=list(step.agents.capabilities)):
                     self._emit("step_started", step=step.id, agents=agents)
                     self._cancel_if_upstream_failed(step.id)
+                if not steps.wanted(step):  # before its agents start: the later nodes are passed over
+                    rec.status, rec.finished = "skipped", time.time()
+                    self._emit("step_skipped", step=step.id, reason=f"when: {step.when}")
             elif node.kind == "spawn":
                 steps.spawn(step)
             elif node.kind == "execute":
-                if not steps.execute(step):
-                    rec.status, rec.finished = "skipped", time.time()
-                    self._emit("step_skipped", step=step.id, reason=f"when: {step.when}")
+                steps.execute(step)
             elif node.kind == "aggregate":
                 steps.aggregate(step)
                 rec.status, rec.finished = "succeeded", time.time()

@@ -8,9 +8,10 @@ same agent when it is still healthy, else on another agent that has the capabili
 from __future__ import annotations
 
 import contextvars
+import functools
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -25,7 +26,7 @@ from runner.execute.records import AttemptRecord, StepRecord
 from runner.execute.retry import delays, should_retry
 from runner.observe import trace
 from runner.plan.model import Plan, Selection
-from runner.spec.models import Step
+from runner.spec.models import MAX_ITEMS_LIMIT, Step
 
 _LOSER_WAIT = 5.0  # s a cancelled race loser may take to return (so its attempt is on record)
 
@@ -57,7 +58,7 @@ class StepsView(Mapping[str, Any]):
 class StepRunner:
     def __init__(self, plan: Plan, manager: AgentManager, records: dict[str, StepRecord],
                  journal: Any, task_pool: ThreadPoolExecutor, stopping: threading.Event,
-                 run_id: str, candidates: list[AgentInfo]) -> None:
+                 run_id: str, candidates: list[AgentInfo], concurrency: int = 64) -> None:
         self.plan = plan
         self.manager = manager
         self.records = records
@@ -66,6 +67,7 @@ class StepRunner:
         self.stopping = stopping
         self.run_id = run_id
         self.candidates = candidates
+        self.concurrency = concurrency  # the task pool's size
         self.spawn_failures: dict[str, AgentFailure] = {}  # agent id -> why its spawn node failed
         self.login = LoginHandler(manager)
         # Race losers are cancelled: the task each (step, item, slot) runs now, and the slots that lost.
@@ -92,24 +94,34 @@ class StepRunner:
                 # shows would otherwise cost two start timeouts.
                 self.spawn_failures[info.id] = failure
 
-    def execute(self, step: Step) -> bool:
-        """Run the step's tasks; False when the step is skipped (``when`` is false)."""
+    def wanted(self, step: Step) -> bool:
+        """Whether the step runs: its ``when`` (if any) is true. Asked before any agent is chosen
+        or started, so a skipped step costs nothing."""
+        from runner.spec.templates import evaluate, step_site
+
+        if not step.when:
+            return True
+        return bool(evaluate(step.when, self.context(), site=step_site(self.plan.pattern, step.id, "when")))
+
+    def execute(self, step: Step) -> None:
+        """Run the step's tasks (its ``when`` was true: see ``wanted``)."""
         from runner.spec.templates import evaluate, step_site
 
         rec = self.records[step.id]
         pattern = self.plan.pattern
-        if step.when and not evaluate(step.when, self.context(), site=step_site(pattern, step.id, "when")):
-            return False
         items: list[Any] = [None]
         if step.for_each:
             value = evaluate(step.for_each, self.context(), site=step_site(pattern, step.id, "forEach"))
             if not isinstance(value, list | tuple):
                 raise StepFailure("task", f"forEach of step `{step.id}` gave {type(value).__name__}, expected a list")
+            if len(value) > step.max_items:
+                raise StepFailure("config", f"forEach of step `{step.id}` gave {len(value)} items, more than its "
+                                  f"maxItems ({step.max_items}): raise `maxItems` (at most {MAX_ITEMS_LIMIT}) "
+                                  "or split the work")
             items = list(value)
         sel = self.plan.selections[step.id]
         rec.agents = [a.id for a in sel.agents]
-        rec.answers = [self._run_item(step, sel, i if step.for_each else None, item) for i, item in enumerate(items)]
-        return True
+        rec.answers = self._run_items(step, sel, items)
 
     def aggregate(self, step: Step) -> None:
         rec = self.records[step.id]
@@ -152,45 +164,86 @@ class StepRunner:
             return f"confidence {rec.confidence} is below minConfidence {floor:g}"
         return None
 
-    def _run_item(self, step: Step, sel: Selection, index: int | None, item: Any) -> list[Answer]:
+    def _units(self, step: Step, sel: Selection, items: list[Any]) -> Iterator[tuple[int, Callable[[], Any]]]:
+        """(item position, work) for every item: one chain of agents (sequential), else one
+        task per agent. Each item's task is rendered when its work is first handed out."""
         from runner.spec.templates import render, step_site
 
         site = step_site(self.plan.pattern, step.id)  # errors point at the step's task in the file
-        base = self.context(item=item, index=index)
-        agents = list(sel.agents)
-        if step.strategy == "sequential":
-            answers: list[Answer] = []
-            for slot, info in enumerate(agents):
-                previous = [{"agent": a.agent_id, "result": a.result, "confidence": a.confidence} for a in answers]
-                task = render(step.task, {**base, "previous": previous}, site=site)
-                answer = self._guarded(step, sel, info, slot, index, item, task)
-                if answer is not None:
-                    answers.append(answer)
+        for pos, item in enumerate(items):
+            index = pos if step.for_each else None
+            if step.strategy == "sequential":
+                yield pos, functools.partial(self._chain, step, sel, index, item, site)
+                continue
+            task = render(step.task, self.context(item=item, index=index, previous=[]), site=site)
+            for slot, info in enumerate(sel.agents):
+                yield pos, functools.partial(self._guarded, step, sel, info, slot, index, item, task)
+
+    def _run_items(self, step: Step, sel: Selection, items: list[Any]) -> list[list[Answer]]:
+        """Every item's answers. Items and their agents run at once on the task pool (bounded by
+        the run's ``concurrency``; each agent's own limit is its lease); at most two units per
+        task thread are queued, so a long ``forEach`` costs memory for its items only."""
+        answers: list[list[Answer]] = [[] for _ in items]
+        todo = self._units(step, sel, items)
+        if len(items) == 1 and (step.strategy == "sequential" or len(sel.agents) == 1):
+            # One unit: run it in this thread (a step alone in the DAG runs in the main thread,
+            # which then gets a signal itself and records how the attempt ended).
+            answers[0] = _as_list(next(todo)[1]())
             return answers
-        task = render(step.task, {**base, "previous": []}, site=site)
-        if len(agents) == 1:
-            answer = self._guarded(step, sel, agents[0], 0, index, item, task)
-            return [answer] if answer is not None else []
-        futures: dict[Future[Answer | None], int] = {
-            self.task_pool.submit(contextvars.copy_context().run, self._guarded, step, sel, info, slot, index,
-                                  item, task): slot
-            for slot, info in enumerate(agents)
-        }
-        results: list[Answer] = []
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        running: dict[Future[Any], tuple[int, int]] = {}
+        slots: dict[int, int] = {}  # item position -> units handed out so far (a unit's slot)
+        decided: set[int] = set()  # race items that have their winner
+        losers: list[Future[Any]] = []
+        window = 2 * self.concurrency
+
+        def fill() -> None:
+            while len(running) < window:
+                unit = next(todo, None)
+                if unit is None:
+                    return
+                pos, work = unit
+                slot = slots[pos] = slots.get(pos, -1) + 1
+                if pos not in decided:
+                    running[self.task_pool.submit(contextvars.copy_context().run, work)] = (pos, slot)
+
+        fill()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in done:
-                answer = f.result()
-                if answer is not None:
-                    results.append(answer)
-            if step.strategy == "race" and results:
-                # The first acceptable answer wins; the others are cancelled where their agent can
-                # cancel one task (else they finish unobserved and are stopped at cleanup).
-                cancelled = self._cancel_losers(step, index, {futures[f] for f in pending}, results[0].agent_id)
-                wait([f for f in pending if futures[f] in cancelled], timeout=_LOSER_WAIT)
-                break
-        return results
+                pos, _slot = running.pop(f)
+                got = _as_list(f.result())
+                if pos in decided:
+                    continue
+                answers[pos] += got
+                if step.strategy == "race" and got:
+                    # The first acceptable answer wins; the others are cancelled where their agent
+                    # can cancel one task (else they finish unobserved and are stopped at cleanup).
+                    decided.add(pos)
+                    rest = {fut: s for fut, (p, s) in running.items() if p == pos}
+                    cancelled = self._cancel_losers(step, pos if step.for_each else None, set(rest.values()),
+                                                    got[0].agent_id)
+                    for fut, s in rest.items():
+                        del running[fut]
+                        if s in cancelled:
+                            losers.append(fut)
+            fill()
+        if losers:  # so each loser's attempt is on record before the step ends
+            wait(losers, timeout=_LOSER_WAIT)
+        return answers
+
+    def _chain(self, step: Step, sel: Selection, index: int | None, item: Any, site: Any) -> list[Answer]:
+        """``strategy: sequential``: one agent after another, each task rendered with ``previous``."""
+        from runner.spec.templates import render
+
+        answers: list[Answer] = []
+        for slot, info in enumerate(sel.agents):
+            previous = [{"agent": a.agent_id, "result": a.result, "confidence": a.confidence,
+                         "reasoning": a.reasoning} for a in answers]
+            task = render(step.task, self.context(item=item, index=index, previous=previous), site=site)
+            answer = self._guarded(step, sel, info, slot, index, item, task)
+            if answer is not None:
+                answers.append(answer)
+        return answers
 
     def _cancel_losers(self, step: Step, index: int | None, slots: set[int], winner: str) -> set[int]:
         """Mark ``slots`` lost (no new attempt starts) and cancel their running tasks; the
@@ -362,6 +415,12 @@ def _no_answer(step: Step, rec: StepRecord, item: int | None) -> StepFailure:
     return StepFailure(last.error_kind or "task",
                        f"step `{step.id}` got no answer{where} after {len(failed)} failed attempt(s); "
                        f"last: {last.error}")
+
+
+def _as_list(got: Answer | list[Answer] | None) -> list[Answer]:
+    if got is None:
+        return []
+    return got if isinstance(got, list) else [got]
 
 
 def _agg_dict(step: Step, agg: Any) -> dict[str, Any]:

@@ -60,6 +60,10 @@ class Backoff:
     jitter: float = 0.1  # fraction of the delay, drawn uniformly in [-j, +j]
 
 
+MAX_CONCURRENCY = 4096  # most agent tasks a run holds at once (`concurrency`, `apply --concurrency`)
+MAX_ITEMS = 10_000  # most items a `forEach` may give, unless the step says `maxItems`
+MAX_ITEMS_LIMIT = 100_000  # most a step's `maxItems` may be: each item's attempts are kept until the end
+
 DEFAULT_RETRY_ON = ("infrastructure", "crash", "timeout", "hang", "parse")
 
 
@@ -84,6 +88,7 @@ class Step:
     when: str | None = None  # Jinja2 expression source; step skipped when false
     needs: tuple[str, ...] = ()  # explicit dependencies
     for_each: str | None = None  # Jinja2 expression yielding a list; `item` in the task
+    max_items: int = MAX_ITEMS  # most items `for_each` may give; more fails the step (config)
     data: Mapping[str, Any] = field(default_factory=dict)  # extra structured data sent with the task
     line: int = 0  # where the step starts in its file (for messages)
 

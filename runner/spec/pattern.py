@@ -9,6 +9,7 @@ from runner.spec.checks import check_pattern
 from runner.spec.document import load_checked, read_text
 from runner.spec.models import (
     DEFAULT_RETRY_ON,
+    MAX_ITEMS,
     AgentRequirement,
     Aggregation,
     Backoff,
@@ -114,6 +115,7 @@ def _step(s: dict[str, Any], line: int) -> Step:
         when=("true" if when else "false") if isinstance(when, bool) else when,
         needs=tuple(s.get("needs", ())),
         for_each=s.get("forEach"),
+        max_items=s.get("maxItems", MAX_ITEMS),
         data=dict(s.get("data") or {}),
         line=line,
     )

@@ -270,3 +270,59 @@ steps:
     assert outcome.exit_code == 0
     attempts = outcome.result["steps"][0]["attempts"]
     assert [a["agentId"] for a in attempts] == ["broken", "spare"]
+
+
+def test_sequential_tasks_see_the_previous_answers(tmp_path):
+    seen = []
+
+    def echo(agent_id):
+        def fn(request):
+            seen.append(request.description)
+            return f"{agent_id}+"
+        return PythonAgent(agent_id, fn, capabilities=("w",))
+
+    text = """
+name: chain
+steps:
+  - id: draft
+    strategy: sequential
+    agents: {capabilities: [w], min: 2}
+    task: "so far: {% for p in previous %}{{ p.agent }}={{ p.result }};{% endfor %}"
+"""
+    outcome = run(tmp_path, text, [echo("a"), echo("b")])
+    assert outcome.exit_code == 0, outcome.result["error"]
+    assert seen == ["so far: ", "so far: a=a+;"]
+
+
+def test_for_each_over_an_input_named_items(tmp_path):
+    text = """
+name: each
+inputs:
+  items: {type: array, default: [a, b]}
+steps:
+  - id: each
+    forEach: inputs.items
+    task: "{{ item }}"
+"""
+    outcome = run(tmp_path, text, [PythonAgent("p", lambda r: r.description.upper())])
+    assert outcome.exit_code == 0, outcome.result["error"]
+    assert outcome.result["steps"][0]["output"] == ["A", "B"]
+
+
+def test_for_each_beyond_max_items_fails_as_config_with_the_cap(tmp_path):
+    text = """
+name: each
+inputs:
+  xs: {type: array}
+steps:
+  - id: each
+    forEach: inputs.xs
+    maxItems: 3
+    task: "{{ item }}"
+"""
+    outcome = run(tmp_path, text, [PythonAgent("p", lambda r: "ok")], {"xs": [1, 2, 3, 4]})
+    assert outcome.exit_code == 2
+    assert outcome.result["error"]["message"] == (
+        "step `each` failed: forEach of step `each` gave 4 items, more than its maxItems (3): "
+        "raise `maxItems` (at most 100000) or split the work")
+    assert outcome.result["steps"][0]["attempts"] == []

@@ -1,0 +1,97 @@
+"""Step semantics with real per-task command agents: `when` before agents start, forEach items
+at once, reacting to a failure."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner.api import apply
+from runner.context import RunContext
+from runner.execute.journal import read_events
+from runner.spec.pattern import parse_pattern
+from runner.spec.pool import parse_pool
+
+pytestmark = pytest.mark.pty
+
+PROGRAMS = Path(__file__).resolve().parents[1] / "helpers" / "programs"
+POOL = f"""kind: pool
+name: p
+agents:
+  - id: echo
+    command: [{sys.executable}, {PROGRAMS / "answer_json.py"}]
+    capabilities: [echo]
+  - id: crash
+    command: [{sys.executable}, {PROGRAMS / "crash.py"}]
+    capabilities: [crash]
+"""
+
+
+def apply_text(tmp_path: Path, pattern: str, pool: str = POOL, inputs=None):
+    ctx = RunContext(workdir=tmp_path, state_dir=tmp_path / "state", environ=dict(os.environ))
+    outcome = apply(parse_pattern(pattern, "p.yaml"), parse_pool(pool, "pool.yaml"), inputs or {}, ctx=ctx)
+    return outcome, list(read_events(Path(outcome.run_dir)))
+
+
+def test_a_step_whose_when_is_false_starts_no_agent(tmp_path):
+    outcome, events = apply_text(tmp_path, """
+name: skip
+steps:
+  - id: never
+    agents: {capabilities: [echo]}
+    when: "1 > 2"
+    task: go
+""")
+    assert outcome.exit_code == 0, outcome.result["error"]
+    assert outcome.result["steps"][0]["status"] == "skipped"
+    (cleanup,) = [e for e in events if e["event"] == "cleanup_started"]
+    assert cleanup["agents"] == []
+    assert not [e for e in events if e["event"] in ("agent_event", "attempt_started")]
+
+
+# Each task marks itself started, then waits (up to 5 s) until every item's task has started:
+# run one at a time, no task ever sees the others, and the attempts cannot overlap.
+GATHER = """
+import os, sys, time
+d = sys.argv[1]
+sys.stdin.read()
+open(os.path.join(d, str(os.getpid())), "w").close()
+deadline = time.monotonic() + 5
+while len(os.listdir(d)) < int(sys.argv[2]) and time.monotonic() < deadline:
+    time.sleep(0.02)
+print("seen", len(os.listdir(d)))
+"""
+
+
+def test_for_each_items_run_at_once(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (tmp_path / "gather.py").write_text(GATHER)
+    n = 12
+    pool = f"""kind: pool
+name: p
+agents:
+  - id: gather
+    command: [{sys.executable}, {tmp_path / "gather.py"}, {marks}, "{n}"]
+    capabilities: [g]
+"""
+    outcome, _ = apply_text(tmp_path, f"""
+name: fan
+concurrency: {n}
+inputs:
+  xs: {{type: array}}
+steps:
+  - id: each
+    agents: {{capabilities: [g]}}
+    forEach: inputs.xs
+    task: "{{{{ item }}}}"
+""", pool, {"xs": list(range(n))})
+    assert outcome.exit_code == 0, outcome.result["error"]
+    step = outcome.result["steps"][0]
+    assert step["output"] == [f"seen {n}"] * n
+    starts = [a["startedAt"] for a in step["attempts"]]
+    ends = [a["finishedAt"] for a in step["attempts"]]
+    assert len(starts) == n and max(starts) < min(ends)  # every attempt overlapped every other
