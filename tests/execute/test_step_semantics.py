@@ -11,7 +11,7 @@ import pytest
 
 from runner.api import apply
 from runner.context import RunContext
-from runner.execute.journal import read_events
+from runner.journal import read_events
 from runner.spec.pattern import parse_pattern
 from runner.spec.pool import parse_pool
 
