@@ -32,7 +32,8 @@ def serve_command(*, agent_type: str, agent_id: str, name: str, capabilities: tu
                   token_file: str | None, tls_cert: str | None, tls_key: str | None,
                   drain_timeout: str, max_tasks: int | None, register: str | None = None,
                   register_prefix: str = "/runner/agents/", register_ttl: int = 10,
-                  register_endpoint: str | None = None, pass_env: tuple[str, ...] = ()) -> int:
+                  register_endpoint: str | None = None, pass_env: tuple[str, ...] = (),
+                  insecure: bool = False) -> int:
     """Build the agent definition from the options and serve it; returns the exit code.
 
     ``pass_env``: names of the server's environment variables the agent program gets too (its
@@ -57,7 +58,7 @@ def serve_command(*, agent_type: str, agent_id: str, name: str, capabilities: tu
     opts = ServeOptions(definition=definition, agent_id=agent_id, name=name, http=http, grpc=grpc,
                         token_file=token_file, tls_cert=tls_cert, tls_key=tls_key,
                         drain_timeout=parse_duration(drain_timeout), max_tasks=max_tasks,
-                        register=registration)
+                        register=registration, insecure=insecure)
     from runner.observe import trace
 
     try:
@@ -101,6 +102,8 @@ def agent_group() -> None:
               help="Endpoint to publish (default: the --http URL, else the --grpc one).")
 @click.option("--pass-env", "pass_env", multiple=True, metavar="NAME",
               help="Give the agent program this variable of the server's environment (repeatable).")
+@click.option("--insecure", is_flag=True,
+              help="Serve without a token on a non-loopback address (refused otherwise).")
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED)
 def serve_cli(**kwargs: object) -> None:
     """Serve one agent over HTTP and/or gRPC until SIGTERM."""

@@ -1,21 +1,31 @@
-"""The HTTP flavour of the agent server (stdlib ``http.server``, one thread per connection).
+"""The HTTP flavour of the agent server: a WSGI app served by waitress.
 
 Routes (see docs/protocol.md): ``POST /execute``, ``POST /cancel``, ``GET /health``,
 ``GET /metrics`` (JSON, or Prometheus text for ``Accept: text/plain`` / ``?format=prometheus``),
 ``GET /output?taskId=ID`` (newline-delimited JSON chunks until the task ends) and the
 unauthenticated ``GET /livez`` for probes that cannot send a token.
+
+Why waitress (not ``http.server``, which spends a thread on every connection and waits for a
+slow client forever): its event loop reads requests, so a connection costs a file descriptor,
+not a thread, until its request is complete; the number of connections is capped
+(``HttpLimits.connections``), a connection that sends nothing for ``idle_timeout`` seconds
+while no request of it runs is closed, and requests run on a fixed pool of threads. It has no
+TLS of its own: ``runner.protocol.tls_channel`` adds it to waitress's channel.
 """
 
 from __future__ import annotations
 
 import json
 import queue
+import socket
 import ssl
 import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from runner.errors import AgentFailure, FailureKind
 from runner.observe import trace
@@ -25,6 +35,18 @@ from runner.protocol.service import AgentService, Busy, Unavailable
 
 _MAX_BODY = 16 << 20
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+StartResponse = Callable[..., Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpLimits:
+    """What one client may hold of the server (documented in docs/protocol.md)."""
+
+    connections: int = 256  # open connections at once; beyond, new ones wait in the listen backlog
+    idle_timeout: float = 30.0  # s a connection may send nothing while no request of it runs
+    # Threads that run requests: each task holds one for /execute and one for its /output
+    # stream; the rest answer /health, /cancel and /metrics meanwhile.
+    spare_threads: int = 4
 
 
 def _wants_prometheus(fmt: str, accept: str) -> bool:
@@ -43,179 +65,173 @@ def _wants_prometheus(fmt: str, accept: str) -> bool:
     return False
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    service: AgentService
-    token: str | None
-    tls: ssl.SSLContext | None = None
+def _reply(start: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
+    return _reply_text(start, status, json.dumps(body), "application/json")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+
+def _reply_text(start: StartResponse, status: int, text: str, content_type: str) -> list[bytes]:
+    data = text.encode()
+    start(f"{status} {HTTPStatus(status).phrase}",
+          [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _error(start: StartResponse, status: int, kind: FailureKind, message: str) -> list[bytes]:
+    return _reply(start, status, wire.error_json(kind, message))
+
+
+class AgentApp:
+    """The agent protocol as a WSGI application (one instance per server)."""
+
+    def __init__(self, service: AgentService, token: str | None) -> None:
+        self.service = service
+        self.token = token
         self.inflight = 0  # /execute calls whose reply is not written yet
         self.idle = threading.Condition()
 
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        # The TLS handshake happens here, in the connection's thread, not in the accept loop.
-        if self.tls is None:
-            return super().finish_request(request, client_address)
+    def __call__(self, environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if method == "GET" and path == "/livez":
+            return _reply(start, 200, {"ok": True})
+        if method not in ("GET", "POST") or path not in _ROUTES.get(method, ()):
+            return _error(start, 404, FailureKind.CONFIG, f"no route {method} {path}")
+        if not authorized(self.token, environ.get("HTTP_AUTHORIZATION")):
+            return _error(start, HTTPStatus.UNAUTHORIZED, FailureKind.CONFIG, "missing or wrong bearer token")
+        if method == "POST":
+            return self._post(environ, start, path)
+        if path == "/health":
+            body = self.service.health()
+            return _reply(start, 200 if body["healthy"] else 503, body)
+        if path == "/metrics":
+            if _wants_prometheus(query.get("format", [""])[0], environ.get("HTTP_ACCEPT", "")):
+                return _reply_text(start, 200, self.service.prometheus(), PROMETHEUS_TYPE)
+            return _reply(start, 200, self.service.metrics())
+        return self._stream(environ, start, query.get("taskId", [""])[0])
+
+    def _post(self, environ: dict[str, Any], start: StartResponse, path: str) -> list[bytes]:
+        # waitress has read the whole body already (and refused one over the limit with 413)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
         try:
-            wrapped = self.tls.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return None  # a client that does not speak TLS (or does not trust us)
-        try:
-            super().finish_request(wrapped, client_address)
-        finally:
-            wrapped.close()  # the plain socket was detached into it; the server closes only that
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse one connection per agent
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-    server: _Server
-    server_version = "runner-agent/" + wire.PROTOCOL_VERSION
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass  # access logs would be noise; headers (the token) are never logged
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _send_text(self, status: int, text: str, content_type: str) -> None:
-        data = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _error(self, status: int, kind: FailureKind, message: str) -> None:
-        self._send(status, wire.error_json(kind, message))
-
-    def _authorized(self) -> bool:
-        if authorized(self.server.token, self.headers.get("Authorization")):
-            return True
-        self._error(HTTPStatus.UNAUTHORIZED, FailureKind.CONFIG, "missing or wrong bearer token")
-        return False
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        url = urlsplit(self.path)
-        if url.path == "/livez":
-            return self._send(200, {"ok": True})
-        if not self._authorized():
-            return None
-        service = self.server.service
-        if url.path == "/health":
-            body = service.health()
-            return self._send(200 if body["healthy"] else 503, body)
-        if url.path == "/metrics":
-            if _wants_prometheus(parse_qs(url.query).get("format", [""])[0], self.headers.get("Accept", "")):
-                return self._send_text(200, service.prometheus(), PROMETHEUS_TYPE)
-            return self._send(200, service.metrics())
-        if url.path == "/output":
-            return self._stream(parse_qs(url.query).get("taskId", [""])[0])
-        return self._error(404, FailureKind.CONFIG, f"no route {url.path}")
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-        path = urlsplit(self.path).path
-        if path not in ("/execute", "/cancel"):
-            return self._error(404, FailureKind.CONFIG, f"no route {self.path}")
-        if not self._authorized():
-            return None
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            return self._error(413, FailureKind.CONFIG, "request body too large")
-        try:
-            body = json.loads(self.rfile.read(length) or b"null")
+            body = json.loads(environ["wsgi.input"].read(length) or b"null")
             if path == "/cancel":
                 task_id = body.get("taskId") if isinstance(body, dict) else None
                 if not isinstance(task_id, str) or not task_id:
                     raise ValueError("`taskId` (a non-empty string) is required")
-                return self._send(200, {"taskId": task_id, "cancelled": self.server.service.cancel(task_id)})
+                return _reply(start, 200, {"taskId": task_id, "cancelled": self.service.cancel(task_id)})
             request = wire.request_from_json(body)
         except (ValueError, wire.Malformed) as exc:
-            return self._error(400, FailureKind.CONFIG, f"bad request: {exc}")
-        with self.server.idle:
-            self.server.inflight += 1
+            return _error(start, 400, FailureKind.CONFIG, f"bad request: {exc}")
+        with self.idle:
+            self.inflight += 1
         try:
-            self._execute(request)
+            return self._execute(environ, start, request)
         finally:
-            with self.server.idle:
-                self.server.inflight -= 1
-                self.server.idle.notify_all()
+            with self.idle:
+                self.inflight -= 1
+                self.idle.notify_all()
 
-    def _execute(self, request: Any) -> None:
+    def _execute(self, environ: dict[str, Any], start: StartResponse, request: Any) -> list[bytes]:
+        headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
         try:
-            parent = trace.extract({k.lower(): v for k, v in self.headers.items()})
-            result = self.server.service.execute(request, trace_context=parent)
+            result = self.service.execute(request, trace_context=trace.extract(headers))
         except Busy as exc:
-            return self._error(409, FailureKind.INFRASTRUCTURE, str(exc))
+            return _error(start, 409, FailureKind.INFRASTRUCTURE, str(exc))
         except Unavailable as exc:
-            return self._error(503, FailureKind.INFRASTRUCTURE, str(exc))
+            return _error(start, 503, FailureKind.INFRASTRUCTURE, str(exc))
         except AgentFailure as exc:
-            return self._error(500, exc.kind, str(exc))
+            return _error(start, 500, exc.kind, str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug in the agent must not kill the server
-            return self._error(500, FailureKind.CRASH, f"internal error: {type(exc).__name__}: {exc}")
-        self._send(200, wire.result_to_json(result))
+            return _error(start, 500, FailureKind.CRASH, f"internal error: {type(exc).__name__}: {exc}")
+        return _reply(start, 200, wire.result_to_json(result))
 
-    def _stream(self, task_id: str) -> None:
-        # Close-delimited body: one JSON object per line, flushed as the agent prints.
-        sub = self.server.service.subscribe(task_id)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.close_connection = True
-        try:
-            while True:
-                try:
-                    item = sub.get(timeout=1.0)
-                except queue.Empty:
-                    continue
-                if item is None:
-                    break
-                line = json.dumps({"taskId": item[0], "text": item[1]}) + "\n"
-                self.wfile.write(line.encode())
-                self.wfile.flush()
-        except OSError:
-            pass  # the subscriber went away
-        finally:
-            sub.close()
+    def _stream(self, environ: dict[str, Any], start: StartResponse, task_id: str) -> Iterator[bytes]:
+        # One JSON object per line, flushed as the agent prints (waitress sends it chunked).
+        sub = self.service.subscribe(task_id)
+        gone: Callable[[], bool] = environ.get("waitress.client_disconnected") or (lambda: False)
+        start("200 OK", [("Content-Type", "application/x-ndjson")])
+
+        def lines() -> Iterator[bytes]:
+            try:
+                while not gone():
+                    try:
+                        item = sub.get(timeout=1.0)
+                    except queue.Empty:
+                        continue
+                    if item is None:
+                        break
+                    yield (json.dumps({"taskId": item[0], "text": item[1]}) + "\n").encode()
+            finally:
+                sub.close()
+
+        return lines()
+
+
+_ROUTES = {"GET": ("/health", "/metrics", "/output"), "POST": ("/execute", "/cancel")}
 
 
 class HttpAgentServer:
     """``start()`` serves in a background thread; ``port`` is the bound port (0 picks one)."""
 
     def __init__(self, service: AgentService, host: str, port: int, *, token: str | None = None,
-                 tls: ssl.SSLContext | None = None) -> None:
-        self._server = _Server((host, port), _Handler)
-        self._server.service = service
-        self._server.token = token
-        self._server.tls = tls
+                 tls: ssl.SSLContext | None = None, limits: HttpLimits | None = None) -> None:
+        from waitress.server import create_server
+
+        from runner.protocol.tls_channel import tls_channel
+
+        limits = limits or HttpLimits()
+        self.app = AgentApp(service, token)
+        self.tls = tls
+        # One socket bound as asked (waitress would bind every address a name resolves to).
+        sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self._map: dict[int, Any] = {}
+        self._server = create_server(
+            self.app, map=self._map, sockets=[sock], ident="runner-agent/" + wire.PROTOCOL_VERSION,
+            threads=2 * service.concurrency + limits.spare_threads,
+            connection_limit=limits.connections,
+            channel_timeout=max(1, round(limits.idle_timeout)),
+            cleanup_interval=max(1, round(limits.idle_timeout / 4)),
+            max_request_body_size=_MAX_BODY, max_request_header_size=64 << 10,
+            channel_request_lookahead=1,  # keeps a streaming client readable: its disconnect is seen
+            asyncore_use_poll=True,  # select() cannot watch descriptors past 1024
+            expose_tracebacks=False, log_socket_errors=False)
+        if tls is not None:
+            self._server.channel_class = tls_channel(tls)
         self.host = host
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="runner-http", daemon=True)
+        self.port = int(self._server.effective_port)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="runner-http", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"{'https' if self._server.tls else 'http'}://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> HttpAgentServer:
         self._thread.start()
         return self
 
+    def _serve(self) -> None:
+        from waitress import wasyncore
+
+        try:
+            while not self._stopping.is_set():
+                wasyncore.poll2(1.0, self._map)
+            wasyncore.dispatcher.close(self._server)  # stop listening (the trigger stays for writers)
+            deadline = time.monotonic() + 1.0  # let replies already handed over reach their clients
+            while time.monotonic() < deadline and any(
+                    getattr(ch, "total_outbufs_len", 0) for ch in list(self._map.values())):
+                wasyncore.poll2(0.05, self._map)
+        finally:
+            wasyncore.close_all(self._map)
+
     def stop(self, grace: float = 2.0) -> None:
         """Stop accepting; wait up to ``grace`` seconds for replies still being written."""
-        with self._server.idle:
-            self._server.idle.wait_for(lambda: self._server.inflight == 0, timeout=grace)
-        self._server.shutdown()
-        self._server.server_close()
+        with self.app.idle:
+            self.app.idle.wait_for(lambda: self.app.inflight == 0, timeout=grace)
+        self._stopping.set()
+        self._server.pull_trigger()  # wake the loop now
+        self._thread.join(timeout=5.0)
+        self._server.task_dispatcher.shutdown(timeout=1)
 
 
 def server_tls(cert: str, key: str) -> ssl.SSLContext:

@@ -49,6 +49,7 @@ class ServeOptions:
     max_tasks: int | None = None
     runtime_options: dict[str, Any] = field(default_factory=dict)
     register: RegisterOptions | None = None  # --register etcd://...: announce the agent in etcd
+    insecure: bool = False  # --insecure: serve without a token on a non-loopback address
 
 
 def split_address(value: str, what: str) -> tuple[str, int]:
@@ -85,6 +86,36 @@ def resolve_token(opts: ServeOptions, environ: dict[str, str]) -> str | None:
     return environ.get(TOKEN_ENV) or None
 
 
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback one (``0.0.0.0`` and ``::`` are not)."""
+    import ipaddress
+    import socket
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0].split("%")[0]).is_loopback for i in infos)
+
+
+def check_open_access(opts: ServeOptions) -> None:
+    """Without a token anyone who reaches the port runs commands: only loopback, or ``--insecure``."""
+    exposed = [a for flag, a in (("--http", opts.http), ("--grpc", opts.grpc))
+               if a and not is_loopback(split_address(a, flag)[0])]
+    if not exposed:
+        return
+    if not opts.insecure:
+        raise UsageError(f"refusing to serve {', '.join(exposed)} without a token: anyone who reaches it "
+                         f"runs commands; set {TOKEN_ENV} or --token-file, bind 127.0.0.1, or pass "
+                         f"--insecure")
+    print(f"warning: serving {', '.join(exposed)} WITHOUT a token (--insecure): anyone who reaches "
+          f"it runs commands as this user", file=sys.stderr)
+
+
 def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout,
           stop: threading.Event | None = None) -> int:
     """Serve until SIGTERM/SIGINT (or ``stop`` is set); returns the exit code."""
@@ -93,6 +124,8 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
     if bool(opts.tls_cert) != bool(opts.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     token = resolve_token(opts, environ)
+    if token is None:
+        check_open_access(opts)
     max_tasks = opts.max_tasks or type_concurrency(opts.definition)
     wake = threading.Event()  # the agent's state changed (or stop): publish its health now
     bus = EventBus()
