@@ -11,11 +11,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from runner.errors import FailureKind  # noqa: E402
 from runner.spec.models import MAX_CONCURRENCY, MAX_ITEMS_LIMIT  # noqa: E402
-from runner.spec.units import CPU_RE, DURATION_RE, MEMORY_RE  # noqa: E402
+from runner.spec.units import CPU_RE, DURATION_RE, MAX_CPU, MAX_DURATION, MAX_MEMORY, MEMORY_RE  # noqa: E402
 
 D = "https://json-schema.org/draft/2020-12/schema"
-duration = {"type": ["number", "string"], "minimum": 0, "pattern": DURATION_RE,
+# Every number that sizes something at run time (threads, agents, retries, timers) has a maximum,
+# documented in docs/pattern.md and docs/pool.md: past it a value crashes or exhausts the machine.
+# "x-unit" (checked by runner.spec.diagnose with runner.spec.units.UNITS) bounds the string forms.
+MAX_AGENTS = 1000  # agents of a step, instances of a template, a runtime's agents, warm agents
+MAX_RETRIES = 100
+MAX_FACTOR = 100
+duration = {"type": ["number", "string"], "minimum": 0, "pattern": DURATION_RE, "x-unit": "duration",
+            "maximum": MAX_DURATION,
             "x-expected": "a duration such as 500ms, 30s, 5m, 1h or a number of seconds"}
+count = {"type": "integer", "minimum": 1, "maximum": MAX_AGENTS}
 fraction = {"type": "number", "minimum": 0, "maximum": 1}
 strings = {"type": "array", "items": {"type": "string"}}
 def obj(props, required=(), **kw):
@@ -64,8 +72,8 @@ pattern["$defs"] = {
         "description": {"type": "string"},
         "agents": obj({
             "capabilities": strings,
-            "min": {"type": "integer", "minimum": 1},
-            "max": {"type": "integer", "minimum": 1},
+            "min": count,
+            "max": count,
             "prefer": strings,
             "minConfidence": fraction,
         }),
@@ -89,9 +97,9 @@ pattern["$defs"] = {
         }, **{"if": {"properties": {"onFailure": {"const": "fallback"}}, "required": ["onFailure"]},
               "then": {"required": ["fallback"]}}),
         "retry": obj({
-            "limit": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 0, "maximum": MAX_RETRIES},
             "backoff": obj({
-                "initial": duration, "factor": {"type": "number", "minimum": 1},
+                "initial": duration, "factor": {"type": "number", "minimum": 1, "maximum": MAX_FACTOR},
                 "max": duration, "jitter": fraction,
             }),
             "on": {"type": "array", "items": {"enum": [k.value for k in FailureKind]}},
@@ -125,10 +133,10 @@ agent_fields = {
     "confidence": fraction,
     "metadata": {"type": "object"},
     "resources": obj({
-        "cpu": {"type": ["number", "string"], "exclusiveMinimum": 0, "pattern": CPU_RE,
-                "x-expected": "a CPU amount such as 1, 0.5 or 500m"},
-        "memory": {"type": ["integer", "string"], "minimum": 1, "pattern": MEMORY_RE,
-                   "x-expected": "a memory size such as 512Mi, 1Gi, 100M or a number of bytes"},
+        "cpu": {"type": ["number", "string"], "exclusiveMinimum": 0, "pattern": CPU_RE, "x-unit": "cpu",
+                "maximum": MAX_CPU, "x-expected": "a CPU amount such as 1, 0.5 or 500m"},
+        "memory": {"type": ["integer", "string"], "minimum": 1, "pattern": MEMORY_RE, "x-unit": "memory",
+                   "maximum": MAX_MEMORY, "x-expected": "a memory size such as 512Mi, 1Gi, 100M or a number of bytes"},
         "timeout": duration,
         "idleTimeout": duration,
     }),
@@ -140,7 +148,7 @@ agent = obj({"id": {"type": "string", "minLength": 1}, "name": {"type": "string"
                           "x-expected": "a URL starting with http://, https://, grpc:// or grpcs://"},
              **agent_fields}, required=["id"])
 template = obj({"name": {"type": "string", "minLength": 1},
-                "maxInstances": {"type": "integer", "minimum": 1}, **agent_fields}, required=["name"])
+                "maxInstances": count, **agent_fields}, required=["name"])
 pool = obj({
     "kind": {"const": "pool"},
     "name": name,
@@ -150,9 +158,9 @@ pool = obj({
                                               "properties": {"type": {"type": "string"}}}},
     "runtimes": {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {
         "type": {"type": "string"}, "priority": {"type": "integer"},
-        "maxAgents": {"type": "integer", "minimum": 1}}}},
+        "maxAgents": count}}},
     "templates": {"type": "array", "items": {"$ref": "#/$defs/template"}},
-    "warmPool": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+    "warmPool": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0, "maximum": MAX_AGENTS}},
     "healthInterval": duration,
     "autoRestart": {"type": "boolean"},
     # one token source (tokenEnv or tokenFile), plus an optional CA for TLS to the agents

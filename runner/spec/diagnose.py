@@ -22,11 +22,27 @@ _ARTICLE = {"object": "a mapping", "array": "a list", "string": "a string", "int
 
 @cache
 def _validator(name: str) -> Any:
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, validators
 
     from runner.resources import schema
 
-    return Draft202012Validator(schema(name))
+    return validators.extend(Draft202012Validator, {"x-unit": _unit})(schema(name))
+
+
+def _unit(validator: Any, unit: str, instance: Any, schema: dict[str, Any]) -> Any:
+    """``"x-unit": "duration"``: the value must parse as that unit, within its maximum
+    (``runner.spec.units``); a wrong type or pattern is left to those keywords' clearer messages."""
+    from jsonschema.exceptions import ValidationError
+
+    from runner.spec.units import UNITS
+
+    if isinstance(instance, bool) or not isinstance(instance, int | float | str):
+        return
+    try:
+        UNITS[unit](instance)
+    except ValueError as exc:
+        if not str(exc).startswith("expected "):
+            yield ValidationError(str(exc))
 
 
 def schema_diagnostics(data: Any, schema_name: str, source: str,
@@ -51,7 +67,7 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"boolean {'true' if value else 'false'}"
     if isinstance(value, int):
-        return f"integer {value}"
+        return f"integer {value}" if value.bit_length() < 128 else f"an integer of about {int(value.bit_length() * 0.30103)} digits"
     if isinstance(value, float):
         return f"number {value:g}"
     if isinstance(value, str):

@@ -205,3 +205,31 @@ def test_concurrency_and_max_items_are_bounded(problems):
         "f.yaml:2:14: $.concurrency: must be at most 4096, got integer 100000",
         "f.yaml:6:15: $.steps[0].maxItems: must be at most 100000, got integer 1000000",
     ]
+
+
+def test_numbers_that_size_the_run_are_bounded(problems):
+    # each of these validated before and then crashed (or would exhaust the machine) at apply time
+    assert problems("""
+        name: big
+        timeout: 10000000h
+        concurrency: 5000
+        steps:
+          - id: a
+            task: x
+            timeout: 1.0e+300
+            inactivity: .inf
+            retry: {limit: 1000000000, backoff: {factor: 1.0e+300, max: 99999999999}}
+            agents: {min: 1001, max: 100000000}
+        """) == [
+        "f.yaml:2:10: $.timeout: `10000000h` is more than the maximum, 30 days (720h)",
+        "f.yaml:3:14: $.concurrency: must be at most 4096, got integer 5000",
+        "f.yaml:7:14: $.steps[0].timeout: `1e+300` is more than the maximum, 30 days (720h)",
+        "f.yaml:8:17: $.steps[0].inactivity: `inf` is more than the maximum, 30 days (720h)",
+        "f.yaml:9:20: $.steps[0].retry.limit: must be at most 100, got integer 1000000000",
+        "f.yaml:9:50: $.steps[0].retry.backoff.factor: must be at most 100, got number 1e+300",
+        "f.yaml:9:65: $.steps[0].retry.backoff.max: `99999999999` is more than the maximum, 30 days (720h)",
+        "f.yaml:10:19: $.steps[0].agents.min: must be at most 1000, got integer 1001",
+        "f.yaml:10:30: $.steps[0].agents.max: must be at most 1000, got integer 100000000",
+    ]
+    assert problems("name: n\nsteps: [{id: a, task: x, timeout: .nan}]\n") == [
+        "f.yaml:2:35: $.steps[0].timeout: `.nan` (not a number) is not accepted"]

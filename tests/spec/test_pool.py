@@ -139,3 +139,22 @@ def test_check_pair_is_skipped_for_dynamic_registries():
     assert [d.message for d in check_pair(pattern, empty)] == ["pool `empty` has no agents or templates to run step `a`"]
     for kind in ("etcd", "env"):
         assert check_pair(pattern, Pool(name="dyn", registries=(RegistryConfig(type=kind),))) == []
+
+
+def test_pool_numbers_are_bounded(problems):
+    assert problems("""
+        name: p
+        healthInterval: 721h
+        warmPool: {t: 1001}
+        runtimes: [{type: local, maxAgents: 1001}]
+        templates:
+          - {name: t, command: [echo], maxInstances: 1001, resources: {cpu: 1025, memory: 17Ti, idleTimeout: 1.0e+9}}
+        """) == [
+        "f.yaml:2:17: $.healthInterval: `721h` is more than the maximum, 30 days (720h)",
+        "f.yaml:3:15: $.warmPool.t: must be at most 1000, got integer 1001",
+        "f.yaml:4:37: $.runtimes[0].maxAgents: must be at most 1000, got integer 1001",
+        "f.yaml:6:46: $.templates[0].maxInstances: must be at most 1000, got integer 1001",
+        "f.yaml:6:69: $.templates[0].resources.cpu: `1025` is more than the maximum, 1024 cores",
+        "f.yaml:6:83: $.templates[0].resources.memory: `17Ti` is more than the maximum, 16Ti",
+        "f.yaml:6:102: $.templates[0].resources.idleTimeout: `1e+09` is more than the maximum, 30 days (720h)",
+    ]

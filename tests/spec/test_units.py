@@ -34,3 +34,23 @@ def test_bad_units(fn, bad, message):
     with pytest.raises(ValueError) as exc:
         fn(bad)
     assert str(exc.value) == message
+
+
+@pytest.mark.parametrize(("fn", "bad", "message"), [
+    (parse_duration, "10000000h", "`10000000h` is more than the maximum, 30 days (720h)"),
+    (parse_duration, 1e300, "`1e+300` is more than the maximum, 30 days (720h)"),
+    (parse_duration, float("inf"), "`inf` is more than the maximum, 30 days (720h)"),
+    (parse_duration, float("nan"), "`nan` is not a number"),
+    (parse_duration, -1, "`-1` is negative"),
+    (parse_memory, "17Ti", "`17Ti` is more than the maximum, 16Ti"),
+    (parse_memory, 10**4000, "a number of about 4000 digits is more than the maximum, 16Ti"),
+    (parse_cpu, "1025", "`1025` is more than the maximum, 1024 cores"),
+])
+def test_units_have_a_maximum(fn, bad, message):
+    with pytest.raises(ValueError) as exc:
+        fn(bad)
+    assert str(exc.value) == message
+
+
+def test_the_maxima_themselves_are_accepted():
+    assert (parse_duration("720h"), parse_memory("16Ti"), parse_cpu(1024)) == (2592000.0, 16 * 1024**4, 1024.0)
