@@ -74,6 +74,8 @@ class StepRunner:
         self._live: dict[tuple[str, int | None, int], tuple[AgentHandle, str]] = {}
         self._lost: dict[tuple[str, int | None, int], str] = {}
         self._race_lock = threading.Lock()
+        # (step, item) -> slot -> the agent answering for it now (retries keep agents distinct)
+        self._slots: dict[tuple[str, int | None], dict[int, str]] = {}
 
     # ------------------------------------------------------------ context
     def context(self, **extra: Any) -> dict[str, Any]:
@@ -145,6 +147,7 @@ class StepRunner:
         for index, answers in enumerate(rec.answers):
             if not answers:
                 raise _no_answer(step, rec, index if step.for_each else None)
+            _check_quorum(step, rec, answers, index if step.for_each else None)
             agg = aggregate(step.aggregation, answers)
             details.append(agg)
             if not agg.ok:
@@ -272,6 +275,7 @@ class StepRunner:
         backoff = delays(step.retry)
         tried = [info.id]
         attempt = 0
+        self._answering(step, index, slot, info.id)
         while True:
             attempt += 1
             record = AttemptRecord(attempt=attempt, agent_id=info.id, item=index)
@@ -296,7 +300,7 @@ class StepRunner:
                     raise
                 if self.stopping.wait(next(backoff)):
                     raise
-                info = self._retry_agent(step, sel, info, tried)
+                info = self._retry_agent(step, sel, info, slot, index, tried)
             except (KeyboardInterrupt, Interrupted) as exc:
                 # A task run in the main thread (a step alone in the DAG) gets the signal itself:
                 # the journal still says how this attempt ended.
@@ -389,19 +393,34 @@ class StepRunner:
                            errorKind=r.error_kind, error=r.error, durationMs=int((r.finished or 0) * 1000 - r.started * 1000),
                            usage=r.usage)
 
-    def _retry_agent(self, step: Step, sel: Selection, info: AgentInfo, tried: list[str]) -> AgentInfo:
-        """The same agent if it is still usable, else another one with the capabilities."""
+    def _answering(self, step: Step, index: int | None, slot: int, agent_id: str) -> set[str]:
+        """Record that ``agent_id`` answers for ``slot`` of the step's item ``index``; the agents
+        answering for its other slots."""
+        with self._race_lock:
+            slots = self._slots.setdefault((step.id, index), {})
+            slots[slot] = agent_id
+            return {a for s, a in slots.items() if s != slot}
+
+    def _retry_agent(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
+                     tried: list[str]) -> AgentInfo:
+        """The same agent if it is still usable, else another one with the capabilities.
+
+        Never an agent that answers for another slot of the same item: a step of N agents gets
+        N distinct answers or fewer (one agent must not vote twice)."""
         handle = self.manager.handle(info.id)
         if self.manager.retired(info.id):
             pass  # out of the pool (unhealthy, no autoRestart): only another agent can help
         elif handle is None or handle.state in (AgentState.READY, AgentState.BUSY, AgentState.ERROR):
             if handle is None or handle.health().healthy:
                 return info
+        busy = self._answering(step, index, slot, info.id)
         in_step = {a.id for a in sel.agents}
-        spare = [a for a in self.candidates if a.has(step.agents.capabilities) and a.id not in tried]
+        spare = [a for a in self.candidates
+                 if a.has(step.agents.capabilities) and a.id not in tried and a.id not in busy]
         spare.sort(key=lambda a: (a.id in in_step, a.id))  # prefer agents this step does not use yet
         if spare:
             tried.append(spare[0].id)
+            self._answering(step, index, slot, spare[0].id)
             return spare[0]
         return info
 
@@ -415,6 +434,22 @@ def _no_answer(step: Step, rec: StepRecord, item: int | None) -> StepFailure:
     return StepFailure(last.error_kind or "task",
                        f"step `{step.id}` got no answer{where} after {len(failed)} failed attempt(s); "
                        f"last: {last.error}")
+
+
+def _check_quorum(step: Step, rec: StepRecord, answers: list[Answer], item: int | None) -> None:
+    """A vote or consensus counts distinct agents: it needs ``agents.min`` of them, else it
+    fails (the answers of fewer agents than the step asked for decide nothing)."""
+    if step.aggregation.type not in ("voting", "consensus") or step.strategy == "race":
+        return
+    agents = sorted({a.agent_id for a in answers})
+    if len(agents) >= step.agents.min:
+        return
+    failed = [a for a in rec.attempts if a.item == item and a.status in ("failed", "rejected", "cancelled")]
+    where = f" for item {item}" if item is not None else ""
+    last = f"; last failure: {failed[-1].error}" if failed else ""
+    raise StepFailure(failed[-1].error_kind or "task" if failed else "task",
+                      f"step `{step.id}` needs answers from {step.agents.min} distinct agents for "
+                      f"{step.aggregation.type}{where}, got {len(agents)} ({', '.join(agents)}){last}")
 
 
 def _as_list(got: Answer | list[Answer] | None) -> list[Answer]:
