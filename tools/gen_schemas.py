@@ -108,6 +108,7 @@ pattern["$defs"] = {
         "inactivity": duration,
         "when": {"type": ["string", "boolean"]},
         "needs": strings,
+        "runs": {"enum": ["on-success", "on-failure", "always"]},
         "forEach": {"type": "string"},
         "maxItems": {"type": "integer", "minimum": 1, "maximum": MAX_ITEMS_LIMIT},
     }, required=["id", "task"]),

@@ -36,6 +36,7 @@ from runner.execute.records import StepRecord
 from runner.execute.shutdown import Shutdown
 from runner.execute.steps import StepFailure, StepRunner
 from runner.plan.model import Plan
+from runner.spec.models import Step
 
 DEFAULT_CONCURRENCY = 64
 INFRA_KINDS = frozenset({"infrastructure", "login"})
@@ -56,7 +57,8 @@ class Executor:
         self.concurrency = concurrency or plan.pattern.concurrency or DEFAULT_CONCURRENCY
         self.records = {s.id: StepRecord(id=s.id) for s in plan.pattern.steps}
         self.manager = AgentManager(ctx, plan.pool, provided)
-        self.stopping = threading.Event()
+        self.stopping = threading.Event()  # aborted (timeout, signal) or over: nothing new starts
+        self.halted = threading.Event()  # fail-fast: only steps with `runs: on-failure|always` start
         self.error: tuple[str, str] | None = None  # (kind, message) of what stopped the run
         self.interrupted: Interrupted | None = None
         self.cleanup_problems: list[str] = []
@@ -95,15 +97,20 @@ class Executor:
         task_pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="task")
         node_pool = ThreadPoolExecutor(max_workers=max(4, len(pattern.steps)), thread_name_prefix="node")
         steps = StepRunner(self.plan, self.manager, self.records, self.journal, task_pool, self.stopping,
-                           self.ctx.run_id, self._candidates, concurrency=self.concurrency)
+                           self.ctx.run_id, self._candidates, concurrency=self.concurrency, halted=self.halted)
         running = 0
         try:
             while ready or running:
-                if self.stopping.is_set():  # fail-fast: started steps finish, new ones don't start
+                if self.stopping.is_set():  # aborted: started steps finish, new ones don't start
                     ready = [n for n in ready if self._step_running(n)]
                 while ready:
                     node_id = ready.pop(0)
-                    if self.stopping.is_set() and not self._step_running(node_id):
+                    if self.halted.is_set() and not self._goes_on(node_id):
+                        if self.stopping.is_set():
+                            continue
+                        # fail-fast: the step never starts, but the steps after it may react to that
+                        self._not_started(node_id)
+                        self._release(node_id, waiting, ready, rank)
                         continue
                     if not self._should_run(node_id):
                         self._release(node_id, waiting, ready, rank)
@@ -131,13 +138,13 @@ class Executor:
                 self._finish(node_id, error, waiting, ready, rank)
         except (KeyboardInterrupt, Interrupted) as exc:
             self.interrupted = exc if isinstance(exc, Interrupted) else Interrupted("SIGINT")
-            self.stopping.set()
+            self._abort()
             with Shutdown(self.manager, self.ctx.drain_timeout, self._emit) as shutdown:  # 2nd signal forces
                 shutdown.drain(done, running, lambda n, e: self._finish(n, e, waiting, [], rank))
                 self._stop_run("interrupted", str(self.interrupted), force=shutdown.forced.is_set())
                 self.cleanup()
         finally:
-            self.stopping.set()
+            self._abort()
             self.cleanup()
             task_pool.shutdown(wait=False, cancel_futures=True)
             node_pool.shutdown(wait=False, cancel_futures=True)
@@ -151,8 +158,27 @@ class Executor:
     def _stop_run(self, kind: str, message: str, force: bool = False) -> None:
         if self.error is None:
             self.error = (kind, message)
-        self.stopping.set()
+        self._abort()
         self.cleanup_problems += self.manager.stop_all(force=force, include_provided=True)  # makes running tasks return
+
+    def _abort(self) -> None:
+        self.halted.set()
+        self.stopping.set()
+
+    def _goes_on(self, node_id: str) -> bool:
+        """Whether a node starts after fail-fast: those of running steps, and the selection of a
+        step that reacts to failures (``runs: on-failure|always``)."""
+        node = self.plan.node(node_id)
+        if self._step_running(node_id):
+            return True
+        if node.kind != "select" or node.step is None:
+            return False
+        return self.plan.pattern.step(node.step).runs != "on-success" and self.records[node.step].status == "pending"
+
+    def _not_started(self, node_id: str) -> None:
+        step = self.plan.node(node_id).step
+        if step is not None and self.records[step].status == "pending":
+            self.records[step].status = "cancelled"
 
     def _step_running(self, node_id: str) -> bool:
         step = self.plan.node(node_id).step
@@ -187,10 +213,12 @@ class Executor:
                 with trace.span(trace.SELECT_AGENTS, step_id=step.id, agent_count=len(agents),
                                 capabilities=list(step.agents.capabilities)):
                     self._emit("step_started", step=step.id, agents=agents)
-                    self._cancel_if_upstream_failed(step.id)
-                if not steps.wanted(step):  # before its agents start: the later nodes are passed over
+                    skip = self._reaction(step)
+                if skip is None and not steps.wanted(step):  # before its agents start
+                    skip = f"when: {step.when}"
+                if skip is not None:  # the step's later nodes are passed over
                     rec.status, rec.finished = "skipped", time.time()
-                    self._emit("step_skipped", step=step.id, reason=f"when: {step.when}")
+                    self._emit("step_skipped", step=step.id, reason=skip)
             elif node.kind == "spawn":
                 steps.spawn(step)
             elif node.kind == "execute":
@@ -204,11 +232,16 @@ class Executor:
         except BaseException as exc:  # noqa: BLE001 - recorded on the step, decided by _finish
             return exc
 
-    def _cancel_if_upstream_failed(self, step_id: str) -> None:
-        for pred in self.plan.graph.predecessors(f"select:{step_id}"):
-            dep = self.plan.node(pred).step
-            if dep and self.records[dep].status in ("failed", "cancelled"):
-                raise StepFailure("cancelled", f"step `{dep}` did not succeed")
+    def _reaction(self, step: Step) -> str | None:
+        """Apply ``runs`` to the outcome of the steps ``step`` needs: raises (cancelled) when it
+        runs on success and one failed; why it is skipped, or None when it runs."""
+        failed = [dep for pred in self.plan.graph.predecessors(f"select:{step.id}")
+                  if (dep := self.plan.node(pred).step) and self.records[dep].status in ("failed", "cancelled")]
+        if step.runs == "on-success" and failed:
+            raise StepFailure("cancelled", f"step `{failed[0]}` did not succeed")
+        if step.runs == "on-failure" and not failed:
+            return "runs: on-failure, and every step it needs succeeded"
+        return None
 
     def _finish(self, node_id: str, error: BaseException | None, waiting: dict[str, int],
                 ready: list[str], rank: dict[str, int]) -> None:
@@ -225,7 +258,7 @@ class Executor:
                 self._emit("step_finished", step=rec.id, status=rec.status, errorKind=kind, error=message,
                            aggregation=rec.aggregation)
             if kind != "cancelled" and self.plan.pattern.fail_fast:
-                self.stopping.set()
+                self.halted.set()
                 if self.error is None:
                     self.error = (kind, f"step `{rec.id if rec else node_id}` failed: {message}")
         self._release(node_id, waiting, ready, rank)

@@ -69,9 +69,10 @@ class StepRecord:
     def template_view(self) -> dict[str, Any]:
         """What later steps' templates see as ``steps.<id>``."""
         return {
-            "output": self.output, "confidence": self.confidence, "status": self.status,
+            "output": self.output, "confidence": self.confidence, "status": self.status, "error": self.error,
             "results": [
-                {"agent": a.agent_id, "result": a.result, "confidence": a.confidence, "item": a.item}
+                {"agent": a.agent_id, "result": a.result, "confidence": a.confidence, "reasoning": a.reasoning,
+                 "item": a.item}
                 for a in self.attempts if a.status == "ok"
             ],
         }

@@ -58,13 +58,15 @@ class StepsView(Mapping[str, Any]):
 class StepRunner:
     def __init__(self, plan: Plan, manager: AgentManager, records: dict[str, StepRecord],
                  journal: Any, task_pool: ThreadPoolExecutor, stopping: threading.Event,
-                 run_id: str, candidates: list[AgentInfo], concurrency: int = 64) -> None:
+                 run_id: str, candidates: list[AgentInfo], concurrency: int = 64,
+                 halted: threading.Event | None = None) -> None:
         self.plan = plan
         self.manager = manager
         self.records = records
         self.journal = journal
         self.task_pool = task_pool
-        self.stopping = stopping
+        self.stopping = stopping  # the run is aborted (timeout, signal, end): nothing goes on
+        self.halted = halted or stopping  # fail-fast: a step failed; only `runs: on-failure|always` steps go on
         self.run_id = run_id
         self.candidates = candidates
         self.concurrency = concurrency  # the task pool's size
@@ -76,6 +78,10 @@ class StepRunner:
         self._race_lock = threading.Lock()
         # (step, item) -> slot -> the agent answering for it now (retries keep agents distinct)
         self._slots: dict[tuple[str, int | None], dict[int, str]] = {}
+
+    def stop(self, step: Step) -> threading.Event:
+        """The event that ends ``step``'s retries: a step reacting to failures outlives fail-fast."""
+        return self.halted if step.runs == "on-success" else self.stopping
 
     # ------------------------------------------------------------ context
     def context(self, **extra: Any) -> dict[str, Any]:
@@ -135,7 +141,7 @@ class StepRunner:
                 rec.output, rec.confidence = step.validation.fallback, None
                 rec.aggregation = {**(rec.aggregation or {}), "fallback": True, "reason": outcome}
                 return
-            if step.validation.on_failure != "retry" or retry == step.retry.limit or self.stopping.is_set():
+            if step.validation.on_failure != "retry" or retry == step.retry.limit or self.stop(step).is_set():
                 raise StepFailure("validation", outcome)
             self.journal.event("step_retried", step=step.id, reason=outcome)
             self.execute(step)
@@ -293,12 +299,12 @@ class StepRunner:
             except AgentFailure as failure:
                 self._record_failure(step, record, failure)
                 retry_on = self.login.handle(info, failure) if failure.kind is FailureKind.LOGIN else None
-                if retry_on is not None and not self.stopping.is_set():  # pool's login policy: once more
+                if retry_on is not None and not self.stop(step).is_set():  # pool's login policy: once more
                     info = retry_on
                     continue
-                if self.stopping.is_set() or not should_retry(step.retry, failure.kind, attempt):
+                if self.stop(step).is_set() or not should_retry(step.retry, failure.kind, attempt):
                     raise
-                if self.stopping.wait(next(backoff)):
+                if self.stop(step).wait(next(backoff)):
                     raise
                 info = self._retry_agent(step, sel, info, slot, index, tried)
             except (KeyboardInterrupt, Interrupted) as exc:
@@ -350,7 +356,7 @@ class StepRunner:
             if lost is not None and exc.kind is FailureKind.CANCELLED:
                 raise AgentFailure(FailureKind.CANCELLED, lost, agent_id=info.id, output=exc.output) from exc
             fate = self.manager.fate(handle)  # stopped by the health monitor / limits, not the run
-            if fate is None or exc.kind is not FailureKind.CANCELLED or self.stopping.is_set():
+            if fate is None or exc.kind is not FailureKind.CANCELLED or self.stop(step).is_set():
                 raise
             raise AgentFailure(fate[0], fate[1], agent_id=info.id, output=exc.output) from exc
         finally:

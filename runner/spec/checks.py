@@ -98,6 +98,9 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
         src = step.get(key)
         if isinstance(src, str):
             deps += _check_template(f"{base}.{key}", src, is_expr, inputs, index, rep, scope=_scope(step, key))
+    if step.get("runs") in ("on-failure", "always") and not deps:
+        rep.add(f"{base}.runs", f"`runs: {step['runs']}` reacts to the steps this step needs, and it needs none "
+                "(add `needs`)", at_value=True)
     agents = step.get("agents")
     if isinstance(agents, dict):
         lo, hi = agents.get("min", 1), agents.get("max")

@@ -87,6 +87,7 @@ class Step:
     inactivity: float | None = None  # seconds without output before a task counts as hung
     when: str | None = None  # Jinja2 expression source; step skipped when false
     needs: tuple[str, ...] = ()  # explicit dependencies
+    runs: str = "on-success"  # on-success | on-failure | always: after which outcome of its dependencies
     for_each: str | None = None  # Jinja2 expression yielding a list; `item` in the task
     max_items: int = MAX_ITEMS  # most items `for_each` may give; more fails the step (config)
     data: Mapping[str, Any] = field(default_factory=dict)  # extra structured data sent with the task

@@ -114,6 +114,7 @@ def _step(s: dict[str, Any], line: int) -> Step:
         inactivity=_duration(s.get("inactivity")),
         when=("true" if when else "false") if isinstance(when, bool) else when,
         needs=tuple(s.get("needs", ())),
+        runs=s.get("runs", "on-success"),
         for_each=s.get("forEach"),
         max_items=s.get("maxItems", MAX_ITEMS),
         data=dict(s.get("data") or {}),

@@ -95,3 +95,52 @@ steps:
     starts = [a["startedAt"] for a in step["attempts"]]
     ends = [a["finishedAt"] for a in step["attempts"]]
     assert len(starts) == n and max(starts) < min(ends)  # every attempt overlapped every other
+
+
+REACT = """
+name: react
+steps:
+  - id: test
+    agents: {capabilities: [crash]}
+    task: run the tests
+  - id: deploy
+    agents: {capabilities: [echo]}
+    task: "deploy {{ steps.test.output }}"
+  - id: fix
+    runs: on-failure
+    needs: [test]
+    agents: {capabilities: [echo]}
+    task: "fix: {{ steps.test.status }}: {{ steps.test.error }}"
+  - id: collect
+    runs: on-failure
+    needs: [deploy]
+    agents: {capabilities: [echo]}
+    task: "deploy was {{ steps.deploy.status }}"
+  - id: notify
+    runs: always
+    needs: [test]
+    when: steps.test.status == "failed"
+    agents: {capabilities: [echo]}
+    task: "tests {{ steps.test.status }}"
+"""
+
+
+def test_steps_that_run_on_failure_react_to_a_failed_step(tmp_path):
+    outcome, events = apply_text(tmp_path, REACT)
+    assert outcome.exit_code == 1  # the failed step still fails the run
+    steps = {s["id"]: s for s in outcome.result["steps"]}
+    assert {k: s["status"] for k, s in steps.items()} == {
+        "test": "failed", "deploy": "cancelled", "fix": "succeeded", "collect": "succeeded",
+        "notify": "succeeded"}
+    assert steps["fix"]["output"].startswith("echo: fix: failed: step `test` got no answer after 1 failed attempt(s)")
+    assert steps["collect"]["output"] == "echo: deploy was cancelled"
+    assert steps["notify"]["output"] == "echo: tests failed"
+    assert outcome.result["error"]["message"].startswith("step `test` failed")
+
+
+def test_steps_that_run_on_failure_are_skipped_when_all_went_well(tmp_path):
+    outcome, _ = apply_text(tmp_path, REACT.replace("capabilities: [crash]", "capabilities: [echo]"))
+    assert outcome.exit_code == 0, outcome.result["error"]
+    steps = {s["id"]: s["status"] for s in outcome.result["steps"]}
+    assert steps == {"test": "succeeded", "deploy": "succeeded", "fix": "skipped", "collect": "skipped",
+                     "notify": "skipped"}

@@ -233,3 +233,21 @@ def test_numbers_that_size_the_run_are_bounded(problems):
     ]
     assert problems("name: n\nsteps: [{id: a, task: x, timeout: .nan}]\n") == [
         "f.yaml:2:35: $.steps[0].timeout: `.nan` (not a number) is not accepted"]
+
+
+def test_runs_on_failure_needs_a_step_to_react_to(problems):
+    assert problems("""
+        name: react
+        steps:
+          - id: a
+            task: go
+          - id: b
+            runs: on-failure
+            task: go
+          - id: c
+            runs: always
+            task: "{{ steps.a.status }}"
+        """) == [
+        "f.yaml:6:11: $.steps[1].runs: `runs: on-failure` reacts to the steps this step needs, and it needs none "
+        "(add `needs`)",
+    ]
