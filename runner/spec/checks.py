@@ -13,6 +13,7 @@ from typing import Any
 from runner.plugins import suggest
 from runner.spec import templates
 from runner.spec.diagnose import Reporter
+from runner.spec.fields import unknown_fields
 
 _TEMPLATE_KEYS = (("task", False), ("when", True), ("forEach", True))
 # Variables that exist only in some templates of a step: name -> (where, whether a step has it there).
@@ -140,6 +141,8 @@ def _check_template(path: str, src: str, is_expr: bool, inputs: dict[str, Any], 
         rep.add(path, f"unknown input `{name}` ({hint})", at_value=True)
     for sid in sorted(refs.steps - set(index)):
         rep.add(path, f"unknown step `{sid}` ({suggest(sid, index)})", at_value=True)
+    for message in unknown_fields(src, expression=is_expr):
+        rep.add(path, message, at_value=True)
     return sorted(refs.steps & set(index))
 
 

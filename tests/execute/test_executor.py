@@ -287,11 +287,11 @@ steps:
   - id: draft
     strategy: sequential
     agents: {capabilities: [w], min: 2}
-    task: "so far: {% for p in previous %}{{ p.agent }}={{ p.result }};{% endfor %}"
+    task: "so far: {% for p in previous %}{{ p.agent }}={{ p.result }} ({{ p.reasoning }});{% endfor %}"
 """
     outcome = run(tmp_path, text, [echo("a"), echo("b")])
     assert outcome.exit_code == 0, outcome.result["error"]
-    assert seen == ["so far: ", "so far: a=a+;"]
+    assert seen == ["so far: ", "so far: a=a+ ();"]
 
 
 def test_for_each_over_an_input_named_items(tmp_path):

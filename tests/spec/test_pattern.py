@@ -251,3 +251,27 @@ def test_runs_on_failure_needs_a_step_to_react_to(problems):
         "f.yaml:6:11: $.steps[1].runs: `runs: on-failure` reacts to the steps this step needs, and it needs none "
         "(add `needs`)",
     ]
+
+
+def test_template_fields_are_checked_against_what_a_step_result_has(problems):
+    assert problems("""
+        name: fields
+        steps:
+          - id: vote
+            agents: {min: 2}
+            task: go
+          - id: report
+            task: "{{ steps.vote.outptu }} {% for r in steps.vote.results %}{{ r.reasoning }} {{ r.why }}{% endfor %}"
+          - id: chain
+            strategy: sequential
+            agents: {min: 2}
+            when: steps.vote.state == "failed"
+            task: "{{ previous[-1].item }} {{ steps.vote.results[0].reasoning }} {{ steps.vote.output.free }}"
+        """) == [
+        "f.yaml:7:11: $.steps[1].task: `steps.vote` has no field `outptu` (did you mean `output`?)",
+        "f.yaml:7:11: $.steps[1].task: `steps.vote.results[]` has no field `why` "
+        "(expected one of: `agent`, `confidence`, `item`, `reasoning`, `result`)",
+        "f.yaml:11:11: $.steps[2].when: `steps.vote` has no field `state` (did you mean `status`?)",
+        "f.yaml:12:11: $.steps[2].task: `previous[]` has no field `item` "
+        "(expected one of: `agent`, `confidence`, `reasoning`, `result`)",
+    ]
