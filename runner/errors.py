@@ -7,15 +7,18 @@ Every error runner raises on purpose is a ``RunnerError``; the CLI handles them 
     ├── SpecError                     exit 2  invalid pattern / pool / inputs; carries Diagnostics
     ├── UsageError                    exit 2  bad command-line usage
     ├── ConfigurationError            exit 2  wrong credentials, auth refused, unknown plug-in
-    ├── StepFailed                    exit 1  a step failed or a quality gate was not met
+    ├── StepFailed(kind)              (recorded)  a step failed or a quality gate was not met
+    ├── AgentFailure(kind)            (recorded)  one attempt of a task on one agent failed
     ├── InfrastructureError           exit 3  a runtime, registry or agent could not be reached
     │   └── LoginRequired             exit 3  an agent CLI needs a login a human must do
     └── Interrupted                   exit 130 (SIGINT) / 143 (SIGTERM)
 
-Failures of one attempt of a task on one agent are ``AgentFailure``s. They never reach the
-CLI directly: the executor records them, decides on retries by their ``kind`` (a
-``FailureKind``), and turns an exhausted step into ``StepFailed`` (or ``InfrastructureError``
-/ ``ConfigurationError`` when every attempt failed for that reason).
+Failures of one attempt of a task on one agent are ``AgentFailure``s, of a whole step
+``StepFailed``; both carry a ``FailureKind``, the one vocabulary of failure from the pattern
+file (``retry.on``) through retries, ``result.json`` and the journal (as the kind's value).
+Neither reaches the CLI: the executor records them, decides on retries by their kind, and
+maps the kinds of the failed steps to the run's status and exit code (1, or 2 when every
+failure was ``config``, 3 when every one was ``infrastructure`` / ``login``).
 
 Any other exception reaching the CLI is a bug: it says so and exits with ``EXIT_INTERNAL``.
 """
@@ -82,10 +85,6 @@ class ConfigurationError(RunnerError):
     exit_code = EXIT_INVALID
 
 
-class StepFailed(RunnerError):
-    exit_code = EXIT_FAILED
-
-
 class InfrastructureError(RunnerError):
     exit_code = EXIT_INFRA
 
@@ -124,6 +123,14 @@ class FailureKind(enum.StrEnum):
     CANCELLED = "cancelled"  # stopped by the runner (race lost, interrupt)
 
 
+class StepFailed(RunnerError):
+    """A step could not produce an acceptable output; ``kind`` says why (recorded on the step)."""
+
+    def __init__(self, kind: FailureKind, message: str) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
 class AgentFailure(RunnerError):
     """One attempt of a task on one agent failed."""
 
@@ -132,3 +139,32 @@ class AgentFailure(RunnerError):
         self.agent_id = agent_id
         self.output = output
         super().__init__(f"{agent_id + ': ' if agent_id else ''}{message}")
+
+
+def as_failure(exc: BaseException, agent_id: str = "") -> AgentFailure:
+    """``exc`` as an ``AgentFailure`` of the documented kind: the one place an exception gets its
+    ``FailureKind``. An ``AgentFailure`` is itself; ``StepFailed`` keeps its kind; a login a human
+    must do is ``login``; invalid files and refused configuration are ``config``; an unreachable
+    runtime / registry / agent is ``infrastructure``; any other ``RunnerError`` is ``task``.
+    Anything else (a bug in runner, or the machine out of a resource such as file descriptors
+    while runner drives an agent) is ``infrastructure`` with a message saying ``internal error``.
+    """
+    if isinstance(exc, AgentFailure):
+        return exc
+    if isinstance(exc, StepFailed):
+        kind, message = exc.kind, str(exc)
+    elif isinstance(exc, LoginRequired):
+        kind, message = FailureKind.LOGIN, exc.instruction
+    elif isinstance(exc, SpecError):  # one line per problem, without the "N errors found" total
+        kind, message = FailureKind.CONFIG, "; ".join(d.render() for d in exc.diagnostics)
+    elif isinstance(exc, ConfigurationError | UsageError):
+        kind, message = FailureKind.CONFIG, exc.render()
+    elif isinstance(exc, InfrastructureError):
+        kind, message = FailureKind.INFRASTRUCTURE, exc.render()
+    elif isinstance(exc, RunnerError):
+        kind, message = FailureKind.TASK, exc.render()
+    else:
+        kind, message = FailureKind.INFRASTRUCTURE, f"internal error: {type(exc).__name__}: {exc}"
+    failure = AgentFailure(kind, message, agent_id=agent_id)
+    failure.__cause__ = exc
+    return failure

@@ -175,10 +175,156 @@ pool["$id"] = "https://runner.invalid/schemas/pool.schema.json"
 pool["title"] = "runner pool"
 pool["$defs"] = {"agent": agent, "template": template}
 
+# What `runner apply --output` writes (docs/results.md). Failure kinds are FailureKind's values
+# (attempts, steps); a run's own error may also be `interrupted`.
+KINDS = [k.value for k in FailureKind]
+result = {
+  "description": "What `runner apply --output result.json` writes: one run of a pattern on a pool. See docs/results.md.",
+  "type": "object",
+  "additionalProperties": False,
+  "required": ["schemaVersion", "runId", "status", "exitCode", "pattern", "pool", "startedAt", "finishedAt",
+               "durationMs", "inputs", "outputs", "error", "steps", "agents"],
+  "properties": {
+    "schemaVersion": {"const": 1},
+    "runId": {"type": "string", "minLength": 1},
+    "status": {"enum": ["succeeded", "failed", "interrupted", "error"]},
+    "exitCode": {"type": "integer", "minimum": 0, "maximum": 255},
+    "pattern": {
+      "type": "object",
+      "additionalProperties": False,
+      "required": ["name", "version", "source"],
+      "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "version": {"type": ["string", "null"]},
+        "source": {"type": ["string", "null"], "description": "path of the pattern file, or builtin:<name>"}
+      }
+    },
+    "pool": {
+      "type": ["object", "null"],
+      "additionalProperties": False,
+      "required": ["name", "source"],
+      "properties": {
+        "name": {"type": "string"},
+        "source": {"type": ["string", "null"]}
+      }
+    },
+    "startedAt": {"$ref": "#/$defs/time"},
+    "finishedAt": {"$ref": "#/$defs/timeOrNull"},
+    "durationMs": {"$ref": "#/$defs/duration"},
+    "inputs": {"type": "object"},
+    "outputs": {"type": "object"},
+    "error": {"$ref": "#/$defs/runError"},
+    "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+    "agents": {"type": "array", "items": {"$ref": "#/$defs/agent"}}
+  },
+  "$defs": {
+    "time": {"type": "string", "format": "date-time",
+             "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"},
+    "timeOrNull": {"oneOf": [{"$ref": "#/$defs/time"}, {"type": "null"}]},
+    "duration": {"type": "integer", "minimum": 0, "description": "milliseconds"},
+    "confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+    "error": {
+      "description": "Why a step failed; null when it did not.",
+      "oneOf": [
+        {"type": "null"},
+        {"type": "object", "additionalProperties": False, "required": ["kind", "message"],
+         "properties": {"kind": {"enum": KINDS}, "message": {"type": "string"}}}
+      ]
+    },
+    "runError": {
+      "description": "Why the run failed as a whole (its failed step's kind, or interrupted); null when it did not.",
+      "oneOf": [
+        {"type": "null"},
+        {"type": "object", "additionalProperties": False, "required": ["kind", "message"],
+         "properties": {"kind": {"enum": [*KINDS, "interrupted"]}, "message": {"type": "string"}}}
+      ]
+    },
+    "errorKind": {"enum": [None, *KINDS]},
+    "step": {
+      "type": "object",
+      "additionalProperties": False,
+      "required": ["id", "status", "startedAt", "finishedAt", "durationMs", "output", "confidence", "agents",
+                   "aggregation", "attempts", "error"],
+      "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "status": {"enum": ["succeeded", "failed", "skipped", "cancelled", "pending"]},
+        "startedAt": {"$ref": "#/$defs/timeOrNull"},
+        "finishedAt": {"$ref": "#/$defs/timeOrNull"},
+        "durationMs": {"$ref": "#/$defs/duration"},
+        "output": {"description": "the step's aggregated answer (any JSON value)"},
+        "confidence": {"$ref": "#/$defs/confidence"},
+        "agents": {"type": "array", "items": {"type": "string"}},
+        "aggregation": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/aggregation"}]},
+        "attempts": {"type": "array", "items": {"$ref": "#/$defs/attempt"}},
+        "error": {"$ref": "#/$defs/error"}
+      }
+    },
+    "aggregation": {
+      "type": "object",
+      "required": ["type"],
+      "properties": {
+        "type": {"type": "string", "minLength": 1},
+        "method": {"type": ["string", "null"]},
+        "votes": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+        "agreement": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "ok": {"type": "boolean"},
+        "reason": {"type": ["string", "null"]}
+      }
+    },
+    "attempt": {
+      "type": "object",
+      "additionalProperties": False,
+      "required": ["attempt", "agentId", "item", "startedAt", "finishedAt", "durationMs", "status", "result",
+                   "confidence", "reasoning", "errorKind", "error", "usage"],
+      "properties": {
+        "attempt": {"type": "integer", "minimum": 1},
+        "agentId": {"type": "string"},
+        "item": {"description": "the item of a step that runs once per item; null otherwise"},
+        "startedAt": {"$ref": "#/$defs/time"},
+        "finishedAt": {"$ref": "#/$defs/timeOrNull"},
+        "durationMs": {"$ref": "#/$defs/duration"},
+        "status": {"enum": ["ok", "failed", "cancelled"]},
+        "result": {"description": "the agent's answer (any JSON value)"},
+        "confidence": {"$ref": "#/$defs/confidence"},
+        "reasoning": {"type": ["string", "null"]},
+        "errorKind": {"$ref": "#/$defs/errorKind"},
+        "error": {"type": ["string", "null"]},
+        "usage": {"type": "object"}
+      }
+    },
+    "agent": {
+      "type": "object",
+      "additionalProperties": False,
+      "required": ["id", "name", "type", "source", "runtime", "endpoint", "spawned", "metrics"],
+      "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "name": {"type": "string"},
+        "type": {"type": "string", "minLength": 1},
+        "source": {"type": "string", "pattern": "^(static|env|direct|etcd|template:.+)$"},
+        "runtime": {"type": ["string", "null"]},
+        "endpoint": {"type": ["string", "null"]},
+        "spawned": {"type": "boolean"},
+        "metrics": {
+          "type": "object",
+          "properties": {
+            "cpu": {"type": "number", "minimum": 0},
+            "memory": {"type": "integer", "minimum": 0},
+            "uptime": {"type": "integer", "minimum": 0},
+            "messageCount": {"type": "integer", "minimum": 0}
+          }
+        }
+      }
+    }
+  }
+}
+result["$schema"] = D
+result["$id"] = "https://runner.dev/schemas/result.schema.json"
+result["title"] = "runner result"
+
 def order(s):
     # $schema/$id/title first for readers
     head = {k: s[k] for k in ("$schema", "$id", "title") if k in s}
     return {**head, **{k: v for k, v in s.items() if k not in head}}
 out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "schemas"
-for n, s in (("pattern", pattern), ("pool", pool)):
+for n, s in (("pattern", pattern), ("pool", pool), ("result", result)):
     (out / f"{n}.schema.json").write_text(json.dumps(order(s), indent=2) + "\n")

@@ -28,19 +28,23 @@ from runner.errors import (
     EXIT_INFRA,
     EXIT_INVALID,
     EXIT_OK,
+    FailureKind,
     Interrupted,
     RunnerError,
+    StepFailed,
+    as_failure,
 )
 from runner.execute.agents import AgentManager
 from runner.execute.records import StepRecord
 from runner.execute.shutdown import Shutdown
-from runner.execute.steps import StepFailure, StepRunner
+from runner.execute.steps import StepRunner
 from runner.plan.model import Plan
 from runner.spec.models import Step
 
 DEFAULT_CONCURRENCY = 64
-INFRA_KINDS = frozenset({"infrastructure", "login"})
-CONFIG_KINDS = frozenset({"config"})
+INFRA_KINDS = frozenset({FailureKind.INFRASTRUCTURE, FailureKind.LOGIN})  # exit 3 when all failures are these
+CONFIG_KINDS = frozenset({FailureKind.CONFIG})  # exit 2
+INTERRUPTED = "interrupted"  # the run's error kind after SIGINT/SIGTERM (a run's, not an attempt's)
 
 EventHook = Callable[[str, dict[str, Any]], None]
 log = logging.getLogger("runner.execute")
@@ -59,7 +63,7 @@ class Executor:
         self.manager = AgentManager(ctx, plan.pool, provided)
         self.stopping = threading.Event()  # aborted (timeout, signal) or over: nothing new starts
         self.halted = threading.Event()  # fail-fast: only steps with `runs: on-failure|always` start
-        self.error: tuple[str, str] | None = None  # (kind, message) of what stopped the run
+        self.error: tuple[FailureKind, str] | None = None  # (kind, message) of what stopped the run
         self.interrupted: Interrupted | None = None
         self.cleanup_problems: list[str] = []
         self._cleaned = False
@@ -132,7 +136,7 @@ class Executor:
                     timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
                     node_id, error = done.get(timeout=timeout)
                 except queue.Empty:
-                    self._stop_run("timeout", f"the run exceeded its timeout of {pattern.timeout:g}s")
+                    self._stop_run(FailureKind.TIMEOUT, f"the run exceeded its timeout of {pattern.timeout:g}s")
                     continue
                 running -= 1
                 self._finish(node_id, error, waiting, ready, rank)
@@ -141,7 +145,7 @@ class Executor:
             self._abort()
             with Shutdown(self.manager, self.ctx.drain_timeout, self._emit) as shutdown:  # 2nd signal forces
                 shutdown.drain(done, running, lambda n, e: self._finish(n, e, waiting, [], rank))
-                self._stop_run("interrupted", str(self.interrupted), force=shutdown.forced.is_set())
+                self._stop_run(FailureKind.CANCELLED, str(self.interrupted), force=shutdown.forced.is_set())
                 self.cleanup()
         finally:
             self._abort()
@@ -155,7 +159,7 @@ class Executor:
         if self.interrupted is not None:
             raise self.interrupted
 
-    def _stop_run(self, kind: str, message: str, force: bool = False) -> None:
+    def _stop_run(self, kind: FailureKind, message: str, force: bool = False) -> None:
         if self.error is None:
             self.error = (kind, message)
         self._abort()
@@ -238,7 +242,7 @@ class Executor:
         failed = [dep for pred in self.plan.graph.predecessors(f"select:{step.id}")
                   if (dep := self.plan.node(pred).step) and self.records[dep].status in ("failed", "cancelled")]
         if step.runs == "on-success" and failed:
-            raise StepFailure("cancelled", f"step `{failed[0]}` did not succeed")
+            raise StepFailed(FailureKind.CANCELLED, f"step `{failed[0]}` did not succeed")
         if step.runs == "on-failure" and not failed:
             return "runs: on-failure, and every step it needs succeeded"
         return None
@@ -252,12 +256,12 @@ class Executor:
             rec = self.records.get(node.step or "")
             kind, message = _classify(error)
             if rec is not None:
-                rec.status = "cancelled" if kind == "cancelled" else "failed"
+                rec.status = "cancelled" if kind is FailureKind.CANCELLED else "failed"
                 rec.finished = time.time()
                 rec.error_kind, rec.error = kind, message
-                self._emit("step_finished", step=rec.id, status=rec.status, errorKind=kind, error=message,
+                self._emit("step_finished", step=rec.id, status=rec.status, errorKind=kind.value, error=message,
                            aggregation=rec.aggregation)
-            if kind != "cancelled" and self.plan.pattern.fail_fast:
+            if kind is not FailureKind.CANCELLED and self.plan.pattern.fail_fast:
                 self.halted.set()
                 if self.error is None:
                     self.error = (kind, f"step `{rec.id if rec else node_id}` failed: {message}")
@@ -284,15 +288,15 @@ class Executor:
     def outcome(self) -> tuple[str, int, dict[str, str] | None]:
         """(status, exit code, error) of the run, from the steps' records."""
         if self.interrupted is not None:
-            return "interrupted", self.interrupted.exit_code, {"kind": "interrupted", "message": str(self.interrupted)}
+            return "interrupted", self.interrupted.exit_code, {"kind": INTERRUPTED, "message": str(self.interrupted)}
         failed = [r for r in self.records.values() if r.status == "failed"]
-        if self.error and self.error[0] == "timeout":
-            return "failed", EXIT_FAILED, {"kind": "timeout", "message": self.error[1]}
+        if self.error and self.error[0] is FailureKind.TIMEOUT:
+            return "failed", EXIT_FAILED, {"kind": FailureKind.TIMEOUT.value, "message": self.error[1]}
         if not failed:
             return "succeeded", EXIT_OK, None
-        kinds = {r.error_kind or "task" for r in failed}
+        kinds = {r.error_kind or FailureKind.TASK for r in failed}
         first = failed[0]
-        error = {"kind": first.error_kind or "task", "message": f"step `{first.id}` failed: {first.error}"}
+        error = {"kind": (first.error_kind or FailureKind.TASK).value, "message": f"step `{first.id}` failed: {first.error}"}
         if kinds <= CONFIG_KINDS:
             return "error", EXIT_INVALID, error
         if kinds <= INFRA_KINDS:
@@ -304,17 +308,9 @@ _LOGGED = frozenset({"step", "agent", "attempt", "status", "errorKind", "error",
                      "state", "detail", "reason", "problem", "agents"})
 
 
-def _classify(error: BaseException) -> tuple[str, str]:
-    if isinstance(error, StepFailure):
-        return error.kind, str(error)
-    if isinstance(error, RunnerError):
-        from runner.errors import ConfigurationError, InfrastructureError, SpecError
-
-        if isinstance(error, SpecError):  # one line per problem, without the "N errors found" total
-            return "config", "; ".join(d.render() for d in error.diagnostics)
-        if isinstance(error, ConfigurationError):
-            return "config", error.render()
-        if isinstance(error, InfrastructureError):
-            return "infrastructure", error.render()
-        return "task", error.render()
-    return "internal", f"{type(error).__name__}: {error}"
+def _classify(error: BaseException) -> tuple[FailureKind, str]:
+    """The kind and message a failed node records on its step (see ``runner.errors.as_failure``)."""
+    if not isinstance(error, RunnerError):  # a bug: the traceback for its report
+        log.debug("unexpected error in a node", exc_info=error)
+    failure = as_failure(error)
+    return failure.kind, str(failure)

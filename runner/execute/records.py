@@ -8,11 +8,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.errors import FailureKind
+
 
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _value(kind: FailureKind | None) -> str | None:
+    """A kind as result.json holds it: its value (plain data, the schema's enum)."""
+    return None if kind is None else kind.value
 
 
 def ms(start: float | None, end: float | None) -> int:
@@ -32,7 +39,7 @@ class AttemptRecord:
     result: Any = None
     confidence: float | None = None
     reasoning: str = ""
-    error_kind: str | None = None
+    error_kind: FailureKind | None = None
     error: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
 
@@ -42,7 +49,7 @@ class AttemptRecord:
             "startedAt": iso(self.started), "finishedAt": iso(self.finished),
             "durationMs": ms(self.started, self.finished), "status": self.status,
             "result": self.result, "confidence": self.confidence, "reasoning": self.reasoning,
-            "errorKind": self.error_kind, "error": self.error, "usage": dict(self.usage),
+            "errorKind": _value(self.error_kind), "error": self.error, "usage": dict(self.usage),
         }
 
 
@@ -57,7 +64,7 @@ class StepRecord:
     agents: list[str] = field(default_factory=list)
     aggregation: dict[str, Any] | None = None
     attempts: list[AttemptRecord] = field(default_factory=list)
-    error_kind: str | None = None
+    error_kind: FailureKind | None = None
     error: str | None = None
     answers: list[Any] = field(default_factory=list)  # per item: list of aggregate.Answer
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -84,5 +91,6 @@ class StepRecord:
             "output": self.output, "confidence": self.confidence, "agents": list(self.agents),
             "aggregation": self.aggregation,
             "attempts": [a.to_dict() for a in self.attempts],
-            "error": {"kind": self.error_kind, "message": self.error} if self.error else None,
+            "error": {"kind": _value(self.error_kind) or FailureKind.TASK.value, "message": self.error}
+            if self.error else None,
         }

@@ -54,17 +54,16 @@ def delays(policy: RetryPolicy, rng: random.Random | None = None) -> Iterator[fl
         yield backoff_delay(policy.backoff, n, rng)
 
 
-def should_retry(policy: RetryPolicy, kind: FailureKind | str, attempt: int) -> bool:
+def should_retry(policy: RetryPolicy, kind: FailureKind, attempt: int) -> bool:
     """Whether to try again after ``attempt`` attempts (1-based count) failed, the last with ``kind``.
 
     True when another attempt is left (``attempt <= policy.limit``; limit counts the extra
     attempts after the first), ``kind`` is in ``policy.on``, and ``kind`` is not one of
     ``NEVER_RETRY`` (config, login, cancelled — retrying cannot help them, listed or not).
     """
-    kind = FailureKind(kind)
     if kind in NEVER_RETRY or attempt > policy.limit:
         return False
-    return kind.value in {getattr(k, "value", k) for k in policy.on}
+    return kind in policy.on
 
 
 class Deadline:

@@ -18,7 +18,7 @@ from typing import Any
 from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
-from runner.errors import AgentFailure, FailureKind, Interrupted, LoginRequired
+from runner.errors import AgentFailure, FailureKind, Interrupted, StepFailed, as_failure
 from runner.execute.agents import AgentManager
 from runner.execute.aggregate import Answer, aggregate
 from runner.execute.login import LoginHandler
@@ -29,14 +29,6 @@ from runner.plan.model import Plan, Selection
 from runner.spec.models import MAX_ITEMS_LIMIT, Step
 
 _LOSER_WAIT = 5.0  # s a cancelled race loser may take to return (so its attempt is on record)
-
-
-class StepFailure(Exception):
-    """A step could not produce an acceptable output; ``kind`` says why."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        self.kind = kind
-        super().__init__(message)
 
 
 class StepsView(Mapping[str, Any]):
@@ -121,11 +113,11 @@ class StepRunner:
         if step.for_each:
             value = evaluate(step.for_each, self.context(), site=step_site(pattern, step.id, "forEach"))
             if not isinstance(value, list | tuple):
-                raise StepFailure("task", f"forEach of step `{step.id}` gave {type(value).__name__}, expected a list")
+                raise StepFailed(FailureKind.TASK, f"forEach of step `{step.id}` gave {type(value).__name__}, expected a list")
             if len(value) > step.max_items:
-                raise StepFailure("config", f"forEach of step `{step.id}` gave {len(value)} items, more than its "
-                                  f"maxItems ({step.max_items}): raise `maxItems` (at most {MAX_ITEMS_LIMIT}) "
-                                  "or split the work")
+                raise StepFailed(FailureKind.CONFIG, f"forEach of step `{step.id}` gave {len(value)} items, more than "
+                                 f"its maxItems ({step.max_items}): raise `maxItems` (at most {MAX_ITEMS_LIMIT}) "
+                                 "or split the work")
             items = list(value)
         sel = self.plan.selections[step.id]
         rec.agents = [a.id for a in sel.agents]
@@ -142,7 +134,7 @@ class StepRunner:
                 rec.aggregation = {**(rec.aggregation or {}), "fallback": True, "reason": outcome}
                 return
             if step.validation.on_failure != "retry" or retry == step.retry.limit or self.stop(step).is_set():
-                raise StepFailure("validation", outcome)
+                raise StepFailed(FailureKind.VALIDATION, outcome)
             self.journal.event("step_retried", step=step.id, reason=outcome)
             self.execute(step)
 
@@ -296,33 +288,31 @@ class StepRunner:
                     if answer.confidence is not None:
                         span.set(confidence=answer.confidence)
                 return answer
-            except AgentFailure as failure:
-                self._record_failure(step, record, failure)
-                retry_on = self.login.handle(info, failure) if failure.kind is FailureKind.LOGIN else None
-                if retry_on is not None and not self.stop(step).is_set():  # pool's login policy: once more
-                    info = retry_on
-                    continue
-                if self.stop(step).is_set() or not should_retry(step.retry, failure.kind, attempt):
-                    raise
-                if self.stop(step).wait(next(backoff)):
-                    raise
-                info = self._retry_agent(step, sel, info, slot, index, tried)
             except (KeyboardInterrupt, Interrupted) as exc:
                 # A task run in the main thread (a step alone in the DAG) gets the signal itself:
                 # the journal still says how this attempt ended.
                 why = exc.render() if isinstance(exc, Interrupted) else "interrupted by SIGINT"
                 self._record_failure(step, record, AgentFailure(FailureKind.CANCELLED, why, agent_id=info.id))
                 raise
+            except Exception as exc:  # whatever an adapter raised: a documented kind, and on record
+                failure = as_failure(exc, info.id)
+                self._record_failure(step, record, failure)
+                retry_on = self.login.handle(info, failure) if failure.kind is FailureKind.LOGIN else None
+                if retry_on is not None and not self.stop(step).is_set():  # pool's login policy: once more
+                    info = retry_on
+                    continue
+                if self.stop(step).is_set() or not should_retry(step.retry, failure.kind, attempt):
+                    raise failure from failure.__cause__  # its own cause (as_failure set it)
+                if self.stop(step).wait(next(backoff)):
+                    raise failure from failure.__cause__  # its own cause (as_failure set it)
+                info = self._retry_agent(step, sel, info, slot, index, tried)
 
     def _one(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
              item: Any, task: str, attempt: int) -> TaskResult:
         failed = self.spawn_failures.pop(info.id, None)
         if failed is not None:
             raise failed
-        try:
-            handle = self.manager.acquire(info, sel.runtimes.get(info.id))
-        except LoginRequired as exc:
-            raise AgentFailure(FailureKind.LOGIN, exc.instruction, agent_id=info.id) from exc
+        handle = self.manager.acquire(info, sel.runtimes.get(info.id))  # a LoginRequired: kind login
         data = dict(step.data)
         if item is not None or index is not None:
             data.update(item=item, index=index)
@@ -373,7 +363,7 @@ class StepRunner:
         floor = step.agents.min_confidence
         if floor is not None and confidence is not None and confidence < floor:
             record.status = "rejected"
-            record.error_kind = FailureKind.VALIDATION.value
+            record.error_kind = FailureKind.VALIDATION
             record.error = f"confidence {confidence:g} below the step's agents.minConfidence {floor:g}"
             self._journal_attempt(step, record)
             raise AgentFailure(FailureKind.VALIDATION, record.error, agent_id=info.id)
@@ -389,7 +379,7 @@ class StepRunner:
             return
         record.finished = time.time()
         record.status = "cancelled" if failure.kind is FailureKind.CANCELLED else "failed"
-        record.error_kind = failure.kind.value
+        record.error_kind = failure.kind
         record.error = str(failure)
         self._journal_attempt(step, record)
 
@@ -431,13 +421,13 @@ class StepRunner:
         return info
 
 
-def _no_answer(step: Step, rec: StepRecord, item: int | None) -> StepFailure:
+def _no_answer(step: Step, rec: StepRecord, item: int | None) -> StepFailed:
     failed = [a for a in rec.attempts if a.item == item and a.status in ("failed", "rejected", "cancelled")]
     if not failed:
-        return StepFailure("task", f"step `{step.id}` got no answer")
+        return StepFailed(FailureKind.TASK, f"step `{step.id}` got no answer")
     last = failed[-1]
     where = f" for item {item}" if item is not None else ""
-    return StepFailure(last.error_kind or "task",
+    return StepFailed(last.error_kind or FailureKind.TASK,
                        f"step `{step.id}` got no answer{where} after {len(failed)} failed attempt(s); "
                        f"last: {last.error}")
 
@@ -453,9 +443,9 @@ def _check_quorum(step: Step, rec: StepRecord, answers: list[Answer], item: int 
     failed = [a for a in rec.attempts if a.item == item and a.status in ("failed", "rejected", "cancelled")]
     where = f" for item {item}" if item is not None else ""
     last = f"; last failure: {failed[-1].error}" if failed else ""
-    raise StepFailure(failed[-1].error_kind or "task" if failed else "task",
-                      f"step `{step.id}` needs answers from {step.agents.min} distinct agents for "
-                      f"{step.aggregation.type}{where}, got {len(agents)} ({', '.join(agents)}){last}")
+    kind = (failed[-1].error_kind if failed else None) or FailureKind.TASK
+    raise StepFailed(kind, f"step `{step.id}` needs answers from {step.agents.min} distinct agents for "
+                           f"{step.aggregation.type}{where}, got {len(agents)} ({', '.join(agents)}){last}")
 
 
 def _as_list(got: Answer | list[Answer] | None) -> list[Answer]:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.errors import FailureKind
+
 # ---------------------------------------------------------------- pattern
 
 
@@ -64,14 +66,15 @@ MAX_CONCURRENCY = 4096  # most agent tasks a run holds at once (`concurrency`, `
 MAX_ITEMS = 10_000  # most items a `forEach` may give, unless the step says `maxItems`
 MAX_ITEMS_LIMIT = 100_000  # most a step's `maxItems` may be: each item's attempts are kept until the end
 
-DEFAULT_RETRY_ON = ("infrastructure", "crash", "timeout", "hang", "parse")
+DEFAULT_RETRY_ON = (FailureKind.INFRASTRUCTURE, FailureKind.CRASH, FailureKind.TIMEOUT, FailureKind.HANG,
+                    FailureKind.PARSE)
 
 
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
     limit: int = 0  # extra attempts after the first
     backoff: Backoff = field(default_factory=Backoff)
-    on: tuple[str, ...] = DEFAULT_RETRY_ON  # FailureKind values
+    on: tuple[FailureKind, ...] = DEFAULT_RETRY_ON  # the loader turns the file's strings into kinds
 
 
 @dataclass(frozen=True, kw_only=True)

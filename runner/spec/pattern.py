@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from runner.errors import FailureKind
 from runner.spec.checks import check_pattern
 from runner.spec.document import load_checked, read_text
 from runner.spec.models import (
@@ -108,7 +109,7 @@ def _step(s: dict[str, Any], line: int) -> Step:
                 max=parse_duration(backoff.get("max", base.max)),
                 jitter=float(backoff.get("jitter", base.jitter)),
             ),
-            on=tuple(retry.get("on", DEFAULT_RETRY_ON)),
+            on=tuple(FailureKind(k) for k in retry.get("on", DEFAULT_RETRY_ON)),  # the schema checked them
         ),
         timeout=_duration(s.get("timeout")),
         inactivity=_duration(s.get("inactivity")),

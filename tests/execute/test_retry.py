@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.errors import FailureKind
+from runner.errors import FailureKind, SpecError
 from runner.execute.retry import NEVER_RETRY, Deadline, backoff_delay, delays, should_retry
+from runner.spec import parse_pattern
 from runner.spec.models import DEFAULT_RETRY_ON, Backoff, RetryPolicy
 
 
@@ -91,22 +92,41 @@ def test_default_kinds(kind):
 
 
 def test_only_listed_kinds_retry():
-    p = policy(on=("task", "validation"))
+    p = policy(on=(FailureKind.TASK, FailureKind.VALIDATION))
     assert should_retry(p, FailureKind.TASK, 1)
-    assert should_retry(p, "validation", 1)  # plain strings are accepted
+    assert should_retry(p, FailureKind.VALIDATION, 1)
     assert not should_retry(p, FailureKind.CRASH, 1)
 
 
 @pytest.mark.parametrize("kind", sorted(NEVER_RETRY))
 def test_config_login_cancelled_never_retry_even_when_listed(kind):
     assert {k.value for k in NEVER_RETRY} == {"config", "login", "cancelled"}
-    p = policy(limit=5, on=tuple(k.value for k in FailureKind))
+    p = policy(limit=5, on=tuple(FailureKind))
     assert not should_retry(p, kind, 1)
 
 
-def test_unknown_kind_is_an_error():
-    with pytest.raises(ValueError):
-        should_retry(policy(), "gremlins", 1)
+def test_the_loader_turns_retry_on_into_kinds_once_and_refuses_unknown_ones():
+    """Strings become FailureKinds when the file is read; retry never sees a string."""
+    step = parse_pattern(PATTERN.format(on="[crash, validation]"), "p.yaml").steps[0]
+    assert step.retry.on == (FailureKind.CRASH, FailureKind.VALIDATION)
+    assert all(type(k) is FailureKind for k in step.retry.on)
+    assert all(type(k) is FailureKind for k in parse_pattern(PATTERN.format(on="[]"), "p.yaml").steps[0].retry.on)
+    assert all(type(k) is FailureKind for k in DEFAULT_RETRY_ON)
+    with pytest.raises(SpecError) as exc:
+        parse_pattern(PATTERN.format(on="[crash, gremlins]"), "p.yaml")
+    assert exc.value.diagnostics[0].render() == (
+        'p.yaml:6:35: $.steps[0].retry.on[1]: expected one of: infrastructure, crash, timeout, hang, task, '
+        'parse, validation, login, config, cancelled, got string "gremlins"')
+
+
+PATTERN = """\
+name: p
+steps:
+  - id: s
+    agents: {{capabilities: [w]}}
+    task: go
+    retry: {{limit: 1, on: {on}}}
+"""
 
 
 # ---------------------------------------------------------------- Deadline

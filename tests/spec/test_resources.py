@@ -43,7 +43,7 @@ def test_committed_schemas_match_their_generator(tmp_path):
 
     root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, str(root / "tools" / "gen_schemas.py"), str(tmp_path)], check=True, timeout=60)
-    for name in ("pattern", "pool"):
+    for name in ("pattern", "pool", "result"):
         generated = (tmp_path / f"{name}.schema.json").read_text()
         assert generated == (root / "schemas" / f"{name}.schema.json").read_text(), (
             "schemas/ is stale: run python tools/gen_schemas.py")
