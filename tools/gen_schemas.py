@@ -155,11 +155,13 @@ pool = obj({
     "name": name,
     "description": {"type": "string"},
     "agents": {"type": "array", "items": {"$ref": "#/$defs/agent"}},
-    "registries": {"type": "array", "items": {"type": "object", "required": ["type"],
-                                              "properties": {"type": {"type": "string"}}}},
+    # the plug-in's own keys (at the top level or under `options:`) are checked against its
+    # options_schema by runner.spec.pluginchecks, not here: the plug-in declares them
+    "registries": {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {
+        "type": {"type": "string"}, "options": {"type": "object"}}}},
     "runtimes": {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {
         "type": {"type": "string"}, "priority": {"type": "integer"},
-        "maxAgents": count}}},
+        "maxAgents": count, "options": {"type": "object"}}}},
     "templates": {"type": "array", "items": {"$ref": "#/$defs/template"}},
     "warmPool": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0, "maximum": MAX_AGENTS}},
     "healthInterval": duration,

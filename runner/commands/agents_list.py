@@ -70,8 +70,7 @@ def collect(pool_path: Path | None, etcd: str | None, prefix: str | None, timeou
     for config in configs:
         registry = load("registry", REGISTRIES, config.type)(ctx, pool, config.options)
         try:
-            # A registry may hide agents that report themselves unhealthy; a listing shows them.
-            found += getattr(registry, "all_agents", registry.agents)()
+            found += registry.all_agents()  # also those that report themselves unhealthy
         finally:
             registry.close()
     return sorted(found, key=lambda a: (a.id, a.source))

@@ -1,7 +1,8 @@
-"""``runner gc``: remove what runs that are no longer alive left behind (by label)."""
+"""``runner gc``: remove what runs that are no longer alive left behind (every runtime's ``gc``)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -11,47 +12,34 @@ import click
 
 def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, out: TextIO,
        pool_path: str | None = None, state_dir: Path = Path(".runner")) -> int:
-    """One line per removed (or, with ``dry_run``, removable) resource; 1 if any removal failed.
+    """One line per removed (or, with ``dry_run``, removable) leftover; 1 if any removal failed.
 
-    Sweeps local agent processes of dead runs (found by the run id in their environment, the
-    runs' journals in ``state_dir`` telling which runs are alive), docker (when an engine
-    answers) and the Kubernetes runtimes of ``pool_path``.
+    Asks every runtime of ``runner.runtimes.RUNTIMES`` (its ``gc``, with the options of the
+    pool's entry for it when ``pool_path`` names one) for the leftovers of dead runs; a runtime
+    that cannot look (no docker engine) prints one ``NAME: skipped (why)`` line.
     """
-    from runner.execute.gc_local import gc_local
+    from runner.plugins import load
+    from runner.runtimes import RUNTIMES
+    from runner.runtimes.base import GcRequest
 
-    lines: list[str] = []
-    for p in gc_local([state_dir], dry_run=dry_run, run_id=run_id):
-        status = "would kill" if dry_run else ("killed" if p.killed else "FAILED: still alive")
-        lines.append(f"process\t{p.pid} (agent {p.agent_id})\trun {p.run_id}\t{status}")
-    lines += _docker(client, dry_run, all_hosts, run_id, out)
+    configs = {}
     if pool_path:
         from runner.commands.common import load_pool_arg
-        from runner.runtimes.k8s_gc import gc_kubernetes
 
-        for runtime in load_pool_arg(pool_path).runtimes:
-            if runtime.type == "kubernetes":
-                lines += gc_kubernetes(runtime.options, run_id=run_id, dry_run=dry_run, all_hosts=all_hosts)
+        configs = {r.type: r.options for r in reversed(load_pool_arg(pool_path).runtimes)}  # first entry wins
+    environ = dict(os.environ, **({"RUNNER_DOCKER_CLIENT": client} if client else {}))
+    request = GcRequest(state_dir=state_dir, run_id=run_id, dry_run=dry_run, all_hosts=all_hosts, environ=environ)
+    lines: list[str] = []
+    for name in RUNTIMES:
+        result = load("runtime", RUNTIMES, name).gc(configs.get(name), request)
+        if result.skipped:
+            out.write(f"{name}: skipped ({result.skipped})\n")
+        lines += [left.line() for left in result.leftovers]
     for line in lines:
         out.write(line + "\n")
     if not lines:
         out.write("nothing to remove\n")
-    return 1 if any("FAILED" in line for line in lines) else 0
-
-
-def _docker(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, out: TextIO) -> list[str]:
-    from runner.docker.client import client_path, engine_problem
-    from runner.docker.gc import collect
-
-    path = client or client_path()
-    problem = engine_problem(path, timeout=5.0)
-    if problem is not None:
-        out.write(f"docker: skipped ({problem})\n")
-        return []
-    lines = []
-    for c in collect(path, dry_run=dry_run, all_hosts=all_hosts, run_id=run_id):
-        status = "would remove" if dry_run else ("removed" if c.removed else f"FAILED: {c.error}")
-        lines.append(f"{c.kind}\t{c.name}\trun {c.run_id or '?'}\t{status}")
-    return lines
+    return 1 if any("\tFAILED" in line for line in lines) else 0
 
 
 @click.command("gc")
@@ -65,7 +53,7 @@ def _docker(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | No
               show_default=True, help="Where run journals are (tells which runs are alive).")
 def command(dry_run: bool, all_hosts: bool, run_id: str | None, client: str | None, pool_path: str | None,
             state_dir: Path) -> None:
-    """Remove containers, volumes, networks (and, with --pool, pods and secrets) of dead runs.
+    """Remove processes, containers, volumes, networks (and, with --pool, pods and secrets) of dead runs.
 
     Runner labels all of them `runner.managed=true` with the run id and its owner (host, pid,
     process start time); a run is alive while that process exists on this host.

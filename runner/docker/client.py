@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-from runner.errors import InfrastructureError
+from runner.errors import ConfigurationError, InfrastructureError
 
 SETUP_HINT = "run `bash .ci/setup-docker.sh` to install and start the Docker engine"
 
@@ -50,7 +50,9 @@ def whales(client: str) -> Any:
     try:
         from python_on_whales import DockerClient
     except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
-        raise InfrastructureError("the docker runtime needs python-on-whales: pip install 'runner[docker]'") from exc
+        # a missing extra is the pool's configuration (exit 2), as for every other plug-in
+        raise ConfigurationError("runtime `docker` needs the Python package `python_on_whales`: "
+                                 "pip install 'runner[docker]'") from exc
     return DockerClient(client_call=[client])
 
 

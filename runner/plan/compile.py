@@ -26,11 +26,14 @@ from runner.spec.models import Pattern, Pool
 def discover(ctx: RunContext, pool: Pool) -> list[AgentInfo]:
     """Every agent known now: direct registrations, then the env registry, then the pool's."""
     from runner import plugins
-    from runner.registries import REGISTRIES
+    from runner.registries import REGISTRIES, capabilities
 
-    configs: list[tuple[str, Mapping[str, Any]]] = [("direct", {}), ("env", {}), ("static", {})]
+    # the implicit registries are asked for every run (in the table's order), with the pool's
+    # options when it lists them; the others when the pool lists them
+    implicit = [t for t in REGISTRIES if capabilities(t).implicit]
+    configs: list[tuple[str, Mapping[str, Any]]] = [(t, {}) for t in implicit]
     for reg in pool.registries:
-        if reg.type in ("env", "static", "direct"):
+        if reg.type in implicit:
             configs = [(t, reg.options if t == reg.type else o) for t, o in configs]
         else:
             configs.append((reg.type, reg.options))

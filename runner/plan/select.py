@@ -16,8 +16,6 @@ from runner.errors import ConfigurationError, InfrastructureError
 from runner.plan.model import Selection
 from runner.spec.models import AgentTemplate, Pool, Step
 
-STATIC_REGISTRIES = frozenset({"static", "env", "direct"})
-
 
 def template_instance(template: AgentTemplate, n: int) -> AgentInfo:
     """The ``n``-th (1-based) agent made from a template; ids are stable so steps share them."""
@@ -75,7 +73,9 @@ def select_for_step(step: Step, candidates: Sequence[AgentInfo], pool: Pool,
     if len(chosen) < req.min:
         caps = ", ".join(req.capabilities) or "(any)"
         short = req.min - len(chosen)
-        dynamic = any(r.type not in STATIC_REGISTRIES for r in pool.registries)
+        from runner.registries import capabilities
+
+        dynamic = any(capabilities(r.type).dynamic for r in pool.registries)
         error = InfrastructureError if dynamic else ConfigurationError
         raise error(
             f"step `{step.id}` needs {req.min} agent(s) with capabilities [{caps}], "

@@ -1,9 +1,24 @@
-"""Registries by name. The pool's ``registries[].type`` comes from here."""
+"""Registries by name. The pool's ``registries[].type`` comes from here.
+
+The order is the discovery order (``runner.plan.compile.discover``): an agent id found by an
+earlier registry wins (a registration from Python over the env variable over the pool file).
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 REGISTRIES: dict[str, str] = {
-    "static": "runner.registries.static:StaticRegistry",
-    "env": "runner.registries.env:EnvRegistry",
     "direct": "runner.registries.direct:DirectRegistry",
+    "env": "runner.registries.env:EnvRegistry",
+    "static": "runner.registries.static:StaticRegistry",
     "etcd": "runner.registries.etcd:EtcdRegistry",
     "warm": "runner.registries.warm:WarmRegistry",
 }
+
+
+def capabilities(name: str) -> Any:
+    """The ``RegistryCapabilities`` of registry ``name`` (ConfigurationError when unknown)."""
+    from runner.plugins import load
+
+    return load("registry", REGISTRIES, name).capabilities

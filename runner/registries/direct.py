@@ -13,7 +13,7 @@ import dataclasses
 import threading
 
 from runner.agents.model import AgentInfo
-from runner.registries.base import Registry
+from runner.registries.base import Registry, RegistryCapabilities
 
 _lock = threading.Lock()
 _agents: dict[str, AgentInfo] = {}
@@ -43,6 +43,7 @@ class DirectRegistry(Registry):
     """Lists what ``register_agent`` registered."""
 
     name = "direct"
+    capabilities = RegistryCapabilities(implicit=True)
 
     def agents(self) -> list[AgentInfo]:
         return registered_agents()

@@ -22,13 +22,12 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Mapping
 from typing import Any
 
 from runner.agents.model import AgentInfo
 from runner.errors import Diagnostic, SpecError
-from runner.plugins import suggest
-from runner.registries.base import Registry
+from runner.plugins import closed, described, suggest
+from runner.registries.base import Registry, RegistryCapabilities
 from runner.spec.models import AgentDef
 
 DEFAULT_VARIABLE = "RUNNER_LOCAL_AGENTS"
@@ -49,6 +48,10 @@ class EnvRegistry(Registry):
     """Agents from ``RUNNER_LOCAL_AGENTS`` / ``PARALLAX_LOCAL_AGENTS`` (or option ``variable``)."""
 
     name = "env"
+    capabilities = RegistryCapabilities(implicit=True)
+    options_schema = closed({"variable": described(
+        {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$", "x-expected": "the name of an environment variable"},
+        "the variable holding the agents' JSON (RUNNER_LOCAL_AGENTS, then PARALLAX_LOCAL_AGENTS)")})
 
     def variables(self) -> tuple[str, ...]:
         variable = self.options.get("variable")
@@ -72,13 +75,6 @@ class EnvRegistry(Registry):
             raise SpecError(problems)
         return agents
 
-    @classmethod
-    def option_errors(cls, options: Mapping[str, Any]) -> list[str]:
-        errors = [f"unknown option `{k}`: {suggest(k, ['variable'])}" for k in options if k != "variable"]
-        variable = options.get("variable")
-        if variable is not None and (not isinstance(variable, str) or not variable.strip()):
-            errors.append("`variable` must be the name of an environment variable")
-        return errors
 
 
 def parse_agents(raw: str, variable: str, problems: list[Diagnostic]) -> list[AgentInfo]:

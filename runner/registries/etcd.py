@@ -19,9 +19,9 @@ from typing import Any
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
 from runner.errors import InfrastructureError
-from runner.registries.base import Registry
+from runner.registries.base import Registry, RegistryCapabilities
 from runner.registries.etcd_client import EtcdClient
-from runner.registries.etcd_options import option_errors, settings_from
+from runner.registries.etcd_options import OPTIONS_SCHEMA, settings_from
 from runner.registries.etcd_record import agent_from_record, is_healthy
 from runner.spec.models import Pool
 
@@ -34,6 +34,9 @@ class EtcdRegistry(Registry):
     """Agents registered in etcd, kept current by a watch on the prefix."""
 
     name = "etcd"
+    capabilities = RegistryCapabilities(dynamic=True)
+    options_schema = OPTIONS_SCHEMA
+    extras = {"etcd": "etcd3gw"}
     idle = 30.0  # seconds of watch silence before re-listing (also catches half-open links)
 
     def __init__(self, ctx: RunContext, pool: Pool, options: Mapping[str, Any]) -> None:
@@ -48,10 +51,6 @@ class EtcdRegistry(Registry):
         self._stop = threading.Event()
         self._abort: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
-
-    @classmethod
-    def option_errors(cls, options: Mapping[str, Any]) -> list[str]:
-        return option_errors(options)
 
     # ------------------------------------------------------------ public
 

@@ -22,11 +22,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.errors import ConfigurationError
-from runner.plugins import suggest
+from runner.plugins import closed, described
+from runner.plugins import option_errors as plugin_option_errors
 from runner.registries.etcd_client import DEFAULT_ENDPOINT, DEFAULT_PREFIX, EtcdClient, TLSFiles
+from runner.spec.units import DURATION_RE
 
-KNOWN = ("endpoints", "prefix", "ttl", "timeout", "username", "usernameEnv", "passwordEnv", "tls")
-TLS_KEYS = ("ca", "cert", "key")
+_NAME = {"type": "string", "minLength": 1}
+OPTIONS_SCHEMA = closed({
+    "endpoints": described({"type": ["string", "array"], "items": {"type": "string", "minLength": 1}, "minItems": 1,
+                            "minLength": 1, "x-expected": "a list of URLs like http://127.0.0.1:2379"},
+                           "the cluster's client URLs, or one string etcd://h1:2379,h2:2379"),
+    "prefix": described({"type": "string", "minLength": 1}, "where agents are registered (/runner/agents/)"),
+    "ttl": described({"type": "integer", "minimum": 1}, "lease TTL (s) of agents registered for this pool (10)"),
+    "timeout": described({"type": ["number", "string"], "exclusiveMinimum": 0, "pattern": DURATION_RE,
+                          "x-expected": "a duration like 5s or 500ms"}, "per request and endpoint (5s)"),
+    "username": described(_NAME, "etcd user"),
+    "usernameEnv": described(_NAME, "the variable holding the etcd user"),
+    "passwordEnv": described(_NAME, "the variable holding the password (never the password)"),
+    "tls": described(closed({"ca": _NAME, "cert": _NAME, "key": _NAME},
+                            dependentSchemas={k: {"required": [o], "x-message": "`cert` and `key` go together"}
+                                              for k, o in (("cert", "key"), ("key", "cert"))}),
+                     "files for https:// endpoints"),
+}, dependentSchemas={"passwordEnv": {"anyOf": [{"required": ["username"]}, {"required": ["usernameEnv"]}],
+                                     "x-message": "`passwordEnv` needs `username` (or `usernameEnv`) too"}})
+"""The options of an ``etcd`` entry (``EtcdRegistry.options_schema``). A password is never an
+option: ``password`` is an unknown key whose near miss is ``passwordEnv``."""
 
 
 def parse_duration(value: Any) -> float | None:
@@ -42,41 +62,7 @@ def parse_duration(value: Any) -> float | None:
 
 def option_errors(options: Mapping[str, Any]) -> list[str]:
     """Every problem with an etcd registry's options, one message each."""
-    errors: list[str] = []
-    for key in options:
-        if key not in KNOWN:
-            hint = "keep the password in an environment variable and name it with `passwordEnv`"
-            errors.append(
-                f"`{key}`: " + (hint if key == "password" else f"unknown etcd option, {suggest(key, KNOWN)}")
-            )
-    endpoints = options.get("endpoints", DEFAULT_ENDPOINT)
-    items = endpoints if isinstance(endpoints, list) else [endpoints]
-    if not items or not all(isinstance(e, str) and e.strip() for e in items):
-        errors.append("`endpoints`: expected a list of URLs like http://127.0.0.1:2379")
-    prefix = options.get("prefix", DEFAULT_PREFIX)
-    if not isinstance(prefix, str) or not prefix:
-        errors.append("`prefix`: expected a non-empty key prefix like /runner/agents/")
-    ttl = options.get("ttl", 10)
-    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
-        errors.append(f"`ttl`: expected a whole number of seconds >= 1, got {ttl!r}")
-    if "timeout" in options and parse_duration(options["timeout"]) is None:
-        errors.append(f"`timeout`: expected a duration like 5s or 500ms, got {options['timeout']!r}")
-    for key in ("username", "usernameEnv", "passwordEnv"):
-        if key in options and not (isinstance(options[key], str) and options[key]):
-            errors.append(f"`{key}`: expected a non-empty string")
-    if "passwordEnv" in options and not ("username" in options or "usernameEnv" in options):
-        errors.append("`passwordEnv`: needs `username` (or `usernameEnv`) too")
-    tls = options.get("tls")
-    if tls is not None:
-        if not isinstance(tls, Mapping):
-            errors.append("`tls`: expected a mapping with `ca`, `cert`, `key`")
-        else:
-            errors += [
-                f"`tls.{k}`: unknown TLS option, {suggest(k, TLS_KEYS)}" for k in tls if k not in TLS_KEYS
-            ]
-            if ("cert" in tls) != ("key" in tls):
-                errors.append("`tls`: `cert` and `key` go together")
-    return errors
+    return plugin_option_errors(OPTIONS_SCHEMA, options)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runner.agents.model import AgentInfo
-from runner.registries.base import Registry
+from runner.registries.base import Registry, RegistryCapabilities
 from runner.spec.models import StaticAgent
 
 
@@ -19,6 +19,7 @@ class StaticRegistry(Registry):
     """Lists ``pool.agents`` in declaration order."""
 
     name = "static"
+    capabilities = RegistryCapabilities(implicit=True, in_pool_file=True)
 
     def agents(self) -> list[AgentInfo]:
         return [static_agent_info(a) for a in self.pool.agents]

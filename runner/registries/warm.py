@@ -8,12 +8,13 @@ Agents registered in etcd instead (pools with an etcd registry) are found by tha
 from __future__ import annotations
 
 from runner.agents.model import AgentInfo
-from runner.registries.base import Registry
+from runner.registries.base import Registry, RegistryCapabilities
 from runner.warm.state import pid_alive, read_state
 
 
 class WarmRegistry(Registry):
     name = "warm"
+    capabilities = RegistryCapabilities(dynamic=True)
 
     def agents(self) -> list[AgentInfo]:
         state = read_state(self.ctx.state_dir, self.pool.name)

@@ -1,35 +1,79 @@
-"""The runtime contract: something that can start agents (a PTY, a container, a pod)."""
+"""The runtime contract: something that can start agents (a PTY, a container, a pod).
+
+A runtime declares as data what ``runner validate`` needs to know without starting anything:
+``options_schema`` (its ``runtimes[]`` entry), ``agent_options_schema`` (what it reads from an
+agent's ``options:``) and ``extras``. (Runtimes have no capabilities dataclass: the engine
+never branches on which runtime it talks to; ``available()`` and ``can_run()`` say the rest.) ``gc`` removes
+what dead runs of this runtime left behind (``runner gc`` calls it for every runtime).
+"""
 
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
 
 from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
+from runner.plugins import check_options, closed
+
+#: the keys of a ``runtimes[]`` entry that are the pool's, not the runtime's options
+ENTRY_KEYS = ("type", "priority", "maxAgents")
 
 
 @dataclass(frozen=True, kw_only=True)
-class RuntimeCapabilities:
-    """What the engine may assume about a runtime (read, never ``isinstance``-checked)."""
+class GcRequest:
+    """What ``runner gc`` asks of every runtime."""
 
-    remote: bool = False  # agents run outside this process tree and are reached over the network
-    isolation: str = "process"  # process | container | pod
-    startup_seconds: float = 0.0  # typical time to ready, for plan estimates
+    state_dir: Path = Path(".runner")  # where run journals are: which runs are alive
+    run_id: str | None = None  # only this run's leftovers
+    dry_run: bool = False  # list, remove nothing
+    all_hosts: bool = False  # also leftovers of other hosts (their runs cannot be checked)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Leftover:
+    """One thing a dead run left (``runner gc`` prints one line each)."""
+
+    kind: str  # process | container | volume | network | pod | secret
+    name: str
+    run_id: str
+    status: str  # removed | killed | would remove | FAILED: why
+
+    def line(self) -> str:
+        return f"{self.kind}\t{self.name}\trun {self.run_id or '?'}\t{self.status}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GcResult:
+    """What one runtime's ``gc`` found; ``skipped``: why it could not look (one line)."""
+
+    leftovers: tuple[Leftover, ...] = ()
+    skipped: str | None = None
 
 
 class Runtime(abc.ABC):
     """Starts and stops agents of one run. One instance per run and runtime config."""
 
-    name: str = ""
-    capabilities = RuntimeCapabilities()
+    name: ClassVar[str] = ""
+    options_schema: ClassVar[dict[str, Any]] = closed({})  # the runtime's keys of a `runtimes[]` entry
+    agent_options_schema: ClassVar[dict[str, Any]] = closed({})  # keys it reads from an agent's `options:`
+    extras: ClassVar[dict[str, str]] = {}  # pip extra -> the module it provides (imported lazily)
 
     def __init__(self, ctx: RunContext, options: Mapping[str, Any]) -> None:
+        check_options(f"{self.name} runtime", self.options_schema, dict(options))
         self.ctx = ctx
         self.options = dict(options)
+
+    @classmethod
+    def needs(cls, options: Mapping[str, Any]) -> dict[str, str]:
+        """The extras (``{extra: module}``) this runtime needs with these options."""
+        return dict(cls.extras)
 
     @abc.abstractmethod
     def available(self) -> str | None:
@@ -54,3 +98,9 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     def cleanup(self) -> list[str]:
         """Remove everything of this run still around; returns what could not be removed."""
+
+    @classmethod
+    def gc(cls, options: Mapping[str, Any] | None, request: GcRequest) -> GcResult:
+        """Remove what dead runs of this runtime left (never a live run's); ``options``: the pool's
+        entry for this runtime, None when no pool names it. Default: nothing to collect."""
+        return GcResult()

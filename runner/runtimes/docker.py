@@ -33,27 +33,46 @@ from runner.docker.entry import CONTAINER_GRPC_PORT, CONTAINER_PORT
 from runner.docker.owner import owner_labels
 from runner.errors import AgentFailure, ConfigurationError, FailureKind
 from runner.images.recipes import IMAGE_FOR_TYPE
-from runner.runtimes.base import Runtime, RuntimeCapabilities
+from runner.plugins import closed, described
+from runner.runtimes.base import GcRequest, GcResult, Leftover, Runtime
 from runner.runtimes.docker_handle import DockerHandle
 
 # The server's cwd: its state (``.runner/``: seeded CLI homes) must be writable even when the
 # mounted workdir (``/work``, the agent's workdir) is read-only.
 HOME = "/home/agent"
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
+_TEXT = {"type": "string", "minLength": 1}
+_SECONDS = {"type": "number", "minimum": 0}
+_IMAGES = {"type": "object", "additionalProperties": _TEXT}  # agent type -> image
 
 
 class DockerRuntime(Runtime):
     """Starts agents in containers of the local Docker engine (see the module docstring)."""
 
     name = "docker"
-    capabilities = RuntimeCapabilities(remote=True, isolation="container", startup_seconds=1.5)
+    options_schema = closed({
+        "client": described(_TEXT, "the docker client binary (else $RUNNER_DOCKER_CLIENT, /usr/bin/docker, PATH)"),
+        "image": described(_TEXT, "one image for every agent"),
+        "images": described(_IMAGES, "an image per agent type"),
+        "prefix": described({"type": "string"}, "images are <prefix>agent-<type>:<tag> (runner/)"),
+        "tag": described(_TEXT, "the images' tag (latest)"),
+        "start_timeout": described(_SECONDS, "seconds to ready (60)"),
+        "stop_timeout": described({"type": "integer", "minimum": 0}, "seconds of `docker stop` grace (10)"),
+        "user": described({"type": ["string", "integer"], "minLength": 1}, "the container's user (agent)"),
+        "network": described(_TEXT, "a docker network (default: the bridge)"),
+        "protocol": described({"enum": ["http", "grpc"]}, "how the executor talks to a container (http)"),
+    })
+    agent_options_schema = closed({
+        "image": described(_TEXT, "this agent's image (wins over the runtime's)"),
+        "writable": described({"type": "boolean"}, "mount the workdir read-write (false: read-only)"),
+        "start_timeout": described(_SECONDS, "seconds to ready (wins over the runtime's)"),
+    })
+    extras = {"docker": "python_on_whales"}
 
     def __init__(self, ctx: RunContext, options: Mapping[str, Any]) -> None:
         super().__init__(ctx, options)
         self.client = client_path(self.options, ctx.environ)
         self.protocol = str(self.options.get("protocol", "http"))  # how the executor talks to a container
-        if self.protocol not in ("http", "grpc"):
-            raise ConfigurationError(f"docker runtime: protocol `{self.protocol}`: expected `http` or `grpc`")
         self._docker: Any = None
         self._handles: list[DockerHandle] = []
         self._owner = owner_labels()
@@ -64,6 +83,11 @@ class DockerRuntime(Runtime):
         if self._docker is None:
             self._docker = whales(self.client)
         return self._docker
+
+    @classmethod
+    def needs(cls, options: Mapping[str, Any]) -> dict[str, str]:
+        grpc = {"grpc": "grpc"} if options.get("protocol") == "grpc" else {}
+        return {**cls.extras, **grpc}
 
     # ------------------------------------------------------------- contract
 
@@ -101,6 +125,22 @@ class DockerRuntime(Runtime):
             except Exception as exc:  # noqa: BLE001 - reported, not raised
                 left.append(f"container {cid[:12]}: {_one_line(exc)}")
         return left
+
+    @classmethod
+    def gc(cls, options: Mapping[str, Any] | None, request: GcRequest) -> GcResult:
+        """Containers, volumes and networks of dead runs (``runner.docker.gc``); skipped when no
+        engine answers."""
+        from runner.docker.gc import collect
+
+        path = client_path(options, request.environ)
+        problem = engine_problem(path, timeout=5.0)
+        if problem is not None:
+            return GcResult(skipped=problem)
+        found = collect(path, dry_run=request.dry_run, all_hosts=request.all_hosts, run_id=request.run_id)
+        return GcResult(leftovers=tuple(
+            Leftover(kind=c.kind, name=c.name, run_id=c.run_id,
+                     status="would remove" if request.dry_run else ("removed" if c.removed else f"FAILED: {c.error}"))
+            for c in found))
 
     # ------------------------------------------------------------- helpers for handles
 

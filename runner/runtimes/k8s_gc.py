@@ -15,6 +15,7 @@ from typing import Any
 
 from runner.docker import owner as docker_owner
 from runner.errors import RunnerError
+from runner.runtimes.base import Leftover
 from runner.runtimes.k8s_manifests import L_RUN, label_value
 
 HOST, PID, PID_START = "runner.host", "runner.pid", "runner.pid-start"
@@ -31,19 +32,18 @@ def owner_alive(labels: Mapping[str, str]) -> bool | None:
 
 
 def gc_kubernetes(options: Mapping[str, Any], *, run_id: str | None = None, dry_run: bool = False,
-                  all_hosts: bool = False, environ: Mapping[str, str] = os.environ) -> list[str]:
+                  all_hosts: bool = False, environ: Mapping[str, str] = os.environ) -> list[Leftover]:
     """Delete the managed Pods (grace 0) and Secrets of dead runs in the namespace of ``options``
     (a pool's kubernetes runtime options); only those of ``run_id`` when given.
 
-    One line per object, as ``runner gc`` prints them: ``pod\\tNAME\\trun RUN\\tremoved`` (or
-    ``would remove`` with ``dry_run``, or ``FAILED: why``). Live runs' objects are never touched;
-    another host's only with ``all_hosts``.
+    One ``Leftover`` per object (status ``removed``, ``would remove`` with ``dry_run``, or
+    ``FAILED: why``). Live runs' objects are never touched; another host's only with ``all_hosts``.
     """
     from runner.runtimes.k8s_api import K8sApi
     from runner.runtimes.k8s_options import parse_settings
 
     api = K8sApi(parse_settings(options, environ), environ)
-    out: list[str] = []
+    out: list[Leftover] = []
     try:
         for kind in ("Pod", "Secret"):
             for item in api.list_managed(kind, run_id):
@@ -58,7 +58,8 @@ def gc_kubernetes(options: Mapping[str, Any], *, run_id: str | None = None, dry_
                         status = "removed"
                     except RunnerError as exc:
                         status = f"FAILED: {exc}"
-                out.append(f"{kind.lower()}\t{item.metadata.name}\trun {labels.get(L_RUN, '?')}\t{status}")
+                out.append(Leftover(kind=kind.lower(), name=item.metadata.name, run_id=labels.get(L_RUN, ""),
+                                    status=status))
     finally:
         api.close()
     return out

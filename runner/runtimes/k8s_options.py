@@ -26,14 +26,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.errors import ConfigurationError
+from runner.plugins import check_options, closed, described
 
 ACCESS_MODES = ("pod-ip", "port-forward")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
-KNOWN = ("namespace", "serviceAccount", "nodeSelector", "tolerations", "imagePullPolicy", "imagePrefix",
-         "imageTag", "images", "access", "port", "kubeconfig", "context", "secretName", "startTimeout",
-         "gracePeriod")
-TOLERATION_KEYS = ("key", "operator", "value", "effect", "tolerationSeconds")
+_TEXT = {"type": "string", "minLength": 1}
+_STRINGS = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}
+_TOLERATION = closed({
+    "key": {"type": "string"}, "operator": {"enum": ["Equal", "Exists"]}, "value": {"type": "string"},
+    "effect": {"enum": ["", "NoSchedule", "PreferNoSchedule", "NoExecute"]}, "tolerationSeconds": {"type": "integer"}})
+OPTIONS_SCHEMA = closed({
+    "namespace": described(_TEXT, "where Pods and Secrets go (runner)"),
+    "serviceAccount": described(_TEXT, "the Pods' service account (none: no API token is mounted)"),
+    "nodeSelector": described(_STRINGS, "the Pods' node selector"),
+    "tolerations": described({"type": "array", "items": _TOLERATION}, "the Pods' tolerations"),
+    "imagePullPolicy": described({"enum": list(PULL_POLICIES)}, "(IfNotPresent)"),
+    "imagePrefix": described({"type": "string"}, "images are <imagePrefix>agent-<type>:<imageTag> (runner/)"),
+    "imageTag": described({"type": ["string", "number"]}, "(latest)"),
+    "images": described({"type": "object", "additionalProperties": _TEXT}, "an image per agent type"),
+    "access": described({"enum": list(ACCESS_MODES)}, "how runner reaches a Pod (pod-ip inside a cluster, "
+                                                      "else port-forward)"),
+    "port": described({"type": "integer", "minimum": 1, "maximum": 65535}, "the agent server's port in the Pod (8080)"),
+    "kubeconfig": described(_TEXT, "default: $KUBECONFIG, ~/.kube/config; in a Pod the in-cluster config"),
+    "context": described(_TEXT, "the kubeconfig context"),
+    "secretName": described(_TEXT, "an existing Secret holding the agents' credentials (keys: variable names)"),
+    "startTimeout": described({"type": "number", "minimum": 0}, "seconds to Running + Ready + healthy (120)"),
+    "gracePeriod": described({"type": "integer", "minimum": 0}, "seconds a deleted Pod may drain (10)"),
+})
+"""The options of a ``kubernetes`` entry (``KubernetesRuntime.options_schema``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,50 +84,18 @@ def in_cluster(environ: Mapping[str, str]) -> bool:
     return bool(environ.get("KUBERNETES_SERVICE_HOST")) and bool(environ.get("KUBERNETES_SERVICE_PORT"))
 
 
-def _bad(key: str, why: str) -> ConfigurationError:
-    return ConfigurationError(f"kubernetes runtime: option `{key}` {why}")
-
-
-def _str_map(key: str, value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise _bad(key, "must be a mapping of strings")
-    return {k: str(v) for k, v in value.items()}
-
-
 def parse_settings(options: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> K8sSettings:
     """Check the pool options; a ConfigurationError (one line) names the first bad key."""
-    nested = options.get("options")
-    if isinstance(nested, Mapping):  # `options: {...}` under the entry, as some examples write it
-        options = {**nested, **{k: v for k, v in options.items() if k != "options"}}
-    unknown = sorted(set(options) - set(KNOWN))
-    if unknown:
-        from runner.plugins import suggest
-
-        raise _bad(unknown[0], f"is unknown: {suggest(unknown[0], list(KNOWN))}")
+    check_options("kubernetes runtime", OPTIONS_SCHEMA, dict(options))
     o = dict(options)
     access = o.get("access") or ("pod-ip" if in_cluster(environ) else "port-forward")
-    if access not in ACCESS_MODES:
-        raise _bad("access", f"must be one of {', '.join(ACCESS_MODES)}, not `{access}`")
-    policy = o.get("imagePullPolicy", "IfNotPresent")
-    if policy not in PULL_POLICIES:
-        raise _bad("imagePullPolicy", f"must be one of {', '.join(PULL_POLICIES)}, not `{policy}`")
-    tolerations = o.get("tolerations") or []
-    if not isinstance(tolerations, list) or not all(
-            isinstance(t, Mapping) and set(t) <= set(TOLERATION_KEYS) for t in tolerations):
-        raise _bad("tolerations", f"must be a list of mappings with keys among {', '.join(TOLERATION_KEYS)}")
-    try:
-        port = int(o.get("port", 8080))
-        start_timeout = float(o.get("startTimeout", 120))
-        grace = int(o.get("gracePeriod", 10))
-    except (TypeError, ValueError) as exc:
-        raise _bad("port/startTimeout/gracePeriod", f"must be numbers ({exc})") from exc
-    if not 1 <= port <= 65535:
-        raise _bad("port", "must be between 1 and 65535")
     return K8sSettings(
         namespace=str(o.get("namespace") or "runner"), service_account=o.get("serviceAccount") or None,
-        node_selector=_str_map("nodeSelector", o.get("nodeSelector") or {}),
-        tolerations=tuple(dict(t) for t in tolerations), image_pull_policy=policy,
+        node_selector={k: str(v) for k, v in (o.get("nodeSelector") or {}).items()},
+        tolerations=tuple(dict(t) for t in o.get("tolerations") or ()),
+        image_pull_policy=o.get("imagePullPolicy", "IfNotPresent"),
         image_prefix=str(o.get("imagePrefix", "runner/")), image_tag=str(o.get("imageTag", "latest")),
-        images=_str_map("images", o.get("images") or {}), access=access, port=port,
+        images=dict(o.get("images") or {}), access=access, port=int(o.get("port", 8080)),
         kubeconfig=o.get("kubeconfig") or None, context=o.get("context") or None,
-        secret_name=o.get("secretName") or None, start_timeout=start_timeout, grace_period=max(0, grace))
+        secret_name=o.get("secretName") or None, start_timeout=float(o.get("startTimeout", 120)),
+        grace_period=int(o.get("gracePeriod", 10)))

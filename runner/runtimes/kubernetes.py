@@ -5,7 +5,7 @@ tolerations, imagePullPolicy, imagePrefix/imageTag/images, access, port, kubecon
 secretName, startTimeout, gracePeriod). Manifests: ``runner.runtimes.k8s_manifests`` (pure);
 API calls: ``runner.runtimes.k8s_api`` (the official client, imported lazily); one agent:
 ``runner.runtimes.k8s_handle``. ``cleanup()`` deletes every Pod and Secret labelled with the
-run; ``gc_kubernetes(options)`` (``runner.runtimes.k8s_gc``) those of dead runs (``runner gc``).
+run; ``gc`` (``runner.runtimes.k8s_gc``) those of dead runs (``runner gc``).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
 from runner.errors import ConfigurationError, RunnerError
-from runner.runtimes.base import Runtime, RuntimeCapabilities
+from runner.plugins import closed, described
+from runner.runtimes.base import GcRequest, GcResult, Runtime
 from runner.runtimes.k8s_api import K8sApi, import_client
 from runner.runtimes.k8s_gc import gc_kubernetes, owner_labels
 from runner.runtimes.k8s_handle import KubernetesHandle
 from runner.runtimes.k8s_manifests import CLI_IMAGE_TYPES
-from runner.runtimes.k8s_options import K8sSettings, parse_settings
+from runner.runtimes.k8s_options import OPTIONS_SCHEMA, K8sSettings, parse_settings
 
 __all__ = ["KubernetesHandle", "KubernetesRuntime", "gc_kubernetes"]
 
@@ -35,7 +36,12 @@ class KubernetesRuntime(Runtime):
     """Starts agents as Pods of a Kubernetes cluster (see the module docstring)."""
 
     name = "kubernetes"
-    capabilities = RuntimeCapabilities(remote=True, isolation="pod", startup_seconds=10.0)
+    options_schema = OPTIONS_SCHEMA
+    agent_options_schema = closed({
+        "image": described({"type": "string", "minLength": 1}, "this agent's image (wins over the runtime's)"),
+        "start_timeout": described({"type": "number", "minimum": 0}, "seconds to ready (wins over startTimeout)"),
+    })
+    extras = {"kubernetes": "kubernetes"}
 
     def __init__(self, ctx: RunContext, options: Mapping[str, Any]) -> None:
         super().__init__(ctx, options)
@@ -103,6 +109,14 @@ class KubernetesRuntime(Runtime):
         name = object_name(sample, info.id).replace(sample, "<run>", 1)
         return (f"pod {name} in namespace {settings.namespace}, image {image_for(settings, info.definition)}"
                 f", {settings.access}")
+
+    @classmethod
+    def gc(cls, options: Mapping[str, Any] | None, request: GcRequest) -> GcResult:
+        """Pods and Secrets of dead runs in the namespace of the pool's kubernetes runtime."""
+        if options is None:  # which cluster and namespace: only a pool's entry says (`runner gc --pool`)
+            return GcResult()
+        return GcResult(leftovers=tuple(gc_kubernetes(options, run_id=request.run_id, dry_run=request.dry_run,
+                                                      all_hosts=request.all_hosts, environ=request.environ)))
 
     def start_timeout(self, definition: Any) -> float:
         return float((definition.options.get("start_timeout") if definition else None)

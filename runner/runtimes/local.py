@@ -29,18 +29,40 @@ from runner.agents.types import AGENT_TYPES
 from runner.agents.types.base import AgentType
 from runner.context import RunContext
 from runner.errors import ConfigurationError
-from runner.plugins import load
-from runner.runtimes.base import Runtime, RuntimeCapabilities
+from runner.plugins import closed, described, load
+from runner.runtimes.base import GcRequest, GcResult, Leftover, Runtime
 from runner.runtimes.local_handle import LocalHandle
 
 __all__ = ["LocalHandle", "LocalRuntime"]
+
+_SECONDS = {"type": "number", "minimum": 0}
+_COUNT = {"type": "integer", "minimum": 1}
+#: option (snake_case) -> its schema; each may also be written in camelCase
+OPTIONS = {
+    "grace": described(_SECONDS, "seconds between SIGTERM and SIGKILL on a graceful stop (3)"),
+    "start_timeout": described(_SECONDS, "seconds a long-lived agent may take to show its prompt (60)"),
+    "max_parallel": described(_COUNT, "tasks one per-task agent runs at once (64)"),
+    "max_transcript": described(_COUNT, "characters of output kept per process (4,000,000)"),
+    "login_idle": described(_SECONDS, "seconds a per-task program must stay silent after login text to "
+                                      "count as wanting a login (3)"),
+}
+
+
+def _camel(name: str) -> str:
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+
+
+def _both_spellings(options: dict[str, Any]) -> dict[str, Any]:
+    return {**options, **{_camel(k): v for k, v in options.items()}}
 
 
 class LocalRuntime(Runtime):
     """Starts agents as local processes in PTYs; tracks them so ``cleanup`` can kill them."""
 
     name = "local"
-    capabilities = RuntimeCapabilities(remote=False, isolation="process", startup_seconds=0.01)
+    options_schema = closed(_both_spellings(OPTIONS))
+    agent_options_schema = closed(_both_spellings({"start_timeout": described(
+        _SECONDS, "seconds this long-lived agent may take to show its prompt (wins over the runtime's)")}))
 
     def __init__(self, ctx: RunContext, options: Mapping[str, Any]) -> None:
         super().__init__(ctx, options)
@@ -54,8 +76,7 @@ class LocalRuntime(Runtime):
 
     def option(self, name: str, default: Any) -> Any:
         """Option ``name`` (snake_case) as given in the pool, in snake_case or camelCase."""
-        camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
-        return self.options.get(name, self.options.get(camel, default))
+        return self.options.get(name, self.options.get(_camel(name), default))
 
     def agent_type(self, name: str) -> AgentType:
         """The (shared) instance of agent type ``name``."""
@@ -89,6 +110,18 @@ class LocalRuntime(Runtime):
         with self._lock:
             self._handles.append(handle)
         return handle
+
+    @classmethod
+    def gc(cls, options: Mapping[str, Any] | None, request: GcRequest) -> GcResult:
+        """Agent processes of dead runs, found by ``RUNNER_RUN_ID`` in their environment
+        (``runner.execute.gc_local``)."""
+        from runner.execute.gc_local import gc_local
+
+        found = gc_local([request.state_dir], dry_run=request.dry_run, run_id=request.run_id)
+        return GcResult(leftovers=tuple(
+            Leftover(kind="process", name=f"{p.pid} (agent {p.agent_id})", run_id=p.run_id,
+                     status="would kill" if request.dry_run else ("killed" if p.killed else "FAILED: still alive"))
+            for p in found))
 
     def track(self, handle: LocalHandle, session: PtySession) -> None:
         """Called by handles for every process they start."""

@@ -154,12 +154,10 @@ class LocalHandle(AgentHandle):
             t.start()
         for t in closers:
             t.join()
-        cleanup = getattr(self.agent_type, "cleanup", None)  # e.g. a CLI's seeded config home
-        if cleanup is not None:
-            try:
-                cleanup(self.definition, self.ctx, self.id)
-            except OSError:
-                pass  # teardown problems are not the task's failure
+        try:
+            self.agent_type.cleanup(self.definition, self.ctx, self.id)  # e.g. a CLI's seeded config home
+        except OSError:
+            pass  # teardown problems are not the task's failure
         with self._lock:
             self._session = None
             self.lifecycle.to(S.STOPPED)
@@ -184,12 +182,10 @@ class LocalHandle(AgentHandle):
     # ------------------------------------------------------------ execute
 
     def execute(self, request: TaskRequest, on_output: OutputCallback | None = None) -> TaskResult:
-        limit = getattr(self.agent_type, "task_timeout", None)  # CLIs may retry or wait forever
-        if request.timeout is None and limit is not None:
-            request = dataclasses.replace(request, timeout=limit(self.definition))
-        stall = getattr(self.agent_type, "stall_timeout", None)  # ... or sit silent: a hang
-        if request.inactivity is None and stall is not None:
-            request = dataclasses.replace(request, inactivity=stall(self.definition))
+        if request.timeout is None:  # CLIs may retry or wait forever
+            request = dataclasses.replace(request, timeout=self.agent_type.task_timeout(self.definition))
+        if request.inactivity is None:  # ... or sit silent: a hang
+            request = dataclasses.replace(request, inactivity=self.agent_type.stall_timeout(self.definition))
         with self._lock:
             if self._stopping or self.state in (S.STOPPING, S.STOPPED):
                 raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)

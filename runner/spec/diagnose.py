@@ -45,6 +45,25 @@ def _unit(validator: Any, unit: str, instance: Any, schema: dict[str, Any]) -> A
             yield ValidationError(str(exc))
 
 
+_PLUGIN_VALIDATORS: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, validator); schemas live forever
+
+
+def schema_problems(schema: Any, data: Any) -> list[tuple[str, str, bool]]:
+    """(path from ``$``, message, point-at-key?) for each problem of ``data`` against ``schema``
+    (a plug-in's options schema), one per location."""
+    entry = _PLUGIN_VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        from jsonschema import Draft202012Validator
+
+        entry = _PLUGIN_VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
+    out: dict[tuple[str, str], tuple[str, str, bool]] = {}
+    for error in entry[1].iter_errors(data):
+        for path, message, at_key in _translate(error):
+            out.setdefault((path, message if message.startswith("missing required key") else ""),
+                           (path, message, at_key))
+    return list(out.values())
+
+
 def schema_diagnostics(data: Any, schema_name: str, source: str,
                        marks: dict[str, Mark], value_marks: dict[str, Mark]) -> list[Diagnostic]:
     """Every schema problem of ``data`` (one per location), in file order."""
@@ -99,12 +118,14 @@ def _translate(error: Any) -> list[tuple[str, str, bool]]:
 
     path = _path(error.absolute_path)
     v, value, schema = error.validator, error.instance, error.schema
+    if isinstance(schema, dict) and "x-message" in schema:  # the schema says it better itself
+        return [(path, schema["x-message"], False)]
     if v in ("anyOf", "oneOf") and error.context:
         return _translate(best_match(error.context))
     if v == "additionalProperties" and isinstance(value, dict):
         known = [k for k in schema.get("properties", {})]
         extra = [k for k in value if k not in known]
-        if not known:  # a free-form mapping whose values are wrong: the values' own errors say why
+        if "properties" not in schema:  # a free-form mapping whose values are wrong: their own errors say why
             return []
         return [(child_path(path, k), f"unknown key `{k}` ({suggest(k, known)})", True) for k in extra]
     if v == "required":

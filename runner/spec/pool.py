@@ -46,12 +46,11 @@ def build_pool(d: dict[str, Any], source: str, marks: dict[str, tuple[int, int]]
             for a in d.get("agents") or ()
         ),
         registries=tuple(
-            RegistryConfig(type=r["type"], options={k: v for k, v in r.items() if k != "type"})
-            for r in d.get("registries") or ()
+            RegistryConfig(type=r["type"], options=plugin_options(r, ("type",))) for r in d.get("registries") or ()
         ),
         runtimes=tuple(
             RuntimeConfig(type=r["type"], priority=r.get("priority", 0), max_agents=r.get("maxAgents", 50),
-                          options={k: v for k, v in r.items() if k not in ("type", "priority", "maxAgents")})
+                          options=plugin_options(r, ("type", "priority", "maxAgents")))
             for r in runtimes
         ),
         templates=tuple(
@@ -68,6 +67,15 @@ def build_pool(d: dict[str, Any], source: str, marks: dict[str, tuple[int, int]]
         source=source,
         marks=marks,
     )
+
+
+def plugin_options(entry: dict[str, Any], own: tuple[str, ...]) -> dict[str, Any]:
+    """The plug-in's options of a ``runtimes[]``/``registries[]`` entry: its keys besides the
+    pool's ``own`` ones, written at the entry's top level or nested under ``options:`` (both
+    forms are documented; ``runner validate`` refuses a key given in both)."""
+    nested = entry.get("options")
+    flat = {k: v for k, v in entry.items() if k not in own and k != "options"}
+    return {**(nested if isinstance(nested, dict) else {}), **flat}
 
 
 def _text(value: Any) -> str:

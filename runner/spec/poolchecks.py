@@ -1,7 +1,8 @@
 """Semantic checks of a pool, and of a pattern against the pool it will run on.
 
 Plug-in names are checked against the literal registries (``AGENT_TYPES``, ``RUNTIMES``,
-``REGISTRIES``); only their keys are read, so no plug-in module is imported here.
+``REGISTRIES``); what the pool says to each plug-in, against its declarations
+(``runner.spec.pluginchecks``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def check_pool(data: Any, rep: Reporter) -> None:
             kind = entry.get("type")
             if isinstance(kind, str) and kind not in registry:
                 rep.add(f"$.{key}[{i}].type", f"unknown {what} `{kind}` ({suggest(kind, registry)})", at_value=True)
+    from runner.spec.pluginchecks import check_plugins
+
+    check_plugins(data, rep)
     names = [t.get("name") for t in _list(data.get("templates")) if isinstance(t.get("name"), str)]
     warm = data.get("warmPool")
     if isinstance(warm, dict):
@@ -100,10 +104,12 @@ def _check_agent(entry: dict[str, Any], base: str, rep: Reporter, types: Any, ru
 def check_pair(pattern: Any, pool: Any) -> list[Diagnostic]:
     """Steps of ``pattern`` that no agent of ``pool`` can run (missing capabilities, too few agents).
 
-    Skipped entirely when the pool has a registry other than ``static`` (e.g. ``env``, ``etcd``):
-    its agents are only known at run time.
+    Skipped entirely when the pool has a registry whose agents are not written in the pool file
+    (e.g. ``env``, ``etcd``): they are only known at run time.
     """
-    if any(r.type != "static" for r in pool.registries):
+    from runner.registries import capabilities
+
+    if any(not capabilities(r.type).in_pool_file for r in pool.registries):
         return []
     providers = [(a.definition.capabilities, 1) for a in pool.agents]
     providers += [(t.definition.capabilities, t.max_instances) for t in pool.templates]

@@ -10,7 +10,7 @@ from runner.errors import ConfigurationError
 from runner.plugins import load
 from runner.registries import REGISTRIES
 from runner.registries.etcd_client import TLSFiles, parse_endpoints
-from runner.registries.etcd_options import option_errors, settings_from
+from runner.registries.etcd_options import OPTIONS_SCHEMA, option_errors, settings_from
 from runner.registries.etcd_record import agent_from_record, record_for
 from tests.helpers.etcd import agent_info
 
@@ -18,7 +18,8 @@ from tests.helpers.etcd import agent_info
 def test_registered_by_name() -> None:
     cls = load("registry", REGISTRIES, "etcd")
     assert cls.name == "etcd"
-    assert cls.option_errors({"endpoints": ["http://h:2379"]}) == []
+    assert option_errors({"endpoints": ["http://h:2379"]}) == []
+    assert cls.options_schema is OPTIONS_SCHEMA
 
 
 def test_option_errors_name_every_problem() -> None:
@@ -26,16 +27,17 @@ def test_option_errors_name_every_problem() -> None:
         "endpoint": "x", "password": "hunter2", "prefix": "", "ttl": 0, "timeout": "soon",
         "passwordEnv": "P", "tls": {"ca": "ca.pem", "cert": "c.pem", "kye": "k.pem"},
     })  # fmt: skip
-    assert errors == [
-        "`endpoint`: unknown etcd option, did you mean `endpoints`?",
-        "`password`: keep the password in an environment variable and name it with `passwordEnv`",
-        "`prefix`: expected a non-empty key prefix like /runner/agents/",
-        "`ttl`: expected a whole number of seconds >= 1, got 0",
-        "`timeout`: expected a duration like 5s or 500ms, got 'soon'",
-        "`passwordEnv`: needs `username` (or `usernameEnv`) too",
-        "`tls.kye`: unknown TLS option, did you mean `key`?",
+    # the registry's options_schema says it (the same check `runner validate` makes, with lines)
+    assert sorted(errors) == sorted([
+        "unknown key `endpoint` (did you mean `endpoints`?)",
+        "unknown key `password` (did you mean `passwordEnv`?)",
+        "`prefix`: must not be empty",
+        "`ttl`: must be at least 1, got integer 0",
+        '`timeout`: expected a duration like 5s or 500ms, got string "soon"',
+        "`passwordEnv` needs `username` (or `usernameEnv`) too",
+        "unknown key `kye` (did you mean `key`?)",
         "`tls`: `cert` and `key` go together",
-    ]
+    ])
     assert "hunter2" not in "".join(errors)
 
 

@@ -114,9 +114,13 @@ def test_env_duplicate_across_variables():
 
 
 def test_env_option_errors():
-    assert EnvRegistry.option_errors({"variable": "X"}) == []
-    assert EnvRegistry.option_errors({"varible": "X"}) == ["unknown option `varible`: did you mean `variable`?"]
-    assert EnvRegistry.option_errors({"variable": ""}) == ["`variable` must be the name of an environment variable"]
+    from runner.plugins import option_errors
+
+    schema = EnvRegistry.options_schema
+    assert option_errors(schema, {"variable": "X"}) == []
+    assert option_errors(schema, {"varible": "X"}) == ["unknown key `varible` (did you mean `variable`?)"]
+    assert option_errors(schema, {"variable": ""}) == [
+        '`variable`: expected the name of an environment variable, got string ""']
 
 
 def test_direct_registry():

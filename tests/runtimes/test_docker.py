@@ -235,5 +235,5 @@ def test_grpc_protocol_talks_to_the_container_over_grpc(dctx, base_image):
 def test_unknown_protocol_is_a_configuration_error(dctx):
     from runner.errors import ConfigurationError
 
-    with pytest.raises(ConfigurationError, match="protocol `soap`"):
+    with pytest.raises(ConfigurationError, match="`protocol`: expected one of: http, grpc"):
         DockerRuntime(dctx, {"protocol": "soap"})

@@ -20,9 +20,10 @@ from runner.agents.lifecycle import AgentState as S
 from runner.agents.model import AgentInfo, TaskRequest
 from runner.context import RunContext
 from runner.errors import AgentFailure, ConfigurationError, FailureKind, LoginRequired
+from runner.runtimes.base import GcRequest
 from runner.runtimes.k8s_gc import owner_labels
 from runner.runtimes.k8s_manifests import object_name
-from runner.runtimes.kubernetes import KubernetesRuntime, gc_kubernetes
+from runner.runtimes.kubernetes import KubernetesRuntime
 from runner.spec.models import AgentDef, Resources
 
 HELPERS = Path(__file__).resolve().parents[1] / "helpers" / "programs"
@@ -108,8 +109,13 @@ def test_cleanup_deletes_everything_labelled_with_the_run(emu, kubelet, ctx):
     assert rt.cleanup() == []
     assert emu.names("Pod", ctx.run_id) == [] and emu.names("Secret", ctx.run_id) == []
     assert len(emu.names("Pod")) == 1 and len(emu.names("Secret")) == 1
-    assert gc_kubernetes(options(emu)) == []  # its owner (this process) is alive
+    assert gc_lines(emu) == []  # its owner (this process) is alive
     assert other.cleanup() == []
+
+
+def gc_lines(emu, **request):
+    """What ``runner gc`` prints for the cluster (the runtime's ``gc`` of the contract)."""
+    return [left.line() for left in KubernetesRuntime.gc(options(emu), GcRequest(**request)).leftovers]
 
 
 def test_gc_removes_dead_runs_only(emu, kubelet, ctx):
@@ -124,12 +130,12 @@ def test_gc_removes_dead_runs_only(emu, kubelet, ctx):
         rt.spawn(agent(key)).start()
         runs[key] = rt
     dead_run = runs["dead"].ctx.run_id
-    lines = gc_kubernetes(options(emu), dry_run=True)
+    lines = gc_lines(emu, dry_run=True)
     assert lines == [f"pod\t{object_name(dead_run, 'dead')}\trun {dead_run}\twould remove",
                      f"secret\t{object_name(dead_run, 'dead')}\trun {dead_run}\twould remove"]
-    assert [line.rsplit("\t", 1)[1] for line in gc_kubernetes(options(emu))] == ["removed", "removed"]
+    assert [line.rsplit("\t", 1)[1] for line in gc_lines(emu)] == ["removed", "removed"]
     assert emu.names("Pod", dead_run) == [] and len(emu.names("Pod")) == 2
-    assert len(gc_kubernetes(options(emu), all_hosts=True)) == 2  # + the other host's pod and secret
+    assert len(gc_lines(emu, all_hosts=True)) == 2  # + the other host's pod and secret
     assert [n for n in emu.names("Pod")] == [object_name(runs["live"].ctx.run_id, "live")]
     for rt in runs.values():
         assert rt.cleanup() == []
@@ -184,7 +190,7 @@ def test_missing_credential_and_bad_options(emu, kubelet, ctx):
         handle.start()
     assert err.value.kind == FailureKind.CONFIG and "NOT_SET" in str(err.value)
     assert emu.names("Pod") == []
-    with pytest.raises(ConfigurationError, match="`acess` is unknown: did you mean `access`"):
+    with pytest.raises(ConfigurationError, match="unknown key `acess` \\(did you mean `access`\\?\\)"):
         KubernetesRuntime(ctx, {"acess": "pod-ip"})
     with pytest.raises(ConfigurationError, match="imagePullPolicy"):
         KubernetesRuntime(ctx, {"imagePullPolicy": "Sometimes"})

@@ -37,12 +37,16 @@ def test_pool_defaults():
     assert pool.agents[0].definition.input == "stdin" and pool.agents[0].definition.resources.cpu is None
 
 
-def test_free_registry_and_runtime_options():
-    pool = parse_pool("kind: pool\nname: p\nregistries: [{type: env, variable: MY_AGENTS}]\n"
-                      "runtimes: [{type: local, priority: 2, maxAgents: 3, shell: bash}]\n", "p.yaml")
-    assert pool.registries[0].options == {"variable": "MY_AGENTS"}
-    assert (pool.runtimes[0].priority, pool.runtimes[0].max_agents, pool.runtimes[0].options) == (
-        2, 3, {"shell": "bash"})
+def test_registry_and_runtime_options_at_the_top_level_or_nested():
+    # the plug-in's own keys, in either documented form, become its options (unknown keys are
+    # errors: tests/spec/test_pluginchecks.py)
+    for runtime in ("{type: local, priority: 2, maxAgents: 3, grace: 1}",
+                    "{type: local, priority: 2, maxAgents: 3, options: {grace: 1}}"):
+        pool = parse_pool("kind: pool\nname: p\nregistries: [{type: env, variable: MY_AGENTS}]\n"
+                          f"runtimes: [{runtime}]\n", "p.yaml")
+        assert pool.registries[0].options == {"variable": "MY_AGENTS"}
+        assert (pool.runtimes[0].priority, pool.runtimes[0].max_agents, pool.runtimes[0].options) == (
+            2, 3, {"grace": 1})
 
 
 EXPECTED = [

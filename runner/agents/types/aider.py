@@ -16,10 +16,11 @@ import re
 from runner.agents.model import TaskRequest, TaskResult
 from runner.agents.types.answer import CONFIDENCE_INSTRUCTION, split_confidence, task_prompt
 from runner.agents.types.base import LaunchSpec
-from runner.agents.types.clibase import CliType
+from runner.agents.types.clibase import CliType, cli_options
 from runner.agents.types.jsonout import clean, failure_for, tail
 from runner.context import RunContext
 from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.plugins import described
 from runner.spec.models import AgentDef
 
 QUIET = ("--analytics-disable", "--no-check-update", "--no-show-release-notes", "--no-gitignore",
@@ -38,6 +39,9 @@ _KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OPENROUTER_AP
 
 class AiderType(CliType):
     name = "aider"
+    options_schema = cli_options(
+        auto_commits=described({"type": "boolean"}, "let aider commit its edits (false)"),
+        edit_format=described({"type": "string", "minLength": 1}, "aider's --edit-format (diff)"))
     binary = "aider"
     key_env = {"openaiKey": "OPENAI_API_KEY", "anthropicKey": "ANTHROPIC_API_KEY",
                "googleKey": "GEMINI_API_KEY", "githubToken": "GITHUB_TOKEN"}

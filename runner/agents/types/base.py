@@ -12,10 +12,15 @@ import abc
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from runner.agents.model import TaskRequest, TaskResult
 from runner.context import RunContext
+from runner.plugins import closed
 from runner.spec.models import AgentDef
+
+if TYPE_CHECKING:
+    from runner.agents.types.screen import ScreenDetector
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,8 +29,7 @@ class TypeCapabilities:
 
     per_task: bool = True  # can run one process per task
     long_lived: bool = False  # can keep one interactive session and feed it tasks
-    needs_credentials: tuple[str, ...] = ()  # env vars it cannot work without
-    concurrency: int = 1  # tasks one agent takes at once
+    concurrency: int = 1  # tasks one agent takes at once (an agent server's limit)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,8 +53,14 @@ class Detectors:
 
 
 class AgentType(abc.ABC):
-    name: str = ""
-    capabilities = TypeCapabilities()
+    """One kind of agent program. Declared as data: ``capabilities`` (which modes the runtimes
+    may use), ``options_schema`` (the keys it reads from an agent's ``options:``, checked by
+    ``runner validate``) and ``extras``. The hooks below the abstract methods have defaults."""
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[TypeCapabilities] = TypeCapabilities()
+    options_schema: ClassVar[dict[str, Any]] = closed({})
+    extras: ClassVar[dict[str, str]] = {}  # pip extra -> the module it provides (imported lazily)
 
     @abc.abstractmethod
     def validate(self, definition: AgentDef) -> list[str]:
@@ -73,3 +83,23 @@ class AgentType(abc.ABC):
     def parse_result(self, definition: AgentDef, request: TaskRequest, output: str,
                      exit_status: int | None) -> TaskResult:
         """Turn what the program printed into a result, or raise AgentFailure(PARSE/TASK)."""
+
+    # --- hooks with defaults -----------------------------------------------------------
+    def screen_detector(self, definition: AgentDef) -> ScreenDetector | None:
+        """A full-screen detector (a TUI CLI) for the screen driver; None: plain regexes suffice."""
+        return None
+
+    def approve_prompts(self, definition: AgentDef) -> bool:
+        """Whether the screen driver answers an interactive approval prompt yes (else no)."""
+        return False
+
+    def cleanup(self, definition: AgentDef, ctx: RunContext, agent_id: str) -> None:
+        """Remove what the type made for the agent (a seeded config home) once it stopped."""
+
+    def task_timeout(self, definition: AgentDef) -> float | None:
+        """The wall-clock limit of a task whose step sets none (None: no limit)."""
+        return None
+
+    def stall_timeout(self, definition: AgentDef) -> float | None:
+        """The stall watchdog of a task whose step sets no ``inactivity`` (None: off)."""
+        return None

@@ -15,10 +15,11 @@ import os
 from runner.agents.model import TaskRequest, TaskResult
 from runner.agents.types.answer import split_confidence, task_prompt
 from runner.agents.types.base import LaunchSpec
-from runner.agents.types.clibase import CliType
+from runner.agents.types.clibase import CliType, cli_options
 from runner.agents.types.jsonout import failure_for, json_objects, tail
 from runner.context import RunContext
 from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.plugins import described
 from runner.spec.models import AgentDef
 
 # readonly: plan mode never edits or runs; standard: asks (interactive) / denies (-p);
@@ -33,6 +34,9 @@ APPROVAL_FLAGS = {
 
 class ClaudeType(CliType):
     name = "claude"
+    options_schema = cli_options(
+        logged_in=described({"type": "boolean"}, "the CLI's own login is set up: start without an API key"),
+        max_retries=described({"type": "integer", "minimum": 0}, "the CLI's API retries (CLAUDE_CODE_MAX_RETRIES)"))
     binary = "claude"
     key_env = {"anthropicKey": "ANTHROPIC_API_KEY", "githubToken": "GITHUB_TOKEN"}
 

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from runner.agents.model import TaskRequest, TaskResult
 from runner.agents.types.answer import split_confidence, task_prompt
@@ -22,6 +23,7 @@ from runner.agents.types.base import AgentType, Detectors, TypeCapabilities
 from runner.agents.types.screen import ScreenDetector
 from runner.agents.types.screentable import load_table
 from runner.context import RunContext
+from runner.plugins import closed, described
 from runner.spec.models import AgentDef
 
 PRESETS = ("readonly", "standard", "permissive", "autonomous")
@@ -37,12 +39,29 @@ def _local_bin() -> str:
 _BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+def cli_options(**own: dict[str, Any]) -> dict[str, Any]:
+    """The options schema of a CLI type: what every CLI type reads, plus its ``own`` keys."""
+    seconds = {"type": "number", "minimum": 0}
+    text = {"type": "string", "minLength": 1}
+    return closed({
+        "approval": described({"enum": list(PRESETS)}, "what the CLI may do unasked (standard)"),
+        "output": described({"enum": list(OUTPUTS)}, "per-task output format read (stream-json)"),
+        "task_timeout": described(seconds, "wall clock of a task whose step sets no timeout (900)"),
+        "stall": described(seconds, "seconds of no progress that fail a task (120 long-lived, 600 per-task; 0: off)"),
+        "version": described({"type": ["string", "number"]}, "the CLI version whose screen table to use"),
+        "binary": described(text, "the CLI program (else found on PATH or in runner's CLI cache)"),
+        "model": described(text, "the model the CLI uses"),
+        "base_url": described(text, "the vendor API's base URL (a proxy or mock)"),
+        **own})
+
+
 class CliType(AgentType):
     """Base of the real CLI types; subclasses fill in the argv, env and seeding."""
 
     binary = ""
     key_env: dict[str, str] = {}  # seed credential name -> the env var the CLI reads
     capabilities = TypeCapabilities(per_task=True, long_lived=True)
+    options_schema = cli_options()
 
     # --- contract --------------------------------------------------------------------
     def validate(self, definition: AgentDef) -> list[str]:
@@ -84,7 +103,7 @@ class CliType(AgentType):
                           confidence=confidence if confidence is not None else definition.confidence,
                           output=text)
 
-    # --- additive hooks (optional on AgentType) -------------------------------------
+    # --- hooks (defaults on AgentType) ----------------------------------------------
     def screen_detector(self, definition: AgentDef) -> ScreenDetector:
         return ScreenDetector(self.table(definition))
 

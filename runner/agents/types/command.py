@@ -24,6 +24,7 @@ from runner.agents.parse import has_structured_answer, parse_answer
 from runner.agents.types.base import AgentType, Detectors, LaunchSpec, TypeCapabilities
 from runner.context import RunContext
 from runner.errors import AgentFailure, FailureKind
+from runner.plugins import closed, described
 from runner.spec.models import AgentDef
 
 #: "Please log in", "Login required", "sign in required", "Please authenticate",
@@ -49,6 +50,11 @@ class CommandType(AgentType):
 
     name = "command"
     capabilities = TypeCapabilities(per_task=True, long_lived=True, concurrency=1)
+    options_schema = closed({
+        "output": described({"enum": list(OUTPUTS)}, "how the answer is read: free text, or strict JSON (text)"),
+        "multiline": described({"type": "boolean"}, "long-lived: send the task as it is, newlines included "
+                                                    "(false: joined into one line)"),
+    })
 
     def validate(self, definition: AgentDef) -> list[str]:
         problems: list[str] = []

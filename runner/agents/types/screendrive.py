@@ -154,10 +154,8 @@ def _new_done(before: list[str], after: list[str]) -> bool:
 
 
 def make_driver(agent_type: Any, definition: Any) -> ScreenDriver | None:
-    """A driver for types that provide ``screen_detector`` (the real CLIs), else None."""
-    factory = getattr(agent_type, "screen_detector", None)
-    detector = factory(definition) if factory is not None else None
+    """A driver for types whose ``screen_detector`` gives one (the real CLIs), else None."""
+    detector = agent_type.screen_detector(definition)
     if detector is None:
         return None
-    approve = getattr(agent_type, "approve_prompts", lambda d: False)(definition)
-    return ScreenDriver(detector, approve)
+    return ScreenDriver(detector, agent_type.approve_prompts(definition))
