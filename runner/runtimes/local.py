@@ -114,8 +114,8 @@ class LocalRuntime(Runtime):
     @classmethod
     def gc(cls, options: Mapping[str, Any] | None, request: GcRequest) -> GcResult:
         """Agent processes of dead runs, found by ``RUNNER_RUN_ID`` in their environment
-        (``runner.execute.gc_local``)."""
-        from runner.execute.gc_local import gc_local
+        (``runner.runtimes.local_gc``)."""
+        from runner.runtimes.local_gc import gc_local
 
         found = gc_local([request.state_dir], dry_run=request.dry_run, run_id=request.run_id)
         return GcResult(leftovers=tuple(

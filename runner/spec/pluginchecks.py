@@ -45,7 +45,7 @@ def check_plugins(data: dict[str, Any], rep: Reporter) -> None:
             for message in missing_extras(cls.needs(options)):
                 rep.add(f"{base}.type", f"{kind} `{entry['type']}` {message}", at_value=True)
     if not isinstance(data.get("runtimes"), list) or not data["runtimes"]:
-        used["local"] = load("runtime", RUNTIMES, "local")  # the default runtime
+        used["local"] = None  # the default runtime, loaded only if an agent has options to check
     for key in ("agents", "templates"):
         for i, entry in enumerate(_entries(data.get(key))):
             _check_agent(entry, f"$.{key}[{i}]", used, rep)
@@ -98,10 +98,9 @@ def _check_agent(entry: dict[str, Any], base: str, runtimes: dict[str, Any], rep
     if agent_type is None:
         return
     pinned = entry.get("runtime")
-    if isinstance(pinned, str):
-        runtime = _load("runtime", RUNTIMES, pinned, base, rep)
-        runtimes = {pinned: runtime} if runtime is not None else {}
-    schemas = [agent_type.options_schema, *(r.agent_options_schema for r in runtimes.values())]
+    names = [pinned] if isinstance(pinned, str) else list(runtimes)
+    classes = [runtimes.get(n) or _load("runtime", RUNTIMES, n, base, rep) for n in names]
+    schemas = [agent_type.options_schema, *(c.agent_options_schema for c in classes if c is not None)]
     key = tuple(id(s) for s in schemas)
     if key not in _merged:  # the same few combinations over and over: build each once
         _merged[key] = closed({k: v for s in schemas for k, v in s.get("properties", {}).items()})

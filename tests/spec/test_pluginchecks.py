@@ -105,3 +105,18 @@ def test_a_missing_docker_extra_at_run_time_is_a_configuration_error_too():
     code = BLOCK + "from runner.docker.client import whales; whales('docker')"
     done = subprocess.run([sys.executable, "-c", code, "python_on_whales"], capture_output=True, text=True, cwd=ROOT)
     assert "ConfigurationError: runtime `docker` needs the Python package `python_on_whales`" in done.stderr
+
+
+def test_validating_a_pool_imports_no_backend():
+    code = textwrap.dedent("""\
+        import sys
+        from runner.spec import parse_pool
+        parse_pool('''name: p
+        registries: [{type: etcd, endpoints: [http://h:2379]}, {type: env}]
+        runtimes: [{type: docker, protocol: grpc}, {type: kubernetes, namespace: n}, {type: local}]
+        agents: [{id: a, type: claude, options: {model: m, image: i}}, {id: b, endpoint: 'grpc://h:1'}]
+        ''')
+        print(sorted({m.split('.')[0] for m in sys.modules} & {'python_on_whales', 'kubernetes', 'etcd3gw', 'grpc'}))
+        """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr

@@ -1,16 +1,17 @@
-"""Find and kill local agent processes left behind by runs that are gone (for ``runner gc``).
+"""The local runtime's ``gc``: kill agent processes left behind by runs that are gone.
 
 Every process the local runtime starts carries ``RUNNER_MANAGED=1`` and ``RUNNER_RUN_ID`` in
-its environment; every run writes ``<state-dir>/runs/<run-id>/run.json`` with the runner's
-``pid``. A run is *dead* when that pid no longer runs, or — when no run.json is found (another
-state dir) — when none of its processes has a parent outside the run other than init (the
-runner died and they were re-parented). Processes of live runs are never touched.
+its environment; every run keeps its journal in ``<state-dir>/runs/<run-id>/``, whose lock the
+runner holds while it lives (the journal's one liveness rule; a pid in ``run.json`` is not
+asked: it may have been reused). A run is *dead* when its journal is found and nobody holds
+its lock, or — when no journal is found (another state dir) — when none of its processes has a
+parent outside the run other than init (the runner died and they were re-parented). Processes
+of live runs are never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -62,12 +63,13 @@ def gc_local(state_dirs: Iterable[Path] = (Path(".runner"),), *, dry_run: bool =
 def _run_dead(run_id: str, procs: list[Any], state_dirs: list[Path]) -> bool:
     import psutil  # noqa: PLC0415
 
+    from runner.execute.runs import LOCK_FILE
+    from runner.execute.runs import _alive as journal_alive
+
     for state_dir in state_dirs:
-        try:
-            pid = int(json.loads((Path(state_dir) / "runs" / run_id / "run.json").read_text())["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        return not _alive_pid(pid)
+        run_dir = Path(state_dir) / "runs" / run_id
+        if (run_dir / LOCK_FILE).exists():
+            return not journal_alive(run_dir)
     own = {p.pid for p in procs}
     for proc in procs:  # no record: dead when nothing outside the run (but init) holds its processes
         try:
@@ -77,15 +79,6 @@ def _run_dead(run_id: str, procs: list[Any], state_dirs: list[Path]) -> bool:
         if ppid > 1 and ppid not in own:
             return False
     return True
-
-
-def _alive_pid(pid: int) -> bool:
-    import psutil  # noqa: PLC0415
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 def _alive(proc: Any) -> bool:
