@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
+
+if TYPE_CHECKING:
+    from runner.runtimes.base import Leftover
 
 
 def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, out: TextIO,
@@ -16,7 +19,9 @@ def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, o
 
     Asks every runtime of ``runner.runtimes.RUNTIMES`` (its ``gc``, with the options of the
     pool's entry for it when ``pool_path`` names one) for the leftovers of dead runs; a runtime
-    that cannot look (no docker engine) prints one ``NAME: skipped (why)`` line.
+    that cannot look (no docker engine) prints one ``NAME: skipped (why)`` line. Then marks
+    every unfinished run of ``state_dir`` (its runner died: nobody holds its journal's lock) as
+    ``killed`` in its journal.
     """
     from runner.plugins import load
     from runner.runtimes import RUNTIMES
@@ -35,11 +40,28 @@ def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, o
         if result.skipped:
             out.write(f"{name}: skipped ({result.skipped})\n")
         lines += [left.line() for left in result.leftovers]
+    lines += [left.line() for left in _mark_killed(state_dir, run_id, dry_run)]
     for line in lines:
         out.write(line + "\n")
     if not lines:
         out.write("nothing to remove\n")
     return 1 if any("\tFAILED" in line for line in lines) else 0
+
+
+def _mark_killed(state_dir: Path, run_id: str | None, dry_run: bool) -> list[Leftover]:
+    """The unfinished runs of ``state_dir`` (only ``run_id`` when given), marked ``killed``."""
+    from runner.journal import UNFINISHED, list_runs, mark_killed
+    from runner.runtimes.base import Leftover
+
+    out = []
+    for run in list_runs(state_dir):
+        if run.status != UNFINISHED or run_id not in (None, run.run_id):
+            continue
+        if dry_run:
+            out.append(Leftover(kind="journal", name=str(run.dir), run_id=run.run_id, status="would mark killed"))
+        elif mark_killed(run.dir):
+            out.append(Leftover(kind="journal", name=str(run.dir), run_id=run.run_id, status="marked killed"))
+    return out
 
 
 @click.command("gc")

@@ -63,13 +63,12 @@ def gc_local(state_dirs: Iterable[Path] = (Path(".runner"),), *, dry_run: bool =
 def _run_dead(run_id: str, procs: list[Any], state_dirs: list[Path]) -> bool:
     import psutil  # noqa: PLC0415
 
-    from runner.execute.runs import LOCK_FILE
-    from runner.execute.runs import _alive as journal_alive
+    from runner.journal import LOCK_FILE, is_running
 
     for state_dir in state_dirs:
         run_dir = Path(state_dir) / "runs" / run_id
         if (run_dir / LOCK_FILE).exists():
-            return not journal_alive(run_dir)
+            return not is_running(run_dir)
     own = {p.pid for p in procs}
     for proc in procs:  # no record: dead when nothing outside the run (but init) holds its processes
         try:

@@ -14,6 +14,7 @@ import pytest
 from lifecycle_helpers import wait_for
 from local_helpers import PROGRAMS, gone, run_processes
 
+from runner.journal import KILLED, RUNNING, UNFINISHED, load_run
 from runner.runtimes.local_gc import gc_local
 
 pytestmark = pytest.mark.pty
@@ -67,7 +68,9 @@ agents:
         assert spared
 
         # Other runs' leftovers on this machine (an earlier, failed test) may show up too: look at ours.
-        assert f"run {dead_run}\twould kill" in gc(state, "--dry-run")
+        listed = gc(state, "--dry-run")
+        assert f"run {dead_run}\twould kill" in listed and f"run {dead_run}\twould mark killed" in listed
+        assert load_run(state / "runs" / dead_run).status == UNFINISHED
         assert gc_local([state], dry_run=True, run_id="another-run") == []
         for where in (tmp_path / "elsewhere", state):  # another state dir: the live run's journal is not found
             out = gc(where)
@@ -75,6 +78,8 @@ agents:
             assert all(p.is_running() for p in spared) and live.poll() is None
         assert all(gone(p.pid) for p in left)
         assert run_processes(dead_run) == []
+        assert load_run(state / "runs" / dead_run).status == KILLED  # no longer "unfinished"
+        assert load_run(state / "runs" / live_run).status == RUNNING
         assert gc(state, "--run", live_run).strip().endswith("nothing to remove")
         assert all(p.is_running() for p in spared)
     finally:
