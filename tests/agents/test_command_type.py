@@ -30,7 +30,7 @@ def test_validate_reports_every_problem():
     assert "`input` must be one of stdin, argument" in text
     assert "`login_pattern` is not a valid regular expression" in text
     assert "needs `ready_pattern`" in text
-    assert "`options.output`" in text and "`confidence`" in text
+    assert "options.output: expected one of: text, json" in text and "`confidence`" in text
     assert "`mode` must be" in T.validate(AgentDef(command=("p",), mode="daemon"))[0]
     assert "{task}" in T.validate(AgentDef(command=("p", "{task}"), mode="long-lived", ready_pattern="> "))[0]
 

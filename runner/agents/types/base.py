@@ -84,6 +84,14 @@ class AgentType(abc.ABC):
                      exit_status: int | None) -> TaskResult:
         """Turn what the program printed into a result, or raise AgentFailure(PARSE/TASK)."""
 
+    def option_problems(self, definition: AgentDef) -> list[str]:
+        """Problems with the values of the options this type declares (``options_schema``).
+        Unknown keys are ``runner validate``'s to report: the runtimes read some keys too."""
+        from runner.spec.diagnose import schema_problems
+
+        relaxed = _relaxed(self.options_schema)
+        return [f"options{path[1:]}: {message}" for path, message, _ in schema_problems(relaxed, definition.options)]
+
     # --- hooks with defaults -----------------------------------------------------------
     def screen_detector(self, definition: AgentDef) -> ScreenDetector | None:
         """A full-screen detector (a TUI CLI) for the screen driver; None: plain regexes suffice."""
@@ -103,3 +111,14 @@ class AgentType(abc.ABC):
     def stall_timeout(self, definition: AgentDef) -> float | None:
         """The stall watchdog of a task whose step sets no ``inactivity`` (None: off)."""
         return None
+
+
+_RELAXED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _relaxed(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` that lets other keys through (one copy per schema, kept with it)."""
+    entry = _RELAXED.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        entry = _RELAXED[id(schema)] = (schema, {**schema, "additionalProperties": True})
+    return entry[1]

@@ -68,15 +68,7 @@ class CliType(AgentType):
         problems = []
         if definition.mode not in ("per-task", "long-lived"):
             problems.append(f"mode `{definition.mode}`: expected `per-task` or `long-lived`")
-        approval = definition.options.get("approval", "standard")
-        if approval not in PRESETS:
-            problems.append(f"options.approval `{approval}`: expected one of {', '.join(PRESETS)}")
-        for key in ("task_timeout", "stall"):
-            value = definition.options.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
-                problems.append(f"options.{key} `{value}`: expected a number of seconds (0 or more)")
-        if definition.options.get("output", "stream-json") not in OUTPUTS:
-            problems.append(f"options.output `{definition.options.get('output')}`: expected `stream-json` or `json`")
+        problems += self.option_problems(definition)
         for key in definition.credentials:
             if key in SEED_KEYS and key not in self.key_env:
                 problems.append(f"credentials.{key}: `{self.name}` does not use it")

@@ -76,9 +76,7 @@ class CommandType(AgentType):
                 problems.append("a long-lived agent needs `ready_pattern` (a regex of its prompt)")
             if any(PLACEHOLDER in a for a in definition.command):
                 problems.append(f"`{PLACEHOLDER}` has no meaning in a long-lived agent's command")
-        output = definition.options.get("output", "text")
-        if output not in OUTPUTS:
-            problems.append(f"`options.output` must be one of {', '.join(OUTPUTS)}, not `{output}`")
+        problems += self.option_problems(definition)
         conf = definition.confidence
         if conf is not None and not 0.0 <= conf <= 1.0:
             problems.append(f"`confidence` must lie in [0, 1], not {conf:g}")
