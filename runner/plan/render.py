@@ -67,6 +67,8 @@ def _describe(plan: Plan, node_id: str) -> str:
             parts.append(f"for each of {step.for_each}")
         if step.when:
             parts.append(f"when {step.when}")
+        if step.runs != "on-success":
+            parts.append(f"runs {step.runs}")
         return ", ".join(parts)
     agg = step.aggregation
     text = agg.type

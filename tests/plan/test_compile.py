@@ -87,3 +87,21 @@ def test_render_formats(tmp_path):
     assert data["spawned"] == 3 and data["nodes"][0]["id"] == "select:review"
     assert render(p, "mermaid").startswith("flowchart TD")
     assert '"aggregate:lint" -> "select:report";' in render(p, "dot")
+
+
+def test_the_plan_says_when_a_step_runs_after_a_failure(tmp_path):
+    pattern = parse_pattern("""
+name: p
+steps:
+  - id: review
+    agents: {capabilities: [review]}
+    task: review it
+  - id: fix
+    runs: on-failure
+    needs: [review]
+    when: steps.review.status == "failed"
+    agents: {capabilities: [review]}
+    task: "fix: {{ steps.review.error }}"
+""", "pattern.yaml")
+    nodes = {n["id"]: n for n in json.loads(render(compiled(tmp_path, pattern), "json"))["nodes"]}
+    assert nodes["execute:fix"]["description"].endswith('when steps.review.status == "failed", runs on-failure')
