@@ -175,7 +175,9 @@ pool = obj({
 pool["$schema"] = D
 pool["$id"] = "https://runner.invalid/schemas/pool.schema.json"
 pool["title"] = "runner pool"
-pool["$defs"] = {"agent": agent, "template": template}
+# `definition`: an agent definition alone (what runner.spec.agentdef reads and writes for every
+# transport: env registry JSON, etcd records, containers, pods, `runner agent serve --definition`)
+pool["$defs"] = {"agent": agent, "template": template, "definition": obj(agent_fields)}
 
 # What `runner apply --output` writes (docs/results.md). Failure kinds are FailureKind's values
 # (attempts, steps); a run's own error may also be `interrupted`.

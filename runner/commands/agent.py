@@ -6,13 +6,19 @@ never shows in ``ps``).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from runner.errors import UsageError
+from runner.errors import Diagnostic, SpecError, UsageError
+
+if TYPE_CHECKING:
+    from runner.spec.models import AgentDef
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -26,21 +32,60 @@ def parse_duration(value: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def serve_command(*, agent_type: str, agent_id: str, name: str, capabilities: tuple[str, ...],
-                  command: str | None, argv: tuple[str, ...], mode: str, ready_pattern: str | None,
-                  input_mode: str, workdir: str | None, http: str | None, grpc: str | None,
-                  token_file: str | None, tls_cert: str | None, tls_key: str | None,
-                  drain_timeout: str, max_tasks: int | None, register: str | None = None,
-                  register_prefix: str = "/runner/agents/", register_ttl: int = 10,
-                  register_endpoint: str | None = None, pass_env: tuple[str, ...] = (),
-                  insecure: bool = False) -> int:
-    """Build the agent definition from the options and serve it; returns the exit code.
+def definition_from_options(*, definition: str | None = None, agent_type: str | None = None,
+                            capabilities: tuple[str, ...] = (), command: str | None = None,
+                            argv: tuple[str, ...] = (), mode: str | None = None,
+                            ready_pattern: str | None = None, input_mode: str | None = None,
+                            workdir: str | None = None, pass_env: tuple[str, ...] = ()) -> AgentDef:
+    """The agent definition ``runner agent serve`` was given: ``--definition`` (a pool file's
+    agent keys as JSON, or ``@FILE`` holding them), the other options over it.
 
     ``pass_env``: names of the server's environment variables the agent program gets too (its
     environment is otherwise minimal); how credentials reach an agent in a container or pod.
     """
+    from runner.spec.agentdef import agentdef_from_data
+
+    if command and argv:
+        raise UsageError("give the program either with --command or after `--`, not both")
+    data = _definition_data(definition) if definition else {}
+    flags = {"type": agent_type, "mode": mode, "input": input_mode, "readyPattern": ready_pattern,
+             "workdir": workdir, "capabilities": list(capabilities) or None,
+             "command": shlex.split(command) if command else list(argv) or None}
+    data.update({k: v for k, v in flags.items() if v is not None})
+    if pass_env:
+        data["credentials"] = {**(data.get("credentials") or {}), **{n: {"env": n} for n in pass_env}}
+    return agentdef_from_data(data, source="--definition")
+
+
+def _definition_data(value: str) -> dict[str, Any]:
+    text, source = value, "--definition"
+    if value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--definition {value}: cannot read it ({exc.strerror or exc})") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError([Diagnostic(file=source, line=exc.lineno, col=exc.colno, path="$",
+                                    message=f"invalid JSON: {exc.msg}")]) from exc
+    if not isinstance(data, dict):
+        raise SpecError([Diagnostic(file=source, line=0, col=0, path="$",
+                                    message="expected a JSON object (an agent definition)")])
+    return data
+
+
+def serve_command(*, definition: str | None = None, agent_type: str | None, agent_id: str, name: str,
+                  capabilities: tuple[str, ...], command: str | None, argv: tuple[str, ...],
+                  mode: str | None, ready_pattern: str | None, input_mode: str | None, workdir: str | None,
+                  http: str | None, grpc: str | None, token_file: str | None, tls_cert: str | None,
+                  tls_key: str | None, drain_timeout: str, max_tasks: int | None, register: str | None = None,
+                  register_prefix: str = "/runner/agents/", register_ttl: int = 10,
+                  register_endpoint: str | None = None, pass_env: tuple[str, ...] = (),
+                  insecure: bool = False) -> int:
+    """Build the agent definition from the options (``definition_from_options``) and serve it;
+    returns the exit code."""
     from runner.protocol.serve import ServeOptions, serve
-    from runner.spec.models import AgentDef
 
     registration = None
     if register:
@@ -49,13 +94,10 @@ def serve_command(*, agent_type: str, agent_id: str, name: str, capabilities: tu
         registration = RegisterOptions(endpoints=register, prefix=register_prefix, ttl=register_ttl,
                                        advertise=register_endpoint)
 
-    if command and argv:
-        raise UsageError("give the program either with --command or after `--`, not both")
-    program = tuple(shlex.split(command)) if command else tuple(argv)
-    definition = AgentDef(type=agent_type, command=program, mode=mode, input=input_mode,
-                          ready_pattern=ready_pattern, workdir=workdir, capabilities=capabilities,
-                          credentials={n: n for n in pass_env})
-    opts = ServeOptions(definition=definition, agent_id=agent_id, name=name, http=http, grpc=grpc,
+    spec = definition_from_options(definition=definition, agent_type=agent_type, capabilities=capabilities,
+                                   command=command, argv=argv, mode=mode, ready_pattern=ready_pattern,
+                                   input_mode=input_mode, workdir=workdir, pass_env=pass_env)
+    opts = ServeOptions(definition=spec, agent_id=agent_id, name=name, http=http, grpc=grpc,
                         token_file=token_file, tls_cert=tls_cert, tls_key=tls_key,
                         drain_timeout=parse_duration(drain_timeout), max_tasks=max_tasks,
                         register=registration, insecure=insecure)
@@ -73,15 +115,18 @@ def agent_group() -> None:
 
 
 @agent_group.command("serve", context_settings={"ignore_unknown_options": False})
-@click.option("--type", "agent_type", default="command", show_default=True, help="Agent type.")
+@click.option("--definition", default=None, metavar="JSON|@FILE",
+              help="The agent definition: a pool file's agent keys as a JSON object (or a file holding one); "
+                   "the options below override its keys.")
+@click.option("--type", "agent_type", default=None, help="Agent type (default: command).")
 @click.option("--id", "agent_id", required=True, help="Agent id reported by /health.")
 @click.option("--name", default="", help="Display name (default: the id).")
 @click.option("--capability", "capabilities", multiple=True, help="A capability (repeatable).")
 @click.option("--command", default=None, help='Program and arguments as one string, e.g. "python3 a.py".')
-@click.option("--mode", type=click.Choice(["per-task", "long-lived"]), default="per-task", show_default=True)
+@click.option("--mode", type=click.Choice(["per-task", "long-lived"]), default=None, help="(default: per-task)")
 @click.option("--ready-pattern", default=None, help="Long-lived: regex of the ready prompt.")
-@click.option("--input", "input_mode", type=click.Choice(["stdin", "argument"]), default="stdin",
-              show_default=True, help="Per-task: how the task reaches the program.")
+@click.option("--input", "input_mode", type=click.Choice(["stdin", "argument"]), default=None,
+              help="Per-task: how the task reaches the program (default: stdin).")
 @click.option("--workdir", default=None, type=click.Path(file_okay=False), help="Agent working directory.")
 @click.option("--http", default=None, metavar="HOST:PORT", help="Serve HTTP here (port 0: any free port).")
 @click.option("--grpc", default=None, metavar="HOST:PORT", help="Serve gRPC here (port 0: any free port).")

@@ -1,8 +1,7 @@
 """What a runner agent container runs: ``python -m runner.docker.entry``.
 
 The docker runtime passes the whole agent definition as JSON in ``RUNNER_AGENT_DEFINITION``
-(the ``runner agent serve`` options cannot say everything a pool can: login/done patterns,
-options, env), the agent id in ``RUNNER_AGENT_ID``, the port in ``RUNNER_AGENT_PORT``, the
+(in a pool file's words: ``runner.spec.agentdef``), the agent id in ``RUNNER_AGENT_ID``, the port in ``RUNNER_AGENT_PORT``, the
 bearer token in ``RUNNER_AGENT_TOKEN`` (gRPC too on ``RUNNER_AGENT_GRPC_PORT`` when set) and credentials as plain variables (both from a 0600
 env-file, never on a command line). ``RUNNER_AGENT_LIFETIME`` (seconds) ends the server after
 that long even if the runner that started it died: ``resources.timeout`` is enforced inside.
@@ -15,9 +14,11 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import replace
 
-from runner.spec.models import AgentDef, Resources
+from runner.errors import Diagnostic, SpecError
+from runner.spec.agentdef import agentdef_from_data, agentdef_to_data
+from runner.spec.models import AgentDef
 
 DEFINITION_ENV = "RUNNER_AGENT_DEFINITION"
 LIFETIME_ENV = "RUNNER_AGENT_LIFETIME"
@@ -27,26 +28,24 @@ CONTAINER_GRPC_PORT = 8081
 
 
 def definition_to_json(d: AgentDef, credential_names: list[str], workdir: str) -> str:
-    """The definition as the container sees it: credentials by their in-container names."""
-    return json.dumps({
-        "type": d.type, "command": list(d.command), "mode": d.mode, "input": d.input,
-        "ready_pattern": d.ready_pattern, "login_pattern": d.login_pattern, "done_pattern": d.done_pattern,
-        "workdir": workdir, "env": dict(d.env), "credentials": {n: n for n in credential_names},
-        "capabilities": list(d.capabilities), "confidence": d.confidence, "options": dict(d.options),
-        "resources": {"timeout": d.resources.timeout, "idle_timeout": d.resources.idle_timeout},
-    }, default=str)
+    """The definition as the container sees it: its ``workdir``, credentials by their in-container
+    names (the values arrive as variables of those names)."""
+    seen = replace(d, workdir=workdir, credentials={n: n for n in credential_names})
+    return json.dumps(agentdef_to_data(seen), default=str)
 
 
 def definition_from_json(text: str) -> AgentDef:
-    raw: dict[str, Any] = json.loads(text)
-    res = raw.pop("resources", {}) or {}
-    for key in ("command", "capabilities"):
-        raw[key] = tuple(raw.get(key) or ())
-    return AgentDef(**raw, resources=Resources(**res))
+    """The definition ``definition_to_json`` wrote; SpecError when ``text`` is not one."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError([Diagnostic(file=DEFINITION_ENV, line=exc.lineno, col=exc.colno, path="$",
+                                    message=f"invalid JSON: {exc.msg}")]) from exc
+    return agentdef_from_data(data, source=DEFINITION_ENV)
 
 
-def main(environ: Mapping[str, str] = os.environ) -> int:
-    from runner.cli import run_command
+def serve_from_env(environ: dict[str, str]) -> int:
+    """Serve the agent the container's environment describes; returns the exit code."""
     from runner.protocol.serve import ServeOptions, serve
 
     definition = definition_from_json(environ[DEFINITION_ENV])
@@ -62,7 +61,13 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
         timer = threading.Timer(float(lifetime), stop.set)
         timer.daemon = True
         timer.start()
-    run_command(serve, opts, dict(environ), sys.stdout, stop)
+    return serve(opts, environ, sys.stdout, stop)
+
+
+def main(environ: Mapping[str, str] = os.environ) -> int:
+    from runner.cli import run_command
+
+    run_command(serve_from_env, dict(environ))  # a bad definition: one line, exit 2
     return 0  # not reached: run_command exits
 
 

@@ -47,6 +47,7 @@ def start_registration(
         capabilities=info.capabilities,
         expertise=info.expertise,
         endpoint=endpoint,
+        definition=info.definition,
         metadata={**dict(info.metadata), "protocols": dict(urls)},
         source="etcd",
     )

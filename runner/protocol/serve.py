@@ -69,7 +69,8 @@ def build_handle(opts: ServeOptions, bus: EventBus | None = None) -> AgentHandle
         raise UsageError(f"agent {opts.agent_id}: " + "; ".join(problems))
     ctx = RunContext(bus=bus or EventBus(), workdir=Path(opts.definition.workdir or Path.cwd()))
     info = AgentInfo(id=opts.agent_id, name=opts.name or opts.agent_id, type=opts.definition.type,
-                     capabilities=opts.definition.capabilities, definition=opts.definition, source="direct")
+                     capabilities=opts.definition.capabilities, expertise=opts.definition.expertise,
+                     definition=opts.definition, source="direct")
     return LocalRuntime(ctx, opts.runtime_options).spawn(info)
 
 

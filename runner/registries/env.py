@@ -11,37 +11,34 @@ would, without running one)::
 
     {"id": "a2", "command": ["python3", "agent.py"], "capabilities": ["code"], "mode": "per-task"}
 
-Entries may also carry ``type``, ``expertise`` (``{tag: 0..1}``, one number, or a list of tags),
-``metadata`` and the agent-definition keys listed in ``DEFINITION_KEYS`` (snake_case or
-camelCase). Invalid JSON or entries raise ``SpecError``; each diagnostic's file is the
-variable's name.
+Every key but ``id``, ``name`` and ``endpoint`` is the agent's definition, in a pool file's
+own words (read by ``runner.spec.agentdef``: ``type``, ``mode``, ``readyPattern``,
+``resources``, ``options``...; snake_case keys are read as camelCase). Two shorthands of the
+seed's form are kept: ``expertise`` as a list of tags (each 1.0) and ``credentials`` as
+``{VAR: "RUNNER_VAR"}`` (the name of the variable holding the secret, as ``{env: ...}`` is).
+Invalid JSON or entries raise ``SpecError``; each diagnostic's file is the variable's name.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 from typing import Any
 
 from runner.agents.model import AgentInfo
 from runner.errors import Diagnostic, SpecError
 from runner.plugins import closed, described, suggest
 from runner.registries.base import Registry, RegistryCapabilities
-from runner.spec.models import AgentDef
+from runner.spec.agentdef import agentdef_from_data, definition_keys
 
 DEFAULT_VARIABLE = "RUNNER_LOCAL_AGENTS"
 SEED_VARIABLE = "PARALLAX_LOCAL_AGENTS"
-#: AgentDef fields an entry may set (besides command/capabilities/expertise/metadata/type)
-DEFINITION_KEYS = ("mode", "input", "ready_pattern", "login_pattern", "done_pattern", "workdir",
-                   "env", "credentials", "confidence", "options", "runtime")
-KEYS = ("id", "name", "endpoint", "capabilities", "type", "expertise", "metadata", "command",
-        *DEFINITION_KEYS)
-_STRING_MAPS = ("env", "credentials")
+#: keys of an entry that are not its definition's (those: ``runner.spec.agentdef.definition_keys()``)
+ENTRY_KEYS = ("id", "name", "endpoint")
 
 
-def _snake(key: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+def _camel(key: str) -> str:
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key)
 
 
 class EnvRegistry(Registry):
@@ -109,10 +106,11 @@ def _entry(entry: Any, variable: str, path: str, problems: list[Diagnostic]) -> 
     if not isinstance(entry, dict):
         bad("", f"expected an object describing an agent, got {_kind(entry)}")
         return None
-    e = {_snake(k): v for k, v in entry.items()}
+    e = {_camel(k): v for k, v in entry.items()}
+    keys = (*ENTRY_KEYS, *definition_keys())
     for key in e:
-        if key not in KEYS:
-            bad(key, f"unknown key `{key}`: {suggest(key, KEYS)}")
+        if key not in keys:
+            bad(key, f"unknown key `{key}` ({suggest(key, keys)})")
     agent_id = e.get("id")
     if not isinstance(agent_id, str) or not agent_id.strip():
         bad("id", "missing: every agent needs a non-empty string `id`")
@@ -127,64 +125,23 @@ def _entry(entry: Any, variable: str, path: str, problems: list[Diagnostic]) -> 
         bad("", "has both `endpoint` and `command`: give one")
     if endpoint is not None and not (isinstance(endpoint, str) and re.match(r"^(https?|grpcs?)://\S+$", endpoint)):
         bad("endpoint", f"expected an http://, https://, grpc:// or grpcs:// URL, got {endpoint!r}")
-    if isinstance(command, str):
-        try:
-            command = shlex.split(command)
-        except ValueError as exc:
-            bad("command", f"cannot split the command line: {exc}")
-            command = None
-    if command is not None and (not isinstance(command, list) or not command
-                                or not all(isinstance(a, str) for a in command)):
-        bad("command", "expected a non-empty list of strings (program and arguments)")
-    capabilities = e.get("capabilities", [])
-    if not isinstance(capabilities, list) or not all(isinstance(c, str) for c in capabilities):
-        bad("capabilities", "expected a list of strings")
-        capabilities = []
-    expertise = e.get("expertise", {})
+    data = {k: v for k, v in e.items() if k in keys and k not in ENTRY_KEYS}
+    expertise = data.get("expertise")
     if isinstance(expertise, list) and all(isinstance(t, str) for t in expertise):
-        expertise = {t: 1.0 for t in expertise}
-    elif isinstance(expertise, int | float) and not isinstance(expertise, bool):
-        expertise = {"*": expertise}  # as in pool files: one level for everything
-    if not isinstance(expertise, dict) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in expertise.values()):
-        bad("expertise", "expected a number in [0, 1], an object of tag: number in [0, 1] or a list of tags")
-        expertise = {}
-    metadata = e.get("metadata", {})
-    if not isinstance(metadata, dict):
-        bad("metadata", f"expected an object, got {_kind(metadata)}")
-        metadata = {}
-    agent_type = e.get("type", "command")
-    if not isinstance(agent_type, str):
-        bad("type", f"expected a string, got {_kind(agent_type)}")
-        agent_type = "command"
-    fields = {k: e[k] for k in DEFINITION_KEYS if k in e}
-    if isinstance(fields.get("credentials"), dict):  # {VAR: "RUNNER_VAR"} or, as in pools, {VAR: {env: ...}}
-        fields["credentials"] = {k: v["env"] if isinstance(v, dict) and set(v) == {"env"} else v
-                                 for k, v in fields["credentials"].items()}
-    for key in _STRING_MAPS:
-        value = fields.get(key, {})
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            bad(key, "expected an object of NAME: string" + (" (or NAME: {env: VARIABLE})" if key == "credentials" else ""))
-            fields.pop(key, None)
-    if "options" in fields and not isinstance(fields["options"], dict):
-        bad("options", "expected an object")
-        fields.pop("options")
-    for key in ("mode", "input", "ready_pattern", "login_pattern", "done_pattern", "workdir", "runtime"):
-        if key in fields and not isinstance(fields[key], str):
-            bad(key, f"expected a string, got {_kind(fields[key])}")
-            fields.pop(key)
-    conf = fields.get("confidence")
-    if conf is not None and (isinstance(conf, bool) or not isinstance(conf, int | float) or not 0 <= conf <= 1):
-        bad("confidence", "expected a number in [0, 1]")
-        fields.pop("confidence")
+        data["expertise"] = {t: 1.0 for t in expertise}
+    credentials = data.get("credentials")
+    if isinstance(credentials, dict):
+        data["credentials"] = {k: {"env": v} if isinstance(v, str) else v for k, v in credentials.items()}
+    try:
+        definition = agentdef_from_data(data, source=variable, path=path)
+    except SpecError as exc:
+        problems.extend(exc.diagnostics)
+        return None
     if not isinstance(agent_id, str) or not isinstance(name, str):
         return None
-    definition = AgentDef(type=agent_type, command=tuple(command) if isinstance(command, list) else (),
-                          capabilities=tuple(capabilities), expertise=dict(expertise),
-                          metadata=dict(metadata), **fields)
-    return AgentInfo(id=agent_id, name=name, type=agent_type, capabilities=tuple(capabilities),
-                     expertise=dict(expertise), endpoint=endpoint if isinstance(endpoint, str) else None,
-                     definition=definition, metadata=dict(metadata), source="env")
+    return AgentInfo(id=agent_id, name=name, type=definition.type, capabilities=definition.capabilities,
+                     expertise=definition.expertise, endpoint=endpoint if isinstance(endpoint, str) else None,
+                     definition=definition, metadata=definition.metadata, source="env")
 
 
 def _diag(variable: str, path: str, message: str) -> Diagnostic:

@@ -4,9 +4,12 @@
 
     {"id": "a1", "name": "reviewer-1", "endpoint": "http://10.0.0.5:8080",
      "metadata": {"type": "claude", "capabilities": ["review"], "expertise": {"python": 0.9}, ...},
-     "status": {"healthy": true, "message": "", "updatedAt": "2026-11-25T14:05:12Z"}}
+     "status": {"healthy": true, "message": "", "updatedAt": "2026-11-25T14:05:12Z"},
+     "definition": {"type": "claude", "mode": "long-lived", ...}}
 
-Writers (``EtcdRegistration``) build it with ``record_for``; readers (``EtcdRegistry``)
+``definition`` (present when the agent has one; ``runner agent serve`` publishes its own) is
+the agent definition in a pool file's words (``runner.spec.agentdef``); a reader that cannot
+read it keeps the agent without it and warns. Writers (``EtcdRegistration``) build it with ``record_for``; readers (``EtcdRegistry``)
 turn it into an ``AgentInfo`` with ``agent_from_record``. Unknown metadata keys are kept in
 ``AgentInfo.metadata``, so agents can publish more than runner reads.
 """
@@ -19,6 +22,9 @@ import time
 from typing import Any
 
 from runner.agents.model import AgentInfo
+from runner.errors import SpecError
+from runner.spec.agentdef import agentdef_from_data, agentdef_to_data
+from runner.spec.models import AgentDef
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,7 @@ def record_for(info: AgentInfo, *, healthy: bool = True, message: str = "") -> d
         "expertise": dict(info.expertise),
     }
     metadata.pop("status", None)
-    return {
+    record = {
         "id": info.id,
         "name": info.name,
         "endpoint": info.endpoint,
@@ -45,6 +51,9 @@ def record_for(info: AgentInfo, *, healthy: bool = True, message: str = "") -> d
             "updatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
     }
+    if info.definition is not None:
+        record["definition"] = agentdef_to_data(info.definition)
+    return record
 
 
 def agent_from_record(key: str, raw: bytes) -> AgentInfo | None:
@@ -64,11 +73,23 @@ def agent_from_record(key: str, raw: bytes) -> AgentInfo | None:
             capabilities=tuple(str(c) for c in capabilities),
             expertise={str(k): float(v) for k, v in dict(expertise).items()},
             endpoint=value.get("endpoint") or None,
+            definition=_definition(key, value.get("definition")),
             metadata={**metadata, "status": dict(status), "etcdKey": key},
             source="etcd",
         )
     except (ValueError, TypeError, AttributeError) as exc:
         log.warning("ignoring etcd key %s: not an agent record (%s)", key, exc)
+        return None
+
+
+def _definition(key: str, data: Any) -> AgentDef | None:
+    if data is None:
+        return None
+    try:
+        return agentdef_from_data(data, source=key, path="$.definition")
+    except SpecError as exc:
+        log.warning("etcd key %s: ignoring its definition (%s)", key,
+                    "; ".join(d.render() for d in exc.diagnostics))
         return None
 
 

@@ -118,7 +118,7 @@ class EtcdRegistration:
     # ------------------------------------------------------------ internals
 
     def _value(self) -> str:
-        return json.dumps(record_for(self.info, healthy=self.healthy, message=self.message))
+        return json.dumps(record_for(self.info, healthy=self.healthy, message=self.message), default=str)
 
     def _register(self) -> None:
         """A new lease and the key written under it (caller holds the lock)."""

@@ -5,21 +5,24 @@ validate each of them with ``kubernetes-validate`` in strict mode. Names and lab
 sanitized to what Kubernetes accepts (DNS-1123 names, 63-character label values).
 
 The Pod runs the agent image (the Docker runtime's images: ``<prefix>agent-<type>``, or
-``agent-base`` for types without their own CLI image) with ``runner agent serve`` as its
-command, the agent server on ``0.0.0.0:<port>``, a readiness probe on ``/health`` (exec), the bearer
+``agent-base`` for types without their own CLI image) with ``runner agent serve --definition
+JSON`` as its command (the whole definition: ``runner.spec.agentdef``), the agent server on ``0.0.0.0:<port>``, a readiness probe on ``/health`` (exec), the bearer
 token and credentials as ``secretKeyRef`` env vars (never literal values in the Pod).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from runner.agents.model import AgentInfo
 from runner.runtimes.k8s_options import K8sSettings
+from runner.spec.agentdef import agentdef_to_data
 from runner.spec.models import AgentDef
 
 #: agent types with their own CLI image; every other type runs in agent-base
@@ -86,19 +89,14 @@ def secret_manifest(settings: K8sSettings, run_id: str, info: AgentInfo, data: d
 
 
 def serve_args(definition: AgentDef, info: AgentInfo, port: int) -> list[str]:
-    """The ``runner agent serve`` arguments that describe the agent (program after ``--``)."""
-    args = ["--type", definition.type, "--id", info.id, "--name", info.name or info.id,
-            "--http", f"0.0.0.0:{port}", "--mode", definition.mode, "--input", definition.input]
-    for cap in definition.capabilities or info.capabilities:
-        args += ["--capability", cap]
-    if definition.ready_pattern:
-        args += ["--ready-pattern", definition.ready_pattern]
-    # The agent program's environment is minimal: name what it gets from the container's.
-    for var in sorted({*definition.env, *definition.credentials}):
-        args += ["--pass-env", var]
-    if definition.command:
-        args += ["--", *definition.command]
-    return args
+    """The ``runner agent serve`` arguments: the whole definition (``--definition JSON``) as the pod
+    sees it, with credentials by their variable names in the pod (their values come from a Secret)
+    and no host ``workdir``. Each ``$`` is doubled: Kubernetes expands ``$(VAR)`` in args."""
+    seen = replace(definition, workdir=None, credentials={var: var for var in definition.credentials},
+                   capabilities=definition.capabilities or info.capabilities)
+    args = ["--definition", json.dumps(agentdef_to_data(seen), default=str, separators=(",", ":")),
+            "--id", info.id, "--name", info.name or info.id, "--http", f"0.0.0.0:{port}"]
+    return [a.replace("$", "$$") for a in args]
 
 
 def probe_command(port: int) -> list[str]:

@@ -22,11 +22,14 @@ _ARTICLE = {"object": "a mapping", "array": "a list", "string": "a string", "int
 
 @cache
 def _validator(name: str) -> Any:
+    """The validator of schema ``name``; ``pool#definition``: of that schema's ``$defs`` entry."""
     from jsonschema import Draft202012Validator, validators
 
     from runner.resources import schema
 
-    return validators.extend(Draft202012Validator, {"x-unit": _unit})(schema(name))
+    base, _, part = name.partition("#")
+    return validators.extend(Draft202012Validator, {"x-unit": _unit})(
+        schema(base)["$defs"][part] if part else schema(base))
 
 
 def _unit(validator: Any, unit: str, instance: Any, schema: dict[str, Any]) -> Any:

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import Any
 
+from runner.spec.agentdef import agentdef_from_data
 from runner.spec.document import load_checked, read_text
 from runner.spec.models import (
-    AgentDef,
     AgentTemplate,
     LoginPolicy,
     Pool,
     RegistryConfig,
-    Resources,
     RuntimeConfig,
     StaticAgent,
 )
 from runner.spec.poolchecks import check_pool
-from runner.spec.units import parse_cpu, parse_duration, parse_memory
+from runner.spec.units import parse_duration
 from runner.spec.yamlload import YamlDoc
 
 
@@ -42,7 +40,8 @@ def build_pool(d: dict[str, Any], source: str, marks: dict[str, tuple[int, int]]
     return Pool(
         name=d["name"],
         agents=tuple(
-            StaticAgent(id=a["id"], name=a.get("name", a["id"]), endpoint=a.get("endpoint"), definition=_def(a))
+            StaticAgent(id=a["id"], name=a.get("name", a["id"]), endpoint=a.get("endpoint"),
+                        definition=agentdef_from_data(a, source=source, checked=True))
             for a in d.get("agents") or ()
         ),
         registries=tuple(
@@ -54,7 +53,8 @@ def build_pool(d: dict[str, Any], source: str, marks: dict[str, tuple[int, int]]
             for r in runtimes
         ),
         templates=tuple(
-            AgentTemplate(name=t["name"], max_instances=t.get("maxInstances", 10), definition=_def(t))
+            AgentTemplate(name=t["name"], max_instances=t.get("maxInstances", 10),
+                          definition=agentdef_from_data(t, source=source, checked=True))
             for t in d.get("templates") or ()
         ),
         warm_pool=dict(d.get("warmPool") or {}),
@@ -76,40 +76,3 @@ def plugin_options(entry: dict[str, Any], own: tuple[str, ...]) -> dict[str, Any
     nested = entry.get("options")
     flat = {k: v for k, v in entry.items() if k not in own and k != "options"}
     return {**(nested if isinstance(nested, dict) else {}), **flat}
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):  # YAML `true` in env means the string "true", not "True"
-        return "true" if value else "false"
-    return str(value)
-
-
-def _def(a: dict[str, Any]) -> AgentDef:
-    command = a.get("command", ())
-    expertise = a.get("expertise", {})
-    res = a.get("resources") or {}
-    return AgentDef(
-        type=a.get("type", "command"),
-        command=tuple(shlex.split(command) if isinstance(command, str) else command),
-        mode=a.get("mode", "per-task"),
-        input=a.get("input", "stdin"),
-        ready_pattern=a.get("readyPattern"),
-        login_pattern=a.get("loginPattern"),
-        done_pattern=a.get("donePattern"),
-        workdir=a.get("workdir"),
-        env={k: _text(v) for k, v in (a.get("env") or {}).items()},
-        credentials={k: v["env"] for k, v in (a.get("credentials") or {}).items()},
-        capabilities=tuple(a.get("capabilities", ())),
-        expertise={"*": float(expertise)} if isinstance(expertise, int | float) else
-        {k: float(v) for k, v in expertise.items()},
-        confidence=a.get("confidence"),
-        metadata=dict(a.get("metadata") or {}),
-        resources=Resources(
-            cpu=None if res.get("cpu") is None else parse_cpu(res["cpu"]),
-            memory=None if res.get("memory") is None else parse_memory(res["memory"]),
-            timeout=None if res.get("timeout") is None else parse_duration(res["timeout"]),
-            idle_timeout=None if res.get("idleTimeout") is None else parse_duration(res["idleTimeout"]),
-        ),
-        runtime=a.get("runtime"),
-        options=dict(a.get("options") or {}),
-    )

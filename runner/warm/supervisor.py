@@ -23,11 +23,12 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
 from runner.errors import ConfigurationError
+from runner.spec.agentdef import agentdef_to_data
 from runner.spec.models import AgentTemplate, Pool
 from runner.warm.state import remove_state, state_path, write_state
 
@@ -132,30 +133,29 @@ class Supervisor:
     def _agent_env(self, slot: Slot) -> dict[str, str]:
         """The template's ``env`` and its resolved credentials, for the server to hand on.
 
-        The server gives its agent a minimal environment: these reach the agent through
-        ``--pass-env`` (see ``_argv``); a credential whose variable is unset is left out."""
+        The server gives its agent a minimal environment: credentials reach the agent by name
+        (the definition ``_argv`` passes names them); a credential whose variable is unset is
+        left out."""
         d = slot.template.definition
         values = dict(d.env)
         values.update({name: self.environ[ref] for name, ref in d.credentials.items() if ref in self.environ})
         return values
 
     def _argv(self, slot: Slot, port: int) -> list[str]:
+        """``runner agent serve --definition JSON ...``: the template's whole definition, its
+        credentials by the names the server's environment holds them under (``_agent_env``)."""
         d = slot.template.definition
-        argv = [sys.executable, "-m", "runner", "agent", "serve", "--type", d.type, "--id", slot.id,
-                "--name", slot.id, "--mode", d.mode, "--input", d.input, "--http", f"127.0.0.1:{port}"]
-        argv += [f"--capability={c}" for c in d.capabilities]
-        if d.ready_pattern:
-            argv += ["--ready-pattern", d.ready_pattern]
-        if d.workdir:
-            argv += ["--workdir", d.workdir]
+        seen = replace(d, credentials={name: name for name, ref in d.credentials.items() if ref in self.environ})
+        argv = [sys.executable, "-m", "runner", "agent", "serve",
+                "--definition", json.dumps(agentdef_to_data(seen), default=str),
+                "--id", slot.id, "--name", slot.id, "--http", f"127.0.0.1:{port}"]
         if self.etcd is not None:
             from runner.registries.etcd_client import parse_endpoints
 
             argv += ["--register", ",".join(parse_endpoints(self.etcd.get("endpoints", "http://127.0.0.1:2379")))]
             if self.etcd.get("prefix"):
                 argv += ["--register-prefix", str(self.etcd["prefix"])]
-        argv += [f"--pass-env={name}" for name in sorted(self._agent_env(slot))]
-        return [*argv, "--", *d.command]
+        return argv
 
     def _stop(self, slot: Slot, grace: float) -> None:
         proc = slot.proc

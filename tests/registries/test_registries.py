@@ -99,10 +99,11 @@ def test_env_bad_entries():
         "RUNNER_LOCAL_AGENTS: $[2].endpoint: expected an http://, https://, grpc:// or grpcs:// URL, got 'ftp://x'",
         "RUNNER_LOCAL_AGENTS: $[3]: has both `endpoint` and `command`: give one",
         "RUNNER_LOCAL_AGENTS: $[4]: needs an `endpoint` (a running agent) or a `command` (an agent to start)",
-        "RUNNER_LOCAL_AGENTS: $[5].comand: unknown key `comand`: did you mean `command`?",
-        "RUNNER_LOCAL_AGENTS: $[5].command: expected a non-empty list of strings (program and arguments)",
-        "RUNNER_LOCAL_AGENTS: $[5].capabilities: expected a list of strings",
-        "RUNNER_LOCAL_AGENTS: $[5].expertise: expected a number in [0, 1], an object of tag: number in [0, 1] or a list of tags",
+        # the definition's keys are checked by the pool schema (runner.spec.agentdef): its words
+        "RUNNER_LOCAL_AGENTS: $[5].comand: unknown key `comand` (did you mean `command`?)",
+        "RUNNER_LOCAL_AGENTS: $[5].capabilities: expected a list, got string \"code\"",
+        "RUNNER_LOCAL_AGENTS: $[5].command: must not be empty",
+        "RUNNER_LOCAL_AGENTS: $[5].expertise.py: must be at most 1, got integer 3",
         "RUNNER_LOCAL_AGENTS: $[7].id: duplicate agent id `d`",
     ]
 
@@ -139,14 +140,14 @@ def test_direct_registry():
 
 
 def test_env_bad_definition_fields():
-    entry = {"id": "x", "command": ["p"], "credentials": {"A": 5}, "env": {"B": 1}, "mode": 3,
+    entry = {"id": "x", "command": ["p"], "credentials": {"A": 5}, "env": {"B": []}, "mode": 3,
              "confidence": 2, "options": [], "metadata": "m", "type": 1}
     assert errors({"RUNNER_LOCAL_AGENTS": json.dumps([entry])}) == [
-        "RUNNER_LOCAL_AGENTS: $[0].metadata: expected an object, got a string",
-        "RUNNER_LOCAL_AGENTS: $[0].type: expected a string, got a number",
-        "RUNNER_LOCAL_AGENTS: $[0].env: expected an object of NAME: string",
-        "RUNNER_LOCAL_AGENTS: $[0].credentials: expected an object of NAME: string (or NAME: {env: VARIABLE})",
-        "RUNNER_LOCAL_AGENTS: $[0].options: expected an object",
-        "RUNNER_LOCAL_AGENTS: $[0].mode: expected a string, got a number",
-        "RUNNER_LOCAL_AGENTS: $[0].confidence: expected a number in [0, 1]",
+        "RUNNER_LOCAL_AGENTS: $[0].confidence: must be at most 1, got integer 2",
+        "RUNNER_LOCAL_AGENTS: $[0].credentials.A: expected a mapping or a string, got integer 5",
+        "RUNNER_LOCAL_AGENTS: $[0].env.B: expected a string or a number or a boolean (true or false), got a list",
+        "RUNNER_LOCAL_AGENTS: $[0].metadata: expected a mapping, got string \"m\"",
+        "RUNNER_LOCAL_AGENTS: $[0].mode: expected one of: per-task, long-lived, got integer 3",
+        "RUNNER_LOCAL_AGENTS: $[0].options: expected a mapping, got a list",
+        "RUNNER_LOCAL_AGENTS: $[0].type: expected a string, got integer 1",
     ]

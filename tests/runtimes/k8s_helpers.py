@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -32,6 +31,8 @@ from typing import Any
 
 import kmock
 from kubernetes import client, config
+
+from tests.helpers.kube_expand import expand
 
 NAMESPACE = "runner"
 
@@ -147,12 +148,12 @@ class Kubelet:
         env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
         for e in c.env or []:
             if e.value_from is None:
-                env[e.name] = _expand(e.value or "", env)
+                env[e.name] = expand(e.value or "", env)
             else:
                 ref = e.value_from.secret_key_ref
                 env[e.name] = self._secret_value(ref.name, ref.key)
         self.envs[name] = env
-        argv = [_expand(a, env) for a in [*c.command, *(c.args or [])]]
+        argv = [expand(a, env) for a in [*c.command, *(c.args or [])]]
         if argv[0] == "runner":
             argv = [sys.executable, "-m", "runner", *argv[1:]]
         argv = [a.replace("0.0.0.0:", f"{ip}:") for a in argv]
@@ -209,11 +210,6 @@ class Kubelet:
 
     def running(self) -> list[str]:
         return [n for n, p in self.procs.items() if p.poll() is None]
-
-
-def _expand(text: str, env: dict[str, str]) -> str:
-    """Kubernetes' ``$(VAR)`` expansion in env values, command and args."""
-    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), text)
 
 
 def poll(predicate: Any, timeout: float = 20.0, what: str = "condition") -> Any:

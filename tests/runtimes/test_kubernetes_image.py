@@ -56,8 +56,11 @@ def test_pod_container_runs_in_the_agent_image():
     uid = pod["spec"]["securityContext"]["runAsUser"]
     installed = docker("run", "--rm", "--entrypoint", "python3", image, "-c",
                        "import os, runner; print(os.path.dirname(runner.__file__))").stdout.strip()
+    # this checkout's runner/ over the installed one; its schemas/ beside it, where a checkout has
+    # them (the mount hides the wheel's runner/_data; `agent serve` checks the definition by them)
     cid = docker("run", "-d", "--user", f"{uid}:{uid}", "-p", "127.0.0.1::8080", "--label", "runner.managed=true",
-                 "-v", f"{SOURCE}:{installed}:ro", *env, "--entrypoint", c["command"][0], image, *c["command"][1:], *c["args"]).stdout.strip()
+                 "-v", f"{SOURCE}:{installed}:ro", "-v", f"{SOURCE.parent / 'schemas'}:{Path(installed).parent / 'schemas'}:ro",
+                 *env, "--entrypoint", c["command"][0], image, *c["command"][1:], *c["args"]).stdout.strip()
     try:
         port = docker("port", cid, "8080").stdout.split(":")[-1].strip()
         probe = c["readinessProbe"]["exec"]["command"]

@@ -3,6 +3,7 @@ misspelt or misplaced fields fail), plus the naming and labelling rules it does 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -78,11 +79,13 @@ def test_pod_content_follows_the_definition_and_the_pool():
     spec, c = pod["spec"], pod["spec"]["containers"][0]
     assert c["image"] == "registry.example.com/runner/agent-claude:0.1.0"
     assert c["command"] == ["runner", "agent", "serve"]
-    assert c["args"][:8] == ["--type", "claude", "--id", "Claude_Reviewer.1", "--name", "reviewer",
-                             "--http", "0.0.0.0:9000"]
-    assert ["--ready-pattern", "^> "] == c["args"][c["args"].index("--ready-pattern"):][:2]
-    assert ["--pass-env", "ANTHROPIC_API_KEY", "--pass-env", "LANG"] == \
-        c["args"][c["args"].index("--pass-env"):][:4]
+    # the whole definition (runner.spec.agentdef), credentials by their names in the pod
+    assert c["args"][0] == "--definition"
+    assert c["args"][2:] == ["--id", "Claude_Reviewer.1", "--name", "reviewer", "--http", "0.0.0.0:9000"]
+    assert json.loads(c["args"][1]) == {
+        "type": "claude", "mode": "long-lived", "readyPattern": "^> ", "env": {"LANG": "C.UTF-8"},
+        "credentials": {"ANTHROPIC_API_KEY": {"env": "ANTHROPIC_API_KEY"}}, "capabilities": ["review"],
+        "resources": {"cpu": 1.5, "memory": 2 * 1024**3, "timeout": 900.5}}
     assert c["resources"] == {"requests": {"cpu": "1500m", "memory": str(2 * 1024**3)},
                               "limits": {"cpu": "1500m", "memory": str(2 * 1024**3)}}
     assert spec["activeDeadlineSeconds"] == 901
@@ -102,7 +105,7 @@ def test_pod_content_follows_the_definition_and_the_pool():
     assert minimal["spec"]["containers"][0]["image"] == "runner/agent-base:latest"
     assert minimal["spec"]["automountServiceAccountToken"] is False
     assert "activeDeadlineSeconds" not in minimal["spec"] and "resources" not in minimal["spec"]["containers"][0]
-    assert minimal["spec"]["containers"][0]["args"][-3:] == ["--", "python3", "agent.py"]
+    assert json.loads(minimal["spec"]["containers"][0]["args"][1]) == {"command": ["python3", "agent.py"]}
 
 
 @pytest.mark.parametrize("agent_id", ["a1", "Agent_One", "x" * 80, "agent/with spaces", "_lead.", "日本"])
