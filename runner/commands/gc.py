@@ -70,7 +70,8 @@ def _mark_killed(state_dir: Path, run_id: str | None, dry_run: bool) -> list[Lef
               help="Also remove resources started from other hosts (their runs cannot be checked).")
 @click.option("--run", "run_id", metavar="RUN_ID", help="Only this run's resources.")
 @click.option("--client", metavar="PATH", help="docker client binary (env RUNNER_DOCKER_CLIENT).")
-@click.option("--pool", "pool_path", metavar="POOL", help="Also sweep the Kubernetes runtimes of this pool.")
+@click.option("--pool", "pool_path", metavar="POOL",
+              help="Sweep with this pool's runtime settings (a kubernetes runtime's say which cluster).")
 @click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=Path(".runner"),
               show_default=True, help="Where run journals are (tells which runs are alive).")
 def command(dry_run: bool, all_hosts: bool, run_id: str | None, client: str | None, pool_path: str | None,

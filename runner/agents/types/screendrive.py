@@ -11,10 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from runner.agents.types.screen import Classification, ScreenDetector, extract_answer
 from runner.errors import AgentFailure, FailureKind
+
+if TYPE_CHECKING:
+    from runner.agents.types.base import AgentType
+    from runner.spec.models import AgentDef
 
 _DIALOG_RETRY = 2.0  # s before the same dialog is answered again (the screen may lag)
 
@@ -153,7 +157,7 @@ def _new_done(before: list[str], after: list[str]) -> bool:
     return len(after) > len(before) or bool(after and (not before or after[-1] != before[-1]))
 
 
-def make_driver(agent_type: Any, definition: Any) -> ScreenDriver | None:
+def make_driver(agent_type: AgentType, definition: AgentDef) -> ScreenDriver | None:
     """A driver for types whose ``screen_detector`` gives one (the real CLIs), else None."""
     detector = agent_type.screen_detector(definition)
     if detector is None:
