@@ -58,6 +58,7 @@ COMMANDS = {
     "apply": "runner.commands.apply:command",
     "runs": "runner.commands.runs:runs",
     "logs": "runner.commands.logs:logs",
+    "report": "runner.commands.report:command",
     "agent": "runner.commands.agent:agent_group",
     "agents": "runner.commands.agents:agents_group",
     "images": "runner.commands.images:command",

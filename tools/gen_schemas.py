@@ -270,6 +270,7 @@ result = {
         "type": {"type": "string", "minLength": 1},
         "method": {"type": ["string", "null"]},
         "votes": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+        "weights": {"type": "object", "additionalProperties": {"type": "number"}},  # agent -> weight
         "agreement": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
         "ok": {"type": "boolean"},
         "reason": {"type": ["string", "null"]}

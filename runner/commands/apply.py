@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -24,8 +25,8 @@ def _raise_sigterm(signum: int, frame: Any) -> None:
 def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input_files: Sequence[Path],
           output: Path | None, state_dir: Path, concurrency: int | None, out: TextIO, err: TextIO,
           progress: bool = True, junit: Path | None = None, log_format: str | None = None,
-          log_level: str = "warning", drain_timeout: float = 10.0) -> int:
-    import os
+          log_level: str = "warning", drain_timeout: float = 10.0, verbose: bool = False,
+          html: Path | None = None) -> int:
 
     from runner import api
     from runner.observe import trace
@@ -41,9 +42,9 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
     trace.set_redactor(redactor)
     setup_logging(log_format, log_level, redactor, err)
     ctx = RunContext(pattern_name=pattern.name, state_dir=state_dir, drain_timeout=drain_timeout)
-    reporter = make_progress(err, redactor=redactor) if progress else None
+    reporter = make_progress(err, redactor=redactor, verbose=verbose) if progress else None
     unsubscribe = ctx.bus.subscribe(reporter.on_agent_event) if reporter is not None else None
-    hook = _progress_hook(reporter) if reporter is not None else None
+    hook = _progress_hook(reporter, ctx) if reporter is not None else None
     previous = signal.signal(signal.SIGTERM, _raise_sigterm) if _main_thread() else None
     try:
         with reporter if reporter is not None else _nothing():
@@ -51,7 +52,7 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
                                 redact=redactor.redact)
     except Interrupted as exc:
         click.echo(f"{exc}: every agent of run {ctx.run_id} was stopped; journal: {ctx.run_dir}", file=err)
-        _write_reports(ctx, output, junit, redactor)
+        _write_reports(ctx, output, junit, redactor, html=html)
         raise
     finally:
         if previous is not None:
@@ -59,7 +60,7 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
         if unsubscribe is not None:
             unsubscribe()
         trace.shutdown()
-    _write_reports(ctx, output, junit, redactor, outcome.result)
+    _write_reports(ctx, output, junit, redactor, outcome.result, html=html)
     out.write(redactor.redact(summary_text(outcome.result)))
     if outcome.result.get("error"):
         click.echo(redactor.redact(f"error: {outcome.result['error']['message']}"), file=err)
@@ -73,12 +74,19 @@ def _nothing():  # type: ignore[no-untyped-def]
 
 
 def _write_reports(ctx: RunContext, output: Path | None, junit: Path | None, redactor: Any,
-                   result: dict[str, Any] | None = None) -> None:
-    """result.json (``--output``), JUnit XML (``--junit``) and the GitHub step summary."""
+                   result: dict[str, Any] | None = None, html: Path | None = None) -> None:
+    """result.json (``--output``), JUnit XML (``--junit``), the HTML report (``--html``) and the
+    GitHub step summary (which links the HTML report and draws the DAG)."""
     from runner.journal import load_result
     from runner.observe.report import append_github_summary, junit_xml
+    from runner.observe.runmodel import load_model
 
     result = result if result is not None else load_result(ctx.run_dir)
+    model = load_model(ctx.run_dir) if html is not None or os.environ.get("GITHUB_STEP_SUMMARY") else None
+    if html is not None and model is not None:
+        from runner.observe.html import render_report
+
+        _write_file(html, render_report(model, redactor), "--html", ctx)
     if result is None:
         return
     result = redactor.redact_obj(result)
@@ -86,7 +94,7 @@ def _write_reports(ctx: RunContext, output: Path | None, junit: Path | None, red
         _write_file(output, json.dumps(result, indent=2, default=str) + "\n", "--output", ctx)
     if junit is not None:
         _write_file(junit, junit_xml(result, redactor), "--junit", ctx)
-    append_github_summary(result, redactor)
+    append_github_summary(result, redactor, model=model, html=html)
 
 
 def _write_file(path: Path, text: str, option: str, ctx: RunContext) -> None:
@@ -105,29 +113,15 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _progress_hook(reporter: Any):  # type: ignore[no-untyped-def]
-    """Executor events (journal field names) -> the progress reporter's events."""
+def _progress_hook(reporter: Any, ctx: RunContext):  # type: ignore[no-untyped-def]
+    """Journal events -> the progress reporter; at the start, the plan's steps from ``run.json``
+    (so the live table lists every step, pending ones too)."""
+    from runner.journal import load_run
 
-    def hook(name: str, f: dict[str, Any]) -> None:
-        if name == "step_started":
-            reporter.on_event(name, step=f["step"], agents=len(f["agents"]))
-        elif name == "step_finished":
-            agg = f.get("aggregation") or {}
-            reporter.on_event(name, step=f["step"], status=f["status"], confidence=f.get("confidence"),
-                              reason=f.get("error") or (agg.get("reason") if agg.get("votes") else None))
-        elif name == "step_skipped":
-            reporter.on_event("step_finished", step=f["step"], status="skipped", reason=f.get("reason"))
-        elif name == "attempt_started":
-            reporter.on_event(name, step=f["step"], agent=f["agent"], attempt=f["attempt"])
-        elif name == "attempt_finished":
-            reporter.on_event(name, step=f["step"], agent=f["agent"], attempt=f["attempt"], status=f["status"],
-                              duration_ms=f.get("durationMs"), error_kind=f.get("errorKind"), reason=f.get("error"))
-        elif name == "drain_started":
-            reporter.update("run", "run", "stopping", f": {f['running']} running, waiting up to {f['timeout']:g}s "
-                            "(Ctrl-C again to force)")
-        elif name == "agent_event" and f.get("name") in ("login_required", "agent_unhealthy", "agent_restarted",
-                                                         "agent_retired"):
-            reporter.on_event("agent_state", agent=f["agent"], state=f["name"], detail=f.get("detail"))
+    def hook(name: str, fields: dict[str, Any]) -> None:
+        if name == "run_started":
+            reporter.model.set_plan(load_run(ctx.run_dir, running=True).run.get("plan"))
+        reporter.on_event(name, **fields)
 
     return hook
 
@@ -147,14 +141,18 @@ def _progress_hook(reporter: Any):  # type: ignore[no-untyped-def]
               help="Log lines on stderr (default: human on a terminal, JSON otherwise).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="warning",
               show_default=True)
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress: only the summary.")
+@click.option("--verbose", "-v", is_flag=True, help="Progress shows every attempt and agent state change too.")
+@click.option("--html", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the run's HTML report here (as `runner report` makes it).")
 @click.option("--drain-timeout", type=click.FloatRange(0), default=10.0, show_default=True,
               help="Seconds running tasks may finish after Ctrl-C/SIGTERM (a second one forces).")
 def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
             output: Path | None, state_dir: Path, concurrency: int | None, junit: Path | None,
-            log_format: str | None, log_level: str, quiet: bool, drain_timeout: float) -> None:
+            log_format: str | None, log_level: str, quiet: bool, verbose: bool, html: Path | None,
+            drain_timeout: float) -> None:
     """Run PATTERN (a file, or a built-in pattern named builtin:NAME) with a pool."""
     from runner.cli import run_command
 
     run_command(apply, pattern, pool_path, inputs, input_files, output, state_dir, concurrency,
-                sys.stdout, sys.stderr, not quiet, junit, log_format, log_level, drain_timeout)
+                sys.stdout, sys.stderr, not quiet, junit, log_format, log_level, drain_timeout, verbose, html)

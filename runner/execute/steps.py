@@ -149,16 +149,17 @@ class StepRunner:
             agg = aggregate(step.aggregation, answers)
             details.append(agg)
             if not agg.ok:
-                rec.aggregation = _agg_dict(step, agg)
+                rec.aggregation = _agg_dict(step, agg, answers)
                 return f"aggregation ({step.aggregation.type}) could not decide: {agg.reason}"
             outputs.append(agg.output)
             confidences.append(agg.confidence)
         rec.output = outputs if step.for_each else outputs[0]
         known = [c for c in confidences if c is not None]
         rec.confidence = (min(known) if known else None)
-        rec.aggregation = _agg_dict(step, details[0]) if len(details) == 1 else {
+        rec.aggregation = _agg_dict(step, details[0], rec.answers[0]) if len(details) == 1 else {
             "type": step.aggregation.type, "method": step.aggregation.method,
-            "items": [_agg_dict(step, d) for d in details], "ok": True, "reason": "per item",
+            "items": [_agg_dict(step, d, a) for d, a in zip(details, rec.answers, strict=False)],
+            "ok": True, "reason": "per item",
         }
         floor = step.validation.min_confidence
         if floor is not None and (rec.confidence is None or rec.confidence < floor):
@@ -278,7 +279,9 @@ class StepRunner:
             attempt += 1
             record = AttemptRecord(attempt=attempt, agent_id=info.id, item=index)
             rec.add_attempt(record)
-            self.journal.event("attempt_started", step=step.id, attempt=attempt, agent=info.id, item=index)
+            # the task as sent (redacted by the journal): what the run report shows per step
+            self.journal.event("attempt_started", step=step.id, attempt=attempt, agent=info.id, item=index,
+                               task=task)
             try:
                 with trace.span(trace.EXECUTE_TASK, step_id=step.id, agent_id=info.id, agent_type=info.type,
                                 attempt=attempt) as span:
@@ -454,6 +457,8 @@ def _as_list(got: Answer | list[Answer] | None) -> list[Answer]:
     return got if isinstance(got, list) else [got]
 
 
-def _agg_dict(step: Step, agg: Any) -> dict[str, Any]:
+def _agg_dict(step: Step, agg: Any, answers: list[Answer]) -> dict[str, Any]:
+    # weights: each answering agent's say (its expertise), so a report can show why the winner won
     return {"type": step.aggregation.type, "method": step.aggregation.method, "votes": dict(agg.votes),
+            "weights": {a.agent_id: a.weight for a in answers},
             "agreement": agg.agreement, "ok": agg.ok, "reason": agg.reason}

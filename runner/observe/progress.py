@@ -1,16 +1,17 @@
-"""Progress of a run for people: a live table on a terminal, one line per state change otherwise.
+"""Progress of a run for people: a live table of steps on a terminal, plain lines otherwise.
 
-The executor calls ``on_event(name, **fields)``; agent state changes arrive through
-``bus.subscribe(reporter.on_agent_event)``. Events and their fields::
+The reporter reads the run's journal events as they are written (``on_event(name, **fields)``,
+the names and fields of ``runner.execute``: ``step_started``, ``attempt_finished``, ...) and
+folds them into a ``RunModel`` (``runner.observe.runmodel``), the same model the HTML report
+draws. Agent state changes arrive through ``bus.subscribe(reporter.on_agent_event)`` and are
+shown only when ``verbose``.
 
-    step_started      step, agents (count)
-    step_finished     step, status, duration_ms, confidence, reason
-    attempt_started   step, agent, attempt
-    attempt_finished  step, agent, attempt, status, duration_ms, error_kind, reason
-    agent_state       agent, state (what ``on_agent_event`` produces from ``state_changed``)
+- ``LiveProgress`` (a terminal): one table of the steps (state, agents busy/done, attempt,
+  elapsed, cost once usage is known) redrawn in place; failures printed above it as they happen.
+- ``LineProgress`` (CI, pipes): one line per step state change, one per failure, no control
+  codes: ``[12:00:01] step lint: running (3 agents)``.
 
-Plain output (CI logs): ``[12:00:01] step lint: running (3 agents)``. Unknown events and
-fields are ignored, so the executor may send more than a reporter shows.
+Unknown events and fields are ignored, so the executor may write more than a reporter shows.
 """
 
 from __future__ import annotations
@@ -21,50 +22,88 @@ import time
 from typing import IO, Any
 
 from runner.agents.lifecycle import AgentEvent
+from runner.journal import iso_time
 from runner.observe.redact import Redactor
+from runner.observe.runmodel import RunModel, Step
+
+#: agent events worth a line even without ``verbose``: a person has to act or know
+LOUD_AGENT_EVENTS = frozenset({"login_required", "agent_unhealthy", "agent_restarted", "agent_retired"})
 
 
-def _secs(ms: Any) -> str:
-    return f" in {ms / 1000:.1f}s" if isinstance(ms, (int, float)) else ""
+def _secs(seconds: float | None) -> str:
+    return f" in {seconds:.1f}s" if seconds is not None else ""
+
+
+def _elapsed(step: Step, now: float) -> float | None:
+    if step.started is None:
+        return None
+    return (step.finished or now) - step.started
 
 
 class ProgressReporter:
-    """Base: turns events into ``(kind, key, state, detail)`` updates; subclasses show them."""
+    """Base: folds events into the model and turns the noteworthy ones into lines (``say``)."""
 
-    def __init__(self, stream: IO[str], redactor: Redactor | None = None) -> None:
+    def __init__(self, stream: IO[str], redactor: Redactor | None = None, *, verbose: bool = False) -> None:
         self.stream = stream
         self.redactor = redactor or Redactor()
+        self.verbose = verbose
+        self.model = RunModel()
 
-    def on_event(self, name: str, **f: Any) -> None:
-        """Record one executor event (see the module docstring for names and fields)."""
-        step, agent = f.get("step") or f.get("stepId"), f.get("agent") or f.get("agentId")
-        if name == "step_started":
-            n = f.get("agents")
-            self.update("step", step, "running", f" ({n} agent{'s' if n != 1 else ''})" if n is not None else "")
-        elif name == "step_finished":
-            detail = _secs(f.get("duration_ms"))
-            if isinstance(f.get("confidence"), (int, float)):
-                detail += f" (confidence {f['confidence']:.2f})"
-            if f.get("reason"):
-                detail += f": {f['reason']}"
-            self.update("step", step, f.get("status", "finished"), detail)
-        elif name == "attempt_started":
-            self.update("attempt", step, f"attempt {f.get('attempt', 1)} on {agent}", "")
-        elif name == "attempt_finished":
-            kind = f" ({f['error_kind']})" if f.get("error_kind") else ""
-            reason = f": {f['reason']}" if f.get("reason") else ""
-            self.update("attempt", step, f"attempt {f.get('attempt', 1)} on {agent}",
-                        f": {f.get('status', 'finished')}{kind}{_secs(f.get('duration_ms'))}{reason}")
-        elif name == "agent_state":
-            self.update("agent", agent, str(f.get("state")), f": {f['detail']}" if f.get("detail") else "")
+    def on_event(self, name: str, /, **fields: Any) -> None:
+        """One journal event (see the module docstring)."""
+        fields.setdefault("time", iso_time())
+        step = self.model.apply({**fields, "event": name})
+        for line in self.lines(name, fields, step):
+            self.say(self.redactor.redact(line), name, step)
+        if step is not None:
+            self.changed(step)
+
+    def lines(self, name: str, f: dict[str, Any], step: Step | None) -> list[str]:
+        """What to print for one event (the plain view's lines; the live view prints failures)."""
+        if step is not None:
+            if name == "step_started":
+                n = len(step.agents)
+                return [f"step {step.id}: running ({n} agent{'s' if n != 1 else ''})"]
+            if name in ("step_finished", "step_skipped"):
+                detail = _secs(_elapsed(step, time.time()) if name == "step_finished" else None)
+                if step.confidence is not None:
+                    detail += f" (confidence {step.confidence:.2f})"
+                agg = step.aggregation or {}
+                reason = step.error or (agg.get("reason") if agg.get("votes") or not agg.get("ok", True) else None)
+                return [f"step {step.id}: {step.status}{detail}" + (f": {reason}" if reason else "")]
+            if name == "step_retried":
+                return [f"step {step.id}: retried: {f.get('reason')}"]
+            if name == "attempt_started" and self.verbose:
+                return [f"step {step.id}: attempt {f.get('attempt', 1)} on {f.get('agent')}"]
+            if name == "attempt_finished" and (f.get("status") not in ("ok", "cancelled") or self.verbose):
+                kind = f" ({f['errorKind']})" if f.get("errorKind") else ""
+                ms = f.get("durationMs")
+                took = _secs(ms / 1000 if isinstance(ms, int | float) else None)
+                error = f": {f['error']}" if f.get("error") else ""
+                return [f"step {step.id}: attempt {f.get('attempt', 1)} on {f.get('agent')}: "
+                        f"{f.get('status', 'finished')}{kind}{took}{error}"]
+            return []
+        if name == "drain_started":
+            return [f"run: stopping: {f.get('running')} running, waiting up to {f.get('timeout', 0):g}s "
+                    "(Ctrl-C again to force)"]
+        if name == "agent_event" and (f.get("name") in LOUD_AGENT_EVENTS or self.verbose):
+            detail = f": {f['detail']}" if f.get("detail") else ""
+            return [f"agent {f.get('agent')}: {f.get('name')}{detail}"]
+        if name == "agent_state" and self.verbose:
+            detail = f": {f['detail']}" if f.get("detail") else ""
+            return [f"agent {f.get('agent')}: {f.get('state')}{detail}"]
+        return []
 
     def on_agent_event(self, event: AgentEvent) -> None:
-        """An ``EventBus`` listener: shows every agent state change."""
-        if event.name == "state_changed":
+        """An ``EventBus`` listener: agent state changes (shown with ``verbose``)."""
+        if event.name == "state_changed" and self.verbose:
             self.on_event("agent_state", agent=event.agent_id, state=event.state.value, detail=event.detail)
 
-    def update(self, kind: str, key: Any, state: str, detail: str) -> None:
+    def say(self, line: str, name: str, step: Step | None) -> None:
         raise NotImplementedError
+
+    def changed(self, step: Step) -> None:
+        """A step's row changed (the live view redraws on its own clock)."""
 
     def start(self) -> ProgressReporter:
         return self
@@ -82,59 +121,60 @@ class ProgressReporter:
 class LineProgress(ProgressReporter):
     """One line per change: cheap (one format and one write), for logs and CI."""
 
-    def __init__(self, stream: IO[str], redactor: Redactor | None = None) -> None:
-        super().__init__(stream, redactor)
+    def __init__(self, stream: IO[str], redactor: Redactor | None = None, *, verbose: bool = False) -> None:
+        super().__init__(stream, redactor, verbose=verbose)
         self._lock = threading.Lock()
 
-    def update(self, kind: str, key: Any, state: str, detail: str) -> None:
-        if kind == "attempt":
-            line = f"step {key}: {state}{detail}"
-        else:
-            line = f"{kind} {key}: {state}{detail}"
-        line = f"[{time.strftime('%H:%M:%S')}] {self.redactor.redact(line)}\n"
+    def say(self, line: str, name: str, step: Step | None) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {line}\n"
         with self._lock:  # whole lines, even from several worker threads
             self.stream.write(line)
             self.stream.flush()
 
 
-class LiveProgress(ProgressReporter):
-    """A rich live table of steps and agents with their state and time in it (terminals)."""
+#: events whose lines the live view prints above its table (the table shows the rest)
+_ABOVE = frozenset({"attempt_finished", "step_retried", "drain_started", "agent_event", "agent_state",
+                    "attempt_started"})
 
-    def __init__(self, stream: IO[str], redactor: Redactor | None = None, *, force_terminal: bool | None = None) -> None:
-        super().__init__(stream, redactor)
+
+class LiveProgress(ProgressReporter):
+    """A rich live table of the steps, redrawn in place; failures printed above it (terminals)."""
+
+    def __init__(self, stream: IO[str], redactor: Redactor | None = None, *, verbose: bool = False,
+                 force_terminal: bool | None = None) -> None:
+        super().__init__(stream, redactor, verbose=verbose)
         from rich.console import Console
         from rich.live import Live
 
-        self._lock = threading.Lock()
-        self._rows: dict[tuple[str, str], list[Any]] = {}  # (kind, key) -> [state, detail, since]
-        self.console = Console(file=stream, force_terminal=force_terminal)
+        self.console = Console(file=stream, force_terminal=force_terminal, highlight=False)
         self._live = Live(console=self.console, get_renderable=self._render, refresh_per_second=4,
                           transient=False, redirect_stdout=False, redirect_stderr=False)
 
-    def update(self, kind: str, key: Any, state: str, detail: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if kind == "attempt":  # attempts show as the step's detail, not as rows
-                row = self._rows.setdefault(("step", str(key)), ["running", "", now])
-                row[1] = self.redactor.redact(state + detail)
-                return
-            current = self._rows.get((kind, str(key)))
-            if current is None or current[0] != state:
-                self._rows[(kind, str(key))] = [state, self.redactor.redact(detail.strip(" :")), now]
-            else:
-                current[1] = self.redactor.redact(detail.strip(" :"))
+    def say(self, line: str, name: str, step: Step | None) -> None:
+        failed = name == "step_finished" and step is not None and step.status == "failed"
+        if name in _ABOVE or failed:
+            from rich.text import Text
+
+            bad = failed or (name == "attempt_finished" and not line.endswith(": ok") and " ok in " not in line)
+            self.console.print(Text(line, style="red" if bad else ""))
 
     def _render(self) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-        for column in ("", "name", "state", "time", "detail"):
+        for column in ("step", "state", "agents", "attempt", "elapsed", "cost"):
             table.add_column(column, overflow="ellipsis", no_wrap=True)
-        now = time.monotonic()
-        with self._lock:
-            rows = sorted(self._rows.items(), key=lambda kv: (kv[0][0] != "step", kv[1][2]))
-        for (kind, key), (state, detail, since) in rows:
-            table.add_row(kind, key, state, f"{now - since:.1f}s", detail)
+        now = time.time()
+        with self.model.lock:
+            steps = list(self.model.steps.values())
+            for s in steps:
+                elapsed = _elapsed(s, now)
+                cost = s.cost_usd
+                agents = f"{s.busy} busy · {s.done} done" if s.attempts else str(len(s.agents) or "")
+                table.add_row(Text(self.redactor.redact(s.id)), Text(s.status, style=_STYLE.get(s.status, "")), agents,
+                              str(s.attempt or ""), "" if elapsed is None else f"{elapsed:.1f}s",
+                              "" if cost is None else f"${cost:.4f}")
         return table
 
     def start(self) -> LiveProgress:
@@ -145,8 +185,12 @@ class LiveProgress(ProgressReporter):
         self._live.stop()
 
 
-def make_progress(stream: IO[str] | None = None, *, tty: bool | None = None,
-                  redactor: Redactor | None = None) -> ProgressReporter:
+_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "cancelled": "magenta", "skipped": "dim",
+          "pending": "dim"}
+
+
+def make_progress(stream: IO[str] | None = None, *, tty: bool | None = None, redactor: Redactor | None = None,
+                  verbose: bool = False) -> ProgressReporter:
     """The reporter for ``stream`` (stderr): live on a terminal, plain lines otherwise.
 
     Use it as a context manager (``with make_progress() as p: ...``) so the live view stops.
@@ -155,5 +199,5 @@ def make_progress(stream: IO[str] | None = None, *, tty: bool | None = None,
     if tty is None:
         tty = bool(getattr(stream, "isatty", lambda: False)())
     if tty:
-        return LiveProgress(stream, redactor, force_terminal=True)
-    return LineProgress(stream, redactor)
+        return LiveProgress(stream, redactor, verbose=verbose, force_terminal=True)
+    return LineProgress(stream, redactor, verbose=verbose)

@@ -2,7 +2,9 @@
 
 - ``validate_result``: the result against its JSON Schema (the executor's own check);
 - ``junit_xml``: JUnit XML, one ``<testsuite>`` per run, one ``<testcase>`` per step;
-- ``markdown_summary`` / ``append_github_summary``: a table of steps for ``$GITHUB_STEP_SUMMARY``.
+- ``markdown_summary`` / ``append_github_summary``: a table of steps for ``$GITHUB_STEP_SUMMARY``,
+  with the DAG as Mermaid (``mermaid_dag``, each node with its state) and the path of the HTML
+  report when one was written.
 
 Every text is redacted with the run's ``Redactor`` (key-shaped values at least, when none given).
 """
@@ -19,9 +21,12 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.observe.redact import Redactor
+
+if TYPE_CHECKING:
+    from runner.observe.runmodel import RunModel
 
 SCHEMA = "result.schema.json"
 # Characters XML 1.0 cannot hold (PTY output has escape codes and other control characters).
@@ -149,15 +154,49 @@ def _votes(aggregation: Mapping[str, Any] | None) -> str:
     return votes + (f" ({agreement:.0%})" if isinstance(agreement, (int, float)) else "")
 
 
-def markdown_summary(result: Mapping[str, Any], redactor: Redactor | None = None) -> str:
-    """A Markdown report: headline, a table of steps (status, output, confidence, votes, time), errors."""
+#: Mermaid fill and stroke per step state (GitHub renders ```mermaid blocks)
+MERMAID_STYLE = {"succeeded": "#dafbe1,stroke:#2e9e4f", "failed": "#ffebe9,stroke:#d1342f",
+                 "running": "#ddf4ff,stroke:#2f6fd1", "cancelled": "#fbefff,stroke:#a66bbf",
+                 "skipped": "#f6f8fa,stroke:#9aa0a6", "pending": "#eef1f4,stroke:#8c959f"}
+
+
+def _mermaid_text(text: str) -> str:
+    """Text safe inside a quoted Mermaid label (its own entity codes, no markup)."""
+    return (text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+            .replace("\n", " ").replace("`", "#96;"))
+
+
+def mermaid_dag(model: RunModel, redactor: Redactor | None = None) -> str:
+    """The run's steps as a Mermaid flowchart: one node per step labelled ``id: state``, coloured."""
+    r = redactor or Redactor()
+    ids = {sid: f"s{i}" for i, sid in enumerate(model.steps)}
+    lines = ["flowchart TD"]
+    for sid, step in model.steps.items():
+        state = step.status if step.status in MERMAID_STYLE else "pending"
+        lines.append(f'  {ids[sid]}["{_mermaid_text(_text(sid, r, 60))}: {_mermaid_text(step.status)}"]:::{state}')
+    for sid, step in model.steps.items():
+        lines += [f"  {ids[n]} --> {ids[sid]}" for n in step.needs if n in ids]
+    lines += [f"  classDef {k} fill:{v}" for k, v in MERMAID_STYLE.items()]
+    return "\n".join(lines)
+
+
+def markdown_summary(result: Mapping[str, Any], redactor: Redactor | None = None, *,
+                     model: RunModel | None = None, html: Path | None = None) -> str:
+    """A Markdown report: headline, the HTML report's path, the DAG (Mermaid, when ``model``), a table
+    of steps (status, output, confidence, votes, time), errors."""
     r = redactor or Redactor()
     status = result["status"]
     lines = [f"### {STATUS_ICON.get(status, '')} runner: {_cell(result['pattern']['name'], r)} {status}".replace("  ", " "),
              "",
              f"Run `{_cell(result['runId'], r)}` · exit code {result['exitCode']} · "
              f"{_seconds(result.get('durationMs'))} s · {len(result.get('agents') or [])} agents",
-             "", "| Step | Status | Output | Confidence | Votes | Time |", "|---|---|---|---:|---|---:|"]
+             ""]
+    if html is not None:
+        lines += [f"Report: [`{_cell(str(html), r, 200)}`]({_cell(str(html), r, 200).replace(' ', '%20')}) "
+                  "(a self-contained HTML file: open it from the job's artifacts)", ""]
+    if model is not None and model.steps:
+        lines += ["```mermaid", mermaid_dag(model, r), "```", ""]
+    lines += ["| Step | Status | Output | Confidence | Votes | Time |", "|---|---|---|---:|---|---:|"]
     for step in result.get("steps") or []:
         conf = step.get("confidence")
         lines.append(f"| {_cell(step['id'], r)} | {STATUS_ICON.get(step['status'], '')} {step['status']} "
@@ -174,12 +213,13 @@ def markdown_summary(result: Mapping[str, Any], redactor: Redactor | None = None
 
 
 def append_github_summary(result: Mapping[str, Any], redactor: Redactor | None = None,
-                          environ: Mapping[str, str] | None = None) -> Path | None:
+                          environ: Mapping[str, str] | None = None, *, model: RunModel | None = None,
+                          html: Path | None = None) -> Path | None:
     """Append ``markdown_summary`` to ``$GITHUB_STEP_SUMMARY`` when set; returns the file written."""
     target = (os.environ if environ is None else environ).get("GITHUB_STEP_SUMMARY")
     if not target:
         return None
     path = Path(target)
     with path.open("a", encoding="utf-8") as fh:
-        fh.write(markdown_summary(result, redactor) + "\n")
+        fh.write(markdown_summary(result, redactor, model=model, html=html) + "\n")
     return path

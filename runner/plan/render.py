@@ -105,6 +105,21 @@ def to_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
+def step_graph(plan: Plan) -> dict[str, Any]:
+    """The plan as steps and the steps each waits for (``run.json``'s ``plan``: what a run report
+    draws). ``group`` names the nested pattern a step came from (``None``: the top pattern)."""
+    after: dict[str, set[str]] = {s.id: set() for s in plan.pattern.steps}
+    for u, v in plan.graph.edges:
+        a, b = plan.node(u).step, plan.node(v).step
+        if a and b and a != b:
+            after[b].add(a)
+    return {"steps": [{"id": s.id, "needs": sorted(after[s.id], key=plan.pattern.step_index.__getitem__),
+                       "strategy": s.strategy, "aggregation": s.aggregation.type,
+                       "agents": [a.id for a in plan.selections[s.id].agents] if s.id in plan.selections else [],
+                       "group": None}
+                      for s in plan.pattern.steps]}
+
+
 def render_text(plan: Plan) -> str:
     agents = {a.id for sel in plan.selections.values() for a in sel.agents}
     lines = [

@@ -1,4 +1,5 @@
-"""Progress: plain lines off a terminal, a live table on one; redacted; cheap."""
+"""Progress: plain lines off a terminal (one per step state change and per failure), a live
+table of the steps on one; agent state changes only when verbose; redacted; cheap."""
 
 from __future__ import annotations
 
@@ -11,50 +12,87 @@ from observe_secrets import PLAIN, leaks
 from runner.agents.lifecycle import AgentState, EventBus, Lifecycle
 from runner.observe.progress import LineProgress, LiveProgress, make_progress
 
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
 
 def drive(p) -> None:
+    """A step whose first attempt fails and whose second answers (journal event names and fields)."""
     bus = EventBus()
     bus.subscribe(p.on_agent_event)
     life = Lifecycle("a1", bus)
-    p.on_event("step_started", step="lint", agents=3)
+    p.on_event("step_started", step="lint", agents=["a1", "a2", "a3"], time="2026-01-01T00:00:00.000Z")
     life.to(AgentState.STARTING)
     life.to(AgentState.READY)
-    p.on_event("attempt_started", step="lint", agent="a1", attempt=1)
-    p.on_event("attempt_finished", step="lint", agent="a1", attempt=1, status="failed", error_kind="timeout",
-               duration_ms=2000, reason=f"no answer, key {PLAIN}")
-    p.on_event("step_finished", step="lint", status="succeeded", duration_ms=2500, confidence=0.9)
+    p.on_event("attempt_started", step="lint", agent="a1", attempt=1, item=None, task="check it")
+    p.on_event("attempt_finished", step="lint", agent="a1", attempt=1, item=None, status="failed",
+               errorKind="timeout", durationMs=2000, error=f"no answer, key {PLAIN}")
+    p.on_event("attempt_started", step="lint", agent="a1", attempt=2, item=None)
+    p.on_event("attempt_finished", step="lint", agent="a1", attempt=2, item=None, status="ok", durationMs=400,
+               result="fine", confidence=0.9, usage={"total_cost_usd": 0.25, "usage": {"input_tokens": 10}})
+    p.on_event("step_finished", step="lint", status="succeeded", confidence=0.9, time="2026-01-01T00:00:02.500Z",
+               aggregation={"type": "first", "votes": {}, "ok": True, "reason": "first answer"})
     p.on_event("something_new", step="lint")  # ignored
 
 
-def test_plain_lines_one_per_change(redactor, secrets):
+def plain_lines(text: str) -> list[str]:
+    return [re.sub(r"^\[\d\d:\d\d:\d\d\] ", "", line) for line in text.splitlines()]
+
+
+def test_plain_lines_one_per_step_change_and_failure(redactor, secrets):
     out = io.StringIO()
     p = make_progress(out, redactor=redactor)
     assert isinstance(p, LineProgress)
     with p:
         drive(p)
-    lines = [re.sub(r"^\[\d\d:\d\d:\d\d\] ", "", line) for line in out.getvalue().splitlines()]
-    assert lines == [
+    assert plain_lines(out.getvalue()) == [
+        "step lint: running (3 agents)",
+        "step lint: attempt 1 on a1: failed (timeout) in 2.0s: no answer, key ***",
+        "step lint: succeeded in 2.5s (confidence 0.90)",
+    ]
+    assert not ANSI.search(out.getvalue())
+    assert not leaks(out.getvalue(), secrets)
+
+
+def test_verbose_adds_attempts_and_agent_states(redactor):
+    out = io.StringIO()
+    with make_progress(out, redactor=redactor, verbose=True) as p:
+        drive(p)
+    assert plain_lines(out.getvalue()) == [
         "step lint: running (3 agents)",
         "agent a1: starting",
         "agent a1: ready",
         "step lint: attempt 1 on a1",
         "step lint: attempt 1 on a1: failed (timeout) in 2.0s: no answer, key ***",
+        "step lint: attempt 2 on a1",
+        "step lint: attempt 2 on a1: ok in 0.4s",
         "step lint: succeeded in 2.5s (confidence 0.90)",
     ]
-    assert not leaks(out.getvalue(), secrets)
 
 
-def test_live_view_shows_steps_and_agents(redactor, secrets):
+def test_live_view_is_a_table_of_steps_with_failures_above(redactor, secrets):
     out = io.StringIO()
     p = make_progress(out, tty=True, redactor=redactor)
     assert isinstance(p, LiveProgress)
     with p:
         drive(p)
     text = out.getvalue()
-    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
-    assert re.search(r"step\s+lint\s+succeeded\s+\d+\.\ds", plain)
-    assert re.search(r"agent\s+a1\s+ready\s+\d+\.\ds", plain)
+    plain = ANSI.sub("", text)
+    assert re.search(r"step\s+state\s+agents\s+attempt\s+elapsed\s+cost", plain)
+    assert re.search(r"lint\s+succeeded\s+0 busy · 2 done\s+2\s+2\.5s\s+\$0\.2500", plain)
+    failure = plain.index("attempt 1 on a1: failed (timeout)")
+    assert failure < plain.rindex("lint")  # printed above the table's last drawing
+    assert "a1: starting" not in plain and "ready" not in plain  # agent states only with -v
+    assert "\x1b[" in text  # redrawn in place
     assert not leaks(text, secrets)
+
+
+def test_live_view_lists_planned_steps_as_pending():
+    out = io.StringIO()
+    with make_progress(out, tty=True) as p:
+        p.model.set_plan({"steps": [{"id": "a", "needs": []}, {"id": "b", "needs": ["a"]}]})
+        p.on_event("step_started", step="a", agents=["x"])
+    plain = ANSI.sub("", out.getvalue())
+    assert re.search(r"a\s+running", plain) and re.search(r"b\s+pending", plain)
 
 
 def test_plain_reporter_overhead_is_negligible():
@@ -62,5 +100,5 @@ def test_plain_reporter_overhead_is_negligible():
     n = 5000
     start = time.perf_counter()
     for i in range(n):
-        p.on_event("attempt_finished", step="s", agent="a", attempt=i, status="ok", duration_ms=10)
+        p.on_event("attempt_finished", step="s", agent="a", attempt=i, status="ok", durationMs=10)
     assert (time.perf_counter() - start) / n < 100e-6  # well under 0.1 ms per event

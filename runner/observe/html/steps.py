@@ -1,0 +1,126 @@
+"""Per-step sections of the run report: the task as sent, every answer, the aggregation
+record (votes, weights, the winner and why), verify results and diffs, errors."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from runner.observe.html.text import diff_block, esc, pre
+from runner.observe.redact import Redactor
+from runner.observe.runmodel import Attempt, RunModel, Step
+
+
+def money(cost: float | None) -> str:
+    return "–" if cost is None else f"${cost:.4f}"
+
+
+def _duration(a: Attempt) -> str:
+    if a.started is None or a.finished is None:
+        return "–"
+    return f"{a.finished - a.started:.2f}s"
+
+
+def _answers(step: Step, r: Redactor) -> str:
+    if not step.attempts:
+        return '<p class="note">No attempt.</p>'
+    rows = []
+    for a in step.attempts:
+        conf = "–" if a.confidence is None else f"{a.confidence:.2f}"
+        outcome = html.escape(a.status, quote=True)
+        answer = pre(a.result, r) if a.status == "ok" else pre(a.error, r, cls="error")
+        rows.append(f'<tr class="answer {outcome}" data-agent="{esc(a.agent, r)}"><td>{esc(a.agent, r)}</td>'
+                    f"<td>{a.attempt}{'' if a.item is None else f' · item {esc(a.item, r)}'}</td>"
+                    f'<td><span class="pill {outcome}">{outcome}</span>'
+                    f"{'' if not a.error_kind else ' ' + esc(a.error_kind, r)}</td>"
+                    f"<td>{answer}{pre(a.reasoning, r, cls='reasoning')}</td><td class=\"num\">{conf}</td>"
+                    f'<td class="num">{_duration(a)}</td><td class="num">{a.tokens or "–"}</td>'
+                    f'<td class="num">{money(a.cost_usd)}</td></tr>')
+    return ('<table class="answers"><thead><tr><th>agent</th><th>attempt</th><th>outcome</th><th>answer</th>'
+            '<th>confidence</th><th>time</th><th>tokens</th><th>cost</th></tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table>")
+
+
+def _votes(agg: dict[str, Any], output: Any, r: Redactor) -> str:
+    votes = agg.get("votes") if isinstance(agg.get("votes"), dict) else {}
+    weights = agg.get("weights") if isinstance(agg.get("weights"), dict) else {}
+    parts = [f'<p class="why"><b>{esc(agg.get("type"), r)}'
+             f'{" / " + esc(agg.get("method"), r) if agg.get("method") and votes else ""}</b> — '
+             f'{esc(agg.get("reason"), r)}</p>']
+    if votes:
+        winner = max(votes.items(), key=lambda kv: kv[1])[0] if agg.get("ok", True) else None
+        total = sum(v for v in votes.values() if isinstance(v, int | float)) or 1
+        rows = "".join(
+            f'<tr class="{"winner" if k == winner else ""}"><td>{esc(k, r)}</td><td class="num">{v:g}</td>'
+            f'<td class="num">{v / total:.0%}</td><td>{"✔ winner" if k == winner else ""}</td></tr>'
+            for k, v in sorted(votes.items(), key=lambda kv: -kv[1]) if isinstance(v, int | float))
+        agreement = agg.get("agreement")
+        parts.append('<table class="votes"><thead><tr><th>answer</th><th>votes</th><th>share</th><th></th>'
+                     f"</tr></thead><tbody>{rows}</tbody></table>"
+                     + (f'<p class="note">agreement {agreement:.0%}</p>' if isinstance(agreement, int | float) else ""))
+    if weights:
+        rows = "".join(f'<tr><td>{esc(k, r)}</td><td class="num">{v:g}</td></tr>'
+                       for k, v in weights.items() if isinstance(v, int | float))
+        parts.append(f'<table class="weights"><thead><tr><th>agent</th><th>weight</th></tr></thead>'
+                     f"<tbody>{rows}</tbody></table>")
+    for i, item in enumerate(agg.get("items") or []):
+        if isinstance(item, dict):
+            parts.append(f'<div class="item"><h5>item {i}</h5>{_votes(item, None, r)}</div>')
+    if output is not None:
+        parts.append(f'<h5>output</h5>{pre(output, r, cls="output")}')
+    return "".join(parts)
+
+
+def _extras(extra: dict[str, Any], r: Redactor) -> str:
+    """Verify results and workspace changes, when the journal has them."""
+    out = []
+    if extra.get("verify") is not None:
+        out.append(f'<h5>verify</h5>{pre(extra["verify"], r, cls="verify")}')
+    for key in ("diff", "changes"):
+        value = extra.get(key)
+        if isinstance(value, dict) and isinstance(value.get("diff"), str):
+            value = value["diff"]
+        if value:
+            out.append(f"<h5>changes</h5>{diff_block(value, r) if isinstance(value, str) else pre(value, r)}")
+    return "".join(out)
+
+
+def render_step(step: Step, anchor: str, r: Redactor) -> str:
+    """One ``<section class="step">`` (collapsed when it succeeded)."""
+    state = html.escape(step.status, quote=True)
+    took = f" · {step.finished - step.started:.2f}s" if step.started and step.finished else ""
+    conf = "" if step.confidence is None else f" · confidence {step.confidence:.2f}"
+    body = [f'<p class="meta">needs: {esc(", ".join(step.needs) or "–", r)} · agents: '
+            f'{esc(", ".join(step.agents) or "–", r)}{" · strategy " + esc(step.strategy, r) if step.strategy else ""}'
+            f" · tokens {step.tokens or '–'} · cost {money(step.cost_usd)}</p>"]
+    if step.error:
+        body.append(f'<div class="error"><b>{esc(step.error_kind or step.status, r)}</b>: {esc(step.error, r)}</div>')
+    if step.task is not None:
+        body.append(f'<h5>task as sent</h5>{pre(step.task, r, cls="task")}')
+    body.append(f"<h5>answers</h5>{_answers(step, r)}")
+    for reason in step.retries:
+        body.append(f'<p class="note">sent back: {esc(reason, r)}</p>')
+    if step.aggregation:
+        body.append(f'<h5>aggregation</h5>{_votes(step.aggregation, step.output, r)}')
+    elif step.output is not None:
+        body.append(f'<h5>output</h5>{pre(step.output, r, cls="output")}')
+    body.append(_extras(step.extra, r))
+    for a in step.attempts:
+        if a.extra:
+            body.append(f'<div class="item"><h5>{esc(a.agent, r)} attempt {a.attempt}</h5>{_extras(a.extra, r)}</div>')
+    opened = " open" if step.status in ("failed", "running") else ""
+    return (f'<section class="step {state}" id="{anchor}" data-step="{esc(step.id, r)}" data-state="{state}">'
+            f'<details{opened}><summary><span class="pill {state}">{state}</span> <b>{esc(step.id, r)}</b>'
+            f"{took}{conf}</summary>{''.join(body)}</details></section>")
+
+
+def render_usage(model: RunModel, r: Redactor) -> str:
+    """Tokens and cost per agent and for the run (steps show their own)."""
+    usage = model.agent_usage()
+    if not any(t or c is not None for t, c in usage.values()):
+        return '<p class="note">No agent reported usage.</p>'
+    rows = "".join(f'<tr><td>{esc(agent, r)}</td><td class="num">{tokens or "–"}</td><td class="num">{money(cost)}</td></tr>'
+                   for agent, (tokens, cost) in sorted(usage.items()))
+    return (f'<table class="usage"><thead><tr><th>agent</th><th>tokens</th><th>cost</th></tr></thead><tbody>{rows}'
+            f'<tr class="total"><td>run</td><td class="num">{model.tokens or "–"}</td>'
+            f'<td class="num">{money(model.cost_usd)}</td></tr></tbody></table>')

@@ -1,0 +1,354 @@
+"""One model of a run, folded from its journal events: what the live view and the HTML report show.
+
+``RunModel.apply(event)`` folds one journal event (``{"time", "event", ...fields}``, the
+names and fields ``runner.execute`` writes) into steps, attempts and agents; unknown events
+and fields are ignored. The live view feeds it events as the executor writes them; the run
+report builds it with ``load_model(run_dir)`` on the journal's reader (``runner.journal``):
+``run.json`` (the plan's step graph), ``events.jsonl`` (a torn last line skipped) and
+``result.json`` when the run ended::
+
+    model = load_model(run_dir)
+    model.status, [s.status for s in model.steps.values()], model.cost_usd
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+#: step states that no longer change
+FINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+#: keys of a usage record that hold a cost in US dollars (claude reports ``total_cost_usd``)
+COST_KEYS = ("total_cost_usd", "cost_usd", "costUsd", "cost")
+
+
+def epoch(iso: Any) -> float | None:
+    """An ISO-8601 time (``...Z``) as seconds since the epoch; ``None`` when it is not one."""
+    if not isinstance(iso, str) or not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def usage_cost(usage: Any) -> tuple[int, float | None]:
+    """(tokens, cost in USD or None) of one attempt's ``usage`` record, whatever its agent type."""
+    tokens, cost = 0, None
+    stack = [usage]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if k in COST_KEYS and isinstance(v, int | float) and not isinstance(v, bool):
+                    cost = (cost or 0.0) + float(v)
+                elif k.endswith("tokens") and isinstance(v, int) and not isinstance(v, bool):
+                    tokens += v
+                elif isinstance(v, dict | list):
+                    stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return tokens, cost
+
+
+@dataclass(kw_only=True)
+class Attempt:
+    """One try of one agent at one step (one bar of the timeline)."""
+
+    step: str
+    agent: str
+    attempt: int
+    item: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    status: str = "running"  # running | ok | failed | cancelled | rejected
+    task: str | None = None
+    result: Any = None
+    confidence: float | None = None
+    reasoning: str = ""
+    error_kind: str | None = None
+    error: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # verify / diff / changes, when journaled
+
+    @property
+    def tokens(self) -> int:
+        return usage_cost(self.usage)[0]
+
+    @property
+    def cost_usd(self) -> float | None:
+        return usage_cost(self.usage)[1]
+
+
+@dataclass(kw_only=True)
+class Step:
+    id: str
+    needs: list[str] = field(default_factory=list)
+    group: str | None = None  # the nested pattern the step came from
+    strategy: str | None = None
+    status: str = "pending"  # pending | running | succeeded | failed | skipped | cancelled
+    agents: list[str] = field(default_factory=list)
+    started: float | None = None
+    finished: float | None = None
+    output: Any = None
+    confidence: float | None = None
+    aggregation: dict[str, Any] | None = None
+    error_kind: str | None = None
+    error: str | None = None
+    retries: list[str] = field(default_factory=list)  # why validation sent the step back
+    attempts: list[Attempt] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str | None:
+        return next((a.task for a in self.attempts if a.task is not None), None)
+
+    @property
+    def busy(self) -> int:
+        return sum(1 for a in self.attempts if a.status == "running")
+
+    @property
+    def done(self) -> int:
+        return sum(1 for a in self.attempts if a.status != "running")
+
+    @property
+    def attempt(self) -> int:
+        return max((a.attempt for a in self.attempts), default=0)
+
+    @property
+    def cost_usd(self) -> float | None:
+        costs = [c for c in (a.cost_usd for a in self.attempts) if c is not None]
+        return sum(costs) if costs else None
+
+    @property
+    def tokens(self) -> int:
+        return sum(a.tokens for a in self.attempts)
+
+
+@dataclass(kw_only=True)
+class Agent:
+    id: str
+    runtime: str | None = None
+    type: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    events: list[tuple[float | None, str, str]] = field(default_factory=list)  # (time, name, detail)
+
+
+class RunModel:
+    """A run as steps, attempts and agents; thread-safe ``apply`` (events come from many threads)."""
+
+    def __init__(self, run_id: str = "", run_dir: Path | None = None) -> None:
+        self.run_id = run_id
+        self.run_dir = run_dir
+        self.pattern = ""
+        self.pool = ""
+        self.inputs: dict[str, Any] = {}
+        self.outputs: dict[str, Any] = {}
+        self.status = "running"  # running | succeeded | failed | error | interrupted | unfinished | killed
+        self.exit_code: int | None = None
+        self.error: dict[str, Any] | None = None
+        self.started: float | None = None
+        self.finished: float | None = None
+        self.steps: dict[str, Step] = {}
+        self.agents: dict[str, Agent] = {}
+        self.problems: list[str] = []  # cleanup problems, failed outputs
+        self.has_plan = False
+        self.lock = threading.Lock()
+        self._open: dict[tuple[str, str, int, Any], Attempt] = {}  # attempts started, not finished
+
+    # ------------------------------------------------------------ building
+    def set_plan(self, plan: Any) -> None:
+        """Steps and their dependencies from ``run.json``'s ``plan`` (see ``step_graph``)."""
+        steps = plan.get("steps") if isinstance(plan, dict) else None
+        if not isinstance(steps, list):
+            return
+        for s in steps:
+            if isinstance(s, dict) and isinstance(s.get("id"), str):
+                step = self.step(s["id"])
+                step.needs = [str(n) for n in s.get("needs") or [] if isinstance(n, str)]
+                step.group = s.get("group") if isinstance(s.get("group"), str) else None
+                step.strategy = s.get("strategy") if isinstance(s.get("strategy"), str) else None
+                step.agents = step.agents or [str(a) for a in s.get("agents") or []]
+        self.has_plan = True
+
+    def step(self, step_id: str) -> Step:
+        found = self.steps.get(step_id)
+        if found is None:
+            found = self.steps[step_id] = Step(id=step_id)
+        return found
+
+    def agent(self, agent_id: str) -> Agent:
+        found = self.agents.get(agent_id)
+        if found is None:
+            found = self.agents[agent_id] = Agent(id=agent_id)
+        return found
+
+    def apply(self, event: dict[str, Any]) -> Step | None:
+        """Fold one journal event in; returns the step it changed, if any."""
+        with self.lock:
+            return self._apply(event)
+
+    def _apply(self, e: dict[str, Any]) -> Step | None:
+        name, when = e.get("event"), epoch(e.get("time"))
+        step_id = e.get("step")
+        if name == "run_started":
+            self.run_id = str(e.get("runId") or self.run_id)
+            self.pattern, self.pool = str(e.get("pattern") or ""), str(e.get("pool") or "")
+            self.inputs = e.get("inputs") if isinstance(e.get("inputs"), dict) else {}
+            self.started = when
+        elif name == "run_finished":
+            self.status, self.finished = str(e.get("status") or "finished"), when
+            self.exit_code = e.get("exitCode") if isinstance(e.get("exitCode"), int) else None
+        elif name in ("agent_metrics", "agent_event") and isinstance(e.get("agent"), str):
+            agent = self.agent(e["agent"])
+            if name == "agent_metrics":
+                agent.runtime = e.get("runtime") or agent.runtime
+                agent.metrics = {k: v for k, v in e.items() if k not in ("time", "event", "agent", "runtime")}
+            else:
+                agent.events.append((when, str(e.get("name")), str(e.get("detail") or "")))
+        elif name == "cleanup_problem":
+            self.problems.append(str(e.get("problem")))
+        elif name == "output_failed":
+            self.problems.append(f"output {e.get('output')}: {e.get('error')}")
+        if not isinstance(step_id, str):
+            return None
+        step = self.step(step_id)
+        if name == "step_started":
+            step.status, step.started = "running", when
+            if isinstance(e.get("agents"), list):
+                step.agents = [str(a) for a in e["agents"]]
+        elif name in ("step_finished", "step_skipped"):
+            step.status = "skipped" if name == "step_skipped" else str(e.get("status") or "finished")
+            step.finished = when
+            step.output, step.confidence = e.get("output"), _number(e.get("confidence"))
+            if isinstance(e.get("aggregation"), dict):
+                step.aggregation = e["aggregation"]
+            step.error_kind = e.get("errorKind")
+            step.error = e.get("error") or (e.get("reason") if name == "step_skipped" else None)
+            step.extra.update({k: e[k] for k in ("verify", "diff", "changes", "workspace") if k in e})
+        elif name == "step_retried":
+            step.retries.append(str(e.get("reason") or ""))
+        elif name == "attempt_started":
+            agent_id = str(e.get("agent"))
+            self.agent(agent_id)
+            a = Attempt(step=step_id, agent=agent_id, attempt=_int(e.get("attempt")), item=_item(e.get("item")),
+                        started=when, task=e.get("task") if isinstance(e.get("task"), str) else None)
+            step.attempts.append(a)
+            self._open[(step_id, agent_id, a.attempt, a.item)] = a
+        elif name == "attempt_finished":
+            a = self._attempt(step, str(e.get("agent")), _int(e.get("attempt")), _item(e.get("item")))
+            a.finished = when
+            if a.started is None and when is not None and isinstance(e.get("durationMs"), int | float):
+                a.started = when - e["durationMs"] / 1000
+            a.status = str(e.get("status") or "failed")
+            a.result, a.confidence = e.get("result"), _number(e.get("confidence"))
+            a.reasoning = str(e.get("reasoning") or "")
+            a.error_kind, a.error = e.get("errorKind"), e.get("error")
+            a.usage = e.get("usage") if isinstance(e.get("usage"), dict) else {}
+            a.extra.update({k: e[k] for k in ("verify", "diff", "changes", "workspace") if k in e})
+        return step
+
+    def _attempt(self, step: Step, agent: str, attempt: int, item: int | None) -> Attempt:
+        a = self._open.pop((step.id, agent, attempt, item), None)
+        if a is not None:
+            return a
+        a = Attempt(step=step.id, agent=agent, attempt=attempt, item=item)  # its start was not journaled
+        step.attempts.append(a)
+        return a
+
+    def finish(self, result: dict[str, Any] | None) -> None:
+        """What only ``result.json`` knows: outputs, the run's error, agents' types."""
+        if not isinstance(result, dict):
+            return
+        self.status = str(result.get("status") or self.status)
+        self.exit_code = result.get("exitCode") if isinstance(result.get("exitCode"), int) else self.exit_code
+        self.error = result.get("error") if isinstance(result.get("error"), dict) else None
+        self.outputs = result.get("outputs") if isinstance(result.get("outputs"), dict) else {}
+        self.started = epoch(result.get("startedAt")) or self.started
+        self.finished = epoch(result.get("finishedAt")) or self.finished
+        for s in result.get("steps") or []:
+            if isinstance(s, dict) and isinstance(s.get("id"), str):
+                step = self.step(s["id"])
+                if step.status not in FINAL:  # cancelled without an event (the run stopped first)
+                    step.status = str(s.get("status") or step.status)
+                if isinstance(s.get("error"), dict) and not step.error:
+                    step.error_kind, step.error = s["error"].get("kind"), s["error"].get("message")
+        for a in result.get("agents") or []:
+            if isinstance(a, dict) and isinstance(a.get("id"), str):
+                agent = self.agent(a["id"])
+                agent.type, agent.runtime = a.get("type"), a.get("runtime") or agent.runtime
+
+    # ------------------------------------------------------------ reading
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def cost_usd(self) -> float | None:
+        costs = [c for c in (s.cost_usd for s in self.steps.values()) if c is not None]
+        return sum(costs) if costs else None
+
+    @property
+    def tokens(self) -> int:
+        return sum(s.tokens for s in self.steps.values())
+
+    def attempts(self) -> list[Attempt]:
+        return [a for s in self.steps.values() for a in s.attempts]
+
+    def agent_usage(self) -> dict[str, tuple[int, float | None]]:
+        """agent id -> (tokens, cost in USD or None) over all its attempts."""
+        out: dict[str, tuple[int, float | None]] = {}
+        for a in self.attempts():
+            tokens, cost = out.get(a.agent, (0, None))
+            c = a.cost_usd
+            out[a.agent] = (tokens + a.tokens, cost if c is None else (cost or 0.0) + c)
+        return out
+
+    def failures(self) -> list[tuple[str, str, str]]:
+        """(where, kind, message) of every failure: the run's, each step's, each failed attempt's."""
+        found = []
+        if self.error:
+            found.append(("run", str(self.error.get("kind") or "error"), str(self.error.get("message") or "")))
+        for s in self.steps.values():
+            if s.error and s.status != "skipped":
+                found.append((f"step {s.id}", str(s.error_kind or s.status), str(s.error)))
+            for a in s.attempts:
+                if a.status in ("failed", "rejected") or (a.status == "cancelled" and a.error):
+                    found.append((f"step {s.id}, {a.agent} attempt {a.attempt}", str(a.error_kind or a.status),
+                                  str(a.error or "")))
+        return found
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _item(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def load_model(run_dir: Path) -> RunModel:
+    """The model of the run in ``run_dir``, complete up to now: a run still being written is
+    ``running``; one whose writer died without ``result.json`` has the journal's status for it
+    (``unfinished``, ``killed``)."""
+    from runner.journal import load_run, read_events
+
+    record = load_run(Path(run_dir))
+    model = RunModel(record.run_id, record.dir)
+    model.pattern, model.pool = record.pattern or "", record.pool or ""
+    model.started = epoch(record.started_at)
+    model.set_plan(record.run.get("plan"))
+    for event in read_events(record.dir):
+        model.apply(event)
+    if record.result is not None:
+        model.finish(record.result)
+    elif model.status == "running" or record.status != "running":
+        model.status = record.status
+    return model
