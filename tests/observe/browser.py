@@ -72,10 +72,12 @@ class Page:
             raise RuntimeError(f"{expression}: {res['exceptionDetails']}")
         return res["result"].get("value")
 
-    def screenshot(self, width: int, height: int = 900) -> bytes:
+    def screenshot(self, width: int, height: int = 900, scale: float = 1.0) -> bytes:
+        """A PNG of the page laid out ``width`` pixels wide (``scale`` < 1: a smaller picture)."""
         self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
         self.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-        return base64.b64decode(self.send("Page.captureScreenshot", format="png")["data"])
+        clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": scale}
+        return base64.b64decode(self.send("Page.captureScreenshot", format="png", clip=clip)["data"])
 
 
 class Browser:
