@@ -93,3 +93,10 @@ def test_html_in_an_answer_and_a_task_is_text_never_markup(reports, browser):
     texts = page.eval("Array.from(document.querySelectorAll('pre.task, pre.output')).map(e => e.textContent)")
     assert HOSTILE in texts  # the task as sent, and the answer that echoed it, as the characters they are
     assert page.errors == []
+
+
+def test_the_blank_check_can_fail(tmp_path, browser):
+    blank = tmp_path / "blank.html"
+    blank.write_text("<!DOCTYPE html><html><body style='background:#fff'></body></html>")
+    page = browser.open(blank)
+    assert png_variance(page.screenshot(1280, scale=0.25)) < 1

@@ -1,0 +1,68 @@
+"""The run model folded from journal events, and what the report and the step summary draw from
+it: usage and cost, diffs and verify results when the journal has them, nested patterns as
+clusters, Mermaid labels that stay labels."""
+
+from __future__ import annotations
+
+import re
+
+from runner.observe.html import render_report
+from runner.observe.report import mermaid_dag
+from runner.observe.runmodel import RunModel, usage_cost
+
+T0 = "2026-01-01T00:00:00.000Z"
+
+
+def model() -> RunModel:
+    m = RunModel("r1")
+    m.set_plan({"steps": [{"id": "plan", "needs": []}, {"id": "edit", "needs": ["plan"], "group": "fixer"},
+                          {"id": "check", "needs": ["edit"], "group": "fixer"}]})
+    for e in [
+        {"event": "run_started", "time": T0, "runId": "r1", "pattern": "p", "pool": "q", "inputs": {}},
+        {"event": "step_started", "time": T0, "step": "plan", "agents": ["claude"]},
+        {"event": "attempt_started", "time": T0, "step": "plan", "agent": "claude", "attempt": 1, "item": None,
+         "task": "make a plan"},
+        {"event": "attempt_finished", "time": "2026-01-01T00:00:03.000Z", "step": "plan", "agent": "claude",
+         "attempt": 1, "item": None, "status": "ok", "result": "a plan", "confidence": 0.8,
+         "usage": {"total_cost_usd": 0.0123, "usage": {"input_tokens": 100, "output_tokens": 20}}},
+        {"event": "step_finished", "time": "2026-01-01T00:00:03.000Z", "step": "plan", "status": "succeeded",
+         "output": "a plan", "confidence": 0.8},
+        {"event": "step_started", "time": "2026-01-01T00:00:03.000Z", "step": "edit", "agents": ["codex"]},
+        {"event": "attempt_started", "time": "2026-01-01T00:00:03.000Z", "step": "edit", "agent": "codex",
+         "attempt": 1, "item": None},
+        {"event": "attempt_finished", "time": "2026-01-01T00:00:05.000Z", "step": "edit", "agent": "codex",
+         "attempt": 1, "item": None, "status": "ok", "result": "edited", "usage": {"usage": {"input_tokens": 7}},
+         "diff": "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-old = 1\n+new = 2\n", "verify": {"tests": "3 passed"}},
+        {"event": "step_finished", "time": "2026-01-01T00:00:05.000Z", "step": "edit", "status": "failed",
+         "errorKind": "validation", "error": 'confidence is "low" <here>'},
+    ]:
+        m.apply(e)
+    return m
+
+
+def test_usage_and_cost_add_up_per_attempt_step_agent_and_run():
+    assert usage_cost({"total_cost_usd": 0.5, "usage": {"input_tokens": 3, "cache_read_input_tokens": 4}}) == (7, 0.5)
+    assert usage_cost({"tokens": "1.2k sent"}) == (0, None)  # aider's text is not a count
+    m = model()
+    assert m.steps["plan"].cost_usd == 0.0123 and m.steps["plan"].tokens == 120
+    assert m.agent_usage() == {"claude": (120, 0.0123), "codex": (7, None)}
+    assert m.cost_usd == 0.0123 and m.tokens == 127
+    assert [s.status for s in m.steps.values()] == ["succeeded", "failed", "pending"]
+
+
+def test_the_report_shows_cost_diffs_verify_and_clusters():
+    page = render_report(model())
+    assert '<td class="num">$0.0123</td>' in page and "tokens 127 · cost $0.0123" in page
+    assert '<span class="del">-old = 1</span>' in page and '<span class="add">+new = 2</span>' in page
+    assert "&quot;tests&quot;: &quot;3 passed&quot;" in page  # verify, as escaped JSON text
+    assert re.search(r'<g class="cluster" data-group="fixer">', page)
+    assert "confidence is &quot;low&quot; &lt;here&gt;" in page
+    assert page.count('class="node ') == 3
+
+
+def test_mermaid_labels_cannot_break_out():
+    m = model()
+    m.step('odd"]; click s0 "x').status = "failed"
+    text = mermaid_dag(m)
+    assert 's3["odd#quot;]; click s0 #quot;x: failed"]:::failed' in text
+    assert "  s0 --> s1" in text and "  s1 --> s2" in text
