@@ -26,13 +26,15 @@ def test_a_secret_reaches_the_agent_and_no_output_of_the_run(tmp_path: Path, fai
     write_yaml(tmp_path / "p.yaml", {"name": "secret", "steps": [
         {"id": "tell", "agents": {"capabilities": ["secret"]}, "task": "what is the token?"}],
         "outputs": {"said": "{{ steps.tell.output }}"}})
-    proc = run(["apply", "p.yaml", "--pool", "pool.yaml", "-o", "out/result.json"], tmp_path,
-               env=env(MY_SECRET=SECRET))
+    proc = run(["apply", "p.yaml", "--pool", "pool.yaml", "-o", "out/result.json", "--html", "out/report.html"],
+               tmp_path, env=env(MY_SECRET=SECRET))
     assert proc.returncode == code, proc.stdout + proc.stderr
     assert_no_traceback(proc)
     assert json.loads(seen.read_text()) == {"set": True, "length": len(SECRET)}  # under the mapped name
     assert SECRET not in proc.stdout and SECRET not in proc.stderr
+    assert run(["report", "latest"], tmp_path).returncode == 0  # the HTML report, made later from the journal
     files = {**everything_written(tmp_path / ".runner"), **everything_written(tmp_path / "out")}
     assert any(name.endswith("result.json") for name in files)
+    assert sum(name.endswith("report.html") for name in files) == 2
     leaked = [name for name, text in files.items() if SECRET in text]
     assert leaked == []
