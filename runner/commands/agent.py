@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,18 +18,6 @@ from runner.errors import Diagnostic, SpecError, UsageError
 
 if TYPE_CHECKING:
     from runner.spec.models import AgentDef
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: str) -> float:
-    """``10s`` / ``500ms`` / ``2m`` / ``10`` → seconds."""
-    m = _DURATION.match(value)
-    if not m:
-        raise UsageError(f"`{value}` is not a duration (e.g. 10s, 500ms, 2m)")
-    return float(m.group(1)) * _UNITS[m.group(2)]
-
 
 def definition_from_options(*, definition: str | None = None, agent_type: str | None = None,
                             capabilities: tuple[str, ...] = (), command: str | None = None,
@@ -86,7 +73,12 @@ def serve_command(*, definition: str | None = None, agent_type: str | None, agen
     """Build the agent definition from the options (``definition_from_options``) and serve it;
     returns the exit code."""
     from runner.protocol.serve import ServeOptions, serve
+    from runner.spec.units import parse_duration
 
+    try:
+        drain = parse_duration(drain_timeout)
+    except ValueError as exc:
+        raise UsageError(f"--drain-timeout: {exc}") from exc
     registration = None
     if register:
         from runner.protocol.registration import RegisterOptions
@@ -99,7 +91,7 @@ def serve_command(*, definition: str | None = None, agent_type: str | None, agen
                                    input_mode=input_mode, workdir=workdir, pass_env=pass_env)
     opts = ServeOptions(definition=spec, agent_id=agent_id, name=name, http=http, grpc=grpc,
                         token_file=token_file, tls_cert=tls_cert, tls_key=tls_key,
-                        drain_timeout=parse_duration(drain_timeout), max_tasks=max_tasks,
+                        drain_timeout=drain, max_tasks=max_tasks,
                         register=registration, insecure=insecure)
     from runner.observe import trace
 

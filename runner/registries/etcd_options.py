@@ -25,7 +25,7 @@ from runner.errors import ConfigurationError
 from runner.plugins import closed, described
 from runner.plugins import option_errors as plugin_option_errors
 from runner.registries.etcd_client import DEFAULT_ENDPOINT, DEFAULT_PREFIX, EtcdClient, TLSFiles
-from runner.spec.units import DURATION_RE
+from runner.spec.units import DURATION_RE, parse_duration
 
 _NAME = {"type": "string", "minLength": 1}
 OPTIONS_SCHEMA = closed({
@@ -47,17 +47,6 @@ OPTIONS_SCHEMA = closed({
                                      "x-message": "`passwordEnv` needs `username` (or `usernameEnv`) too"}})
 """The options of an ``etcd`` entry (``EtcdRegistry.options_schema``). A password is never an
 option: ``password`` is an unknown key whose near miss is ``passwordEnv``."""
-
-
-def parse_duration(value: Any) -> float | None:
-    """Seconds from ``5``, ``"500ms"``, ``"5s"``, ``"1m"``; None when not a positive duration."""
-    from runner.spec.units import parse_duration as parse
-
-    try:
-        seconds = parse(value)
-    except (ValueError, TypeError):
-        return None
-    return seconds if seconds > 0 else None
 
 
 def option_errors(options: Mapping[str, Any]) -> list[str]:
@@ -102,13 +91,17 @@ def settings_from(options: Mapping[str, Any], environ: Mapping[str, str]) -> Etc
             raise ConfigurationError(f"etcd registry: `{key}` names ${name}, which is not set")
         return environ[name]
 
+    try:  # the schema checked its form; a value past the maximum is still refused here
+        timeout = parse_duration(options.get("timeout", 5.0)) or 5.0
+    except ValueError as exc:
+        raise ConfigurationError(f"etcd registry: `timeout`: {exc}") from exc
     endpoints = options.get("endpoints", DEFAULT_ENDPOINT)
     tls = options.get("tls")
     return EtcdSettings(
         endpoints=tuple(endpoints if isinstance(endpoints, list) else [endpoints]),
         prefix=options.get("prefix", DEFAULT_PREFIX),
         ttl=options.get("ttl", 10),
-        timeout=parse_duration(options.get("timeout", 5.0)) or 5.0,
+        timeout=timeout,
         username=options.get("username") or from_env("usernameEnv"),
         password=from_env("passwordEnv"),
         tls=TLSFiles(**{k: str(v) for k, v in tls.items()}) if tls else None,

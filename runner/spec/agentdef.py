@@ -24,7 +24,7 @@ from typing import Any
 
 from runner.errors import Diagnostic, SpecError
 from runner.spec.models import AgentDef, Resources
-from runner.spec.units import parse_cpu, parse_duration, parse_memory
+from runner.spec.units import optional_duration, parse_cpu, parse_memory
 
 SCHEMA = "pool#definition"  # the $defs entry of schemas/pool.schema.json (tools/gen_schemas.py)
 # AgentDef fields written as they are (key in data, attribute)
@@ -134,8 +134,8 @@ def _build(a: dict[str, Any]) -> AgentDef:
         resources=Resources(
             cpu=None if res.get("cpu") is None else parse_cpu(res["cpu"]),
             memory=None if res.get("memory") is None else parse_memory(res["memory"]),
-            timeout=None if res.get("timeout") is None else parse_duration(res["timeout"]),
-            idle_timeout=None if res.get("idleTimeout") is None else parse_duration(res["idleTimeout"]),
+            timeout=optional_duration(res.get("timeout")),
+            idle_timeout=optional_duration(res.get("idleTimeout")),
         ),
         runtime=a.get("runtime"),
         options=dict(a.get("options") or {}),

@@ -20,7 +20,7 @@ from runner.spec.models import (
     Step,
     Validation,
 )
-from runner.spec.units import parse_duration
+from runner.spec.units import optional_duration, parse_duration
 from runner.spec.yamlload import YamlDoc
 
 
@@ -49,15 +49,11 @@ def build_pattern(d: dict[str, Any], source: str, marks: dict[str, tuple[int, in
         steps=tuple(_step(s, marks.get(f"$.steps[{i}]", (0, 0))[0]) for i, s in enumerate(d["steps"])),
         outputs=dict(d.get("outputs") or {}),
         concurrency=d.get("concurrency"),
-        timeout=_duration(d.get("timeout")),
+        timeout=optional_duration(d.get("timeout")),
         fail_fast=d.get("failFast", True),
         source=source,
         marks=marks,
     )
-
-
-def _duration(value: Any) -> float | None:
-    return None if value is None else parse_duration(value)
 
 
 def _input(name: str, s: dict[str, Any]) -> InputSpec:
@@ -111,8 +107,8 @@ def _step(s: dict[str, Any], line: int) -> Step:
             ),
             on=tuple(FailureKind(k) for k in retry.get("on", DEFAULT_RETRY_ON)),  # the schema checked them
         ),
-        timeout=_duration(s.get("timeout")),
-        inactivity=_duration(s.get("inactivity")),
+        timeout=optional_duration(s.get("timeout")),
+        inactivity=optional_duration(s.get("inactivity")),
         when=("true" if when else "false") if isinstance(when, bool) else when,
         needs=tuple(s.get("needs", ())),
         runs=s.get("runs", "on-success"),

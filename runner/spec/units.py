@@ -73,6 +73,11 @@ def parse_duration(value: str | float) -> float:
     return _bounded(n, MAX_DURATION, value, "30 days (720h)")
 
 
+def optional_duration(value: str | float | None) -> float | None:
+    """``parse_duration``, with None (the key was not given) passed through."""
+    return None if value is None else parse_duration(value)
+
+
 def parse_memory(value: str | int) -> int:
     """Bytes in ``value`` (``512Mi``, ``1G``, ``1048576``)."""
     n = _number(value)

@@ -43,7 +43,8 @@ def test_token_file(tmp_path, remote):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--command", "true", "--", "true"], "either with --command or after `--`"),
-    (["--drain-timeout", "soon", "--", "true"], "`soon` is not a duration"),
+    (["--drain-timeout", "soon", "--", "true"], "--drain-timeout: expected a duration such as 500ms, 30s, 5m or 1h"),
+    (["--drain-timeout", "1000h", "--", "true"], "--drain-timeout: `1000h` is more than the maximum, 30 days"),
     (["--type", "comand", "--", "true"], "did you mean `command`?"),
     (["--token-file", "/nonexistent/token", "--", "true"], "--token-file /nonexistent/token: cannot read it"),
 ])

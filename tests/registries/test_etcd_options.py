@@ -56,6 +56,9 @@ def test_settings_resolve_credentials_from_the_environment() -> None:
     assert s.client().endpoints == ["http://h1:2379", "http://h2:2379"]
     with pytest.raises(ConfigurationError, match=r"`passwordEnv` names \$P, which is not set"):
         settings_from(options, {"U": "runner"})
+    # durations are read by runner.spec.units, with its maximum
+    with pytest.raises(ConfigurationError, match=r"`timeout`: `1000h` is more than the maximum, 30 days"):
+        settings_from({"timeout": "1000h"}, {})
 
 
 @pytest.mark.parametrize(
