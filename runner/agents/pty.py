@@ -21,7 +21,6 @@ import codecs
 import contextlib
 import os
 import re
-import select
 import signal
 import termios
 import threading
@@ -45,6 +44,7 @@ from runner.agents.ptyproc import (
     Spawn,
     build_env,
     killpg,
+    ready,
     set_nonblocking,
     stdin_from,
 )
@@ -106,6 +106,7 @@ class PtySession:
         self._threads: list[threading.Thread] = []
         self._reap_lock = threading.Lock()
         self._pidfd = -1
+        self._reader_error = ""
 
     # ------------------------------------------------------------ start
 
@@ -233,7 +234,7 @@ class PtySession:
                 if left is not None and left <= 0:
                     raise PtyTimeout(f"the program did not read its input within {timeout:g}s",
                                      self.output_since(0))
-                readable, writable, _ = select.select([self._wake_r], [fd], [], left)
+                readable, writable = ready([self._wake_r], [fd], left)
                 if readable and (self._cancelled or self._exited.is_set()):
                     if self._cancelled:
                         raise PtyCancelled("session closed")
@@ -311,6 +312,8 @@ class PtySession:
             how = f"exited with status {self.exit_status}"
         else:
             how = "closed its terminal"
+        if self._reader_error:
+            how += f" (reading its output failed: {self._reader_error})"
         return PtyEOF(f"{self.argv[0]} {how}", self.exit_status, self.signal_status, output)
 
     # ------------------------------------------------------------ threads
@@ -348,7 +351,7 @@ class PtySession:
         if self._pidfd < 0:  # a reaper thread does the waiting
             return self._exited.wait(timeout)
         rlist = [self._pidfd, self._wake_r] if interruptible else [self._pidfd]
-        if self._pidfd in select.select(rlist, [], [], timeout)[0]:
+        if self._pidfd in ready(rlist, (), timeout)[0]:
             return self._reap()
         return self._exited.is_set()
 
@@ -360,14 +363,14 @@ class PtySession:
                     rlist, timeout = [fd], _QUIET_AFTER_EXIT
                 else:
                     rlist, timeout = [fd, self._wake_r] + ([pidfd] if pidfd >= 0 else []), None
-                ready = select.select(rlist, [], [], timeout)[0]
-                if not ready:
+                readable = ready(rlist, (), timeout)[0]
+                if not readable:
                     break  # the program exited and nothing more came
-                if pidfd >= 0 and pidfd in ready:
+                if pidfd >= 0 and pidfd in readable:
                     self._reap()
-                if self._wake_r in ready or self._exited.is_set():
+                if self._wake_r in readable or self._exited.is_set():
                     exited = True
-                if fd in ready:
+                if fd in readable:
                     try:
                         data = os.read(fd, 65536)
                     except BlockingIOError:
@@ -380,6 +383,8 @@ class PtySession:
             self._feed(self._decoder.decode(b"", final=True), final=True)
             if not self._cancelled:
                 self._wait_exit(_EXIT_AFTER_EOF, interruptible=True)  # for its exit status
+        except Exception as exc:  # noqa: BLE001 - a reader that dies ends the session (told by wait_for)
+            self._reader_error = f"{type(exc).__name__}: {exc}"
         finally:
             with self._cond:
                 self._eof = True

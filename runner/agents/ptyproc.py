@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
-from collections.abc import Mapping
+import select
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 import pexpect
@@ -78,6 +80,7 @@ class Spawn(pexpect.spawn):
 
     def __init__(self, *args, pass_fds: tuple[int, ...] = (), **kwargs) -> None:  # type: ignore[no-untyped-def]
         self.pass_fds = pass_fds
+        kwargs.setdefault("use_poll", True)  # select() refuses fds past 1,024 (PtySession reads fds itself)
         super().__init__(*args, **kwargs)
 
     def _spawnpty(self, args, **kwargs):  # type: ignore[no-untyped-def]
@@ -92,6 +95,48 @@ def stdin_from(fd: int) -> None:
 
 def set_nonblocking(fd: int) -> None:
     fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+
+
+_READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR | select.POLLNVAL
+_WRITABLE = select.POLLOUT | select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+
+def ready(read: Iterable[int], write: Iterable[int] = (), timeout: float | None = None) -> tuple[set[int], set[int]]:
+    """``select.select`` for file descriptors, without its limit (it refuses any fd past 1,024,
+    which a few hundred agents reach): ``poll(2)``. Returns the readable and the writable fds;
+    hang-up and error count as ready (the read or write then says what happened), as with select.
+    ``timeout`` in seconds, None: wait forever."""
+    masks: dict[int, int] = {}
+    for fd in read:
+        masks[fd] = masks.get(fd, 0) | select.POLLIN | select.POLLPRI
+    for fd in write:
+        masks[fd] = masks.get(fd, 0) | select.POLLOUT
+    poller = select.poll()
+    for fd, mask in masks.items():
+        poller.register(fd, mask)
+    ms = None if timeout is None else max(0, math.ceil(timeout * 1000))
+    readable: set[int] = set()
+    writable: set[int] = set()
+    for fd, events in poller.poll(ms):
+        if events & _READABLE and masks[fd] & select.POLLIN:
+            readable.add(fd)
+        if events & _WRITABLE and masks[fd] & select.POLLOUT:
+            writable.add(fd)
+    return readable, writable
+
+
+def raise_fd_limit() -> int:
+    """Raise this process's soft limit of open files to its hard limit (each agent holds about
+    five: PTY, wake pipe, pidfd, stdin pipe, transcript); returns the soft limit now in force."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):  # not allowed here: keep what we have
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    return soft
 
 
 def killpg(pgid: int, sig: int) -> None:

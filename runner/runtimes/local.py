@@ -25,6 +25,7 @@ from typing import Any
 from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
 from runner.agents.pty import PtySession
+from runner.agents.ptyproc import raise_fd_limit
 from runner.agents.types import AGENT_TYPES
 from runner.agents.types.base import AgentType
 from runner.context import RunContext
@@ -70,6 +71,7 @@ class LocalRuntime(Runtime):
         self._types: dict[str, AgentType] = {}
         self._handles: list[LocalHandle] = []
         self._sessions: dict[PtySession, str] = {}  # live session -> agent id
+        raise_fd_limit()  # hundreds of agents at once need more than the usual 1,024
 
     def available(self) -> str | None:
         return None

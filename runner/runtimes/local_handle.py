@@ -45,7 +45,7 @@ from runner.agents.pty import (
 )
 from runner.agents.types.base import LaunchSpec
 from runner.agents.types.screendrive import ScreenDriver, make_driver, task_marker
-from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.errors import AgentFailure, FailureKind, LoginRequired, RunnerError, as_failure
 from runner.runtimes.local_outcomes import (
     clean_output,
     drop_echo,
@@ -208,6 +208,10 @@ class LocalHandle(AgentHandle):
             if exc.kind == FailureKind.LOGIN or (self.long_lived and exc.kind in _SESSION_LOST):
                 self._broken = exc
             raise exc from exc.__cause__
+        except (RunnerError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - translated at the adapter's edge (out of fds, ...)
+            raise as_failure(exc, self.id) from exc
         finally:
             with self._lock:
                 self._task_sessions.pop(request.task_id, None)

@@ -326,3 +326,27 @@ steps:
         "step `each` failed: forEach of step `each` gave 4 items, more than its maxItems (3): "
         "raise `maxItems` (at most 100000) or split the work")
     assert outcome.result["steps"][0]["attempts"] == []
+
+
+class _BuggyAgent(PythonAgent):
+    """An adapter with a bug: its execute raises something that is not an AgentFailure."""
+
+    def execute(self, request, on_output=None):
+        raise ValueError("filedescriptor out of range in select()")
+
+
+def test_an_adapter_bug_fails_the_attempt_as_infrastructure_and_leaves_nothing_running(tmp_path):
+    text = """
+name: buggy
+steps:
+  - id: work
+    agents: {capabilities: [w]}
+    task: go
+    retry: {limit: 1, backoff: {initial: 1ms}}
+"""
+    outcome = run(tmp_path, text, [_BuggyAgent("b", lambda r: None, capabilities=("w",))])
+    step = outcome.result["steps"][0]
+    assert step["status"] == "failed"
+    assert [(a["status"], a["errorKind"]) for a in step["attempts"]] == [("failed", "infrastructure")] * 2
+    assert "internal error: ValueError: filedescriptor out of range" in step["attempts"][0]["error"]
+    assert outcome.result["error"]["kind"] != "internal"

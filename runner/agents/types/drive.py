@@ -35,7 +35,8 @@ class CliSession:
         self.t0 = time.monotonic()
         self.last_output = self.t0
         self.proc = pexpect.spawn(spec.argv[0], list(spec.argv[1:]), env=dict(spec.env), cwd=str(spec.cwd),
-                                  dimensions=(lines, columns), encoding=None, echo=False)
+                                  dimensions=(lines, columns), encoding=None, echo=False,
+                                  use_poll=True)  # select() refuses fds past 1,024
         self.proc.delaybeforesend = None
         self.proc.delayafterclose = 0
         self.proc.delayafterterminate = 0
