@@ -1,24 +1,41 @@
 """Click wiring only: every command's work is a plain function in ``runner.commands``.
 
 Errors are handled once, here: a ``RunnerError`` prints its one-line (or per-diagnostic)
-message and exits with its stable code; Ctrl-C exits 130; anything else is a bug and says so.
+message and exits with its stable code; Ctrl-C exits 130; a reader that went away
+(``runner runs list | head -1``) ends the command quietly with 141, as a program killed by
+SIGPIPE does; anything else is a bug and says so.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from runner import __version__
-from runner.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, RunnerError
+from runner.errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, RunnerError
+
+
+def broken_pipe() -> NoReturn:
+    """The reader of our output went away: stop without a word (not even at exit, when Python
+    would flush what is left into the closed pipe) and exit ``EXIT_BROKEN_PIPE``."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (a test's capture): nothing to silence
+        pass
+    sys.exit(EXIT_BROKEN_PIPE)
 
 
 def run_command(fn, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
     """Call a command function and exit with its code; map runner's errors to exit codes."""
     try:
         code = fn(*args, **kwargs)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except BrokenPipeError:
+        broken_pipe()
     except RunnerError as exc:
         click.echo(f"error: {exc.render()}", err=True)
         sys.exit(exc.exit_code)

@@ -35,6 +35,7 @@ EXIT_INFRA = 3
 EXIT_INTERNAL = 4
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of our output went away (`| head`)
 
 
 @dataclass(frozen=True, kw_only=True)

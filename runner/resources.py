@@ -65,6 +65,13 @@ def resolve_pattern_path(arg: str) -> Path:
     return Path(arg)
 
 
+def builtin_hint(arg: str) -> str:
+    """`` (did you mean `builtin:NAME`?)`` when ``arg`` — a pattern file that does not exist — is
+    named like a built-in pattern (``vote``, ``vote.yaml``); else ``""``."""
+    name = Path(arg).name.removesuffix(".yaml").removesuffix(".yml")
+    return f" (did you mean `{BUILTIN_PREFIX}{name}`?)" if name in builtin_patterns() else ""
+
+
 def default_pool_path() -> Path:
     """The embedded default pool (``pools/default.yaml``): local runtime, ``command`` agents."""
     return _data_dir("pools") / "default.yaml"

@@ -13,12 +13,12 @@ from runner.spec.models import Pattern, Pool
 
 def load_pattern_arg(arg: str) -> Pattern:
     """A pattern file, or a built-in pattern named ``builtin:NAME``."""
-    from runner.resources import resolve_pattern_path
+    from runner.resources import builtin_hint, resolve_pattern_path
     from runner.spec import load_pattern
 
     path = resolve_pattern_path(arg)
     if not path.exists():
-        raise UsageError(f"pattern file not found: {arg}")
+        raise UsageError(f"pattern file not found: {arg}{builtin_hint(arg)}")
     return load_pattern(path)
 
 

@@ -8,6 +8,7 @@ did). ``-f`` keeps printing what is appended until the run finishes (or Ctrl-C).
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 import time
@@ -16,6 +17,7 @@ from typing import IO, Any
 
 import click
 
+from runner.errors import UsageError
 from runner.journal import RunRecord, find_run, load_run
 from runner.observe.redact import Redactor
 
@@ -55,6 +57,37 @@ def _step_agents(record: RunRecord, step: str) -> set[str]:
     return agents
 
 
+def _known(record: RunRecord) -> tuple[set[str], set[str]]:
+    """The steps and agents a run's journal names so far."""
+    result = record.result or {}
+    steps = {str(s["id"]) for s in result.get("steps") or [] if isinstance(s, dict) and s.get("id")}
+    agents = {str(a["id"]) for a in result.get("agents") or [] if isinstance(a, dict) and a.get("id")}
+    agents.update(p.stem for p in (record.dir / "agents").glob("*.log"))
+    for e in record.events():
+        if isinstance(step_id := e.get("stepId") or e.get("step"), str):
+            steps.add(step_id)
+        for key in ("agentId", "agent"):
+            if isinstance(e.get(key), str):
+                agents.add(e[key])
+        if isinstance(e.get("agents"), list):
+            agents.update(a for a in e["agents"] if isinstance(a, str))
+    return steps, agents
+
+
+def _check_names(record: RunRecord, step: str | None, agent: str | None, follow: bool) -> None:
+    """An unknown ``--step`` / ``--agent`` is a usage error naming the known ones (a running run
+    followed with ``-f`` may still bring it: then it is waited for)."""
+    if (step is None and agent is None) or (follow and not record.finished):
+        return
+    steps, agents = _known(record)
+    for what, name, known in (("step", step, steps), ("agent", agent, agents)):
+        if name is not None and name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+            listed = ", ".join(f"`{n}`" for n in sorted(known)) or "none"
+            raise UsageError(f"run {record.run_id} has no {what} `{name}`"
+                             + (f": did you mean `{near[0]}`?" if near else "") + f" (its {what}s: {listed})")
+
+
 class _Printer:
     """Writes redacted chunks, with a ``==> source <==`` header whenever the source changes."""
 
@@ -77,6 +110,7 @@ def logs_command(state_dir: Path, run_id: str, step: str | None, agent: str | No
                  out: IO[str], poll: float = 0.2) -> int:
     """Print the transcripts (and event outputs) of a run's agents; follow them with ``follow``."""
     record = find_run(state_dir, run_id)
+    _check_names(record, step, agent, follow)
     agents_dir, events = record.dir / "agents", _Tail(record.dir / "events.jsonl")
     tails: dict[str, _Tail] = {}
     printer = _Printer(out, headers=agent is None)

@@ -18,11 +18,15 @@ from runner.errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, Diagnostic
 
 
 def _files(paths: Sequence[Path], skip: Path | None, problems: list[Diagnostic]) -> Iterator[Path]:
-    from runner.resources import resolve_pattern_path
+    from runner.resources import builtin_hint, resolve_pattern_path
 
     seen = {skip.resolve()} if skip is not None else set()
     for path in paths:
         path = resolve_pattern_path(str(path))  # `builtin:vote` → the shipped file
+        if not path.exists() and builtin_hint(str(path)):
+            problems.append(Diagnostic(file=str(path), line=0, col=0, path="$",
+                                       message="no such file" + builtin_hint(str(path))))
+            continue
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
             if not found:  # checking nothing must not pass as "all valid"
