@@ -14,12 +14,11 @@ from pathlib import Path
 
 import click
 
-from runner.agents.types import load_type
+from runner.agents.types import CLI_TYPES, load_type
 from runner.context import RunContext
 from runner.errors import AgentFailure, LoginRequired
 from runner.spec.models import AgentDef
 
-CLI_TYPES = ("claude", "codex", "gemini", "aider")
 FIRST_SCREEN_TIMEOUT = 45.0
 
 

@@ -14,11 +14,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CLI_IMAGES = ("agent-claude", "agent-codex", "agent-gemini", "agent-aider")
+from runner.agents.types import CLI_TYPES
+
+#: the image an agent type runs in: each CLI type its own, ``agent-<type>`` (other types: agent-base)
+IMAGE_FOR_TYPE = {name: f"agent-{name}" for name in CLI_TYPES}
+CLI_IMAGES = tuple(IMAGE_FOR_TYPE.values())
 ALL_IMAGES = ("agent-base", *CLI_IMAGES)
-#: the image an agent type runs in (types not listed run in agent-base)
-IMAGE_FOR_TYPE = {"claude": "agent-claude", "codex": "agent-codex", "gemini": "agent-gemini",
-                  "aider": "agent-aider"}
 RECIPE_LABEL = "runner.recipe"
 
 

@@ -21,12 +21,11 @@ from dataclasses import replace
 from typing import Any
 
 from runner.agents.model import AgentInfo
+from runner.images.recipes import IMAGE_FOR_TYPE
 from runner.runtimes.k8s_options import K8sSettings
 from runner.spec.agentdef import agentdef_to_data
 from runner.spec.models import AgentDef
 
-#: agent types with their own CLI image; every other type runs in agent-base
-CLI_IMAGE_TYPES = ("claude", "codex", "gemini", "aider")
 CONTAINER = "agent"
 TOKEN_KEY = "RUNNER_AGENT_TOKEN"
 SERVE_COMMAND = ("runner", "agent", "serve")
@@ -64,7 +63,7 @@ def image_for(settings: K8sSettings, definition: AgentDef) -> str:
     explicit = definition.options.get("image") or settings.images.get(definition.type)
     if explicit:
         return str(explicit)
-    name = f"agent-{definition.type}" if definition.type in CLI_IMAGE_TYPES else "agent-base"
+    name = IMAGE_FOR_TYPE.get(definition.type, "agent-base")
     return f"{settings.image_prefix}{name}:{settings.image_tag}"
 
 

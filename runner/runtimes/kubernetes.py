@@ -18,18 +18,18 @@ from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
 from runner.errors import ConfigurationError, RunnerError
+from runner.images.recipes import IMAGE_FOR_TYPE
 from runner.plugins import closed, described
 from runner.runtimes.base import GcRequest, GcResult, Runtime
 from runner.runtimes.k8s_api import K8sApi, import_client
 from runner.runtimes.k8s_gc import gc_kubernetes, owner_labels
 from runner.runtimes.k8s_handle import KubernetesHandle
-from runner.runtimes.k8s_manifests import CLI_IMAGE_TYPES
 from runner.runtimes.k8s_options import OPTIONS_SCHEMA, K8sSettings, parse_settings
 
 __all__ = ["KubernetesHandle", "KubernetesRuntime", "gc_kubernetes"]
 
 #: agent types that run in the images (agent-base runs `command`; the CLI images their CLI)
-RUNNABLE_TYPES = ("command", *CLI_IMAGE_TYPES)
+RUNNABLE_TYPES = ("command", *IMAGE_FOR_TYPE)
 
 
 class KubernetesRuntime(Runtime):

@@ -11,6 +11,9 @@ AGENT_TYPES: dict[str, str] = {
     "gemini": "runner.agents.types.gemini:GeminiType",
     "aider": "runner.agents.types.aider:AiderType",
 }
+#: the types that wrap a real agent CLI (each a ``CliType`` with its own image, looked at by
+#: ``runner agents doctor``); ``command`` runs any program
+CLI_TYPES: tuple[str, ...] = tuple(name for name in AGENT_TYPES if name != "command")
 
 
 def load_type(name: str) -> Any:

@@ -10,9 +10,11 @@ import tomllib
 import pytest
 
 from runner.agents.model import TaskRequest
-from runner.agents.types import AGENT_TYPES, load_type
+from runner.agents.types import AGENT_TYPES, CLI_TYPES, load_type
 from runner.agents.types.answer import split_confidence, task_prompt
+from runner.agents.types.clibase import CliType
 from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.images.recipes import IMAGE_FOR_TYPE, source_root
 from runner.spec.models import AgentDef
 from tests.helpers.clis import make_ctx
 
@@ -27,6 +29,13 @@ def d(cli, **kw):
 
 def test_registered():
     assert {"claude", "codex", "gemini", "aider"} <= set(AGENT_TYPES)
+
+
+def test_cli_types_are_the_cli_type_classes():
+    # CLI_TYPES (doctor, images, runtimes) is read off AGENT_TYPES: it must be exactly the CliTypes
+    assert set(CLI_TYPES) == {n for n in AGENT_TYPES if issubclass(type(load_type(n)), CliType)}
+    assert IMAGE_FOR_TYPE == {n: f"agent-{n}" for n in CLI_TYPES}
+    assert all((source_root() / "images" / image / "Dockerfile").is_file() for image in IMAGE_FOR_TYPE.values())
 
 
 def test_prompt_asks_for_confidence_and_marker_is_read():
