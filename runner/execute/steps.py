@@ -120,8 +120,9 @@ class StepRunner:
                                  "or split the work")
             items = list(value)
         sel = self.plan.selections[step.id]
-        rec.agents = [a.id for a in sel.agents]
-        rec.answers = self._run_items(step, sel, items)
+        lanes = self._lanes(sel, len(items))
+        rec.agents = [a.id for lane in lanes for a in lane]
+        rec.answers = self._run_items(step, sel, items, lanes)
 
     def aggregate(self, step: Step) -> None:
         rec = self.records[step.id]
@@ -166,27 +167,50 @@ class StepRunner:
             return f"confidence {rec.confidence} is below minConfidence {floor:g}"
         return None
 
-    def _units(self, step: Step, sel: Selection, items: list[Any]) -> Iterator[tuple[int, Callable[[], Any]]]:
+    def _lanes(self, sel: Selection, count: int) -> list[tuple[AgentInfo, ...]]:
+        """The groups of agents a forEach's items take turns on: the step's own agents, plus
+        spare groups (``Selection.lanes``) while those take fewer tasks at once than the items
+        could run (``count``, bounded by the run's concurrency). An agent not started yet
+        counts as one task at once."""
+        lanes = [tuple(sel.agents)]
+        want = min(count, self.concurrency)
+        capacity = self._capacity(sel.agents)
+        for lane in sel.lanes:
+            if capacity >= want:
+                break
+            lanes.append(lane)
+            capacity += self._capacity(lane)
+        return lanes
+
+    def _capacity(self, agents: tuple[AgentInfo, ...]) -> int:
+        handles = [self.manager.handle(a.id) for a in agents]
+        return min((h.concurrency if h is not None else 1) for h in handles) if handles else 1
+
+    def _units(self, step: Step, sel: Selection, items: list[Any],
+               lanes: list[tuple[AgentInfo, ...]]) -> Iterator[tuple[int, Callable[[], Any]]]:
         """(item position, work) for every item: one chain of agents (sequential), else one
-        task per agent. Each item's task is rendered when its work is first handed out."""
+        task per agent; item i runs on lane i mod len(lanes). Each item's task is rendered when
+        its work is first handed out."""
         from runner.spec.templates import render, step_site
 
         site = step_site(self.plan.pattern, step.id)  # errors point at the step's task in the file
         for pos, item in enumerate(items):
             index = pos if step.for_each else None
+            agents = lanes[pos % len(lanes)]
             if step.strategy == "sequential":
-                yield pos, functools.partial(self._chain, step, sel, index, item, site)
+                yield pos, functools.partial(self._chain, step, sel, agents, index, item, site)
                 continue
             task = render(step.task, self.context(item=item, index=index, previous=[]), site=site)
-            for slot, info in enumerate(sel.agents):
+            for slot, info in enumerate(agents):
                 yield pos, functools.partial(self._guarded, step, sel, info, slot, index, item, task)
 
-    def _run_items(self, step: Step, sel: Selection, items: list[Any]) -> list[list[Answer]]:
+    def _run_items(self, step: Step, sel: Selection, items: list[Any],
+                   lanes: list[tuple[AgentInfo, ...]]) -> list[list[Answer]]:
         """Every item's answers. Items and their agents run at once on the task pool (bounded by
         the run's ``concurrency``; each agent's own limit is its lease); at most two units per
         task thread are queued, so a long ``forEach`` costs memory for its items only."""
         answers: list[list[Answer]] = [[] for _ in items]
-        todo = self._units(step, sel, items)
+        todo = self._units(step, sel, items, lanes)
         if len(items) == 1 and (step.strategy == "sequential" or len(sel.agents) == 1):
             # One unit: run it in this thread (a step alone in the DAG runs in the main thread,
             # which then gets a signal itself and records how the attempt ended).
@@ -233,12 +257,13 @@ class StepRunner:
             wait(losers, timeout=_LOSER_WAIT)
         return answers
 
-    def _chain(self, step: Step, sel: Selection, index: int | None, item: Any, site: Any) -> list[Answer]:
+    def _chain(self, step: Step, sel: Selection, agents: tuple[AgentInfo, ...], index: int | None, item: Any,
+               site: Any) -> list[Answer]:
         """``strategy: sequential``: one agent after another, each task rendered with ``previous``."""
         from runner.spec.templates import render
 
         answers: list[Answer] = []
-        for slot, info in enumerate(sel.agents):
+        for slot, info in enumerate(agents):
             previous = [{"agent": a.agent_id, "result": a.result, "confidence": a.confidence,
                          "reasoning": a.reasoning} for a in answers]
             task = render(step.task, self.context(item=item, index=index, previous=previous), site=site)

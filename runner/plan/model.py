@@ -32,6 +32,9 @@ class Selection:
     agents: tuple[AgentInfo, ...]  # in order of preference; len is between min and max
     spawn: tuple[str, ...] = ()  # ids of those agents a runtime must start
     runtimes: Mapping[str, str] = field(default_factory=dict)  # agent id -> runtime name (spawned)
+    # forEach: further groups of template instances (each as large as ``agents``), started only
+    # when the items need them (the step's own agents take fewer tasks at once than it could run)
+    lanes: tuple[tuple[AgentInfo, ...], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

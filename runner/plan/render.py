@@ -51,7 +51,8 @@ def _describe(plan: Plan, node_id: str) -> str:
     sel = plan.selections[step.id]
     if node.kind == "select":
         caps = ", ".join(step.agents.capabilities) or "any"
-        return f"capabilities [{caps}] -> " + "; ".join(_agent_line(plan, step.id))
+        spare = f"; forEach may add {len(sel.lanes)} more group(s) of template instances" if sel.lanes else ""
+        return f"capabilities [{caps}] -> " + "; ".join(_agent_line(plan, step.id)) + spare
     if node.kind == "spawn":
         parts = []
         for a in sel.spawn:
@@ -98,6 +99,7 @@ def to_dict(plan: Plan) -> dict[str, Any]:
                            for a in sel.agents],
                 "spawn": [{"id": a, "runtime": sel.runtimes.get(a),
                            "creates": _spawn_detail(plan, a, sel.runtimes.get(a))} for a in sel.spawn],
+                "spare": [[a.id for a in lane] for lane in sel.lanes],
             }
             for step, sel in plan.selections.items()
         },

@@ -84,12 +84,25 @@ def select_for_step(step: Step, candidates: Sequence[AgentInfo], pool: Pool,
         )
 
     spawn = tuple(a.id for a in chosen if a.needs_spawn)
+    lanes = _lanes(step, chosen, pool)
     runtimes = {}
-    for a in chosen:
+    for a in [*chosen, *(a for lane in lanes for a in lane)]:
         if a.needs_spawn:
             d = a.definition
             runtimes[a.id] = (d.runtime if d is not None else None) or fallback_runtime
-    return Selection(step=step.id, agents=tuple(chosen), spawn=spawn, runtimes=runtimes)
+    return Selection(step=step.id, agents=tuple(chosen), spawn=spawn, runtimes=runtimes, lanes=lanes)
+
+
+def _lanes(step: Step, chosen: list[AgentInfo], pool: Pool) -> tuple[tuple[AgentInfo, ...], ...]:
+    """A forEach step's spare groups of agents: the other instances (up to ``maxInstances``) of
+    the templates that provide its capabilities, in groups as large as ``chosen``."""
+    if not step.for_each or not chosen:
+        return ()
+    used = {a.id for a in chosen}
+    spare = [inst for t in pool.templates if set(step.agents.capabilities) <= set(t.definition.capabilities)
+             for n in range(1, t.max_instances + 1) if (inst := template_instance(t, n)).id not in used]
+    size = len(chosen)
+    return tuple(tuple(spare[i:i + size]) for i in range(0, len(spare) - size + 1, size))
 
 
 def default_runtime(pool: Pool) -> str:

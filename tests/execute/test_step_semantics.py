@@ -144,3 +144,36 @@ def test_steps_that_run_on_failure_are_skipped_when_all_went_well(tmp_path):
     steps = {s["id"]: s["status"] for s in outcome.result["steps"]}
     assert steps == {"test": "succeeded", "deploy": "succeeded", "fix": "skipped", "collect": "skipped",
                      "notify": "skipped"}
+
+
+def test_for_each_items_spread_over_template_instances_when_one_agent_takes_one_task(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (tmp_path / "gather.py").write_text(GATHER)
+    n = 4
+    pool = f"""kind: pool
+name: p
+runtimes:
+  - type: local
+    options: {{maxParallel: 1}}
+templates:
+  - name: gather
+    maxInstances: {n}
+    command: [{sys.executable}, {tmp_path / "gather.py"}, {marks}, "{n}"]
+    capabilities: [g]
+"""
+    outcome, _ = apply_text(tmp_path, """
+name: fan
+inputs:
+  xs: {type: array}
+steps:
+  - id: each
+    agents: {capabilities: [g]}
+    forEach: inputs.xs
+    task: "{{ item }}"
+""", pool, {"xs": list(range(n))})
+    assert outcome.exit_code == 0, outcome.result["error"]
+    step = outcome.result["steps"][0]
+    assert step["output"] == [f"seen {n}"] * n
+    assert sorted(a["agentId"] for a in step["attempts"]) == [f"gather-{i}" for i in range(1, n + 1)]
+    assert step["agents"] == [f"gather-{i}" for i in range(1, n + 1)]

@@ -105,3 +105,24 @@ steps:
 """, "pattern.yaml")
     nodes = {n["id"]: n for n in json.loads(render(compiled(tmp_path, pattern), "json"))["nodes"]}
     assert nodes["execute:fix"]["description"].endswith('when steps.review.status == "failed", runs on-failure')
+
+
+def test_a_for_each_step_has_spare_groups_of_template_instances(tmp_path):
+    pattern = parse_pattern("""
+name: p
+steps:
+  - id: each
+    forEach: "[1, 2, 3]"
+    agents: {capabilities: [lint], min: 2}
+    task: "lint {{ item }}"
+  - id: once
+    agents: {capabilities: [lint], min: 2}
+    task: lint
+""", "pattern.yaml")
+    p = compiled(tmp_path, pattern)
+    assert [a.id for a in p.selections["each"].agents] == ["local-a", "worker-1"]
+    assert [[a.id for a in lane] for lane in p.selections["each"].lanes] == [["worker-2", "worker-3"]]
+    assert p.selections["once"].lanes == ()
+    data = json.loads(render(p, "json"))
+    assert data["selections"]["each"]["spare"] == [["worker-2", "worker-3"]]
+    assert data["nodes"][0]["description"].endswith("; forEach may add 1 more group(s) of template instances")
