@@ -20,6 +20,7 @@ from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
 from runner.plugins import check_options, closed
+from runner.spec.models import AgentDef
 
 #: the keys of a ``runtimes[]`` entry that are the pool's, not the runtime's options
 ENTRY_KEYS = ("type", "priority", "maxAgents")
@@ -74,6 +75,21 @@ class Runtime(abc.ABC):
     def needs(cls, options: Mapping[str, Any]) -> dict[str, str]:
         """The extras (``{extra: module}``) this runtime needs with these options."""
         return dict(cls.extras)
+
+    @staticmethod
+    def type_runs(definition: AgentDef) -> bool:
+        """Whether the agent's type can run it in its mode (the type's capabilities say so)."""
+        from runner.agents.types import AGENT_TYPES
+        from runner.errors import ConfigurationError
+        from runner.plugins import load
+
+        if definition.type not in AGENT_TYPES:
+            return False
+        try:
+            caps = load("agent type", AGENT_TYPES, definition.type).capabilities
+        except ConfigurationError:
+            return False
+        return bool(caps.long_lived if definition.mode == "long-lived" else caps.per_task)
 
     @abc.abstractmethod
     def available(self) -> str | None:

@@ -26,7 +26,6 @@ from typing import Any
 
 from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
-from runner.agents.types import AGENT_TYPES
 from runner.context import RunContext
 from runner.docker.client import client_path, engine_problem, whales
 from runner.docker.entry import CONTAINER_GRPC_PORT, CONTAINER_PORT
@@ -102,8 +101,7 @@ class DockerRuntime(Runtime):
 
     def can_run(self, info: AgentInfo) -> bool:
         d = info.definition
-        return (d is not None and info.endpoint is None and d.runtime in (None, self.name)
-                and d.type in AGENT_TYPES)
+        return d is not None and info.endpoint is None and d.runtime in (None, self.name) and self.type_runs(d)
 
     def spawn(self, info: AgentInfo) -> AgentHandle:
         if info.definition is None:

@@ -79,7 +79,7 @@ class KubernetesRuntime(Runtime):
 
     def can_run(self, info: AgentInfo) -> bool:
         d = info.definition
-        return (d is not None and info.endpoint is None and d.runtime in (None, self.name)
+        return (d is not None and info.endpoint is None and d.runtime in (None, self.name) and self.type_runs(d)
                 and (d.type in RUNNABLE_TYPES or bool(d.options.get("image"))
                      or d.type in self.settings.images))
 

@@ -91,13 +91,7 @@ class LocalRuntime(Runtime):
         d = info.definition
         if d is None or info.endpoint is not None or d.runtime not in (None, self.name):
             return False
-        if d.type not in AGENT_TYPES:
-            return False
-        try:
-            caps = self.agent_type(d.type).capabilities
-        except ConfigurationError:
-            return False
-        return caps.long_lived if d.mode == "long-lived" else caps.per_task
+        return self.type_runs(d)
 
     def spawn(self, info: AgentInfo) -> AgentHandle:
         if info.definition is None:

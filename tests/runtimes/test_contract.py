@@ -49,6 +49,22 @@ class TestRuntimeContract:
                              "agents:\n  - {id: a, command: [cat], options: {no_such_option: 1}}\n")
         assert [e.split(": unknown key")[0] for e in errors] == ["p.yaml:4:39: $.agents[0].options.no_such_option"]
 
+    def test_can_run_reads_the_types_capabilities(self, name: str, monkeypatch) -> None:
+        from runner.agents.model import AgentInfo
+        from runner.agents.types.base import TypeCapabilities
+        from runner.agents.types.command import CommandType
+        from runner.context import RunContext
+        from runner.spec.models import AgentDef
+
+        runtime = load("runtime", RUNTIMES, name)(RunContext(environ={}), {})
+        monkeypatch.setattr(CommandType, "capabilities", TypeCapabilities(per_task=True, long_lived=False))
+
+        def info(mode: str) -> AgentInfo:
+            d = AgentDef(type="command", command=("cat",), mode=mode, ready_pattern="> ")
+            return AgentInfo(id="a", name="a", type="command", definition=d)
+
+        assert runtime.can_run(info("per-task")) and not runtime.can_run(info("long-lived"))
+
     @pytest.mark.parametrize("gc_name", NAMES)
     def test_gc_of_nothing_is_a_no_op(self, gc_name: str, tmp_path) -> None:
         cls = load("runtime", RUNTIMES, gc_name)
