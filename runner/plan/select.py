@@ -9,12 +9,15 @@ when that is not enough either, the error says which capabilities are short by h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 
 from runner.agents.model import AgentInfo
 from runner.errors import ConfigurationError, InfrastructureError
 from runner.plan.model import Selection
-from runner.spec.models import AgentTemplate, Pool, Step
+from runner.spec.models import AgentTemplate, Pool, RuntimeConfig, Step
+
+DEFAULT_MAX_AGENTS = RuntimeConfig(type="local").max_agents
 
 
 def template_instance(template: AgentTemplate, n: int) -> AgentInfo:
@@ -84,25 +87,37 @@ def select_for_step(step: Step, candidates: Sequence[AgentInfo], pool: Pool,
         )
 
     spawn = tuple(a.id for a in chosen if a.needs_spawn)
-    lanes = _lanes(step, chosen, pool)
-    runtimes = {}
-    for a in [*chosen, *(a for lane in lanes for a in lane)]:
-        if a.needs_spawn:
-            d = a.definition
-            runtimes[a.id] = (d.runtime if d is not None else None) or fallback_runtime
+
+    def runtime_of(a: AgentInfo) -> str:
+        return (a.definition.runtime if a.definition is not None else None) or fallback_runtime
+
+    lanes = _lanes(step, chosen, pool, runtime_of)
+    runtimes = {a.id: runtime_of(a) for a in [*chosen, *(a for lane in lanes for a in lane)] if a.needs_spawn}
     return Selection(step=step.id, agents=tuple(chosen), spawn=spawn, runtimes=runtimes, lanes=lanes)
 
 
-def _lanes(step: Step, chosen: list[AgentInfo], pool: Pool) -> tuple[tuple[AgentInfo, ...], ...]:
+def _lanes(step: Step, chosen: list[AgentInfo], pool: Pool,
+           runtime_of: Callable[[AgentInfo], str]) -> tuple[tuple[AgentInfo, ...], ...]:
     """A forEach step's spare groups of agents: the other instances (up to ``maxInstances``) of
-    the templates that provide its capabilities, in groups as large as ``chosen``."""
+    the templates that provide its capabilities, in groups as large as ``chosen``, while each
+    runtime stays within its ``maxAgents`` for the step."""
     if not step.for_each or not chosen:
         return ()
     used = {a.id for a in chosen}
     spare = [inst for t in pool.templates if set(step.agents.capabilities) <= set(t.definition.capabilities)
              for n in range(1, t.max_instances + 1) if (inst := template_instance(t, n)).id not in used]
+    limits = {r.type: r.max_agents for r in pool.runtimes}
+    started = Counter(runtime_of(a) for a in chosen if a.needs_spawn)
     size = len(chosen)
-    return tuple(tuple(spare[i:i + size]) for i in range(0, len(spare) - size + 1, size))
+    lanes = []
+    for i in range(0, len(spare) - size + 1, size):
+        lane = spare[i:i + size]
+        more = Counter(runtime_of(a) for a in lane)
+        if any(started[r] + k > limits.get(r, DEFAULT_MAX_AGENTS) for r, k in more.items()):
+            break
+        started += more
+        lanes.append(tuple(lane))
+    return tuple(lanes)
 
 
 def default_runtime(pool: Pool) -> str:

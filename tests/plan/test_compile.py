@@ -126,3 +126,24 @@ steps:
     data = json.loads(render(p, "json"))
     assert data["selections"]["each"]["spare"] == [["worker-2", "worker-3"]]
     assert data["nodes"][0]["description"].endswith("; forEach may add 1 more group(s) of template instances")
+
+
+def test_spare_groups_stay_within_the_runtime_max_agents(tmp_path):
+    pool = parse_pool("""
+kind: pool
+name: p
+runtimes:
+  - {type: local, maxAgents: 3}
+templates:
+  - {name: worker, command: [echo, w], capabilities: [lint], maxInstances: 10}
+""", "pool.yaml")
+    pattern = parse_pattern("""
+name: p
+steps:
+  - id: each
+    forEach: "[1, 2, 3]"
+    agents: {capabilities: [lint]}
+    task: "lint {{ item }}"
+""", "pattern.yaml")
+    p = compiled(tmp_path, pattern, pool)
+    assert [[a.id for a in lane] for lane in p.selections["each"].lanes] == [["worker-2"], ["worker-3"]]
