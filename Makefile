@@ -14,7 +14,8 @@ $(BASE): pyproject.toml
 	@# The real interpreter, not a pyenv shim: every python the venv starts skips the shim's ~75 ms.
 	@real=$$($(PYTHON) -c 'import sys; print(sys.executable)'); \
 	  [ -x $(BIN)/python ] || $$real -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
+	@# -qq: errors only; pip's warnings about the machine's own index settings would bury the demo
+	$(BIN)/python -m pip install -qq --disable-pip-version-check -e .
 	@rm -f $(VENV)/.base-*; touch $(BASE)
 
 # plus every extra the tests exercise (grpc, etcd, docker, kubernetes, otel, the CLIs' pyte, test tools)
