@@ -122,6 +122,10 @@ def _translate(error: Any) -> list[tuple[str, str, bool]]:
     path = _path(error.absolute_path)
     v, value, schema = error.validator, error.instance, error.schema
     if isinstance(schema, dict) and "x-message" in schema:  # the schema says it better itself
+        where = list(error.schema_path)
+        if "dependentSchemas" in where:  # point at the key that needs the others
+            key = where[len(where) - where[::-1].index("dependentSchemas")]
+            return [(child_path(path, key), schema["x-message"], True)]
         return [(path, schema["x-message"], False)]
     if v in ("anyOf", "oneOf") and error.context:
         return _translate(best_match(error.context))

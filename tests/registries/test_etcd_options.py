@@ -36,7 +36,7 @@ def test_option_errors_name_every_problem() -> None:
         '`timeout`: expected a duration like 5s or 500ms, got string "soon"',
         "`passwordEnv` needs `username` (or `usernameEnv`) too",
         "unknown key `kye` (did you mean `key`?)",
-        "`tls`: `cert` and `key` go together",
+        "`cert` and `key` go together",
     ])
     assert "hunter2" not in "".join(errors)
 

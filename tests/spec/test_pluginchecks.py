@@ -120,3 +120,10 @@ def test_validating_a_pool_imports_no_backend():
         """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_key_that_needs_another_is_reported_at_its_own_line():
+    assert pool_errors("name: p\nregistries:\n  - type: etcd\n    passwordEnv: P\n    tls: {ca: a, cert: c}\n") == [
+        "p.yaml:4:5: $.registries[0].passwordEnv: `passwordEnv` needs `username` (or `usernameEnv`) too",
+        "p.yaml:5:18: $.registries[0].tls.cert: `cert` and `key` go together",
+    ]
