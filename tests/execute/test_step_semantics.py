@@ -52,14 +52,14 @@ steps:
     assert not [e for e in events if e["event"] in ("agent_event", "attempt_started")]
 
 
-# Each task marks itself started, then waits (up to 5 s) until every item's task has started:
+# Each task marks itself started, then waits (up to 20 s) until every item's task has started:
 # run one at a time, no task ever sees the others, and the attempts cannot overlap.
 GATHER = """
 import os, sys, time
 d = sys.argv[1]
 sys.stdin.read()
 open(os.path.join(d, str(os.getpid())), "w").close()
-deadline = time.monotonic() + 5
+deadline = time.monotonic() + 20
 while len(os.listdir(d)) < int(sys.argv[2]) and time.monotonic() < deadline:
     time.sleep(0.02)
 print("seen", len(os.listdir(d)))
