@@ -1,4 +1,4 @@
-"""The retry policy of a step, and deadlines for steps and runs.
+"""The retry policy of a step.
 
 The executor asks ``should_retry(policy, kind, attempt)`` after each failed attempt and, when
 it says yes, waits the next value of ``delays(policy)`` before trying again::
@@ -15,13 +15,12 @@ it says yes, waits the next value of ``delays(policy)`` before trying again::
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from runner.errors import FailureKind
 from runner.spec.models import Backoff, RetryPolicy
 
-__all__ = ["Deadline", "NEVER_RETRY", "backoff_delay", "delays", "should_retry"]
+__all__ = ["NEVER_RETRY", "backoff_delay", "delays", "should_retry"]
 
 # Retrying cannot help these, so they are never retried even when a policy lists them:
 # a configuration error fails the same way again, a login needs a human, and a cancelled
@@ -64,42 +63,3 @@ def should_retry(policy: RetryPolicy, kind: FailureKind, attempt: int) -> bool:
     if kind in NEVER_RETRY or attempt > policy.limit:
         return False
     return kind in policy.on
-
-
-class Deadline:
-    """A point in monotonic time; ``Deadline(None)`` never expires.
-
-    One per attempt (``step.timeout``) and one per run (``pattern.timeout``); an attempt
-    gets ``run_deadline.bound(step.timeout)`` seconds, whichever ends first.
-    """
-
-    __slots__ = ("_at", "_clock")
-
-    def __init__(self, seconds: float | None, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._at = None if seconds is None else clock() + max(0.0, seconds)
-
-    @property
-    def unlimited(self) -> bool:
-        return self._at is None
-
-    def remaining(self) -> float | None:
-        """Seconds left (0.0 once expired); ``None`` when unlimited."""
-        if self._at is None:
-            return None
-        return max(0.0, self._at - self._clock())
-
-    @property
-    def expired(self) -> bool:
-        return self._at is not None and self._clock() >= self._at
-
-    def bound(self, timeout: float | None) -> float | None:
-        """The smaller of ``timeout`` and the time remaining (``None`` only when both are)."""
-        left = self.remaining()
-        if left is None:
-            return timeout
-        return left if timeout is None else min(timeout, left)
-
-    def __repr__(self) -> str:
-        left = self.remaining()
-        return "Deadline(unlimited)" if left is None else f"Deadline({left:.3f}s left)"

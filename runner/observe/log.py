@@ -24,7 +24,6 @@ from typing import IO, Any
 from runner.observe.redact import Redactor
 
 LOGGER = "runner"
-CONTEXT_FIELDS = ("runId", "patternName", "stepId", "agentId", "runtime", "type")
 _ALIASES = {"run_id": "runId", "pattern_name": "patternName", "step_id": "stepId", "agent_id": "agentId"}
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("runner_log_context", default={})  # noqa: B039 - never mutated
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
@@ -49,11 +48,6 @@ def log_context(**fields: Any) -> Iterator[dict[str, Any]]:
         yield merged
     finally:
         _context.reset(token)
-
-
-def current_context() -> dict[str, Any]:
-    """The context fields in effect here (a copy)."""
-    return dict(_context.get())
 
 
 def _iso(ts: float) -> str:

@@ -60,8 +60,7 @@ def _as_dict(cpu_percent: float, rss: int, uptime: float, message_count: int | N
 def process_metrics(pid: int, message_count: int | None = None) -> dict[str, Any] | None:
     """One-shot metrics of the process ``pid`` and its children; None if it is gone.
 
-    ``cpu`` is the average since the process started (a single call cannot measure a rate);
-    use ``ProcessSampler`` for the rate between two samples.
+    ``cpu`` is the average since the process started (a single call cannot measure a rate).
     """
     measured = _measure(pid)
     if measured is None:
@@ -69,28 +68,6 @@ def process_metrics(pid: int, message_count: int | None = None) -> dict[str, Any
     started, cpu, rss = measured
     uptime = max(time.time() - started, 1e-3)
     return _as_dict(100.0 * cpu / uptime, rss, uptime, message_count)
-
-
-class ProcessSampler:
-    """Metrics of one agent's process tree where ``cpu`` is the rate since the previous sample."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self._last: tuple[float, float] | None = None  # (monotonic time, cpu seconds)
-
-    def sample(self, message_count: int | None = None) -> dict[str, Any] | None:
-        """The metrics now (None once the process is gone); the first sample averages since start."""
-        measured = _measure(self.pid)
-        if measured is None:
-            return None
-        started, cpu, rss = measured
-        now, uptime = time.monotonic(), max(time.time() - started, 1e-3)
-        if self._last is not None and now > self._last[0]:
-            percent = 100.0 * max(cpu - self._last[1], 0.0) / (now - self._last[0])
-        else:
-            percent = 100.0 * cpu / uptime
-        self._last = (now, cpu)
-        return _as_dict(percent, rss, uptime, message_count)
 
 
 def _number_or_none(value: Any) -> float | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -235,47 +235,6 @@ def from_environment(refs: Mapping[str, str], environ: Mapping[str, str], *,
     if by_name:
         secrets.extend(v for k, v in environ.items() if SECRET_NAME.search(k) and len(v) >= 8)
     return Redactor(secrets)
-
-
-class RedactingWriter:
-    """Redacts a text stream written in arbitrary chunks (PTY transcripts) before it reaches ``write``.
-
-    A secret may arrive split over two chunks, so the last ``hold`` characters wait for the next
-    chunk (or ``flush``/``close``). Any secret starting before that tail is complete in the
-    buffer and masked; a match crossing the boundary is emitted whole, masked.
-    """
-
-    def __init__(self, write: Callable[[str], object], redactor: Redactor, hold: int | None = None) -> None:
-        self._write = write
-        self.redactor = redactor
-        longest = max((len(s) for s in redactor.secrets), default=0)
-        self.hold = hold if hold is not None else max(256, 6 * longest)  # escaping grows text up to 6x
-        self._buf = ""
-
-    def write(self, text: str) -> None:
-        self._buf += text
-        if len(self._buf) > 2 * self.hold:
-            self._emit(len(self._buf) - self.hold)
-
-    def flush(self) -> None:
-        """Write out everything held back (at the end of an attempt, or before reading the log)."""
-        self._emit(len(self._buf))
-
-    close = flush
-
-    def _emit(self, cut: int) -> None:
-        buf, out, pos = self._buf, [], 0
-        for start, end, repl in self.redactor.spans(buf):
-            if start >= cut:
-                break
-            out += [buf[pos:start], repl]
-            pos = end
-        cut = max(cut, pos)  # a match crossing the cut goes out whole, masked
-        out.append(buf[pos:cut])
-        self._buf = buf[cut:]
-        text = "".join(out)
-        if text:
-            self._write(text)
 
 
 _SECRET_OPTION = re.compile(r"(?i)(token|password|secret|key|credentials?)(Env|File)$")

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runner.errors import FailureKind, SpecError
-from runner.execute.retry import NEVER_RETRY, Deadline, backoff_delay, delays, should_retry
+from runner.execute.retry import NEVER_RETRY, backoff_delay, delays, should_retry
 from runner.spec import parse_pattern
 from runner.spec.models import DEFAULT_RETRY_ON, Backoff, RetryPolicy
 
@@ -127,53 +127,3 @@ steps:
     task: go
     retry: {{limit: 1, on: {on}}}
 """
-
-
-# ---------------------------------------------------------------- Deadline
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_deadline_counts_down_and_expires():
-    clock = FakeClock()
-    d = Deadline(5.0, clock=clock)
-    assert d.remaining() == 5.0 and not d.expired
-    clock.now += 4.5
-    assert d.remaining() == pytest.approx(0.5) and not d.expired
-    clock.now += 0.5
-    assert d.remaining() == 0.0 and d.expired
-    clock.now += 10
-    assert d.remaining() == 0.0 and d.expired
-    assert repr(d) == "Deadline(0.000s left)"
-
-
-def test_unlimited_deadline():
-    d = Deadline(None)
-    assert d.unlimited and d.remaining() is None and not d.expired
-    assert d.bound(None) is None and d.bound(3.0) == 3.0
-    assert repr(d) == "Deadline(unlimited)"
-
-
-def test_bound_takes_the_sooner():
-    clock = FakeClock()
-    run = Deadline(10.0, clock=clock)
-    assert run.bound(None) == 10.0
-    assert run.bound(3.0) == 3.0
-    clock.now += 8
-    assert run.bound(3.0) == pytest.approx(2.0)
-
-
-def test_negative_timeout_is_already_expired():
-    assert Deadline(-1.0).expired
-
-
-def test_real_monotonic_clock():
-    d = Deadline(60.0)
-    left = d.remaining()
-    assert left is not None and 59.0 < left <= 60.0
