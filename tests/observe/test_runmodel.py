@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import re
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from runner.observe.html import render_report
 from runner.observe.report import mermaid_dag
 from runner.observe.runmodel import RunModel, usage_cost
@@ -66,3 +69,29 @@ def test_mermaid_labels_cannot_break_out():
     text = mermaid_dag(m)
     assert 's3["odd#quot;]; click s0 #quot;x: failed"]:::failed' in text
     assert "  s0 --> s1" in text and "  s1 --> s2" in text
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                      max_size=3), max_leaves=8)
+EVENTS = ["run_started", "run_finished", "step_started", "step_finished", "step_skipped", "step_retried",
+          "attempt_started", "attempt_finished", "agent_metrics", "agent_event", "cleanup_problem", "whatever"]
+FIELDS = ["step", "agent", "attempt", "item", "status", "time", "result", "confidence", "usage", "aggregation",
+          "agents", "error", "errorKind", "durationMs", "task", "diff", "verify", "runId", "inputs", "exitCode"]
+event = st.fixed_dictionaries({"event": st.sampled_from(EVENTS)}, optional={
+    f: (st.sampled_from(["a", "b"]) if f in ("step", "agent") else
+        st.fixed_dictionaries({}, optional={"votes": json_values, "weights": json_values, "agreement": json_values,
+                                            "reason": json_values, "items": json_values})
+        if f == "aggregation" else json_values) for f in FIELDS})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(event, max_size=12), json_values)
+def test_any_journal_gives_a_whole_page(events, plan):
+    m = RunModel("r")
+    m.set_plan(plan)
+    for e in events:
+        m.apply(e)
+    page = render_report(m)
+    assert page.rstrip().endswith("</html>")
+    mermaid_dag(m)

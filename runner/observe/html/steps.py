@@ -11,6 +11,10 @@ from runner.observe.redact import Redactor
 from runner.observe.runmodel import Attempt, RunModel, Step
 
 
+def _num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and v == v  # not NaN
+
+
 def money(cost: float | None) -> str:
     return "–" if cost is None else f"${cost:.4f}"
 
@@ -36,34 +40,36 @@ def _answers(step: Step, r: Redactor) -> str:
                     f"<td>{answer}{pre(a.reasoning, r, cls='reasoning')}</td><td class=\"num\">{conf}</td>"
                     f'<td class="num">{_duration(a)}</td><td class="num">{a.tokens or "–"}</td>'
                     f'<td class="num">{money(a.cost_usd)}</td></tr>')
-    return ('<table class="answers"><thead><tr><th>agent</th><th>attempt</th><th>outcome</th><th>answer</th>'
+    return ('<div class="wide"><table class="answers"><thead><tr><th>agent</th><th>attempt</th><th>outcome</th><th>answer</th>'
             '<th>confidence</th><th>time</th><th>tokens</th><th>cost</th></tr></thead><tbody>'
-            + "".join(rows) + "</tbody></table>")
+            + "".join(rows) + "</tbody></table></div>")
 
 
 def _votes(agg: dict[str, Any], output: Any, r: Redactor) -> str:
-    votes = agg.get("votes") if isinstance(agg.get("votes"), dict) else {}
-    weights = agg.get("weights") if isinstance(agg.get("weights"), dict) else {}
+    votes = {str(k): float(v) for k, v in (agg.get("votes") or {}).items() if _num(v)} \
+        if isinstance(agg.get("votes"), dict) else {}
+    weights = {str(k): float(v) for k, v in (agg.get("weights") or {}).items() if _num(v)} \
+        if isinstance(agg.get("weights"), dict) else {}
     parts = [f'<p class="why"><b>{esc(agg.get("type"), r)}'
              f'{" / " + esc(agg.get("method"), r) if agg.get("method") and votes else ""}</b> — '
              f'{esc(agg.get("reason"), r)}</p>']
     if votes:
         winner = max(votes.items(), key=lambda kv: kv[1])[0] if agg.get("ok", True) else None
-        total = sum(v for v in votes.values() if isinstance(v, int | float)) or 1
+        total = sum(votes.values()) or 1
         rows = "".join(
             f'<tr class="{"winner" if k == winner else ""}"><td>{esc(k, r)}</td><td class="num">{v:g}</td>'
             f'<td class="num">{v / total:.0%}</td><td>{"✔ winner" if k == winner else ""}</td></tr>'
-            for k, v in sorted(votes.items(), key=lambda kv: -kv[1]) if isinstance(v, int | float))
+            for k, v in sorted(votes.items(), key=lambda kv: -kv[1]))
         agreement = agg.get("agreement")
         parts.append('<table class="votes"><thead><tr><th>answer</th><th>votes</th><th>share</th><th></th>'
                      f"</tr></thead><tbody>{rows}</tbody></table>"
-                     + (f'<p class="note">agreement {agreement:.0%}</p>' if isinstance(agreement, int | float) else ""))
+                     + (f'<p class="note">agreement {agreement:.0%}</p>' if _num(agreement) else ""))
     if weights:
         rows = "".join(f'<tr><td>{esc(k, r)}</td><td class="num">{v:g}</td></tr>'
-                       for k, v in weights.items() if isinstance(v, int | float))
+                       for k, v in weights.items())
         parts.append(f'<table class="weights"><thead><tr><th>agent</th><th>weight</th></tr></thead>'
                      f"<tbody>{rows}</tbody></table>")
-    for i, item in enumerate(agg.get("items") or []):
+    for i, item in enumerate(agg["items"] if isinstance(agg.get("items"), list) else []):
         if isinstance(item, dict):
             parts.append(f'<div class="item"><h5>item {i}</h5>{_votes(item, None, r)}</div>')
     if output is not None:
