@@ -62,6 +62,7 @@ class StepRunner:
         self.run_id = run_id
         self.candidates = candidates
         self.concurrency = concurrency  # the task pool's size
+        self._items: dict[str, list[Any]] = {}  # step id -> its forEach items, read when it is selected
         self.spawn_failures: dict[str, AgentFailure] = {}  # agent id -> why its spawn node failed
         self.login = LoginHandler(manager)
         # Race losers are cancelled: the task each (step, item, slot) runs now, and the slots that lost.
@@ -81,6 +82,8 @@ class StepRunner:
 
     # ------------------------------------------------------------ nodes
     def spawn(self, step: Step) -> None:
+        if self._items.get(step.id) == []:  # an empty forEach needs no agent
+            return
         sel = self.plan.selections[step.id]
         infos = [a for a in sel.agents if a.id in sel.spawn]
         futures = [self.task_pool.submit(contextvars.copy_context().run, self.manager.acquire, a, sel.runtimes.get(a.id))
@@ -95,30 +98,36 @@ class StepRunner:
                 self.spawn_failures[info.id] = failure
 
     def wanted(self, step: Step) -> bool:
-        """Whether the step runs: its ``when`` (if any) is true. Asked before any agent is chosen
-        or started, so a skipped step costs nothing."""
+        """Whether the step runs: its ``when`` (if any) is true; a forEach's items are read here
+        too. Asked before any agent is started, so a skipped step, or a forEach whose list is
+        too long or empty, starts none."""
         from runner.spec.templates import evaluate, step_site
 
-        if not step.when:
-            return True
-        return bool(evaluate(step.when, self.context(), site=step_site(self.plan.pattern, step.id, "when")))
+        if step.when and not evaluate(step.when, self.context(), site=step_site(self.plan.pattern, step.id, "when")):
+            return False
+        if step.for_each:
+            self._items[step.id] = self._for_each(step)
+        return True
+
+    def _for_each(self, step: Step) -> list[Any]:
+        from runner.spec.templates import evaluate, step_site
+
+        value = evaluate(step.for_each or "", self.context(), site=step_site(self.plan.pattern, step.id, "forEach"))
+        if not isinstance(value, list | tuple):
+            raise StepFailed(FailureKind.TASK, f"forEach of step `{step.id}` gave {type(value).__name__}, expected a list")
+        if len(value) > step.max_items:
+            raise StepFailed(FailureKind.CONFIG, f"forEach of step `{step.id}` gave {len(value)} items, more than "
+                             f"its maxItems ({step.max_items}): raise `maxItems` (at most {MAX_ITEMS_LIMIT}) "
+                             "or split the work")
+        return list(value)
 
     def execute(self, step: Step) -> None:
         """Run the step's tasks (its ``when`` was true: see ``wanted``)."""
-        from runner.spec.templates import evaluate, step_site
-
         rec = self.records[step.id]
-        pattern = self.plan.pattern
         items: list[Any] = [None]
         if step.for_each:
-            value = evaluate(step.for_each, self.context(), site=step_site(pattern, step.id, "forEach"))
-            if not isinstance(value, list | tuple):
-                raise StepFailed(FailureKind.TASK, f"forEach of step `{step.id}` gave {type(value).__name__}, expected a list")
-            if len(value) > step.max_items:
-                raise StepFailed(FailureKind.CONFIG, f"forEach of step `{step.id}` gave {len(value)} items, more than "
-                                 f"its maxItems ({step.max_items}): raise `maxItems` (at most {MAX_ITEMS_LIMIT}) "
-                                 "or split the work")
-            items = list(value)
+            found = self._items.get(step.id)
+            items = self._for_each(step) if found is None else found
         sel = self.plan.selections[step.id]
         lanes = self._lanes(sel, len(items))
         rec.agents = [a.id for lane in lanes for a in lane]

@@ -177,3 +177,22 @@ steps:
     assert step["output"] == [f"seen {n}"] * n
     assert sorted(a["agentId"] for a in step["attempts"]) == [f"gather-{i}" for i in range(1, n + 1)]
     assert step["agents"] == [f"gather-{i}" for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize(("xs", "code", "output"), [([], 0, []), ([1, 2, 3], 2, None)])
+def test_a_for_each_with_no_items_or_too_many_starts_no_agent(tmp_path, xs, code, output):
+    outcome, events = apply_text(tmp_path, """
+name: fan
+inputs:
+  xs: {type: array}
+steps:
+  - id: each
+    agents: {capabilities: [echo]}
+    forEach: inputs.xs
+    maxItems: 2
+    task: "{{ item }}"
+""", inputs={"xs": xs})
+    assert outcome.exit_code == code
+    assert outcome.result["steps"][0]["output"] == output
+    (cleanup,) = [e for e in events if e["event"] == "cleanup_started"]
+    assert cleanup["agents"] == []
