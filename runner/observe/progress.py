@@ -167,7 +167,7 @@ class LiveProgress(ProgressReporter):
             table.add_column(column, overflow="ellipsis", no_wrap=True)
         now = time.time()
         with self.model.lock:
-            steps = list(self.model.steps.values())
+            steps, hidden = _fit(list(self.model.steps.values()), max(5, self.console.height - 3))
             for s in steps:
                 elapsed = _elapsed(s, now)
                 cost = s.cost_usd
@@ -175,6 +175,12 @@ class LiveProgress(ProgressReporter):
                 table.add_row(Text(self.redactor.redact(s.id)), Text(s.status, style=_STYLE.get(s.status, "")), agents,
                               str(s.attempt or ""), "" if elapsed is None else f"{elapsed:.1f}s",
                               "" if cost is None else f"${cost:.4f}")
+        if hidden:
+            counts: dict[str, int] = {}
+            for s in hidden:
+                counts[s.status] = counts.get(s.status, 0) + 1
+            table.add_row(Text(f"… {len(hidden)} more", style="dim"),
+                          Text(", ".join(f"{n} {k}" for k, n in sorted(counts.items())), style="dim"))
         return table
 
     def start(self) -> LiveProgress:
@@ -183,6 +189,25 @@ class LiveProgress(ProgressReporter):
 
     def stop(self) -> None:
         self._live.stop()
+
+
+def _fit(steps: list[Step], rows: int) -> tuple[list[Step], list[Step]]:
+    """At most ``rows`` steps to show, in plan order, and the rest: running and failed steps
+    first, then the latest to finish, then the next pending ones (a terminal holds ~40 lines)."""
+    if len(steps) <= rows:
+        return steps, []
+    rank = {"running": 0, "failed": 1}
+
+    def key(item: tuple[int, Step]) -> tuple[int, float]:
+        i, s = item
+        if s.status in rank:
+            return rank[s.status], i
+        if s.finished is not None:
+            return 2, -s.finished
+        return 3, i
+
+    chosen = {i for i, _ in sorted(enumerate(steps), key=key)[: rows - 1]}  # one row says what is hidden
+    return [s for i, s in enumerate(steps) if i in chosen], [s for i, s in enumerate(steps) if i not in chosen]
 
 
 _STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "cancelled": "magenta", "skipped": "dim",

@@ -102,3 +102,23 @@ def test_plain_reporter_overhead_is_negligible():
     for i in range(n):
         p.on_event("attempt_finished", step="s", agent="a", attempt=i, status="ok", durationMs=10)
     assert (time.perf_counter() - start) / n < 100e-6  # well under 0.1 ms per event
+
+
+def test_the_live_table_fits_the_terminal_and_says_what_it_hides():
+    out = io.StringIO()
+    p = LiveProgress(out, force_terminal=True)
+    p.console.height = 12
+    p.model.set_plan({"steps": [{"id": f"s{i}", "needs": []} for i in range(100)]})
+    for i in range(60):
+        p.on_event("step_started", step=f"s{i}", agents=["a"], time=f"2026-01-01T00:{i:02d}:00.000Z")
+        if i != 7:
+            p.on_event("step_finished", step=f"s{i}", status="failed" if i == 3 else "succeeded",
+                       time=f"2026-01-01T00:{i:02d}:30.000Z")
+    out.truncate(0)
+    out.seek(0)  # what was printed above the table (s3's failure) is not the table
+    p.console.print(p._render())
+    lines = ANSI.sub("", out.getvalue()).splitlines()
+    assert len(lines) == 1 + 9  # the header, 8 steps, one line for the rest
+    shown = [line.split()[0] for line in lines[1:-1]]
+    assert shown[:2] == ["s3", "s7"] and set(shown[2:]) == {"s54", "s55", "s56", "s57", "s58", "s59"}
+    assert re.search(r"… 92 more\s+40 pending, 52 succeeded", lines[-1])
