@@ -34,6 +34,8 @@ class RunContext:
     pattern_name: str = ""
     # Seconds running tasks may finish after Ctrl-C / SIGTERM before they are cancelled.
     drain_timeout: float = 0.0
+    keep_workspaces: bool = False  # agents' workspaces stay after the run (for a look)
+    force: bool = False  # `land: apply` onto a dirty working tree
 
     @property
     def run_dir(self) -> Path:

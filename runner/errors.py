@@ -9,6 +9,7 @@ Every error runner raises on purpose is a ``RunnerError``; the CLI handles them 
     ├── ConfigurationError            exit 2  wrong credentials, auth refused, unknown plug-in
     ├── StepFailed(kind)              (recorded)  a step failed or a quality gate was not met
     ├── AgentFailure(kind)            (recorded)  one attempt of a task on one agent failed
+    ├── WorkspaceError                exit 1  a workspace could not be made, captured or landed
     ├── InfrastructureError           exit 3  a runtime, registry or agent could not be reached
     │   └── LoginRequired             exit 3  an agent CLI needs a login a human must do
     └── Interrupted                   exit 130 (SIGINT) / 143 (SIGTERM)
@@ -86,6 +87,13 @@ class ConfigurationError(RunnerError):
     exit_code = EXIT_INVALID
 
 
+class WorkspaceError(RunnerError):
+    """A workspace could not be made, its change captured or landed (git failed, a hostile
+    patch, a dirty tree refused)."""
+
+    exit_code = EXIT_FAILED
+
+
 class InfrastructureError(RunnerError):
     exit_code = EXIT_INFRA
 
@@ -122,6 +130,10 @@ class FailureKind(enum.StrEnum):
     LOGIN = "login"  # the agent needs a login
     CONFIG = "config"  # credentials refused, bad configuration: retrying cannot help
     CANCELLED = "cancelled"  # stopped by the runner (race lost, interrupt)
+    VERIFY = "verify"  # the step's verify command failed in the agent's workspace
+    NO_CHANGE = "no-change"  # the agent changed nothing (``workspace.requireChange``)
+    DENIED = "denied"  # the agent reported denied permissions / wrote where it may not
+    LAND = "land"  # the step's chosen change could not be landed (conflict, dirty tree, hostile patch)
 
 
 class StepFailed(RunnerError):

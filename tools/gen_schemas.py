@@ -37,7 +37,9 @@ step_id = {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$",
            "x-expected": "lowercase letters, digits and `_`, starting with a letter or `_` (so templates can say steps.ID)"}
 name = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$",
         "x-expected": "lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit"}
-AGG = ["voting", "consensus", "merge", "first", "best-confidence", "all"]
+AGG = ["voting", "consensus", "merge", "first", "best-confidence", "best-change", "all"]
+WS_MODES = ["worktree", "copy", "shared", "readonly"]
+LAND = ["patch", "branch", "apply"]
 pattern = obj({
     "kind": {"const": "pattern"},
     "name": name,
@@ -111,6 +113,27 @@ pattern["$defs"] = {
         "runs": {"enum": ["on-success", "on-failure", "always"]},
         "forEach": {"type": "string"},
         "maxItems": {"type": "integer", "minimum": 1, "maximum": MAX_ITEMS_LIMIT},
+        # where the agents work; a string is the mode alone (docs/workspaces.md)
+        "workspace": {
+            "type": ["string", "object"],
+            "if": {"type": "string"}, "then": {"enum": WS_MODES},
+            "else": obj({"from": {"type": "string", "minLength": 1}, "mode": {"enum": WS_MODES},
+                         "base": {"type": "string", "minLength": 1}, "requireChange": {"type": "boolean"}}),
+        },
+        "verify": {
+            "type": ["string", "object"],
+            "if": {"type": "string"}, "then": {"minLength": 1},
+            "else": obj({"run": {"type": "string", "minLength": 1}, "timeout": duration,
+                         "env": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}},
+                        required=["run"]),
+        },
+        "land": {
+            "type": ["string", "object"],
+            "if": {"type": "string"}, "then": {"enum": LAND},
+            "else": obj({"to": {"enum": LAND}, "branch": {"type": "string", "minLength": 1},
+                         "path": {"type": "string", "minLength": 1}, "message": {"type": "string"}},
+                        required=["to"]),
+        },
     }, required=["id", "task"]),
 }
 
@@ -260,7 +283,48 @@ result = {
         "agents": {"type": "array", "items": {"type": "string"}},
         "aggregation": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/aggregation"}]},
         "attempts": {"type": "array", "items": {"$ref": "#/$defs/attempt"}},
-        "error": {"$ref": "#/$defs/error"}
+        "error": {"$ref": "#/$defs/error"},
+        # steps with a workspace (docs/workspaces.md)
+        "changes": {"type": "array", "items": {"$ref": "#/$defs/change"},
+                    "description": "steps with a workspace: the last captured change of each agent"},
+        "change": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/change"}],
+                   "description": "steps with a workspace: the chosen change"},
+        "landed": {"type": ["object", "null"],
+                   "description": "where the chosen change landed: {mode: patch, path} | "
+                                  "{mode: branch, branch, commit, parent, onSnapshot} | {mode: apply, path, files}"}
+      }
+    },
+    "change": {
+      "type": "object",
+      "additionalProperties": False,
+      "description": "one attempt's change in its workspace, captured as a binary git patch (docs/workspaces.md)",
+      "required": ["agent", "attempt", "item", "patch", "files", "insertions", "deletions", "lines", "digest", "empty",
+                   "verify", "workspace"],
+      "properties": {
+        "agent": {"type": "string"},
+        "attempt": {"type": "integer", "minimum": 1},
+        "item": {"type": ["integer", "null"]},
+        "patch": {"type": "string", "description": "the patch file in the run's journal"},
+        "files": {"type": "array", "items": {
+          "type": "object", "additionalProperties": False,
+          "required": ["path", "oldPath", "status", "insertions", "deletions", "binary"],
+          "properties": {
+            "path": {"type": "string"}, "oldPath": {"type": ["string", "null"]},
+            "status": {"enum": ["added", "modified", "deleted", "renamed", "copied"]},
+            "insertions": {"type": "integer", "minimum": 0}, "deletions": {"type": "integer", "minimum": 0},
+            "binary": {"type": "boolean"}}}},
+        "insertions": {"type": "integer", "minimum": 0},
+        "deletions": {"type": "integer", "minimum": 0},
+        "lines": {"type": "integer", "minimum": 0},
+        "digest": {"type": "string", "description": "sha256 of the patch; empty when nothing changed"},
+        "empty": {"type": "boolean"},
+        "verify": {"oneOf": [{"type": "null"}, {
+          "type": "object", "additionalProperties": False,
+          "required": ["ok", "exitCode", "output", "durationMs", "timedOut"],
+          "properties": {
+            "ok": {"type": "boolean"}, "exitCode": {"type": ["integer", "null"]}, "output": {"type": "string"},
+            "durationMs": {"$ref": "#/$defs/duration"}, "timedOut": {"type": "boolean"}}}]},
+        "workspace": {"type": "string"}
       }
     },
     "aggregation": {
@@ -294,7 +358,8 @@ result = {
         "reasoning": {"type": ["string", "null"]},
         "errorKind": {"$ref": "#/$defs/errorKind"},
         "error": {"type": ["string", "null"]},
-        "usage": {"type": "object"}
+        "usage": {"type": "object"},
+        "change": {"$ref": "#/$defs/change"}
       }
     },
     "agent": {

@@ -49,6 +49,7 @@ class TaskRequest:
     data: Mapping[str, Any] = field(default_factory=dict)
     timeout: float | None = None  # seconds
     inactivity: float | None = None  # seconds without output → hang
+    workspace: str | None = None  # absolute path: the attempt's own checkout, the task's working directory
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,7 +26,7 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
           output: Path | None, state_dir: Path, concurrency: int | None, out: TextIO, err: TextIO,
           progress: bool = True, junit: Path | None = None, log_format: str | None = None,
           log_level: str = "warning", drain_timeout: float = 10.0, verbose: bool = False,
-          html: Path | None = None) -> int:
+          html: Path | None = None, keep_workspaces: bool = False, force: bool = False) -> int:
 
     from runner import api
     from runner.observe import trace
@@ -41,7 +41,8 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
     trace.configure()
     trace.set_redactor(redactor)
     setup_logging(log_format, log_level, redactor, err)
-    ctx = RunContext(pattern_name=pattern.name, state_dir=state_dir, drain_timeout=drain_timeout)
+    ctx = RunContext(pattern_name=pattern.name, state_dir=state_dir, drain_timeout=drain_timeout,
+                     keep_workspaces=keep_workspaces, force=force)
     reporter = make_progress(err, redactor=redactor, verbose=verbose) if progress else None
     unsubscribe = ctx.bus.subscribe(reporter.on_agent_event) if reporter is not None else None
     hook = _progress_hook(reporter, ctx) if reporter is not None else None
@@ -147,12 +148,15 @@ def _progress_hook(reporter: Any, ctx: RunContext):  # type: ignore[no-untyped-d
               help="Write the run's HTML report here (as `runner report` makes it).")
 @click.option("--drain-timeout", type=click.FloatRange(0), default=10.0, show_default=True,
               help="Seconds running tasks may finish after Ctrl-C/SIGTERM (a second one forces).")
+@click.option("--keep-workspaces", is_flag=True, help="Keep the agents' workspaces (worktrees, copies) after the run.")
+@click.option("--force", is_flag=True, help="`land: apply` even onto a working tree with uncommitted changes.")
 def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
             output: Path | None, state_dir: Path, concurrency: int | None, junit: Path | None,
             log_format: str | None, log_level: str, quiet: bool, verbose: bool, html: Path | None,
-            drain_timeout: float) -> None:
+            drain_timeout: float, keep_workspaces: bool, force: bool) -> None:
     """Run PATTERN (a file, or a built-in pattern named builtin:NAME) with a pool."""
     from runner.cli import run_command
 
     run_command(apply, pattern, pool_path, inputs, input_files, output, state_dir, concurrency,
-                sys.stdout, sys.stderr, not quiet, junit, log_format, log_level, drain_timeout, verbose, html)
+                sys.stdout, sys.stderr, not quiet, junit, log_format, log_level, drain_timeout, verbose, html,
+                keep_workspaces, force)

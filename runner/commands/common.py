@@ -49,6 +49,8 @@ def _short(value: Any, width: int = 60) -> str:
 
 def summary_text(result: dict[str, Any]) -> str:
     """A readable end-of-run summary: one line per step, its agents' answers, the outputs."""
+    from runner.workspace.describe import step_change_lines
+
     lines = [f"run {result['runId']}: {result['status']} (exit {result['exitCode']}, "
              f"{result['durationMs'] / 1000:.2f}s) — pattern {result['pattern']['name']}"]
     for step in result["steps"]:
@@ -64,6 +66,7 @@ def summary_text(result: dict[str, Any]) -> str:
                 lines.append(f"    {a['agentId']}: {_short(a.get('result'))}{c}")
             else:
                 lines.append(f"    {a['agentId']}: {a['status']} {a.get('errorKind')}: {_short(a.get('error'), 80)}")
+        lines += [f"    {line}" for line in step_change_lines(step)]
         if step.get("error"):
             lines.append(f"    error: {step['error']['message']}")
     for name, value in (result.get("outputs") or {}).items():

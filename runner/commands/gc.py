@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 if TYPE_CHECKING:
-    from runner.runtimes.base import Leftover
+    from runner.runtimes.base import GcRequest, Leftover
 
 
 def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, out: TextIO,
@@ -19,7 +19,8 @@ def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, o
 
     Asks every runtime of ``runner.runtimes.RUNTIMES`` (its ``gc``, with the options of the
     pool's entry for it when ``pool_path`` names one) for the leftovers of dead runs; a runtime
-    that cannot look (no docker engine) prints one ``NAME: skipped (why)`` line. Then marks
+    that cannot look (no docker engine) prints one ``NAME: skipped (why)`` line. Then removes
+    the workspaces (git worktrees, runner branches, copies) of dead runs and marks
     every unfinished run of ``state_dir`` (its runner died: nobody holds its journal's lock) as
     ``killed`` in its journal.
     """
@@ -40,12 +41,19 @@ def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, o
         if result.skipped:
             out.write(f"{name}: skipped ({result.skipped})\n")
         lines += [left.line() for left in result.leftovers]
+    lines += [left.line() for left in _workspaces(request)]
     lines += [left.line() for left in _mark_killed(state_dir, run_id, dry_run)]
     for line in lines:
         out.write(line + "\n")
     if not lines:
         out.write("nothing to remove\n")
     return 1 if any("\tFAILED" in line for line in lines) else 0
+
+
+def _workspaces(request: GcRequest) -> list[Leftover]:
+    from runner.workspace.gc import gc_workspaces
+
+    return gc_workspaces(request.state_dir, dry_run=request.dry_run, run_id=request.run_id)
 
 
 def _mark_killed(state_dir: Path, run_id: str | None, dry_run: bool) -> list[Leftover]:

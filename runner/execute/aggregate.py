@@ -13,6 +13,10 @@ Rules that hold for every method (documented once here, tested in
   ``42``) — but ``1`` and ``1.0`` differ, and strings nested inside lists or dicts are
   compared exactly. The output is the *original* value of the first answer of the winning
   group, never the canonical form.
+* **Changes** (steps whose agents work in workspaces): an answer carries its captured
+  change. ``voting`` and ``consensus`` then compare *changes* (identical patches are one
+  answer) and output the winning change; ``best-change`` ranks them: verified first, then
+  highest confidence, then fewest changed lines, then agent id (so ties are deterministic).
 * **Unknown confidence** (``None``) counts as ``NEUTRAL_CONFIDENCE`` (0.5) wherever it is a
   *weight* (weighted voting, consensus support, best-confidence ranking). A *reported*
   confidence is the mean of the known confidences of the answers it stands for, and ``None``
@@ -36,7 +40,7 @@ from runner.spec.models import Aggregation
 __all__ = ["Answer", "Aggregate", "aggregate", "canonical", "NEUTRAL_CONFIDENCE", "TYPES", "VOTING_METHODS"]
 
 NEUTRAL_CONFIDENCE = 0.5
-TYPES = ("voting", "consensus", "merge", "first", "best-confidence", "all")
+TYPES = ("voting", "consensus", "merge", "first", "best-confidence", "best-change", "all")
 VOTING_METHODS = ("majority", "plurality", "unanimous", "weighted")
 
 
@@ -49,6 +53,12 @@ class Answer:
     confidence: float | None = None
     reasoning: str = ""
     weight: float = 1.0
+    change: dict[str, Any] | None = None  # the captured change (a workspace step's answer)
+
+    @property
+    def value(self) -> Any:
+        """What voting compares and outputs: the change when there is one, else the result."""
+        return self.result if self.change is None else self.change
 
     @property
     def strength(self) -> float:
@@ -124,7 +134,8 @@ def _groups(answers: list[Answer]) -> dict[str, list[Answer]]:
     """Answers grouped by canonical key, groups in order of first appearance."""
     groups: dict[str, list[Answer]] = {}
     for a in answers:
-        groups.setdefault(canonical(a.result), []).append(a)
+        key = canonical(a.result) if a.change is None else f"change:{a.change.get('digest') or 'empty'}"
+        groups.setdefault(key, []).append(a)
     return groups
 
 
@@ -169,7 +180,7 @@ def _voting(spec: Aggregation, answers: list[Answer]) -> Aggregate:
         )
     winners = groups[top]
     return Aggregate(
-        output=winners[0].result,
+        output=winners[0].value,
         confidence=mean_confidence(winners),
         votes=votes,
         agreement=share,
@@ -203,7 +214,7 @@ def _consensus(spec: Aggregation, answers: list[Answer]) -> Aggregate:
     winners = groups[top]
     mean = mean_confidence(winners)
     return Aggregate(
-        output=winners[0].result,
+        output=winners[0].value,
         confidence=None if mean is None else mean * share,
         votes=votes,
         agreement=share,
@@ -277,6 +288,28 @@ def _best_confidence(spec: Aggregation, answers: list[Answer]) -> Aggregate:
     )
 
 
+def _best_change(spec: Aggregation, answers: list[Answer]) -> Aggregate:
+    """Verified first, then highest confidence (unknown → 0.5), fewest changed lines, agent id."""
+    changed = [a for a in answers if a.change is not None]
+    if not changed:
+        return _undecided("no answer carries a change (the step has no workspace)")
+
+    def rank(a: Answer) -> tuple[int, float, int, str]:
+        c = a.change or {}
+        ok = (c.get("verify") or {}).get("ok")
+        verified = 0 if ok is True else 1 if ok is None else 2
+        conf = NEUTRAL_CONFIDENCE if a.confidence is None else a.confidence
+        return verified, -conf, int(c.get("lines", 0)), a.agent_id
+
+    best = min(changed, key=rank)
+    c = best.change or {}
+    return Aggregate(
+        output=best.change, confidence=best.confidence,
+        reason=f"best change of {len(changed)}: {best.agent_id} ({c.get('lines', 0)} lines changed"
+               f"{', verified' if (c.get('verify') or {}).get('ok') else ''})",
+    )
+
+
 def _all(spec: Aggregation, answers: list[Answer]) -> Aggregate:
     output = [
         {"agent": a.agent_id, "result": a.result, "confidence": a.confidence, "reasoning": a.reasoning}
@@ -294,5 +327,6 @@ _METHODS: dict[str, Callable[[Aggregation, list[Answer]], Aggregate]] = {
     "merge": _merge,
     "first": _first,
     "best-confidence": _best_confidence,
+    "best-change": _best_change,
     "all": _all,
 }

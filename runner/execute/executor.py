@@ -69,6 +69,7 @@ class Executor:
         self._cleaned = False
         self._candidates = candidates
         self._unsubscribe = ctx.bus.subscribe(self._agent_event)
+        self.workspaces = _workspaces(plan, ctx)
 
     # ------------------------------------------------------------ events
     def _emit(self, name: str, **fields: Any) -> None:
@@ -101,7 +102,8 @@ class Executor:
         task_pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="task")
         node_pool = ThreadPoolExecutor(max_workers=max(4, len(pattern.steps)), thread_name_prefix="node")
         steps = StepRunner(self.plan, self.manager, self.records, self.journal, task_pool, self.stopping,
-                           self.ctx.run_id, self._candidates, concurrency=self.concurrency, halted=self.halted)
+                           self.ctx.run_id, self._candidates, concurrency=self.concurrency, halted=self.halted,
+                           workspaces=self.workspaces)
         running = 0
         try:
             while ready or running:
@@ -282,6 +284,8 @@ class Executor:
             for agent_id, metrics in sorted(self.manager.metrics.items()):
                 self._emit("agent_metrics", agent=agent_id, runtime=self.manager.runtime_name(agent_id),
                            **metrics)
+        if self.workspaces is not None:
+            self.cleanup_problems += self.workspaces.cleanup()
         for problem in self.cleanup_problems:
             self._emit("cleanup_problem", problem=problem)
 
@@ -306,6 +310,16 @@ class Executor:
 
 _LOGGED = frozenset({"step", "agent", "attempt", "status", "errorKind", "error", "confidence", "name",
                      "state", "detail", "reason", "problem", "agents"})
+
+
+def _workspaces(plan: Plan, ctx: RunContext) -> Any:
+    """The run's workspaces when a step works in them."""
+    from runner.workspace.manager import Workspaces, captures
+
+    if not any(captures(s) for s in plan.pattern.steps):
+        return None
+    return Workspaces(ctx.run_dir, ctx.run_id, ctx.workdir, ctx.state_dir, keep=ctx.keep_workspaces,
+                      force=ctx.force)
 
 
 def _classify(error: BaseException) -> tuple[FailureKind, str]:

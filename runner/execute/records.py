@@ -42,15 +42,21 @@ class AttemptRecord:
     error_kind: FailureKind | None = None
     error: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    change: dict[str, Any] | None = None  # the captured change (steps with a workspace)
+    diff: str = ""  # the change's patch text, for templates only (not in result.json)
+    feedback: str = ""  # why it failed, for the retry's `attempt.feedback` (the verify output tail)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "attempt": self.attempt, "agentId": self.agent_id, "item": self.item,
             "startedAt": iso(self.started), "finishedAt": iso(self.finished),
             "durationMs": ms(self.started, self.finished), "status": self.status,
             "result": self.result, "confidence": self.confidence, "reasoning": self.reasoning,
             "errorKind": _value(self.error_kind), "error": self.error, "usage": dict(self.usage),
         }
+        if self.change is not None:
+            out["change"] = self.change
+        return out
 
 
 @dataclass(kw_only=True)
@@ -67,6 +73,8 @@ class StepRecord:
     error_kind: FailureKind | None = None
     error: str | None = None
     answers: list[Any] = field(default_factory=list)  # per item: list of aggregate.Answer
+    change: dict[str, Any] | None = None  # the chosen change (steps with a workspace)
+    landed: dict[str, Any] | None = None  # where it landed (``land``)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_attempt(self, record: AttemptRecord) -> None:
@@ -75,7 +83,7 @@ class StepRecord:
 
     def template_view(self) -> dict[str, Any]:
         """What later steps' templates see as ``steps.<id>``."""
-        return {
+        view = {
             "output": self.output, "confidence": self.confidence, "status": self.status, "error": self.error,
             "results": [
                 {"agent": a.agent_id, "result": a.result, "confidence": a.confidence, "reasoning": a.reasoning,
@@ -83,6 +91,19 @@ class StepRecord:
                 for a in self.attempts if a.status == "ok"
             ],
         }
+        diffs = {id(a.change): a.diff for a in self.attempts if a.change is not None}
+        view["changes"] = [{**c, "diff": diffs.get(id(c), "")} for c in self.changes()]
+        view["change"] = None if self.change is None else {**self.change, "diff": diffs.get(id(self.change), "")}
+        view["landed"] = self.landed
+        return view
+
+    def changes(self) -> list[dict[str, Any]]:
+        """The last captured change of each agent (and item), in the order agents first answered."""
+        last: dict[tuple[str, int | None], dict[str, Any]] = {}
+        for a in self.attempts:
+            if a.change is not None:
+                last[(a.agent_id, a.item)] = a.change
+        return list(last.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,4 +114,6 @@ class StepRecord:
             "attempts": [a.to_dict() for a in self.attempts],
             "error": {"kind": _value(self.error_kind) or FailureKind.TASK.value, "message": self.error}
             if self.error else None,
+            **({"changes": self.changes(), "change": self.change, "landed": self.landed}
+               if any(a.change is not None for a in self.attempts) else {}),
         }

@@ -27,7 +27,12 @@ from runner.execute.retry import delays, should_retry
 from runner.observe import trace
 from runner.plan.model import Plan, Selection
 from runner.spec.models import MAX_ITEMS_LIMIT, Step
+from runner.workspace.manager import Workspaces, captures
 
+TaskFor = Callable[[dict[str, Any]], str]  # the `attempt` view -> the task text
+
+_FEEDBACK_CHARS = 4000  # of a failed attempt's output, for the retry's `attempt.feedback`
+_FIRST = {"number": 1, "feedback": ""}  # the `attempt` a first attempt's task sees
 _LOSER_WAIT = 5.0  # s a cancelled race loser may take to return (so its attempt is on record)
 
 
@@ -51,7 +56,7 @@ class StepRunner:
     def __init__(self, plan: Plan, manager: AgentManager, records: dict[str, StepRecord],
                  journal: Any, task_pool: ThreadPoolExecutor, stopping: threading.Event,
                  run_id: str, candidates: list[AgentInfo], concurrency: int = 64,
-                 halted: threading.Event | None = None) -> None:
+                 halted: threading.Event | None = None, workspaces: Workspaces | None = None) -> None:
         self.plan = plan
         self.manager = manager
         self.records = records
@@ -63,6 +68,7 @@ class StepRunner:
         self.candidates = candidates
         self.concurrency = concurrency  # the task pool's size
         self._items: dict[str, list[Any]] = {}  # step id -> its forEach items, read when it is selected
+        self.workspaces = workspaces
         self.spawn_failures: dict[str, AgentFailure] = {}  # agent id -> why its spawn node failed
         self.login = LoginHandler(manager)
         # Race losers are cancelled: the task each (step, item, slot) runs now, and the slots that lost.
@@ -138,6 +144,8 @@ class StepRunner:
         for retry in range(step.retry.limit + 1):
             outcome = self._aggregate_once(step, rec)
             if outcome is None:
+                if captures(step):
+                    self._choose_and_land(step, rec)
                 return
             if step.validation.on_failure == "fallback":
                 rec.output, rec.confidence = step.validation.fallback, None
@@ -149,6 +157,33 @@ class StepRunner:
             self.execute(step)
 
     # ------------------------------------------------------------ internals
+    def _choose_and_land(self, step: Step, rec: StepRecord) -> None:
+        """The step's chosen change (the aggregation's output, or its only change), landed if asked."""
+        from runner.errors import WorkspaceError
+
+        answers = [a for items in rec.answers for a in items]
+        rec.change = next((a.change for a in answers if a.change is not None and a.change is rec.output), None)
+        if rec.change is None and len(answers) == 1 and not step.for_each:
+            rec.change = answers[0].change
+        if step.land is None or self.workspaces is None:
+            return
+        if rec.change is None:
+            raise StepFailed(FailureKind.LAND, f"step `{step.id}` chose no single change to land "
+                              "(aggregation best-change or voting chooses one)")
+        try:
+            rec.landed = self.workspaces.land(step, rec.change, self._renderer(step))
+        except WorkspaceError as exc:
+            raise StepFailed(FailureKind.LAND, exc.render()) from exc
+        self.journal.event("change_landed", step=step.id, agent=rec.change["agent"], **rec.landed)
+
+    def _renderer(self, step: Step, **extra: Any) -> Callable[[str, str], str]:
+        from runner.spec.templates import render, step_site
+
+        def render_at(src: str, key: str) -> str:
+            return render(src, self.context(**extra), site=step_site(self.plan.pattern, step.id, key))
+
+        return render_at
+
     def _aggregate_once(self, step: Step, rec: StepRecord) -> str | None:
         """Aggregate every item; returns why validation failed, or None."""
         outputs, confidences, details = [], [], []
@@ -200,7 +235,7 @@ class StepRunner:
         """(item position, work) for every item: one chain of agents (sequential), else one
         task per agent; item i runs on lane i mod len(lanes). Each item's task is rendered when
         its work is first handed out."""
-        from runner.spec.templates import render, step_site
+        from runner.spec.templates import step_site
 
         site = step_site(self.plan.pattern, step.id)  # errors point at the step's task in the file
         for pos, item in enumerate(items):
@@ -209,7 +244,8 @@ class StepRunner:
             if step.strategy == "sequential":
                 yield pos, functools.partial(self._chain, step, sel, agents, index, item, site)
                 continue
-            task = render(step.task, self.context(item=item, index=index, previous=[]), site=site)
+            task = _task_for(step.task, self.context(item=item, index=index, previous=[]), site)
+            task(_FIRST)  # a template error stops the step here, before its agents start
             for slot, info in enumerate(agents):
                 yield pos, functools.partial(self._guarded, step, sel, info, slot, index, item, task)
 
@@ -269,13 +305,12 @@ class StepRunner:
     def _chain(self, step: Step, sel: Selection, agents: tuple[AgentInfo, ...], index: int | None, item: Any,
                site: Any) -> list[Answer]:
         """``strategy: sequential``: one agent after another, each task rendered with ``previous``."""
-        from runner.spec.templates import render
-
         answers: list[Answer] = []
         for slot, info in enumerate(agents):
             previous = [{"agent": a.agent_id, "result": a.result, "confidence": a.confidence,
                          "reasoning": a.reasoning} for a in answers]
-            task = render(step.task, self.context(item=item, index=index, previous=previous), site=site)
+            task = _task_for(step.task, self.context(item=item, index=index, previous=previous), site)
+            task(_FIRST)  # a template error stops the step here, before the agent starts
             answer = self._guarded(step, sel, info, slot, index, item, task)
             if answer is not None:
                 answers.append(answer)
@@ -295,7 +330,7 @@ class StepRunner:
         return cancelled
 
     def _guarded(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
-                 item: Any, task: str) -> Answer | None:
+                 item: Any, task: TaskFor) -> Answer | None:
         """One agent's task with retries; None when it finally failed (recorded)."""
         try:
             return self._attempts(step, sel, info, slot, index, item, task)
@@ -303,23 +338,25 @@ class StepRunner:
             return None
 
     def _attempts(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
-                  item: Any, task: str) -> Answer:
+                  item: Any, task_for: TaskFor) -> Answer:
         rec = self.records[step.id]
         backoff = delays(step.retry)
         tried = [info.id]
         attempt = 0
         self._answering(step, index, slot, info.id)
+        feedback = ""
         while True:
             attempt += 1
             record = AttemptRecord(attempt=attempt, agent_id=info.id, item=index)
             rec.add_attempt(record)
+            task = task_for({"number": attempt, "feedback": feedback})  # a retry's sees why the last failed
             # the task as sent (redacted by the journal): what the run report shows per step
             self.journal.event("attempt_started", step=step.id, attempt=attempt, agent=info.id, item=index,
                                task=task)
             try:
                 with trace.span(trace.EXECUTE_TASK, step_id=step.id, agent_id=info.id, agent_type=info.type,
                                 attempt=attempt) as span:
-                    result = self._one(step, sel, info, slot, index, item, task, attempt)
+                    result = self._in_workspace(step, sel, info, slot, index, item, task, attempt, record)
                     answer = self._accept(step, info, result, record)
                     span.set(duration_ms=int((time.time() - record.started) * 1000))
                     if answer.confidence is not None:
@@ -334,6 +371,7 @@ class StepRunner:
             except Exception as exc:  # whatever an adapter raised: a documented kind, and on record
                 failure = as_failure(exc, info.id)
                 self._record_failure(step, record, failure)
+                feedback = failure.output[-_FEEDBACK_CHARS:] if failure.kind is FailureKind.VERIFY else str(failure)
                 retry_on = self.login.handle(info, failure) if failure.kind is FailureKind.LOGIN else None
                 if retry_on is not None and not self.stop(step).is_set():  # pool's login policy: once more
                     info = retry_on
@@ -344,8 +382,23 @@ class StepRunner:
                     raise failure from failure.__cause__  # its own cause (as_failure set it)
                 info = self._retry_agent(step, sel, info, slot, index, tried)
 
+    def _in_workspace(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
+                      item: Any, task: str, attempt: int, record: AttemptRecord) -> TaskResult:
+        """One attempt; in a workspace of its own when the step has one (captured and verified after)."""
+        if not captures(step) or self.workspaces is None:
+            return self._one(step, sel, info, slot, index, item, task, attempt)
+        _local_only(step, info, sel.runtimes.get(info.id))
+        render = self._renderer(step, item=item, index=index)
+        ws = self.workspaces.prepare(step, info.id, index, attempt, render)
+        result = self._one(step, sel, info, slot, index, item, task, attempt, workspace=str(ws.cwd))
+        record.change, record.diff, failure = self.workspaces.finish(step, ws, info.id, index, attempt, render,
+                                                                     self.stopping)
+        if failure is not None:
+            raise failure
+        return result
+
     def _one(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
-             item: Any, task: str, attempt: int) -> TaskResult:
+             item: Any, task: str, attempt: int, workspace: str | None = None) -> TaskResult:
         failed = self.spawn_failures.pop(info.id, None)
         if failed is not None:
             raise failed
@@ -355,7 +408,7 @@ class StepRunner:
             data.update(item=item, index=index)
         request = TaskRequest(
             task_id=f"{self.run_id}/{step.id}/{'' if index is None else index}/{slot}/{attempt}",
-            description=task, data=data, timeout=step.timeout, inactivity=step.inactivity,
+            description=task, data=data, timeout=step.timeout, inactivity=step.inactivity, workspace=workspace,
         )
         opened: list[Any] = []  # the transcript file is opened on the agent's first output, if any
 
@@ -409,7 +462,7 @@ class StepRunner:
         weight = max((info.expertise.get(c, info.expertise.get("*", 1.0)) for c in step.agents.capabilities),
                      default=info.expertise.get("*", 1.0))
         return Answer(agent_id=info.id, result=result.result, confidence=confidence,
-                      reasoning=result.reasoning, weight=weight)
+                      reasoning=result.reasoning, weight=weight, change=record.change)
 
     def _record_failure(self, step: Step, record: AttemptRecord, failure: AgentFailure) -> None:
         if record.status == "rejected":
@@ -456,6 +509,38 @@ class StepRunner:
             self._answering(step, index, slot, spare[0].id)
             return spare[0]
         return info
+
+
+def _task_for(src: str, context: dict[str, Any], site: Any) -> TaskFor:
+    """The task of each attempt: rendered once, again for a retry (which sees ``attempt``)."""
+    from runner.spec.templates import render
+
+    first: list[str] = []
+
+    def task_for(attempt: dict[str, Any]) -> str:
+        if attempt["number"] == 1 and first:
+            return first[0]
+        text = render(src, {**context, "attempt": attempt}, site=site)
+        if attempt["number"] == 1:
+            first.append(text)
+        return text
+
+    return task_for
+
+
+def _local_only(step: Step, info: AgentInfo, runtime: str | None) -> None:
+    """Workspaces reach local per-task agents (a working directory per task) for now."""
+    d = info.definition
+    why = None
+    if d is None or info.endpoint is not None:
+        why = "a remote agent (workspaces reach local agents only, for now)"
+    elif d.mode == "long-lived":
+        why = "a long-lived agent (its session has one working directory: use mode per-task)"
+    elif (runtime or d.runtime or "local") != "local":
+        why = f"an agent of runtime `{runtime or d.runtime}` (workspaces reach local agents only, for now)"
+    if why is not None:
+        raise AgentFailure(FailureKind.CONFIG, f"step `{step.id}` has a workspace, but {info.id} is {why}",
+                           agent_id=info.id)
 
 
 def _no_answer(step: Step, rec: StepRecord, item: int | None) -> StepFailed:

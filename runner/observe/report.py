@@ -90,6 +90,12 @@ def _failure_text(step: Mapping[str, Any], redactor: Redactor) -> tuple[str, str
     return _text(message, redactor), _text(kind, redactor), _text("\n".join(lines), redactor)
 
 
+def step_change_lines(step: Mapping[str, Any]) -> list[str]:
+    from runner.workspace.describe import step_change_lines as lines
+
+    return lines(step)
+
+
 def junit_xml(result: Mapping[str, Any], redactor: Redactor | None = None) -> str:
     """The run as JUnit XML: a ``<testsuites>`` with one ``<testsuite>``, a ``<testcase>`` per step.
 
@@ -120,8 +126,10 @@ def junit_xml(result: Mapping[str, Any], redactor: Redactor | None = None) -> st
         elif step["status"] in ("skipped", "cancelled", "pending"):
             ET.SubElement(case, "skipped", {"message": step["status"]})
             counts["skipped"] += 1
-        if step.get("output") is not None:
-            ET.SubElement(case, "system-out").text = _text(step["output"], r)
+        changes = step_change_lines(step)  # workspace steps: every change, the chosen one, where it landed
+        if step.get("output") is not None or changes:
+            out = [] if step.get("output") is None else [_text(step["output"], r)]
+            ET.SubElement(case, "system-out").text = "\n".join(out + [_text(c, r) for c in changes])
     error = result.get("error")
     if error and result["status"] in ("error", "interrupted") and not counts["failures"]:
         case = ET.SubElement(suite, "testcase", {"name": "(run)", "classname": pattern, "time": "0.000"})
@@ -202,6 +210,10 @@ def markdown_summary(result: Mapping[str, Any], redactor: Redactor | None = None
         lines.append(f"| {_cell(step['id'], r)} | {STATUS_ICON.get(step['status'], '')} {step['status']} "
                      f"| {_cell(step.get('output'), r)} | {'–' if conf is None else f'{conf:.2f}'} "
                      f"| {_cell(_votes(step.get('aggregation')), r)} | {_seconds(step.get('durationMs'))} s |")
+    changed = [(s["id"], line) for s in result.get("steps") or [] for line in step_change_lines(s)]
+    if changed:
+        lines += ["", "**Changes**", ""]
+        lines += [f"- `{_cell(sid, r)}`: {_cell(line, r, 300)}" for sid, line in changed]
     problems = [(s["id"], s.get("error")) for s in result.get("steps") or [] if s.get("error")]
     if result.get("error"):
         problems.insert(0, ("run", result["error"]))

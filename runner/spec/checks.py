@@ -21,7 +21,11 @@ _SCOPED = {
     "item": "the task of a step with `forEach`",
     "index": "the task of a step with `forEach`",
     "previous": "the task of a step with `strategy: sequential`",
+    "attempt": "the task of a step (each attempt renders it: `attempt.number`, `attempt.feedback`)",
 }
+# Templates inside objects: (key, sub-key); rendered when the step runs, like `task`
+_NESTED_TEMPLATES = (("workspace", "from"), ("verify", "run"), ("land", "branch"), ("land", "path"),
+                     ("land", "message"))
 
 
 def check_pattern(data: Any, rep: Reporter) -> None:
@@ -99,6 +103,14 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
         src = step.get(key)
         if isinstance(src, str):
             deps += _check_template(f"{base}.{key}", src, is_expr, inputs, index, rep, scope=_scope(step, key))
+    for key, sub in _NESTED_TEMPLATES:
+        holder = step.get(key)
+        if isinstance(holder, str) and key == "verify":  # `verify: COMMAND` is short for `verify: {run: COMMAND}`
+            deps += _check_template(f"{base}.{key}", holder, False, inputs, index, rep, scope=frozenset())
+        if isinstance(holder, dict) and isinstance(holder.get(sub), str):
+            deps += _check_template(f"{base}.{key}.{sub}", holder[sub], False, inputs, index, rep,
+                                    scope=frozenset())
+    _check_workspace(base, step, rep)
     if step.get("runs") in ("on-failure", "always") and not deps:
         rep.add(f"{base}.runs", f"`runs: {step['runs']}` reacts to the steps this step needs, and it needs none "
                 "(add `needs`)", at_value=True)
@@ -110,11 +122,31 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
     return deps
 
 
+def _check_workspace(base: str, step: dict[str, Any], rep: Reporter) -> None:
+    """verify / land / requireChange / best-change need a workspace whose change is captured."""
+    ws = step.get("workspace")
+    mode = ws if isinstance(ws, str) else ws.get("mode") if isinstance(ws, dict) else None
+    captured = ws is not None and mode != "shared"
+    agg = step.get("aggregation")
+    agg_type = agg if isinstance(agg, str) else agg.get("type") if isinstance(agg, dict) else None
+    wanting = [f"{base}.{k}" for k in ("verify", "land") if k in step]
+    if isinstance(ws, dict) and ws.get("requireChange"):
+        wanting.append(f"{base}.workspace.requireChange")
+    if agg_type == "best-change":
+        wanting.append(f"{base}.aggregation")
+    for path in wanting:
+        if not captured:
+            rep.add(path, "needs a `workspace` whose change is captured (mode worktree, copy or readonly; "
+                    "see docs/workspaces.md)", at_value=True)
+    if "land" in step and mode == "readonly":
+        rep.add(f"{base}.land", "a readonly workspace has no change to land", at_value=True)
+
+
 def _scope(step: dict[str, Any], key: str) -> frozenset[str]:
     """The scoped variables (``_SCOPED``) that template ``key`` of ``step`` sees."""
     if key != "task":  # `when` and `forEach` are evaluated once, before any item or agent
         return frozenset()
-    found = set()
+    found = {"attempt"}
     if "forEach" in step:
         found |= {"item", "index"}
     if step.get("strategy") == "sequential":

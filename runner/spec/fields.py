@@ -16,7 +16,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-STEP_FIELDS = ("output", "confidence", "status", "error", "results")
+STEP_FIELDS = ("output", "confidence", "status", "error", "results",
+               "changes", "change", "landed")  # the last three: steps with a workspace (else [] / none)
 ANSWER_FIELDS = ("agent", "result", "confidence", "reasoning", "item")  # one entry of steps.ID.results
 PREVIOUS_FIELDS = ("agent", "result", "confidence", "reasoning")  # one entry of previous
 

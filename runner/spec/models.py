@@ -42,7 +42,7 @@ class AgentRequirement:
 
 @dataclass(frozen=True, kw_only=True)
 class Aggregation:
-    type: str = "all"  # voting | consensus | merge | first | best-confidence | all
+    type: str = "all"  # voting | consensus | merge | first | best-confidence | best-change | all
     method: str = "majority"  # voting: majority | plurality | unanimous | weighted
     threshold: float = 0.5  # consensus: fraction of (confidence-weighted) agreement required
 
@@ -78,6 +78,35 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkspaceSpec:
+    """Where a step's agents work (``workspace:``; see docs/workspaces.md)."""
+
+    source: str | None = None  # `from`: a directory or template; None: the run's working directory
+    mode: str | None = None  # worktree | copy | shared | readonly; None: worktree in git, else copy
+    base: str | None = None  # a git ref; None: the current state, uncommitted files included
+    require_change: bool = False  # an empty change fails the attempt (`no-change`)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verify:
+    """``verify:``: a command run in each agent's workspace after it finishes; exit 0 = verified."""
+
+    run: str
+    timeout: float | None = None  # seconds
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Land:
+    """``land:``: what happens to the step's chosen change."""
+
+    to: str  # patch | branch | apply
+    branch: str | None = None  # template; default runner-land/<run-id>/<step>
+    path: str | None = None  # template (patch); default <journal>/changes/<step>/chosen.patch
+    message: str | None = None  # template: the commit message (branch)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Step:
     id: str
     task: str  # Jinja2 template source
@@ -94,6 +123,9 @@ class Step:
     for_each: str | None = None  # Jinja2 expression yielding a list; `item` in the task
     max_items: int = MAX_ITEMS  # most items `for_each` may give; more fails the step (config)
     data: Mapping[str, Any] = field(default_factory=dict)  # extra structured data sent with the task
+    workspace: WorkspaceSpec | None = None  # None: today's shared working directory
+    verify: Verify | None = None
+    land: Land | None = None
     line: int = 0  # where the step starts in its file (for messages)
 
 

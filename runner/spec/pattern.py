@@ -15,10 +15,13 @@ from runner.spec.models import (
     Aggregation,
     Backoff,
     InputSpec,
+    Land,
     Pattern,
     RetryPolicy,
     Step,
     Validation,
+    Verify,
+    WorkspaceSpec,
 )
 from runner.spec.units import optional_duration, parse_duration
 from runner.spec.yamlload import YamlDoc
@@ -115,5 +118,31 @@ def _step(s: dict[str, Any], line: int) -> Step:
         for_each=s.get("forEach"),
         max_items=s.get("maxItems", MAX_ITEMS),
         data=dict(s.get("data") or {}),
+        workspace=_workspace(s.get("workspace")),
+        verify=_verify(s.get("verify")),
+        land=_land(s.get("land")),
         line=line,
     )
+
+
+def _workspace(w: Any) -> WorkspaceSpec | None:
+    if w is None:
+        return None
+    w = {"mode": w} if isinstance(w, str) else w
+    return WorkspaceSpec(source=w.get("from"), mode=w.get("mode"), base=w.get("base"),
+                         require_change=w.get("requireChange", False))
+
+
+def _verify(v: Any) -> Verify | None:
+    if v is None:
+        return None
+    v = {"run": v} if isinstance(v, str) else v
+    return Verify(run=v["run"], timeout=optional_duration(v.get("timeout")),
+                  env={k: str(x) for k, x in (v.get("env") or {}).items()})
+
+
+def _land(v: Any) -> Land | None:
+    if v is None:
+        return None
+    v = {"to": v} if isinstance(v, str) else v
+    return Land(to=v["to"], branch=v.get("branch"), path=v.get("path"), message=v.get("message"))

@@ -81,7 +81,7 @@ class AiderType(CliType):
         if request is not None:
             argv += ["--message", task_prompt(request)]
         # Per-task: stdin at EOF, so a question nobody can answer ends the run instead of hanging.
-        return LaunchSpec(argv=tuple(argv), env=env, cwd=self.workdir(definition, ctx),
+        return LaunchSpec(argv=tuple(argv), env=env, cwd=self.workdir(definition, ctx, request),
                           stdin="" if request is not None else None)
 
     def format_task(self, definition: AgentDef, request: TaskRequest) -> str:

@@ -43,7 +43,7 @@ class ClaudeType(CliType):
     def launch(self, definition: AgentDef, request: TaskRequest | None, ctx: RunContext,
                agent_id: str) -> LaunchSpec:
         home = self.home(ctx, agent_id)
-        cwd = self.workdir(definition, ctx)
+        cwd = self.workdir(definition, ctx, request)
         secrets = self.secrets(definition, ctx)
         if (request is None and definition.mode == "long-lived" and not secrets.get("ANTHROPIC_API_KEY")
                 and not definition.options.get("logged_in")):

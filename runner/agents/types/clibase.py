@@ -150,7 +150,10 @@ class CliType(AgentType):
         """The agent's isolated HOME: ``<run dir>/agents/<id>/home`` (absolute)."""
         return (ctx.run_dir / "agents" / agent_id / "home").resolve()
 
-    def workdir(self, definition: AgentDef, ctx: RunContext) -> Path:
+    def workdir(self, definition: AgentDef, ctx: RunContext, request: TaskRequest | None = None) -> Path:
+        """The task's workspace when it has one, else the agent's ``workdir`` or the run's."""
+        if request is not None and request.workspace:
+            return Path(request.workspace).resolve()
         return Path(definition.workdir or ctx.workdir).resolve()
 
     def secrets(self, definition: AgentDef, ctx: RunContext) -> dict[str, str]:

@@ -46,7 +46,7 @@ class CodexType(CliType):
     def launch(self, definition: AgentDef, request: TaskRequest | None, ctx: RunContext,
                agent_id: str) -> LaunchSpec:
         home = self.home(ctx, agent_id)
-        cwd = self.workdir(definition, ctx)
+        cwd = self.workdir(definition, ctx, request)
         secrets = self.secrets(definition, ctx)
         key = secrets.get("OPENAI_API_KEY")
         if request is not None and not key:

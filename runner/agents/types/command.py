@@ -98,8 +98,10 @@ class CommandType(AgentType):
             else:
                 stdin = request.description if request.description.endswith("\n") \
                     else request.description + "\n"
+        if request is not None and request.workspace:  # where runner runs: its files stay reachable
+            env.update(RUNNER_WORKSPACE=request.workspace, RUNNER_WORKDIR=str(Path(ctx.workdir).resolve()))
         env.update(ctx.label_env(agent_id))  # last: an agent cannot hide from `runner gc`
-        return LaunchSpec(argv=tuple(argv), env=env, cwd=workdir(definition, ctx), stdin=stdin)
+        return LaunchSpec(argv=tuple(argv), env=env, cwd=workdir(definition, ctx, request), stdin=stdin)
 
     def detectors(self, definition: AgentDef) -> Detectors:
         ready = compile_pattern(definition.ready_pattern) if definition.ready_pattern else None
@@ -127,8 +129,11 @@ class CommandType(AgentType):
                           reasoning=reasoning, output=output)
 
 
-def workdir(definition: AgentDef, ctx: RunContext) -> Path:
-    """The agent's working directory: ``workdir`` relative to the run's workdir."""
+def workdir(definition: AgentDef, ctx: RunContext, request: TaskRequest | None = None) -> Path:
+    """The agent's working directory: the task's workspace when it has one, else ``workdir``
+    relative to the run's workdir."""
+    if request is not None and request.workspace:
+        return Path(request.workspace)
     if not definition.workdir:
         return Path(ctx.workdir)
     return Path(ctx.workdir) / Path(definition.workdir).expanduser()

@@ -36,7 +36,7 @@ class GeminiType(CliType):
     def launch(self, definition: AgentDef, request: TaskRequest | None, ctx: RunContext,
                agent_id: str) -> LaunchSpec:
         home = self.home(ctx, agent_id)
-        cwd = self.workdir(definition, ctx)
+        cwd = self.workdir(definition, ctx, request)
         secrets = self.secrets(definition, ctx)
         seed(home, cwd, with_key=bool(secrets.get("GEMINI_API_KEY") or secrets.get("GOOGLE_API_KEY")))
         env = self.base_env(definition, ctx, agent_id, home)
