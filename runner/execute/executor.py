@@ -158,8 +158,21 @@ class Executor:
             for rec in self.records.values():
                 if rec.status in ("pending", "running"):
                     rec.status = "cancelled"
+                self._end_open_attempts(rec)
         if self.interrupted is not None:
             raise self.interrupted
+
+    def _end_open_attempts(self, rec: StepRecord) -> None:
+        """An attempt still going when the run ends (a race loser that cannot drop its task, a
+        task cut short) ends ``cancelled`` on record: no attempt of a finished run is ``running``."""
+        with rec.lock:
+            open_ = [a for a in rec.attempts if a.status == "running"]
+        for a in open_:
+            a.finished = time.time()
+            a.status, a.error_kind, a.error = "cancelled", FailureKind.CANCELLED, "the run ended before this attempt"
+            self.journal.event("attempt_finished", step=rec.id, attempt=a.attempt, agent=a.agent_id, item=a.item,
+                               status=a.status, errorKind=a.error_kind.value, error=a.error,
+                               durationMs=int((a.finished - a.started) * 1000))
 
     def _stop_run(self, kind: FailureKind, message: str, force: bool = False) -> None:
         if self.error is None:

@@ -4,6 +4,7 @@ attempt ends on record, and ``retry.limit`` counts the extra attempts after the 
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,33 @@ steps:
     assert [(a["attempt"], a["agentId"]) for a in attempts] == [(1, "a1"), (2, "a2"), (3, "a3")]
     assert calls == ["a1", "a2", "a3"]  # a4 is never asked: two retries were all there was
 
+
+
+def test_no_attempt_is_left_running_when_the_run_ends(tmp_path):
+    """A race loser that cannot drop its task is still working when the run ends: its attempt
+    ends ``cancelled`` on record (result.json's schema has no ``running`` attempt)."""
+    release = threading.Event()
+
+    def slow(request):
+        release.wait(30)
+        return "late"
+
+    text = """
+name: race
+steps:
+  - id: r
+    agents: {capabilities: [w], min: 2}
+    strategy: race
+    task: go
+"""
+    try:
+        outcome = run(tmp_path, text, [PythonAgent("fast", lambda r: "first", capabilities=("w",)),
+                                       PythonAgent("slow", slow, capabilities=("w",))])
+    finally:
+        release.set()
+    assert validate_result(outcome.result) == []
+    attempts = {a["agentId"]: (a["status"], a["errorKind"], a["error"]) for a in outcome.result["steps"][0]["attempts"]}
+    assert attempts == {"fast": ("ok", None, None),
+                        "slow": ("cancelled", "cancelled", "the run ended before this attempt")}
+    finished = [e for e in read_events(Path(outcome.run_dir)) if e["event"] == "attempt_finished"]
+    assert sorted(e["agent"] for e in finished) == ["fast", "slow"]
