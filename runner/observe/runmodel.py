@@ -21,6 +21,8 @@ from typing import Any
 
 #: step states that no longer change
 FINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+#: fields of step and attempt events (and results) a report shows when present (workspaces)
+EXTRA_KEYS = ("verify", "diff", "changes", "change", "landed", "workspace")
 #: keys of a usage record that hold a cost in US dollars (claude reports ``total_cost_usd``)
 COST_KEYS = ("total_cost_usd", "cost_usd", "costUsd", "cost")
 
@@ -228,7 +230,7 @@ class RunModel:
                 step.aggregation = e["aggregation"]
             step.error_kind = e.get("errorKind")
             step.error = e.get("error") or (e.get("reason") if name == "step_skipped" else None)
-            step.extra.update({k: e[k] for k in ("verify", "diff", "changes", "workspace") if k in e})
+            step.extra.update({k: e[k] for k in EXTRA_KEYS if k in e})
         elif name == "step_retried":
             step.retries.append(str(e.get("reason") or ""))
         elif name == "attempt_started":
@@ -248,7 +250,7 @@ class RunModel:
             a.reasoning = str(e.get("reasoning") or "")
             a.error_kind, a.error = e.get("errorKind"), e.get("error")
             a.usage = e.get("usage") if isinstance(e.get("usage"), dict) else {}
-            a.extra.update({k: e[k] for k in ("verify", "diff", "changes", "workspace") if k in e})
+            a.extra.update({k: e[k] for k in EXTRA_KEYS if k in e})
         return step
 
     def _attempt(self, step: Step, agent: str, attempt: int, item: int | None) -> Attempt:
@@ -276,10 +278,24 @@ class RunModel:
                     step.status = str(s.get("status") or step.status)
                 if isinstance(s.get("error"), dict) and not step.error:
                     step.error_kind, step.error = s["error"].get("kind"), s["error"].get("message")
+                step.extra.update({k: s[k] for k in EXTRA_KEYS if s.get(k) is not None and k not in step.extra})
+                self._attempt_extras(step, s.get("attempts"))
         for a in result.get("agents") or []:
             if isinstance(a, dict) and isinstance(a.get("id"), str):
                 agent = self.agent(a["id"])
                 agent.type, agent.runtime = a.get("type"), a.get("runtime") or agent.runtime
+
+    @staticmethod
+    def _attempt_extras(step: Step, attempts: Any) -> None:
+        """A result's per-attempt records (a workspace's ``change``) onto the journaled attempts."""
+        for r in attempts if isinstance(attempts, list) else []:
+            extra = {k: r[k] for k in EXTRA_KEYS if isinstance(r, dict) and r.get(k) is not None}
+            if not extra:
+                continue
+            for a in step.attempts:
+                if (a.agent, a.attempt, a.item) == (r.get("agentId"), r.get("attempt"), r.get("item")):
+                    a.extra.update({k: v for k, v in extra.items() if k not in a.extra})
+                    break
 
     # ------------------------------------------------------------ reading
     @property

@@ -95,3 +95,40 @@ def test_any_journal_gives_a_whole_page(events, plan):
     page = render_report(m)
     assert page.rstrip().endswith("</html>")
     mermaid_dag(m)
+
+
+def test_a_workspace_change_in_the_result_is_drawn_with_its_patch_and_verify(tmp_path):
+    import json
+
+    run_dir = tmp_path / "runs" / "r2"
+    (run_dir / "changes" / "fix").mkdir(parents=True)
+    patch = run_dir / "changes" / "fix" / "codex-1.patch"
+    patch.write_text("diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1 +1 @@\n"
+                     "-    return a - b\n+    return a + b\n")
+    outside = tmp_path / "elsewhere.patch"
+    outside.write_text("+not from this run\n")
+    change = {"agent": "codex", "attempt": 1, "item": None, "patch": str(patch), "insertions": 1, "deletions": 1,
+              "files": [{"path": "calc.py", "status": "modified", "insertions": 1, "deletions": 1}],
+              "verify": {"ok": False, "exitCode": 1, "output": "1 failed <test_add>", "timedOut": False}}
+    events = [{"time": T0, "event": "run_started", "runId": "r2", "pattern": "p", "pool": "q", "inputs": {}},
+              {"time": T0, "event": "step_started", "step": "fix", "agents": ["codex", "aider"]},
+              {"time": T0, "event": "attempt_started", "step": "fix", "agent": "codex", "attempt": 1, "item": None},
+              {"time": T0, "event": "attempt_started", "step": "fix", "agent": "aider", "attempt": 1, "item": None},
+              {"time": T0, "event": "attempt_finished", "step": "fix", "agent": "codex", "attempt": 1, "item": None,
+               "status": "failed", "errorKind": "verify", "error": "verify failed (exit 1)"},
+              {"time": T0, "event": "attempt_finished", "step": "fix", "agent": "aider", "attempt": 1, "item": None,
+               "status": "ok", "result": "done"},
+              {"time": T0, "event": "run_finished", "status": "failed", "exitCode": 1}]
+    (run_dir / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (run_dir / "result.json").write_text(json.dumps({"runId": "r2", "status": "failed", "steps": [
+        {"id": "fix", "status": "failed", "landed": None, "attempts": [
+            {"agentId": "codex", "attempt": 1, "item": None, "change": change},
+            {"agentId": "aider", "attempt": 1, "item": None,
+             "change": {**change, "agent": "aider", "patch": str(outside), "verify": None}}]}]}))
+    from runner.observe.runmodel import load_model
+
+    page = render_report(load_model(run_dir))
+    assert '<span class="del">-    return a - b</span>' in page and '<span class="add">+    return a + b</span>' in page
+    assert '<span class="pill failed">verify failed</span> exit code 1' in page
+    assert "1 failed &lt;test_add&gt;" in page and "<td>calc.py</td><td>modified</td>" in page
+    assert "not from this run" not in page  # a patch path outside the run's journal is not read

@@ -127,7 +127,7 @@ def render_report(model: RunModel, redactor: Redactor | None = None, now: float 
             '<h2 id="usage">Usage and cost</h2>', render_usage(model, r),
             _values("Inputs", model.inputs, r), _values("Outputs", model.outputs, r),
             '<h2 id="details">Step details</h2>',
-            *(render_step(s, anchors[s.id], r) for s in model.steps.values()),
+            *(render_step(s, anchors[s.id], r, model.run_dir) for s in model.steps.values()),
             _transcripts(model, r),
             f'<p class="note">Made by runner from the journal <code>{esc(str(model.run_dir or ""), r)}</code> '
             f"at {_when(now)}.</p></main>",

@@ -4,11 +4,15 @@ record (votes, weights, the winner and why), verify results and diffs, errors.""
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
-from runner.observe.html.text import diff_block, esc, pre
+from runner.observe.html.text import diff_block, esc, pre, read_head, size_text
 from runner.observe.redact import Redactor
 from runner.observe.runmodel import Attempt, RunModel, Step
+
+#: most bytes of one patch the page shows
+PATCH_LIMIT = 64 * 1024
 
 
 def _num(v: Any) -> bool:
@@ -77,13 +81,49 @@ def _votes(agg: dict[str, Any], output: Any, r: Redactor) -> str:
     return "".join(parts)
 
 
-def _extras(extra: dict[str, Any], r: Redactor) -> str:
+def _verify(v: Any, r: Redactor) -> str:
+    if isinstance(v, dict) and "ok" in v:
+        state = "ok" if v.get("ok") else "failed"
+        head = (f'<p><span class="pill {state}">{"verified" if v.get("ok") else "verify failed"}</span> '
+                f'exit code {esc(v.get("exitCode"), r)}{" · timed out" if v.get("timedOut") else ""}</p>')
+        return f'<h5>verify</h5><div class="verify">{head}{pre(v.get("output"), r, cls="verify")}</div>'
+    return f'<h5>verify</h5>{pre(v, r, cls="verify")}'
+
+
+def _change(change: dict[str, Any], run_dir: Path | None, r: Redactor) -> str:
+    """A workspace's captured change: its files, its verify result, and its patch as a diff
+    (read from the journal's ``changes/`` folder, at most ``PATCH_LIMIT`` bytes)."""
+    files = change.get("files") if isinstance(change.get("files"), list) else []
+    rows = "".join(f'<tr><td>{esc(f.get("path"), r)}</td><td>{esc(f.get("status"), r)}</td>'
+                   f'<td class="num">+{esc(f.get("insertions"), r)}</td><td class="num">-{esc(f.get("deletions"), r)}</td></tr>'
+                   for f in files if isinstance(f, dict))
+    out = [f'<p class="meta">{len(files)} file(s), +{esc(change.get("insertions", 0), r)} '
+           f'-{esc(change.get("deletions", 0), r)}</p>' + (f'<table class="files">{rows}</table>' if rows else "")]
+    if change.get("verify") is not None:
+        out.append(_verify(change["verify"], r))
+    patch = Path(str(change.get("patch") or ""))
+    if run_dir is not None and change.get("patch") and patch.resolve().is_relative_to(run_dir.resolve()):
+        text, size = read_head(patch, PATCH_LIMIT)
+        if text:
+            note = (f'<p class="note truncated">the patch is {size_text(size)}: the first {size_text(PATCH_LIMIT)} '
+                    f"is shown; all of it is <code>{esc(str(patch), r)}</code></p>") if size > PATCH_LIMIT else ""
+            out.append(diff_block(text, r) + note)
+    return "".join(out)
+
+
+def _extras(extra: dict[str, Any], r: Redactor, run_dir: Path | None = None) -> str:
     """Verify results and workspace changes, when the journal has them."""
     out = []
+    if isinstance(extra.get("change"), dict):
+        out.append(f'<h5>change</h5>{_change(extra["change"], run_dir, r)}')
+    if extra.get("landed") is not None:
+        out.append(f'<h5>landed</h5>{pre(extra["landed"], r)}')
     if extra.get("verify") is not None:
-        out.append(f'<h5>verify</h5>{pre(extra["verify"], r, cls="verify")}')
+        out.append(_verify(extra["verify"], r))
     for key in ("diff", "changes"):
         value = extra.get(key)
+        if key == "changes" and isinstance(value, list):  # a step's per-agent changes: shown per attempt
+            continue
         if isinstance(value, dict) and isinstance(value.get("diff"), str):
             value = value["diff"]
         if value:
@@ -91,7 +131,7 @@ def _extras(extra: dict[str, Any], r: Redactor) -> str:
     return "".join(out)
 
 
-def render_step(step: Step, anchor: str, r: Redactor) -> str:
+def render_step(step: Step, anchor: str, r: Redactor, run_dir: Path | None = None) -> str:
     """One ``<section class="step">`` (collapsed when it succeeded)."""
     state = html.escape(step.status, quote=True)
     took = f" · {step.finished - step.started:.2f}s" if step.started and step.finished else ""
@@ -110,10 +150,11 @@ def render_step(step: Step, anchor: str, r: Redactor) -> str:
         body.append(f'<h5>aggregation</h5>{_votes(step.aggregation, step.output, r)}')
     elif step.output is not None:
         body.append(f'<h5>output</h5>{pre(step.output, r, cls="output")}')
-    body.append(_extras(step.extra, r))
+    body.append(_extras(step.extra, r, run_dir))
     for a in step.attempts:
         if a.extra:
-            body.append(f'<div class="item"><h5>{esc(a.agent, r)} attempt {a.attempt}</h5>{_extras(a.extra, r)}</div>')
+            body.append(f'<div class="item attempt-change"><h5>{esc(a.agent, r)} attempt {a.attempt}</h5>'
+                        f"{_extras(a.extra, r, run_dir)}</div>")
     opened = " open" if step.status in ("failed", "running") else ""
     return (f'<section class="step {state}" id="{anchor}" data-step="{esc(step.id, r)}" data-state="{state}">'
             f'<details{opened}><summary><span class="pill {state}">{state}</span> <b>{esc(step.id, r)}</b>'

@@ -56,6 +56,18 @@ def diff_block(value: Any, redactor: Redactor) -> str:
     return '<pre class="diff">' + "\n".join(lines) + "</pre>"
 
 
+def read_head(path: Path, limit: int) -> tuple[str, int]:
+    """The first ``limit`` bytes of a file as text, and the file's size (0 when unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(0)
+            data = f.read(limit)
+    except OSError:
+        return "", 0
+    return data.decode("utf-8", "replace"), size
+
+
 def read_tail(path: Path, limit: int) -> tuple[str, int]:
     """The last ``limit`` bytes of a file as text, and the file's size (0 when unreadable)."""
     try:
