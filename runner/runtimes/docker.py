@@ -126,9 +126,9 @@ class DockerRuntime(Runtime):
 
     @classmethod
     def gc(cls, options: Mapping[str, Any] | None, request: GcRequest) -> GcResult:
-        """Containers, volumes and networks of dead runs (``runner.docker.gc``); skipped when no
+        """Containers, volumes and networks of dead runs (``runner.runtimes.docker_gc``); skipped when no
         engine answers."""
-        from runner.docker.gc import collect
+        from runner.runtimes.docker_gc import collect
 
         path = client_path(options, request.environ)
         problem = engine_problem(path, timeout=5.0)
