@@ -109,7 +109,8 @@ class StepRunner:
         too long or empty, starts none."""
         from runner.spec.templates import evaluate, step_site
 
-        if step.when and not evaluate(step.when, self.context(), site=step_site(self.plan.pattern, step.id, "when")):
+        if step.when and not evaluate(step.when, self.context(), site=step_site(self.plan.pattern, step.id, "when"),
+                                      stop=self.stopping):
             return False
         if step.for_each:
             self._items[step.id] = self._for_each(step)
@@ -118,7 +119,8 @@ class StepRunner:
     def _for_each(self, step: Step) -> list[Any]:
         from runner.spec.templates import evaluate, step_site
 
-        value = evaluate(step.for_each or "", self.context(), site=step_site(self.plan.pattern, step.id, "forEach"))
+        value = evaluate(step.for_each or "", self.context(), site=step_site(self.plan.pattern, step.id, "forEach"),
+                         stop=self.stopping)
         if not isinstance(value, list | tuple):
             raise StepFailed(FailureKind.TASK, f"forEach of step `{step.id}` gave {type(value).__name__}, expected a list")
         if len(value) > step.max_items:
@@ -180,7 +182,8 @@ class StepRunner:
         from runner.spec.templates import render, step_site
 
         def render_at(src: str, key: str) -> str:
-            return render(src, self.context(**extra), site=step_site(self.plan.pattern, step.id, key))
+            return render(src, self.context(**extra), site=step_site(self.plan.pattern, step.id, key),
+                          stop=self.stopping)
 
         return render_at
 
@@ -244,7 +247,7 @@ class StepRunner:
             if step.strategy == "sequential":
                 yield pos, functools.partial(self._chain, step, sel, agents, index, item, site)
                 continue
-            task = _task_for(step.task, self.context(item=item, index=index, previous=[]), site)
+            task = _task_for(step.task, self.context(item=item, index=index, previous=[]), site, self.stopping)
             task(_FIRST)  # a template error stops the step here, before its agents start
             for slot, info in enumerate(agents):
                 yield pos, functools.partial(self._guarded, step, sel, info, slot, index, item, task)
@@ -309,7 +312,7 @@ class StepRunner:
         for slot, info in enumerate(agents):
             previous = [{"agent": a.agent_id, "result": a.result, "confidence": a.confidence,
                          "reasoning": a.reasoning} for a in answers]
-            task = _task_for(step.task, self.context(item=item, index=index, previous=previous), site)
+            task = _task_for(step.task, self.context(item=item, index=index, previous=previous), site, self.stopping)
             task(_FIRST)  # a template error stops the step here, before the agent starts
             answer = self._guarded(step, sel, info, slot, index, item, task)
             if answer is not None:
@@ -511,8 +514,9 @@ class StepRunner:
         return info
 
 
-def _task_for(src: str, context: dict[str, Any], site: Any) -> TaskFor:
-    """The task of each attempt: rendered once, again for a retry (which sees ``attempt``)."""
+def _task_for(src: str, context: dict[str, Any], site: Any, stop: threading.Event) -> TaskFor:
+    """The task of each attempt: rendered once, again for a retry (which sees ``attempt``);
+    rendering ends when ``stop`` is set (the run is aborted)."""
     from runner.spec.templates import render
 
     first: list[str] = []
@@ -520,7 +524,7 @@ def _task_for(src: str, context: dict[str, Any], site: Any) -> TaskFor:
     def task_for(attempt: dict[str, Any]) -> str:
         if attempt["number"] == 1 and first:
             return first[0]
-        text = render(src, {**context, "attempt": attempt}, site=site)
+        text = render(src, {**context, "attempt": attempt}, site=site, stop=stop)
         if attempt["number"] == 1:
             first.append(text)
         return text

@@ -1,7 +1,7 @@
 """Jinja2 for task texts, ``when`` / ``forEach`` expressions and outputs.
 
 One sandboxed environment (templates come from files that may be shared: they must not
-reach Python internals), ``StrictUndefined`` (a misspelt ``inputs.x`` is an error, not an
+reach Python internals, build huge values or run for ever: ``runner.spec.sandbox``), ``StrictUndefined`` (a misspelt ``inputs.x`` is an error, not an
 empty string), no autoescaping (the output is a prompt, not HTML). Compiled templates are
 cached by source. ``tojson`` is plain ``json.dumps`` (Jinja's own escapes ``<>&'`` for HTML).
 
@@ -15,6 +15,7 @@ The render context at run time::
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -60,25 +61,23 @@ def step_site(pattern: Any, step_id: str, key: str = "task") -> Site:
     return Site(file=pattern.source, path="$.steps", label=f"step `{step_id}`")
 
 
+def _pass_through() -> tuple[type[BaseException], ...]:
+    from runner.errors import Interrupted
+    from runner.spec.sandbox import Stopped
+
+    # a signal (raised in the main thread wherever it runs) or the run stopping is not the template's fault
+    return (Interrupted, Stopped)
+
+
 @cache
 def environment() -> Any:
     """The shared SandboxedEnvironment (built on first use: jinja2 stays out of `runner --help`)."""
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
-    class Environment(SandboxedEnvironment):
-        def getattr(self, obj: Any, attribute: str) -> Any:
-            # In a mapping, a key wins over a method of the same name: `inputs.items` is the input
-            # named `items`, not dict.items (Jinja tries the attribute first).
-            if isinstance(obj, Mapping):
-                try:
-                    return obj[attribute]
-                except (KeyError, TypeError):
-                    pass
-            return super().getattr(obj, attribute)
+    from runner.spec.sandbox import BoundedSandbox
 
-    env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-    env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent, ensure_ascii=False)
+    env = BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.add_filter("tojson", lambda value, indent=None: json.dumps(value, indent=indent, ensure_ascii=False))
     return env
 
 
@@ -100,19 +99,34 @@ def expression_source(expr: str) -> str:
     return text
 
 
-def render(src: str, context: Mapping[str, Any], *, site: Site | None = None) -> str:
-    """Render template ``src`` with ``context``; SpecError (pointing at ``site``) on any error."""
+def render(src: str, context: Mapping[str, Any], *, site: Site | None = None,
+           stop: threading.Event | None = None) -> str:
+    """Render template ``src`` with ``context``; SpecError (pointing at ``site``) on any error.
+
+    ``stop``: when it is set, rendering ends soon with ``runner.spec.sandbox.Stopped``.
+    """
+    from runner.spec.sandbox import join_bounded, stopping_on
+
     try:
-        return _template(src).render(**context)
+        with stopping_on(stop):
+            return join_bounded(_template(src).generate(**context))
     except Exception as exc:  # noqa: BLE001 - every template failure becomes a diagnostic
+        if isinstance(exc, _pass_through()):
+            raise
         raise _error(exc, site, "template") from None
 
 
-def evaluate(expr: str, context: Mapping[str, Any], *, site: Site | None = None) -> Any:
-    """Evaluate a ``when`` / ``forEach`` expression to a native Python value."""
+def evaluate(expr: str, context: Mapping[str, Any], *, site: Site | None = None,
+             stop: threading.Event | None = None) -> Any:
+    """Evaluate a ``when`` / ``forEach`` expression to a native Python value (``stop``: as ``render``)."""
+    from runner.spec.sandbox import stopping_on
+
     try:
-        return _expression(expr)(**context)
+        with stopping_on(stop):
+            return _expression(expr)(**context)
     except Exception as exc:  # noqa: BLE001
+        if isinstance(exc, _pass_through()):
+            raise
         raise _error(exc, site, "expression") from None
 
 

@@ -136,3 +136,57 @@ def test_an_agent_killed_from_outside_mid_task_is_retried(tmp_path: Path) -> Non
     attempts = json.loads((tmp_path / "result.json").read_text())["steps"][0]["attempts"]
     assert [(a["status"], a["errorKind"]) for a in attempts] == [("failed", "crash"), ("ok", None)]
     assert attempts[1]["result"] == "second wind"
+
+
+# 10**10 loop iterations that output nothing: before the sandbox checked the run's stop event in
+# every iteration, this render could be neither interrupted nor timed out.
+ENDLESS = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}done"
+
+
+def endless_render(tmp_path: Path, **pattern: object) -> subprocess.Popen[str]:
+    write_yaml(tmp_path / "pool.yaml", {"name": "p", "agents": [
+        {"id": "cat", "command": ["cat"], "capabilities": ["x"]}]})
+    write_yaml(tmp_path / "p.yaml", {"name": "endless", **pattern, "steps": [
+        {"id": "a", "agents": {"capabilities": ["x"]}, "task": ENDLESS}]})
+    proc = subprocess.Popen([RUNNER, "apply", "p.yaml", "--pool", "pool.yaml"], cwd=tmp_path, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: any(e["event"] == "step_started" for d in run_dirs(tmp_path) if (d / "events.jsonl").exists()
+                         for e in events(d)), timeout=60)
+    return proc
+
+
+def test_sigterm_interrupts_a_template_that_renders_for_ever(tmp_path: Path) -> None:
+    import psutil
+
+    proc = endless_render(tmp_path)
+    try:
+        me = psutil.Process(proc.pid)
+        cpu = me.cpu_times().user
+        wait_for(lambda: me.cpu_times().user > cpu + 1.0, timeout=60)  # the step started: busy rendering
+        os.kill(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, out + err
+    assert_no_traceback(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    assert "template failed" not in err
+    result = json.loads((run_dirs(tmp_path)[0] / "result.json").read_text())
+    assert (result["status"], result["steps"][0]["status"]) == ("interrupted", "cancelled")
+
+
+def test_the_run_timeout_stops_a_template_that_renders_for_ever(tmp_path: Path) -> None:
+    proc = endless_render(tmp_path, timeout="2s")
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, out + err
+    assert_no_traceback(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    assert "error: the run exceeded its timeout of 2s" in err
+    step = json.loads((run_dirs(tmp_path)[0] / "result.json").read_text())["steps"][0]
+    assert (step["status"], step["error"]) == ("cancelled", {
+        "kind": "cancelled", "message": "stopped while rendering a template: the run is stopping"})
