@@ -1,9 +1,10 @@
 """Jinja2 for task texts, ``when`` / ``forEach`` expressions and outputs.
 
 One sandboxed environment (templates come from files that may be shared: they must not
-reach Python internals, build huge values or run for ever: ``runner.spec.sandbox``), ``StrictUndefined`` (a misspelt ``inputs.x`` is an error, not an
-empty string), no autoescaping (the output is a prompt, not HTML). Compiled templates are
-cached by source. ``tojson`` is plain ``json.dumps`` (Jinja's own escapes ``<>&'`` for HTML).
+reach Python internals, build huge values or run for ever: ``runner.spec.sandbox``),
+``StrictUndefined`` (a misspelt ``inputs.x`` is an error, not an empty string), no autoescaping
+(the output is a prompt, not HTML). Compiled templates are cached by source. ``tojson`` is
+plain ``json.dumps`` (Jinja's own escapes ``<>&'`` for HTML).
 
 The render context at run time::
 
