@@ -41,6 +41,25 @@ class TestRegistryContract:
         assert pool_errors(f"name: p\nregistries:\n  - type: {name}\n    options: {{no_such_option: 1}}\n") == [
             f"p.yaml:4:15: $.registries[0].options.no_such_option: unknown key `no_such_option` ({hint})"]
 
+    @pytest.mark.parametrize("empty", [pytest.param(n, marks=pytest.mark.etcd) if n == "etcd" else n
+                                       for n in sorted(REGISTRIES)])
+    def test_nothing_registered_lists_no_agent(self, empty: str, request: pytest.FixtureRequest, tmp_path) -> None:
+        options = {}
+        if empty == "etcd":  # a real etcd, a prefix nobody wrote under
+            server, prefix = request.getfixturevalue("etcd_server"), request.getfixturevalue("prefix")
+            options = {"endpoints": [server.url], "prefix": prefix}
+        variable = "RUNNER_TEST_NO_AGENTS"
+        if empty == "env":
+            options = {"variable": variable}
+        registry = load("registry", REGISTRIES, empty)(RunContext(state_dir=tmp_path, environ={}), Pool(name="p"),
+                                                       options)
+        try:
+            if empty != "direct":  # registrations from Python are process-wide: other tests may have some
+                assert registry.agents() == [] and registry.all_agents() == []
+            assert isinstance(registry.all_agents(), list)
+        finally:
+            registry.close()
+
     def test_bad_options_in_code_are_a_configuration_error(self, name: str) -> None:
         from runner.errors import ConfigurationError
 
