@@ -394,8 +394,8 @@ class StepRunner:
         render = self._renderer(step, item=item, index=index)
         ws = self.workspaces.prepare(step, info.id, index, attempt, render)
         result = self._one(step, sel, info, slot, index, item, task, attempt, workspace=str(ws.cwd))
-        record.change, record.diff, failure = self.workspaces.finish(step, ws, info.id, index, attempt, render,
-                                                                     self.stopping)
+        record.change, record.diff, failure = self.workspaces.finish(
+            step, ws, info.id, index, attempt, render, self.stopping, result.usage.get("permission_denials"))
         if failure is not None:
             raise failure
         return result
