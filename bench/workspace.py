@@ -1,0 +1,136 @@
+"""Workspaces: preparing one, and capturing its change, next to the bare git commands.
+
+A repository of 10,000 files (about 2 MB of text over 100 folders). Measured side by side,
+alternating, in the same run (load from other processes falls on both alike):
+
+    prepare    runner.workspace.worktree.create (the run's snapshot already taken, as for every
+               attempt after a step's first)  vs  `git worktree add -b B PATH HEAD`
+    prepare x8 eight of each at once, on threads                        (the issue's 8 at once)
+    capture    runner.workspace.capture.capture (add -A, diff --binary, stats)
+               vs  `git add -A` + `git diff --cached --binary HEAD` — the same staging a bare
+               capture of new files needs — after the same edit of 20 files and 5 new ones
+    snapshot   runner.workspace.snapshot.snapshot of a dirty tree (printed, no target: once a step)
+
+Targets: prepare <= 1.2x, capture <= 1.2x. Run: .venv/bin/python bench/workspace.py [-n RUNS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from runner.workspace.capture import capture  # noqa: E402
+from runner.workspace.git import git_env  # noqa: E402
+from runner.workspace.snapshot import snapshot  # noqa: E402
+from runner.workspace.worktree import create  # noqa: E402
+
+TARGET = 1.2
+FILES = 10_000
+
+
+def sh(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, env=git_env(), check=True, capture_output=True)
+
+
+def make_repo(root: Path) -> Path:
+    repo = root / "repo"
+    for i in range(FILES):
+        p = repo / f"pkg{i % 100:02d}" / f"mod{i}.py"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("".join(f"value_{i}_{k} = {k}\n" for k in range(10)))
+    sh("init", "-q", "-b", "main", cwd=repo)
+    sh("add", "-A", cwd=repo)
+    sh("commit", "-qm", "initial", cwd=repo)
+    return repo
+
+
+def edit(ws: Path) -> None:
+    for i in range(20):
+        p = ws / f"pkg{i:02d}" / f"mod{i}.py"
+        p.write_text(p.read_text().replace("= 1\n", "= 1001\n"))
+    for i in range(5):
+        (ws / f"new{i}.txt").write_text("new\n" * 100)
+
+
+def timed(fn: Callable[[], None]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-n", type=int, default=5)
+    n = parser.parse_args().n
+    with tempfile.TemporaryDirectory(prefix="bench-ws-") as tmp:
+        root = Path(tmp)
+        repo = make_repo(root)
+        (repo / "pkg00" / "mod0.py").write_text("dirty\n")  # a dirty tree: the snapshot is a real commit
+        t_snap = timed(lambda: snapshot(repo))
+        source = snapshot(repo)
+        counter = iter(range(10**6))
+        results: dict[str, list[float]] = {k: [] for k in ("bare", "runner", "bare8", "runner8", "diff", "capture")}
+
+        def bare_add() -> Path:
+            k = next(counter)
+            path = root / f"bare{k}"
+            sh("worktree", "add", "--quiet", "-b", f"bare/{k}", str(path), source.base, cwd=repo)
+            return path
+
+        def runner_add() -> Path:
+            k = next(counter)
+            return create(source, "worktree", root / f"ws{k}", f"runner/bench/s/a-{k}").path
+
+        def clean() -> None:
+            for p in root.iterdir():
+                if p.name != "repo":
+                    shutil.rmtree(p, ignore_errors=True)
+            sh("worktree", "prune", cwd=repo)
+            for b in subprocess.run(["git", "branch", "--format=%(refname:short)"], cwd=repo, capture_output=True,
+                                    text=True).stdout.split():
+                if b != "main":
+                    sh("branch", "-D", b, cwd=repo)
+
+        for _ in range(n):
+            results["bare"].append(timed(bare_add))
+            results["runner"].append(timed(runner_add))
+            with ThreadPoolExecutor(8) as pool:
+                results["bare8"].append(timed(lambda: list(pool.map(lambda _: bare_add(), range(8)))))
+            with ThreadPoolExecutor(8) as pool:
+                results["runner8"].append(timed(lambda: list(pool.map(lambda _: runner_add(), range(8)))))
+            a, b = bare_add(), runner_add()
+            edit(a)
+            edit(b)
+
+            def bare_capture(path: Path = a) -> None:
+                sh("add", "-A", cwd=path)
+                subprocess.run(["git", "diff", "--cached", "--binary", source.base or "HEAD"], cwd=path,
+                               env=git_env(), check=True, capture_output=True)
+
+            results["diff"].append(timed(bare_capture))
+            results["capture"].append(timed(lambda path=b: capture(path, source.base or "HEAD")))
+            clean()
+    med = {k: statistics.median(v) for k, v in results.items()}
+    ok = True
+    print(f"snapshot of a dirty {FILES}-file tree: {t_snap * 1000:.0f} ms (once per step)")
+    for label, bare, ours in (("prepare", "bare", "runner"), ("prepare x8", "bare8", "runner8"),
+                              ("capture", "diff", "capture")):
+        ratio = med[ours] / med[bare]
+        ok &= ratio <= TARGET
+        print(f"{label:11s} bare {med[bare] * 1000:7.1f} ms   runner {med[ours] * 1000:7.1f} ms   "
+              f"ratio {ratio:.2f}x (target <= {TARGET}x) {'ok' if ratio <= TARGET else 'OVER'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
