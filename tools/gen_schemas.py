@@ -90,6 +90,7 @@ pattern["$defs"] = {
                 "type": {"enum": AGG},
                 "method": {"enum": ["majority", "plurality", "unanimous", "weighted"]},
                 "threshold": fraction,
+                "complete": {"type": "boolean"},
             }, required=["type"]),
         },
         "validation": obj({
@@ -337,6 +338,7 @@ result = {
         "weights": {"type": "object", "additionalProperties": {"type": "number"}},  # agent -> weight
         "agreement": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
         "ok": {"type": "boolean"},
+        "decidedEarly": {"type": "boolean"},  # the remaining agents were cancelled once the outcome was fixed
         "reason": {"type": ["string", "null"]}
       }
     },

@@ -130,12 +130,16 @@ def mean_confidence(answers: Sequence[Answer]) -> float | None:
     return sum(known) / len(known) if known else None
 
 
+def group_key(a: Answer) -> str:
+    """The key answers that count as equal share: the canonical result, or the change's digest."""
+    return canonical(a.result) if a.change is None else f"change:{a.change.get('digest') or 'empty'}"
+
+
 def _groups(answers: list[Answer]) -> dict[str, list[Answer]]:
     """Answers grouped by canonical key, groups in order of first appearance."""
     groups: dict[str, list[Answer]] = {}
     for a in answers:
-        key = canonical(a.result) if a.change is None else f"change:{a.change.get('digest') or 'empty'}"
-        groups.setdefault(key, []).append(a)
+        groups.setdefault(group_key(a), []).append(a)
     return groups
 
 

@@ -21,6 +21,7 @@ from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import AgentFailure, FailureKind, Interrupted, StepFailed, as_failure
 from runner.execute.agents import AgentManager
 from runner.execute.aggregate import Answer, aggregate
+from runner.execute.decide import early_rule, weight
 from runner.execute.login import LoginHandler
 from runner.execute.records import AttemptRecord, StepRecord
 from runner.execute.retry import delays, should_retry
@@ -77,6 +78,7 @@ class StepRunner:
         self._race_lock = threading.Lock()
         # (step, item) -> slot -> the agent answering for it now (retries keep agents distinct)
         self._slots: dict[tuple[str, int | None], dict[int, str]] = {}
+        self._early: dict[str, set[int]] = {}  # step id -> the items decided before all agents answered
 
     def stop(self, step: Step) -> threading.Event:
         """The event that ends ``step``'s retries: a step reacting to failures outlives fail-fast."""
@@ -139,6 +141,7 @@ class StepRunner:
         sel = self.plan.selections[step.id]
         lanes = self._lanes(sel, len(items))
         rec.agents = [a.id for lane in lanes for a in lane]
+        self._early[step.id] = set()
         rec.answers = self._run_items(step, sel, items, lanes)
 
     def aggregate(self, step: Step) -> None:
@@ -209,6 +212,8 @@ class StepRunner:
             "items": [_agg_dict(step, d, a) for d, a in zip(details, rec.answers, strict=False)],
             "ok": True, "reason": "per item",
         }
+        for pos in self._early.get(step.id, ()):
+            (rec.aggregation if not step.for_each else rec.aggregation["items"][pos])["decidedEarly"] = True
         floor = step.validation.min_confidence
         if floor is not None and (rec.confidence is None or rec.confidence < floor):
             return f"confidence {rec.confidence} is below minConfidence {floor:g}"
@@ -266,8 +271,10 @@ class StepRunner:
             return answers
         running: dict[Future[Any], tuple[int, int]] = {}
         slots: dict[int, int] = {}  # item position -> units handed out so far (a unit's slot)
-        decided: set[int] = set()  # race items that have their winner
+        decided: set[int] = set()  # race items that have their winner, votes decided early
         losers: list[Future[Any]] = []
+        early = early_rule(step, [*sel.agents, *self.candidates])  # None: the step waits for every answer
+        finished: dict[int, int] = {}  # item position -> its units that returned
         window = 2 * self.concurrency
 
         def fill() -> None:
@@ -289,17 +296,17 @@ class StepRunner:
                 if pos in decided:
                     continue
                 answers[pos] += got
+                finished[pos] = finished.get(pos, 0) + 1
                 if step.strategy == "race" and got:
                     # The first acceptable answer wins; the others are cancelled where their agent
                     # can cancel one task (else they finish unobserved and are stopped at cleanup).
                     decided.add(pos)
-                    rest = {fut: s for fut, (p, s) in running.items() if p == pos}
-                    cancelled = self._cancel_losers(step, pos if step.for_each else None, set(rest.values()),
-                                                    got[0].agent_id)
-                    for fut, s in rest.items():
-                        del running[fut]
-                        if s in cancelled:
-                            losers.append(fut)
+                    losers += self._stop_rest(step, pos, running, f"lost the race: {got[0].agent_id} answered first")
+                elif early is not None and got and early(answers[pos], len(lanes[pos % len(lanes)]) - finished[pos]):
+                    # The vote is won whatever the others answer: they are cancelled as race losers are.
+                    decided.add(pos)
+                    self._early[step.id].add(pos)
+                    losers += self._stop_rest(step, pos, running, "decided early")
             fill()
         if losers:  # so each loser's attempt is on record before the step ends
             wait(losers, timeout=_LOSER_WAIT)
@@ -319,14 +326,22 @@ class StepRunner:
                 answers.append(answer)
         return answers
 
-    def _cancel_losers(self, step: Step, index: int | None, slots: set[int], winner: str) -> set[int]:
+    def _stop_rest(self, step: Step, pos: int, running: dict[Future[Any], tuple[int, int]], why: str) -> list[Future[Any]]:
+        """Stop item ``pos``'s other units (taken out of ``running``); the futures of those cancelled."""
+        rest = {fut: s for fut, (p, s) in running.items() if p == pos}
+        cancelled = self._cancel_losers(step, pos if step.for_each else None, set(rest.values()), why)
+        for fut in rest:
+            del running[fut]
+        return [fut for fut, s in rest.items() if s in cancelled]
+
+    def _cancel_losers(self, step: Step, index: int | None, slots: set[int], why: str) -> set[int]:
         """Mark ``slots`` lost (no new attempt starts) and cancel their running tasks; the
         slots whose task was cancelled."""
         cancelled = set()
         for slot in slots:
             key = (step.id, index, slot)
             with self._race_lock:
-                self._lost[key] = f"lost the race: {winner} answered first"
+                self._lost[key] = why
                 live = self._live.get(key)
             if live is not None and live[0].cancel(live[1]):
                 cancelled.add(slot)
@@ -462,10 +477,8 @@ class StepRunner:
             raise AgentFailure(FailureKind.VALIDATION, record.error, agent_id=info.id)
         record.status = "ok"
         self._journal_attempt(step, record)
-        weight = max((info.expertise.get(c, info.expertise.get("*", 1.0)) for c in step.agents.capabilities),
-                     default=info.expertise.get("*", 1.0))
         return Answer(agent_id=info.id, result=result.result, confidence=confidence,
-                      reasoning=result.reasoning, weight=weight, change=record.change)
+                      reasoning=result.reasoning, weight=weight(step, info), change=record.change)
 
     def _record_failure(self, step: Step, record: AttemptRecord, failure: AgentFailure) -> None:
         if record.status == "rejected":

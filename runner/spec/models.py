@@ -45,6 +45,7 @@ class Aggregation:
     type: str = "all"  # voting | consensus | merge | first | best-confidence | best-change | all
     method: str = "majority"  # voting: majority | plurality | unanimous | weighted
     threshold: float = 0.5  # consensus: fraction of (confidence-weighted) agreement required
+    complete: bool = False  # voting/consensus: wait for every agent even once the outcome is decided
 
 
 @dataclass(frozen=True, kw_only=True)

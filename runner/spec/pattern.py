@@ -97,7 +97,7 @@ def _step(s: dict[str, Any], line: int) -> Step:
         ),
         strategy=s.get("strategy", "parallel"),
         aggregation=Aggregation(type=agg["type"], method=agg.get("method", "majority"),
-                                threshold=agg.get("threshold", 0.5)),
+                                threshold=agg.get("threshold", 0.5), complete=agg.get("complete", False)),
         validation=Validation(min_confidence=val.get("minConfidence"), on_failure=val.get("onFailure", "fail"),
                               fallback=val.get("fallback")),
         retry=RetryPolicy(
