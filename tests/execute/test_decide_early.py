@@ -19,8 +19,8 @@ pytestmark = pytest.mark.pty
 
 PROGRAMS = Path(__file__).resolve().parents[1] / "helpers" / "programs"
 # Writes its pid, sleeps, then answers as answer_json.py does ("echo: <task>").
-SLOW = ("import json, os, sys, time; t = sys.stdin.read().strip(); "
-        "open(sys.argv[1] + '/' + str(os.getpid()), 'w').close(); time.sleep(float(sys.argv[2])); "
+SLOW = ("import json, os, sys, time; open(sys.argv[1] + '/' + str(os.getpid()), 'w').close(); "
+        "t = sys.stdin.read().strip(); time.sleep(float(sys.argv[2])); "
         "print(json.dumps({'result': 'echo: ' + t, 'confidence': 0.9}))")
 
 
@@ -73,7 +73,8 @@ def test_a_decided_vote_cancels_the_slow_voters_and_outputs_what_a_full_vote_doe
         assert (by_agent[slow]["status"], by_agent[slow]["errorKind"]) == ("cancelled", "cancelled")
         assert by_agent[slow]["error"] == f"{slow}: decided early"
     assert [by_agent[f"fast{i}"]["status"] for i in range(3)] == ["ok"] * 3
-    assert len(pids) == 2 and not any(alive(p) for p in pids)  # the slow programs were killed
+    # The slow programs that had started were killed (one may be cancelled before its program starts).
+    assert pids and not any(alive(p) for p in pids)
     # The full vote heard all five.
     assert sorted(a["status"] for a in full["attempts"]) == ["ok"] * 5
     assert sum(full["aggregation"]["votes"].values()) == 5
