@@ -22,9 +22,10 @@ from typing import Any
 
 from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
+from runner.agents.usage import total as usage_total
 from runner.context import RunContext
 from runner.execute.executor import Executor
-from runner.execute.records import iso, ms
+from runner.execute.records import agent_usage, iso, ms
 from runner.journal import Journal, RunRecord, find_run
 from runner.journal import list_runs as _list_runs
 from runner.plan.compile import compile_plan, discover
@@ -161,10 +162,12 @@ def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunC
         "inputs": dict(inputs), "outputs": _outputs(pattern, executor) if interrupted is None else {},
         "error": error,
         "steps": [executor.records[s.id].to_dict() for s in pattern.steps],
+        "usage": usage_total(executor.records[s.id].usage() for s in pattern.steps),
         "agents": [
             {"id": a.id, "name": a.name, "type": a.type, "source": a.source,
              "runtime": executor.manager.runtime_name(a.id), "endpoint": a.endpoint,
-             "spawned": a.needs_spawn, "metrics": executor.manager.metrics.get(a.id, {})}
+             "spawned": a.needs_spawn, "metrics": executor.manager.metrics.get(a.id, {}),
+             "usage": agent_usage(list(executor.records.values()), a.id)}
             for a in all_agents.values()
         ],
     }

@@ -195,6 +195,10 @@ pool = obj({
                 **{"not": {"required": ["tokenEnv", "tokenFile"]}}),
     "login": obj({"onRequired": {"enum": ["fail", "notify", "credentials"]},
                   "credentials": agent_fields["credentials"]}),
+    # agent id / template name / model -> US dollars per million tokens (docs/pool.md "Pricing")
+    "pricing": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": obj(
+        {k: {"type": "number", "minimum": 0} for k in ("input", "output", "cacheRead")},
+        required=["input", "output"])},
 }, required=["name"])
 pool["$schema"] = D
 pool["$id"] = "https://runner.invalid/schemas/pool.schema.json"
@@ -243,7 +247,8 @@ result = {
     "outputs": {"type": "object"},
     "error": {"$ref": "#/$defs/runError"},
     "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
-    "agents": {"type": "array", "items": {"$ref": "#/$defs/agent"}}
+    "agents": {"type": "array", "items": {"$ref": "#/$defs/agent"}},
+    "usage": {"$ref": "#/$defs/usage", "description": "the sum over every step's attempts"}
   },
   "$defs": {
     "time": {"type": "string", "format": "date-time",
@@ -268,6 +273,20 @@ result = {
       ]
     },
     "errorKind": {"enum": [None, *KINDS]},
+    "usage": {
+      "type": "object",
+      "additionalProperties": False,
+      "description": "tokens and cost as the agent reported them (cost priced from the pool's or the shipped "
+                     "price table when it reported tokens only); a field nobody reported is absent (docs/results.md)",
+      "properties": {
+        "input_tokens": {"type": "integer", "minimum": 0, "description": "every prompt token, cached ones included"},
+        "output_tokens": {"type": "integer", "minimum": 0},
+        "cache_read_tokens": {"type": "integer", "minimum": 0, "description": "the part of input_tokens read from "
+                                                                              "the vendor's prompt cache"},
+        "cost_usd": {"type": "number", "minimum": 0},
+        "turns": {"type": "integer", "minimum": 0}
+      }
+    },
     "step": {
       "type": "object",
       "additionalProperties": False,
@@ -284,6 +303,7 @@ result = {
         "agents": {"type": "array", "items": {"type": "string"}},
         "aggregation": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/aggregation"}]},
         "attempts": {"type": "array", "items": {"$ref": "#/$defs/attempt"}},
+        "usage": {"$ref": "#/$defs/usage", "description": "the sum over the step's attempts"},
         "error": {"$ref": "#/$defs/error"},
         # steps with a workspace (docs/workspaces.md)
         "changes": {"type": "array", "items": {"$ref": "#/$defs/change"},
@@ -360,7 +380,7 @@ result = {
         "reasoning": {"type": ["string", "null"]},
         "errorKind": {"$ref": "#/$defs/errorKind"},
         "error": {"type": ["string", "null"]},
-        "usage": {"type": "object"},
+        "usage": {"$ref": "#/$defs/usage"},
         "change": {"$ref": "#/$defs/change"}
       }
     },
@@ -376,6 +396,7 @@ result = {
         "runtime": {"type": ["string", "null"]},
         "endpoint": {"type": ["string", "null"]},
         "spawned": {"type": "boolean"},
+        "usage": {"$ref": "#/$defs/usage", "description": "the sum over the agent's attempts"},
         "metrics": {
           "type": "object",
           "properties": {

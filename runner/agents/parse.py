@@ -3,7 +3,7 @@
 Two forms are understood, tried in this order:
 
 1. JSON: the LAST JSON object in the output that has a ``result`` key,
-   ``{"result": ..., "confidence": 0.8, "reasoning": "..."}`` (anywhere: alone, inside a
+   ``{"result": ..., "confidence": 0.8, "reasoning": "...", "usage": {...}}`` (anywhere: alone, inside a
    markdown fence, after other text). Objects nested in a bigger one are not candidates.
 2. Markers (not in strict mode): a line ``CONFIDENCE: 0.8`` (the last one counts) and any
    ``REASONING: ...`` lines; the result is the remaining text, stripped.
@@ -19,6 +19,7 @@ import math
 import re
 from typing import Any
 
+from runner.agents import usage
 from runner.errors import AgentFailure, FailureKind
 
 _DECODER = json.JSONDecoder()
@@ -59,6 +60,18 @@ def parse_answer(text: str, default_confidence: float | None = None, *, agent_id
         raise AgentFailure(FailureKind.PARSE, "the output holds no answer besides its markers",
                            agent_id=agent_id, output=text)
     return result, confidence, reasoning
+
+
+def answer_usage(text: str, agent_id: str = "") -> dict[str, Any]:
+    """The normalised ``usage`` of the JSON answer (``{"result": ..., "usage": {"input_tokens": 10,
+    ...}}``), ``{}`` when it reports none; a malformed one is an ``AgentFailure(PARSE)``."""
+    obj = last_json_object(text[-_MAX_SCAN:])
+    if obj is None or obj.get("usage") is None:
+        return {}
+    try:
+        return usage.checked(obj["usage"])
+    except ValueError as exc:
+        raise AgentFailure(FailureKind.PARSE, f"the answer's {exc}", agent_id=agent_id, output=text) from None
 
 
 def has_structured_answer(text: str) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.agents.usage import total as usage_total
 from runner.errors import FailureKind
 
 
@@ -26,6 +27,11 @@ def ms(start: float | None, end: float | None) -> int:
     if start is None or end is None:
         return 0
     return int(round((end - start) * 1000))
+
+
+def agent_usage(steps: list[StepRecord], agent_id: str) -> dict[str, Any]:
+    """What one agent's attempts cost over the run."""
+    return usage_total(a.usage for s in steps for a in list(s.attempts) if a.agent_id == agent_id)
 
 
 @dataclass(kw_only=True)
@@ -105,12 +111,17 @@ class StepRecord:
                 last[(a.agent_id, a.item)] = a.change
         return list(last.values())
 
+    def usage(self) -> dict[str, Any]:
+        """The sum of its attempts' usage (failed and cancelled ones cost too)."""
+        with self.lock:
+            return usage_total(a.usage for a in self.attempts)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "status": self.status, "startedAt": iso(self.started),
             "finishedAt": iso(self.finished), "durationMs": ms(self.started, self.finished),
             "output": self.output, "confidence": self.confidence, "agents": list(self.agents),
-            "aggregation": self.aggregation,
+            "aggregation": self.aggregation, "usage": self.usage(),
             "attempts": [a.to_dict() for a in self.attempts],
             "error": {"kind": _value(self.error_kind) or FailureKind.TASK.value, "message": self.error}
             if self.error else None,

@@ -18,6 +18,7 @@ from typing import Any
 from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.agents.pricing import priced, rates_for
 from runner.errors import AgentFailure, FailureKind, Interrupted, StepFailed, as_failure
 from runner.execute.agents import AgentManager
 from runner.execute.aggregate import Answer, aggregate
@@ -467,7 +468,9 @@ class StepRunner:
             confidence = info.definition.confidence
         record.finished = time.time()
         record.result, record.confidence, record.reasoning = result.result, confidence, result.reasoning
-        record.usage = dict(result.usage)
+        model = info.definition.options.get("model") if info.definition is not None else None
+        record.usage = priced(dict(result.usage), rates_for(self.plan.pool.pricing, (info.id, info.name),
+                                                             str(model) if model else None))
         floor = step.agents.min_confidence
         if floor is not None and confidence is not None and confidence < floor:
             record.status = "rejected"

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import grpc
 
+from runner.agents import usage
 from runner.agents.handle import OutputCallback
 from runner.agents.lifecycle import EventBus
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
@@ -140,9 +141,13 @@ class GrpcHandle(RemoteHandle):
             result = json.loads(reply.result)
         except ValueError as exc:
             raise self.malformed(f"`result` is not JSON: {reply.result[:80]!r}") from exc
+        try:
+            reported = usage.checked(json.loads(reply.usage)) if reply.usage else {}
+        except ValueError as exc:
+            raise self.malformed(f"`usage` is not a usage object: {exc}") from exc
         return TaskResult(task_id=reply.task_id, result=result,
                           confidence=reply.confidence if reply.has_confidence else None,
-                          reasoning=reply.reasoning, output=reply.output)
+                          reasoning=reply.reasoning, output=reply.output, usage=reported)
 
     def _call_cancel(self, task_id: str) -> bool:
         """Cancel the call: the server's callback cancels the task when its agent can (per-task

@@ -64,7 +64,8 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
         return agent_pb2.ExecuteTaskResponse(
             task_id=result.task_id, result=json.dumps(result.result),
             confidence=result.confidence or 0.0, has_confidence=result.confidence is not None,
-            reasoning=result.reasoning, output=result.output)
+            reasoning=result.reasoning, output=result.output,
+            usage=json.dumps(dict(result.usage)) if result.usage else "")
 
     def HealthCheck(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         self._auth(context)

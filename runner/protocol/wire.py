@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from runner.agents import usage
 from runner.agents.model import TaskRequest, TaskResult
 from runner.errors import FailureKind
 
@@ -54,8 +55,11 @@ def request_from_json(obj: Any) -> TaskRequest:
 
 
 def result_to_json(res: TaskResult) -> dict[str, Any]:
-    return {"taskId": res.task_id, "result": res.result, "confidence": res.confidence,
+    body = {"taskId": res.task_id, "result": res.result, "confidence": res.confidence,
             "reasoning": res.reasoning, "output": res.output}
+    if res.usage:  # optional: an older peer neither sends nor reads it
+        body["usage"] = dict(res.usage)
+    return body
 
 
 def result_from_json(obj: Any) -> TaskResult:
@@ -66,10 +70,14 @@ def result_from_json(obj: Any) -> TaskResult:
     confidence = _field(obj, "confidence", (int, float), optional=True)
     if confidence is not None and not math.isfinite(confidence):
         raise Malformed("field `confidence` is not a finite number")
+    try:
+        reported = usage.checked(obj.get("usage"))
+    except ValueError as exc:
+        raise Malformed(str(exc)) from None
     return TaskResult(task_id=_field(obj, "taskId", str), result=obj["result"],
                       confidence=float(confidence) if confidence is not None else None,
                       reasoning=_field(obj, "reasoning", str, optional=True) or "",
-                      output=_field(obj, "output", str, optional=True) or "")
+                      output=_field(obj, "output", str, optional=True) or "", usage=reported)
 
 
 def error_json(kind: FailureKind, message: str) -> dict[str, Any]:

@@ -247,6 +247,7 @@ class Pool:
     health_interval: float = 30.0
     auto_restart: bool = False
     auth: Mapping[str, Any] = field(default_factory=dict)  # {tokenEnv: NAME} or {tokenFile: PATH}
+    pricing: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # agent or model -> USD per 1M tokens
     login: LoginPolicy = field(default_factory=LoginPolicy)
     source: str = "<memory>"
     marks: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)

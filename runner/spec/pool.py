@@ -61,6 +61,7 @@ def build_pool(d: dict[str, Any], source: str, marks: dict[str, tuple[int, int]]
         health_interval=parse_duration(d.get("healthInterval", 30.0)),
         auto_restart=d.get("autoRestart", False),
         auth=dict(d.get("auth") or {}),
+        pricing={k: dict(v) for k, v in (d.get("pricing") or {}).items()},
         login=LoginPolicy(on_required=(d.get("login") or {}).get("onRequired", "fail"),
                           credentials={k: v["env"] for k, v in ((d.get("login") or {}).get("credentials") or {}).items()
                                        if isinstance(v, dict)}),

@@ -11,7 +11,7 @@ def attempt(n: int, agent: str, status: str = "ok", result: Any = "pass", kind: 
     return {"attempt": n, "agentId": agent, "item": None, "startedAt": "2026-11-25T14:00:01.000Z",
             "finishedAt": "2026-11-25T14:00:02.500Z", "durationMs": 1500, "status": status, "result": result,
             "confidence": confidence, "reasoning": "looked at it", "errorKind": kind, "error": error,
-            "usage": {"inputTokens": 10}}
+            "usage": {"input_tokens": 10}}
 
 
 def sample_result(secret: str = "") -> dict[str, Any]:

@@ -34,6 +34,7 @@ def test_execute_returns_the_agents_answer(server, remote, protocol):
     assert (result.task_id, result.result, result.confidence, result.reasoning) == \
         (f"t-{protocol}", "HELLO WORLD", 0.9, "upper-cased")
     assert "working on 'hello world'" in result.output
+    assert result.usage == {"input_tokens": 11, "output_tokens": 11, "turns": 1}  # the optional usage field
     assert handle.state == AgentState.READY
     handle.stop()
     assert handle.state == AgentState.STOPPED

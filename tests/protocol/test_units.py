@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runner.agents.lifecycle import AgentState, EventBus
-from runner.agents.model import AgentInfo, TaskRequest
+from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.errors import ConfigurationError, FailureKind
 from runner.protocol import wire
 from runner.protocol.auth import AuthConfig, authorized
@@ -62,6 +62,11 @@ def test_wire_round_trip_and_errors():
         wire.request_from_json({"taskId": 1, "description": "d"})
     with pytest.raises(wire.Malformed, match="field `confidence` has type bool"):
         wire.result_from_json({"taskId": "t", "result": 1, "confidence": True})
+    res = TaskResult(task_id="t", result=1, usage={"input_tokens": 3, "cost_usd": 0.5})
+    assert wire.result_from_json(wire.result_to_json(res)) == res
+    assert "usage" not in wire.result_to_json(TaskResult(task_id="t", result=1))  # an older peer sees no change
+    with pytest.raises(wire.Malformed, match="usage.tokens"):
+        wire.result_from_json({"taskId": "t", "result": 1, "usage": {"tokens": 3}})
     assert wire.error_from_json({"error": {"kind": "timeout", "message": "m"}}) == (FailureKind.TIMEOUT, "m")
     assert wire.error_from_json({"error": {"kind": "weird", "message": "m"}}) == (FailureKind.TASK, "m")
     assert wire.error_from_json({"result": 1}) is None

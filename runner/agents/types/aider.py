@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from runner.agents import usage
 from runner.agents.model import TaskRequest, TaskResult
 from runner.agents.types.answer import CONFIDENCE_INSTRUCTION, split_confidence, task_prompt
 from runner.agents.types.base import LaunchSpec
@@ -107,7 +108,7 @@ class AiderType(CliType):
             raise failure_for(" ".join(errors), output=output)
         return TaskResult(task_id=request.task_id, result=answer,
                           confidence=confidence if confidence is not None else definition.confidence,
-                          output=output, usage={"tokens": last.group(0)})
+                          output=output, usage=usage.from_aider(last.group(0)))
 
 
 _BANNER = re.compile(r"^(Aider v|Main model:|Weak model:|Editor model:|Git repo:|Repo-map:|Model:|"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 
+from runner.agents import usage
 from runner.agents.model import TaskRequest, TaskResult
 from runner.agents.types.answer import split_confidence, task_prompt
 from runner.agents.types.base import LaunchSpec
@@ -83,12 +84,9 @@ class ClaudeType(CliType):
         if result.get("is_error"):
             raise failure_for(text or str(result.get("terminal_reason")), output=output)
         answer, confidence = split_confidence(text)
-        usage = {k: result[k] for k in ("usage", "total_cost_usd", "num_turns", "duration_ms") if k in result}
-        if result.get("permission_denials"):
-            usage["permission_denials"] = result["permission_denials"]
         return TaskResult(task_id=request.task_id, result=answer,
                           confidence=confidence if confidence is not None else definition.confidence,
-                          output=output, usage=usage)
+                          output=output, usage=usage.from_claude(result))
 
 
 def seed(home, cwd, key: str | None, approval: str) -> None:  # noqa: ANN001

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from runner.agents import usage
 from runner.agents.model import TaskRequest, TaskResult
 from runner.agents.types.answer import split_confidence, task_prompt
 from runner.agents.types.base import LaunchSpec
@@ -73,7 +74,7 @@ class CodexType(CliType):
                      exit_status: int | None) -> TaskResult:
         if exit_status is None and definition.mode == "long-lived":
             return self.screen_result(definition, request, output)
-        answer, usage, failed, errors = None, {}, None, []
+        answer, turns, failed, errors = None, [], None, []
         for ev in json_objects(output):
             kind = ev.get("type")
             item = ev.get("item") or {}
@@ -84,7 +85,7 @@ class CodexType(CliType):
             elif kind == "error":
                 errors.append(str(ev.get("message")))
             elif kind == "turn.completed":
-                usage = dict(ev.get("usage") or {})
+                turns.append(ev.get("usage") if isinstance(ev.get("usage"), dict) else {})
             elif kind == "turn.failed":
                 failed = str((ev.get("error") or {}).get("message") or "turn failed")
         if failed is not None:
@@ -97,7 +98,7 @@ class CodexType(CliType):
         text, confidence = split_confidence(answer)
         return TaskResult(task_id=request.task_id, result=text,
                           confidence=confidence if confidence is not None else definition.confidence,
-                          output=output, usage={"usage": usage} if usage else {})
+                          output=output, usage=usage.from_codex(turns))
 
 
 def seed(codex_home: Path, cwd: Path, definition: AgentDef, with_provider: bool) -> None:

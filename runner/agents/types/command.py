@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from runner.agents.model import TaskRequest, TaskResult
-from runner.agents.parse import has_structured_answer, parse_answer
+from runner.agents.parse import answer_usage, has_structured_answer, parse_answer
 from runner.agents.types.base import AgentType, Detectors, LaunchSpec, TypeCapabilities
 from runner.context import RunContext
 from runner.errors import AgentFailure, FailureKind
@@ -126,7 +126,7 @@ class CommandType(AgentType):
                                output=output)
         result, confidence, reasoning = parse_answer(output, definition.confidence, strict=strict)
         return TaskResult(task_id=request.task_id, result=result, confidence=confidence,
-                          reasoning=reasoning, output=output)
+                          reasoning=reasoning, output=output, usage=answer_usage(output))
 
 
 def workdir(definition: AgentDef, ctx: RunContext, request: TaskRequest | None = None) -> Path:

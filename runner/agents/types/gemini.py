@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from runner.agents import usage
 from runner.agents.model import TaskRequest, TaskResult
 from runner.agents.types.answer import split_confidence, task_prompt
 from runner.agents.types.base import LaunchSpec
@@ -76,7 +77,7 @@ class GeminiType(CliType):
         stats = done.get("stats") or {}
         return TaskResult(task_id=request.task_id, result=text,
                           confidence=confidence if confidence is not None else definition.confidence,
-                          output=output, usage={"stats": stats} if stats else {})
+                          output=output, usage=usage.from_gemini(stats) if isinstance(stats, dict) else {})
 
 
 def seed(home: Path, cwd: Path, with_key: bool) -> None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from runner.agents.model import TaskRequest
+from runner.agents.usage import FIELDS
 from runner.errors import AgentFailure, FailureKind, LoginRequired
 from tests.helpers.clis import definition, make_ctx, run_task
 from tests.helpers.vendor_mock import VendorMock
@@ -28,7 +29,9 @@ def test_answer_and_confidence(cli, tmp_path):
         result = run_task(cli, definition(cli, mock.url), ctx, task("okapi"), "a1")
     assert result.result == "Hello from mock. The token is okapi."
     assert result.confidence == 0.85
-    assert result.usage  # tokens (and cost where the CLI reports it)
+    # the mock reports tokens on every reply; each CLI's own report of them is normalised
+    assert result.usage["input_tokens"] > 0 and result.usage["output_tokens"] > 0, result.usage
+    assert set(result.usage) <= set(FIELDS)
     assert mock.requests, "the CLI never reached the mock"
     assert not (ctx.run_dir / "agents" / "a1").exists(), "seeded home not removed"
 

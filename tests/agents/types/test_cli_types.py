@@ -114,7 +114,7 @@ def test_claude_results():
     ok = json.dumps({"type": "result", "subtype": "success", "is_error": False,
                      "result": "42\nCONFIDENCE: 0.9", "total_cost_usd": 0.1})
     r = t.parse_result(d("claude"), REQ, "noise\r\n" + ok + "\r\n", 0)
-    assert (r.result, r.confidence, r.usage["total_cost_usd"]) == ("42", 0.9, 0.1)
+    assert (r.result, r.confidence, r.usage) == ("42", 0.9, {"cost_usd": 0.1})
     bad = json.dumps({"type": "result", "subtype": "success", "is_error": True,
                       "result": "Invalid API key · Fix external API key"})
     with pytest.raises(AgentFailure) as err:
@@ -127,7 +127,7 @@ def test_codex_results():
     lines = [{"type": "thread.started"}, {"type": "item.completed", "item": {"type": "agent_message", "text": "hi"}},
              {"type": "turn.completed", "usage": {"input_tokens": 3}}]
     r = t.parse_result(d("codex"), REQ, "\n".join(map(json.dumps, lines)), 0)
-    assert r.result == "hi" and r.confidence is None and r.usage["usage"]["input_tokens"] == 3
+    assert r.result == "hi" and r.confidence is None and r.usage == {"input_tokens": 3, "turns": 1}
     failed = json.dumps({"type": "turn.failed", "error": {"message": "stream error"}})
     with pytest.raises(AgentFailure) as err:
         t.parse_result(d("codex"), REQ, failed, 1)

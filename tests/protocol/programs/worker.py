@@ -1,7 +1,7 @@
 """A per-task agent: reads the task on stdin and answers with JSON.
 
 `sleep N ...` sleeps N seconds first (printing a tick per 0.1 s); `fail` exits 1 without an
-answer; anything else is answered upper-cased with confidence 0.9.
+answer; anything else is answered upper-cased with confidence 0.9 and a usage of one token per character.
 """
 import json
 import sys
@@ -17,4 +17,5 @@ if task.startswith("sleep "):
     while time.monotonic() < end:
         print("tick", flush=True)
         time.sleep(0.1)
-print(json.dumps({"result": task.upper(), "confidence": 0.9, "reasoning": "upper-cased"}), flush=True)
+usage = {"input_tokens": len(task), "output_tokens": len(task), "turns": 1}  # travels over both protocols
+print(json.dumps({"result": task.upper(), "confidence": 0.9, "reasoning": "upper-cased", "usage": usage}), flush=True)
