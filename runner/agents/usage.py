@@ -94,18 +94,28 @@ def from_codex(turns: list[Mapping[str, Any]]) -> Usage:
 
 
 def from_gemini(stats: Mapping[str, Any]) -> Usage:
-    """gemini's ``stats``: ``json`` has ``models{name: {api, tokens{prompt, candidates, cached,
-    thoughts}}}``; ``stream-json`` has flat ``input_tokens``/``output_tokens``/``cached``."""
-    models = stats.get("models")
-    if isinstance(models, Mapping) and models:
-        parts = []
-        for model in models.values():
-            t = model.get("tokens") if isinstance(model, Mapping) and isinstance(model.get("tokens"), Mapping) else {}
-            api = model.get("api") if isinstance(model, Mapping) and isinstance(model.get("api"), Mapping) else {}
-            out = [v for v in (t.get("candidates"), t.get("thoughts")) if _count(v) is not None]
-            parts.append(_compact(input_tokens=t.get("prompt", t.get("input")), output_tokens=sum(out) if out else None,
-                                  cache_read_tokens=t.get("cached"), turns=api.get("totalRequests")))
-        return add(*parts)
+    """gemini's ``stats``: ``stream-json`` has flat ``input_tokens``/``output_tokens``/``cached``
+    (and the same per model); ``json`` has ``models{name: {api, tokens{prompt, candidates,
+    cached, thoughts}}}``."""
+    if "input_tokens" in stats or "output_tokens" in stats:
+        return _flat_gemini(stats)
+    models = stats.get("models") if isinstance(stats.get("models"), Mapping) else {}
+    parts = []
+    for model in models.values():
+        if not isinstance(model, Mapping):
+            continue
+        t = model.get("tokens")
+        if not isinstance(t, Mapping):
+            parts.append(_flat_gemini(model))
+            continue
+        api = model.get("api") if isinstance(model.get("api"), Mapping) else {}
+        out = [v for v in (t.get("candidates"), t.get("thoughts")) if _count(v) is not None]
+        parts.append(_compact(input_tokens=t.get("prompt", t.get("input")), output_tokens=sum(out) if out else None,
+                              cache_read_tokens=t.get("cached"), turns=api.get("totalRequests")))
+    return add(*parts)
+
+
+def _flat_gemini(stats: Mapping[str, Any]) -> Usage:
     return _compact(input_tokens=stats.get("input_tokens", stats.get("input")),
                     output_tokens=stats.get("output_tokens"), cache_read_tokens=stats.get("cached"))
 

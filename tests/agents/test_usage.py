@@ -29,8 +29,10 @@ def test_gemini_json_and_stream_json_stats():
                                                                       "thoughts": 2, "total": 38}},
                         "b": {"tokens": {"prompt": 5, "candidates": 1}}}}
     assert usage.from_gemini(stats) == {"input_tokens": 30, "output_tokens": 11, "cache_read_tokens": 3, "turns": 2}
-    assert usage.from_gemini({"input_tokens": 25, "output_tokens": 8, "total_tokens": 33}) == \
-        {"input_tokens": 25, "output_tokens": 8}
+    flat = {"total_tokens": 33, "input_tokens": 25, "output_tokens": 8, "cached": 0, "input": 25}
+    assert usage.from_gemini({**flat, "models": {"m": flat}}) == \
+        {"input_tokens": 25, "output_tokens": 8, "cache_read_tokens": 0}  # stream-json (recorded)
+    assert usage.from_gemini({"models": {"m": flat, "n": flat}})["input_tokens"] == 50
 
 
 @pytest.mark.parametrize("line,expected", [
