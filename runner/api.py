@@ -67,7 +67,11 @@ def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: RunCo
              handles: Sequence[AgentHandle]) -> tuple[Plan, list[AgentInfo]]:
     inputs = with_defaults(pattern, inputs)
     given = {h.id for h in handles}
-    candidates = [h.info for h in handles] + [a for a in discover(ctx, pool) if a.id not in given]
+    if ctx.replay is not None and ctx.replay_missing != "run":
+        found = ctx.replay.agents()  # --replay: the recorded run's agents; no registry is asked
+    else:
+        found = discover(ctx, pool)
+    candidates = [h.info for h in handles] + [a for a in found if a.id not in given]
     return compile_plan(pattern, pool, inputs, ctx, candidates), candidates
 
 
@@ -129,7 +133,11 @@ def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunC
            on_event: Callable[[str, dict[str, Any]], None] | None,
            redact: Callable[[str], str] | None) -> Outcome:
     ctx = ctx or RunContext(pattern_name=pattern.name)
+    if ctx.replay is not None:
+        ctx.replay.check(pattern)
     compiled, candidates = _compile(pattern, pool, inputs, ctx, handles)
+    if ctx.recorder is not None:
+        ctx.recorder.start(pattern, candidates)
     journal: Any = Journal(ctx.run_dir, redact=redact)
     if on_event is not None:
         journal = _Tee(journal, on_event)
@@ -174,6 +182,8 @@ def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunC
     journal.write_json("result.json", result)
     journal.event("run_finished", status=status, exitCode=code)
     journal.close()
+    if ctx.recorder is not None:
+        ctx.recorder.close()
     if interrupted is not None:
         # A second Ctrl-C during the cleanup arrives as a bare KeyboardInterrupt: the first signal
         # (recorded by the executor) is what the caller reports, with the partial result.

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from runner.agents.lifecycle import EventBus
 
@@ -36,6 +37,12 @@ class RunContext:
     drain_timeout: float = 0.0
     keep_workspaces: bool = False  # agents' workspaces stay after the run (for a look)
     force: bool = False  # `land: apply` onto a dirty working tree
+    # Record & replay (runner.replay): the cassette agents answer from (no agent is started),
+    # whether a task missing from it runs the real agent ("run") or fails ("error"), and where
+    # every exchange is recorded.
+    replay: Any = None
+    replay_missing: str = "error"
+    recorder: Any = None
 
     @property
     def run_dir(self) -> Path:

@@ -26,7 +26,8 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
           output: Path | None, state_dir: Path, concurrency: int | None, out: TextIO, err: TextIO,
           progress: bool = True, junit: Path | None = None, log_format: str | None = None,
           log_level: str = "warning", drain_timeout: float = 10.0, verbose: bool = False,
-          html: Path | None = None, keep_workspaces: bool = False, force: bool = False) -> int:
+          html: Path | None = None, keep_workspaces: bool = False, force: bool = False,
+          record: Path | None = None, replay: Path | None = None, replay_missing: str = "error") -> int:
 
     from runner import api
     from runner.observe import trace
@@ -38,11 +39,13 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
     pool = load_pool_arg(pool_path)
     values = load_inputs(pattern, inputs, input_files)
     redactor = from_pool(pool, os.environ)
+    cassette, recorder = _cassettes(record, replay, replay_missing, redactor)
     trace.configure()
     trace.set_redactor(redactor)
     setup_logging(log_format, log_level, redactor, err)
     ctx = RunContext(pattern_name=pattern.name, state_dir=state_dir, drain_timeout=drain_timeout,
-                     keep_workspaces=keep_workspaces, force=force)
+                     keep_workspaces=keep_workspaces, force=force, replay=cassette,
+                     replay_missing=replay_missing, recorder=recorder)
     reporter = make_progress(err, redactor=redactor, verbose=verbose) if progress else None
     unsubscribe = ctx.bus.subscribe(reporter.on_agent_event) if reporter is not None else None
     hook = _progress_hook(reporter, ctx) if reporter is not None else None
@@ -66,6 +69,20 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
     if outcome.result.get("error"):
         click.echo(redactor.redact(f"error: {outcome.result['error']['message']}"), file=err)
     return outcome.exit_code
+
+
+def _cassettes(record: Path | None, replay: Path | None, missing: str, redactor: Any) -> tuple[Any, Any]:
+    """``--replay`` loads (and checks) a cassette; ``--record`` writes one; with
+    ``--replay-missing=run`` the exchanges that were missing are added to the replayed one."""
+    from runner.replay.cassette import Recorder, load
+
+    if record is not None and replay is not None:
+        raise UsageError("--record and --replay exclude each other (--replay-missing=run adds to the cassette)")
+    if replay is None:
+        return None, (Recorder(record, redactor.redact_obj) if record is not None else None)
+    cassette = load(replay)
+    recorder = Recorder(replay, redactor.redact_obj, existing=cassette) if missing == "run" else None
+    return cassette, recorder
 
 
 def _nothing():  # type: ignore[no-untyped-def]
@@ -150,13 +167,20 @@ def _progress_hook(reporter: Any, ctx: RunContext):  # type: ignore[no-untyped-d
               help="Seconds running tasks may finish after Ctrl-C/SIGTERM (a second one forces).")
 @click.option("--keep-workspaces", is_flag=True, help="Keep the agents' workspaces (worktrees, copies) after the run.")
 @click.option("--force", is_flag=True, help="`land: apply` even onto a working tree with uncommitted changes.")
+@click.option("--record", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write every agent exchange to this cassette (docs/testing.md).")
+@click.option("--replay", type=click.Path(path_type=Path, dir_okay=False),
+              help="Answer every task from this cassette: no agent is started, no registry asked.")
+@click.option("--replay-missing", type=click.Choice(["error", "run"]), default="error", show_default=True,
+              help="A task not in the cassette fails its step (error) or runs the real agent and is added (run).")
 def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
             output: Path | None, state_dir: Path, concurrency: int | None, junit: Path | None,
             log_format: str | None, log_level: str, quiet: bool, verbose: bool, html: Path | None,
-            drain_timeout: float, keep_workspaces: bool, force: bool) -> None:
+            drain_timeout: float, keep_workspaces: bool, force: bool, record: Path | None,
+            replay: Path | None, replay_missing: str) -> None:
     """Run PATTERN (a file, or a built-in pattern named builtin:NAME) with a pool."""
     from runner.cli import run_command
 
     run_command(apply, pattern, pool_path, inputs, input_files, output, state_dir, concurrency,
                 sys.stdout, sys.stderr, not quiet, junit, log_format, log_level, drain_timeout, verbose, html,
-                keep_workspaces, force)
+                keep_workspaces, force, record, replay, replay_missing)

@@ -122,6 +122,19 @@ class AgentManager:
             return handle
 
     def _connect(self, info: AgentInfo, runtime: str | None) -> AgentHandle:
+        if self.ctx.replay is not None:  # --replay: answers come from the cassette, nothing starts
+            from runner.replay.handle import CassetteHandle
+
+            fallback = None
+            if self.ctx.replay_missing == "run" and (info.endpoint or info.definition is not None):
+                def fallback() -> AgentHandle:
+                    real = self._connect_real(info, runtime)
+                    real.start()
+                    return real
+            return CassetteHandle(info, self.ctx.bus, self.ctx.replay, fallback)
+        return self._connect_real(info, runtime)
+
+    def _connect_real(self, info: AgentInfo, runtime: str | None) -> AgentHandle:
         if info.endpoint:
             try:
                 from runner.protocol.client import connect

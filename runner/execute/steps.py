@@ -380,6 +380,7 @@ class StepRunner:
                     span.set(duration_ms=int((time.time() - record.started) * 1000))
                     if answer.confidence is not None:
                         span.set(confidence=answer.confidence)
+                self._record(step, index, slot, task, info, record)
                 return answer
             except (KeyboardInterrupt, Interrupted) as exc:
                 # A task run in the main thread (a step alone in the DAG) gets the signal itself:
@@ -390,6 +391,7 @@ class StepRunner:
             except Exception as exc:  # whatever an adapter raised: a documented kind, and on record
                 failure = as_failure(exc, info.id)
                 self._record_failure(step, record, failure)
+                self._record(step, index, slot, task, info, record, failure)
                 feedback = failure.output[-_FEEDBACK_CHARS:] if failure.kind is FailureKind.VERIFY else str(failure)
                 retry_on = self.login.handle(info, failure) if failure.kind is FailureKind.LOGIN else None
                 if retry_on is not None and not self.stop(step).is_set():  # pool's login policy: once more
@@ -401,12 +403,24 @@ class StepRunner:
                     raise failure from failure.__cause__  # its own cause (as_failure set it)
                 info = self._retry_agent(step, sel, info, slot, index, tried)
 
+    def _record(self, step: Step, index: int | None, slot: int, task: str, info: AgentInfo,
+                record: AttemptRecord, failure: AgentFailure | None = None) -> None:
+        """``--record``: the exchange goes to the cassette (not a cancellation: it says nothing
+        about the agent)."""
+        recorder = self.manager.ctx.recorder
+        if recorder is None or (failure is not None and failure.kind is FailureKind.CANCELLED):
+            return
+        from runner.replay.cassette import exchange
+
+        recorder.record(exchange(step.id, index, slot, task, info, record, failure))
+
     def _in_workspace(self, step: Step, sel: Selection, info: AgentInfo, slot: int, index: int | None,
                       item: Any, task: str, attempt: int, record: AttemptRecord) -> TaskResult:
         """One attempt; in a workspace of its own when the step has one (captured and verified after)."""
         if not captures(step) or self.workspaces is None:
             return self._one(step, sel, info, slot, index, item, task, attempt)
-        _local_only(step, info, sel.runtimes.get(info.id))
+        if self.manager.ctx.replay is None:  # a replayed change is applied by the cassette's agent
+            _local_only(step, info, sel.runtimes.get(info.id))
         render = self._renderer(step, item=item, index=index)
         ws = self.workspaces.prepare(step, info.id, index, attempt, render)
         result = self._one(step, sel, info, slot, index, item, task, attempt, workspace=str(ws.cwd))

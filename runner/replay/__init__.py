@@ -1,0 +1,1 @@
+"""Record & replay: cassettes of agent exchanges (``runner apply --record/--replay``)."""
