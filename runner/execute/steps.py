@@ -311,6 +311,11 @@ class StepRunner:
             fill()
         if losers:  # so each loser's attempt is on record before the step ends
             wait(losers, timeout=_LOSER_WAIT)
+        replay = self.manager.ctx.replay
+        if replay is not None:  # the recorded run's arrival order, not this run's thread timing
+            for pos, got in enumerate(answers):
+                index = pos if step.for_each else None
+                got.sort(key=lambda a: replay.rank(step.id, index, a.agent_id))
         return answers
 
     def _chain(self, step: Step, sel: Selection, agents: tuple[AgentInfo, ...], index: int | None, item: Any,

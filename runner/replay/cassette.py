@@ -70,6 +70,7 @@ class Cassette:
     head: dict[str, Any]
     entries: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)
     _used: set[int] = field(default_factory=set)
+    _order: dict[tuple[str, int | None, str], int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def agents(self) -> list[AgentInfo]:
@@ -86,9 +87,16 @@ class Cassette:
                              f"version {rec.get('version')}, not {pattern.name} version {pattern.version}: "
                              "record it again (--record)")
 
-    def add(self, entry: dict[str, Any]) -> None:
+    def add(self, entry: dict[str, Any], line: int = 0) -> None:
         with self._lock:
             self.entries.setdefault(_entry_key(entry), []).append(entry)
+            if "answer" in entry:
+                self._order.setdefault((entry["step"], entry.get("item"), entry.get("agent")), line)
+
+    def rank(self, step: str, item: int | None, agent_id: str) -> int:
+        """Where the agent's answer to the step's item came in the recorded run: a replay
+        aggregates the answers in that order (``first``, and float sums, depend on it)."""
+        return self._order.get((step, item, agent_id), 1 << 30)
 
     def has(self, entry: dict[str, Any]) -> bool:
         return any(e.get("agent") == entry.get("agent") for e in self.entries.get(_entry_key(entry), ()))
@@ -134,7 +142,7 @@ def load(path: Path) -> Cassette:
                 or ("answer" not in doc and "error" not in doc):
             raise UsageError(f"{path}:{number}: cassette is corrupt: an exchange needs step, attempt, "
                              "taskSha256, agentType and an answer or an error")
-        cassette.add(doc)
+        cassette.add(doc, number)
     if cassette is None:
         raise UsageError(f"{path}: cassette is empty")
     return cassette
