@@ -571,8 +571,10 @@ def _local_only(step: Step, info: AgentInfo, runtime: str | None) -> None:
     """Workspaces reach local per-task agents (a working directory per task) for now."""
     d = info.definition
     why = None
-    if d is None or info.endpoint is not None:
+    if info.endpoint is not None:
         why = "a remote agent (workspaces reach local agents only, for now)"
+    elif d is None:
+        why = "an agent handed in from Python (it has no working directory runner can set)"
     elif d.mode == "long-lived":
         why = "a long-lived agent (its session has one working directory: use mode per-task)"
     elif (runtime or d.runtime or "local") != "local":
