@@ -4,6 +4,11 @@ Per-task: ``aider --message PROMPT`` (no JSON: the answer is the text before the
 ``Tokens: N sent, M received.`` line; errors are ``litellm.*Error`` lines; the exit code is
 0 even on failure, so it is ignored). Long-lived: the plain line prompt (``> ``).
 Quiet-start flags skip analytics, update check, release notes and .gitignore questions.
+Aider's files stay out of the working tree: the chat history goes to the journal
+(``agents/<id>.aider.chat.md``), the input history to the agent's HOME, and the repo-map cache
+(``.aider.tags.cache.v4`` at the git root, which no option moves) is removed when the agent
+stops unless it was there before. Spinner redraws (``\r``) are settled as a terminal shows
+them, so the answer holds no repo-scan progress.
 Options: ``approval``, ``model`` (``openai/<name>`` for an OpenAI-compatible base URL),
 ``base_url`` (OPENAI_API_BASE), ``edit_format``, ``auto_commits`` (default false),
 ``binary``, ``version``.
@@ -12,6 +17,8 @@ Options: ``approval``, ``model`` (``openai/<name>`` for an OpenAI-compatible bas
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 from runner.agents import usage
 from runner.agents.model import TaskRequest, TaskResult
@@ -35,6 +42,7 @@ APPROVAL_FLAGS = {
 }
 _TOKENS = re.compile(r"^Tokens: .*$", re.MULTILINE)
 _ERROR = re.compile(r"^litellm\.\w+Error:.*$|^The API provider .*$", re.MULTILINE)
+TAGS_CACHE = ".aider.tags.cache.v4"  # aider/repomap.py: TAGS_CACHE_DIR, under the git root
 _KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY")
 
 
@@ -44,6 +52,10 @@ class AiderType(CliType):
         auto_commits=described({"type": "boolean"}, "let aider commit its edits (false)"),
         edit_format=described({"type": "string", "minLength": 1}, "aider's --edit-format (diff)"))
     binary = "aider"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made_caches: dict[tuple[str, str], Path] = {}  # (run dir, agent id) -> cache to remove
     key_env = {"openaiKey": "OPENAI_API_KEY", "anthropicKey": "ANTHROPIC_API_KEY",
                "googleKey": "GEMINI_API_KEY", "githubToken": "GITHUB_TOKEN"}
 
@@ -62,7 +74,8 @@ class AiderType(CliType):
         if definition.options.get("base_url"):
             env["OPENAI_API_BASE"] = str(definition.options["base_url"]).rstrip("/") + "/v1"
         env.update(secrets)
-        argv = [self.require_binary(definition), *QUIET]
+        cwd = self.workdir(definition, ctx, request)
+        argv = [self.require_binary(definition), *QUIET, *self._files(ctx, agent_id, home, cwd)]
         approval = self.approval(definition)
         flags = APPROVAL_FLAGS[approval]
         if request is None and "--yes-always" in flags:
@@ -82,8 +95,22 @@ class AiderType(CliType):
         if request is not None:
             argv += ["--message", task_prompt(request)]
         # Per-task: stdin at EOF, so a question nobody can answer ends the run instead of hanging.
-        return LaunchSpec(argv=tuple(argv), env=env, cwd=self.workdir(definition, ctx, request),
-                          stdin="" if request is not None else None)
+        return LaunchSpec(argv=tuple(argv), env=env, cwd=cwd, stdin="" if request is not None else None)
+
+    def _files(self, ctx: RunContext, agent_id: str, home: Path, cwd: Path) -> tuple[str, ...]:
+        """Aider's history files out of the working tree; notes a repo-map cache to remove."""
+        root = _git_root(cwd)
+        if root is not None and not (root / TAGS_CACHE).exists():
+            self._made_caches.setdefault((str(ctx.run_dir), agent_id), root / TAGS_CACHE)
+        return ("--chat-history-file", str(ctx.run_dir / "agents" / f"{agent_id}.aider.chat.md"),
+                "--input-history-file", str(home / ".aider.input.history"))
+
+    def cleanup(self, definition: AgentDef, ctx: RunContext, agent_id: str) -> None:
+        """The seeded home, and the repo-map cache aider made in the user's tree."""
+        super().cleanup(definition, ctx, agent_id)
+        made = self._made_caches.pop((str(ctx.run_dir), agent_id), None)
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
     def format_task(self, definition: AgentDef, request: TaskRequest) -> str:
         """Plain input (no fancy prompt): one line, since Enter submits."""
@@ -91,7 +118,7 @@ class AiderType(CliType):
 
     def parse_result(self, definition: AgentDef, request: TaskRequest, output: str,
                      exit_status: int | None) -> TaskResult:
-        text = clean(output)
+        text = clean(settle(output))
         errors = _ERROR.findall(text)
         tokens = list(_TOKENS.finditer(text))
         if not tokens:
@@ -112,7 +139,33 @@ class AiderType(CliType):
 
 
 _BANNER = re.compile(r"^(Aider v|Main model:|Weak model:|Editor model:|Git repo:|Repo-map:|Model:|"
-                     r"Use /help|Added |Warning|https?://|Cur working dir:|─+$).*$", re.MULTILINE)
+                     r"Use /help|Added |Warning|https?://|Cur working dir:|─+$"
+                     # repo-scan progress (after a spinner's leftover glyphs): notice, tqdm bar, spinners
+                     r"|[ ░█#=]*(?:Initial repo scan can be slow|Scanning repo: +\d+%\|)"
+                     r"|[ ░█#=]{10} (?:Updating repo map|Waiting for)).*$", re.MULTILINE)
+
+
+def settle(output: str) -> str:
+    """Lines as a terminal shows them once redrawn with carriage returns: each part after a
+    ``\r`` overwrites the line from its start (aider's spinners redraw hundreds of times)."""
+    if "\r" not in output:
+        return output
+    lines = []
+    for line in output.replace("\r\n", "\n").split("\n"):
+        if "\r" in line:
+            shown = ""
+            for part in line.split("\r"):
+                shown = part + shown[len(part):]
+            line = shown.rstrip()
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _git_root(path: Path) -> Path | None:
+    for folder in (path, *path.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
 
 
 def _after_banner(text: str, end: int) -> int:

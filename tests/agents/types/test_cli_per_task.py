@@ -100,3 +100,22 @@ def test_a_silent_cli_is_a_hang_by_the_stall_watchdog(cli, tmp_path):
         with pytest.raises(AgentFailure) as err:
             run_task(cli, replace(d, options={**d.options, "stall": 3}), ctx, task(), "h1", timeout=60)
     assert err.value.kind is FailureKind.HANG, err.value
+
+
+def test_aider_in_a_repository_answers_cleanly_and_leaves_no_files(tmp_path):
+    """A repository to map: aider shows its repo-scan spinner on the terminal; the answer is
+    the model's text alone and aider's history and cache files are not left in the tree."""
+    import subprocess
+
+    ctx = make_ctx(tmp_path, KEY)
+    for i in range(150):
+        (ctx.workdir / f"mod{i}.py").write_text(f"def f{i}(x):\n    return x + {i}\n")
+    subprocess.run(["git", "-C", str(ctx.workdir), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(ctx.workdir), "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm",
+                    "files"], check=True)
+    with VendorMock() as mock:
+        result = run_task("aider", definition("aider", mock.url), ctx, task("okapi"), "a1", timeout=120)
+    assert (result.result, result.confidence) == ("Hello from mock. The token is okapi.", 0.85)
+    assert "Repo-map:" in result.output  # it did map the repository
+    assert not [p.name for p in ctx.workdir.iterdir() if p.name.startswith(".aider")]
+    assert (ctx.run_dir / "agents" / "a1.aider.chat.md").exists()

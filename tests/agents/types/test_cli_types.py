@@ -153,3 +153,33 @@ def test_aider_results_ignore_the_exit_code():
         t.parse_result(d("aider"), REQ, "litellm.AuthenticationError: no\nThe API provider is not able to "
                                           "authenticate you. Check your API key.\n", 0)
     assert err.value.kind is FailureKind.CONFIG
+
+
+def test_aider_answer_holds_no_repo_scan_progress():
+    # As aider 0.86.2 printed it in a PTY (spinner redraws with \r; \b already stripped).
+    spins = "".join(f"\r{frame}   Updating repo map: /work/m{i}.py" for i, frame in
+                    enumerate(["░█        ", " ░█       ", "  ░█      ", "   █░     "] * 50))
+    out = ("Aider v0.86.2\nModel: openai/mock-model with diff edit format\nGit repo: .git with 60 files\n"
+           "Repo-map: using 1024 tokens, auto refresh\n\n"
+           "░█  Initial repo scan can be slow in larger repos, but only happens once.\n"
+           "Scanning repo: 100%|" + "█" * 60 + "| 150/150 [00:06<00:00, 23.64it/s]\n"
+           "░█  " + spins + "\r" + " " * 45 + "\rHello from mock.\nCONFIDENCE: 0.85\nTokens: 2.8k sent, 18 received.\n")
+    r = load_type("aider").parse_result(d("aider"), REQ, out, 0)
+    assert (r.result, r.confidence) == ("Hello from mock.", 0.85)
+
+
+def test_aider_keeps_its_files_out_of_the_working_tree(tmp_path):
+    ctx = make_ctx(tmp_path, KEY)
+    t = load_type("aider")
+    argv = t.launch(d("aider", credentials={"openaiKey": "K"}), REQ, ctx, "a").argv
+    history = argv[argv.index("--chat-history-file") + 1]
+    assert history == str(ctx.run_dir / "agents" / "a.aider.chat.md")
+    assert not argv[argv.index("--input-history-file") + 1].startswith(str(ctx.workdir))
+    cache = ctx.workdir / ".aider.tags.cache.v4"
+    cache.mkdir()  # what aider makes at the git root while it runs
+    t.cleanup(d("aider"), ctx, "a")
+    assert not cache.exists()
+    cache.mkdir()  # one the user had before: kept
+    t.launch(d("aider", credentials={"openaiKey": "K"}), REQ, ctx, "b")
+    t.cleanup(d("aider"), ctx, "b")
+    assert cache.exists()
