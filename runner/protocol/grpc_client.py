@@ -119,8 +119,9 @@ class GrpcHandle(RemoteHandle):
         stream = self._follow(request.task_id, on_output) if on_output else None
         # The W3C trace context as metadata (nothing when tracing is off): the server's span joins the run's trace.
         metadata = self._metadata + tuple(trace.inject_headers({}).items())
-        future = self._track(self._stub.ExecuteTask.future(message, timeout=deadline, metadata=metadata))
-        with self._calls_lock:
+        with self._calls_lock:  # known by its task id before the server can report it running
+            future = self._stub.ExecuteTask.future(message, timeout=deadline, metadata=metadata)
+            self._calls.add(future)
             self._by_task[request.task_id] = future
         try:
             reply = future.result()

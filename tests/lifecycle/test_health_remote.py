@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 from lifecycle_helpers import wait_for
@@ -32,10 +33,22 @@ def server():
     ready, _, _ = select.select([proc.stdout], [], [], 30)
     line = proc.stdout.readline() if ready else ""
     assert line.startswith("listening http="), line
-    yield proc, line.split("=", 1)[1].strip()
+    url = line.split("=", 1)[1].strip()
+    # `listening` comes before the agent has started: the test is about a server that stops
+    # answering, not about one still starting, so wait until it says healthy.
+    wait_for(lambda: _healthy(url), timeout=30)
+    yield proc, url
     os.kill(proc.pid, signal.SIGCONT)
     proc.terminate()
     proc.communicate(timeout=30)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=5) as reply:
+            return reply.status == 200
+    except OSError:  # 503 (HTTPError) while starting, or not reachable yet
+        return False
 
 
 def test_a_server_that_stops_answering_health_leaves_the_pool(ctx, server):
