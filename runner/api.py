@@ -28,6 +28,7 @@ from runner.execute.executor import Executor
 from runner.execute.records import agent_usage, iso, ms
 from runner.journal import Journal, RunRecord, find_run
 from runner.journal import list_runs as _list_runs
+from runner.journal.caps import Caps
 from runner.plan.compile import compile_plan, discover
 from runner.plan.model import Plan
 from runner.plan.render import step_graph
@@ -138,7 +139,7 @@ def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunC
     compiled, candidates = _compile(pattern, pool, inputs, ctx, handles)
     if ctx.recorder is not None:
         ctx.recorder.start(pattern, candidates)
-    journal: Any = Journal(ctx.run_dir, redact=redact)
+    journal: Any = Journal(ctx.run_dir, redact=redact, caps=Caps.from_env(ctx.environ))
     if on_event is not None:
         journal = _Tee(journal, on_event)
     started = time.time()

@@ -30,7 +30,8 @@ def strip_ansi(text: str) -> str:
 
     U+00A0 (claude's prompt uses it) becomes a plain space so that prompts match simply.
     """
-    text = _ESCAPE.sub("", text)
+    if "\x1b" in text or "\x9b" in text:  # a plain scan first: most output has no sequence
+        text = _ESCAPE.sub("", text)
     text = _CONTROL.sub("", text)
     return text.replace("\r\n", "\n").replace("\u00a0", " ")
 

@@ -56,9 +56,42 @@ __all__ = [
 ]
 
 DIMENSIONS = (40, 120)  # rows, columns
-_OVERLAP = 65536  # re-searched characters when new output arrives (a match may span reads)
+# Characters before new output searched again (a match may span reads): each search costs the
+# new text plus this, so a program printing hundreds of megabytes costs one pass, not dozens.
+_OVERLAP = 4096
+_BATCH = 1 << 20  # bytes read before they are handed on while a program prints without pause
 _QUIET_AFTER_EXIT = 0.2  # s: a grandchild may keep the PTY open after the program exited
 _EXIT_AFTER_EOF = 2.0  # s: the PTY closed; give the program this long to exit (for its status)
+
+
+def _drain(fd: int) -> tuple[bytes, bool]:
+    """What the terminal holds now, up to ``_BATCH`` bytes: one feed (and one wake-up of a
+    waiter) per batch instead of per 4 KiB read. Returns (bytes, whether the terminal closed)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < _BATCH:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        except OSError:  # EIO: every process closed the terminal
+            return b"".join(chunks), True
+        if not data:
+            return b"".join(chunks), True
+        chunks.append(data)
+        size += len(data)
+    return b"".join(chunks), False
+
+
+def _search(patterns: Mapping[str, re.Pattern[str]], text: str, offset: int, pos: int) -> Hit | None:
+    """The earliest match of ``patterns`` in ``text`` from ``pos`` (ties: the first pattern),
+    with absolute offsets (``text`` starts at ``offset``)."""
+    best: Hit | None = None
+    for name, pattern in patterns.items():
+        m = pattern.search(text, pos)
+        if m and (best is None or offset + m.start() < best.start):
+            best = Hit(name, m.group(0), offset + m.start(), offset + m.end())
+    return best
 
 
 class PtySession:
@@ -268,12 +301,21 @@ class PtySession:
             while True:
                 if self._cancelled:
                     raise PtyCancelled("session closed", self._transcript.since(start))
-                hit = self._search(patterns, start, searched)
-                if hit is not None:
-                    self._cursor = hit.end
-                    return hit
-                searched = self._transcript.total
-                if self._eof:
+                if patterns and searched < self._transcript.total:
+                    window = self._window(start, searched)
+                    searched = self._transcript.total
+                    self._cond.release()  # the reader keeps draining while we match
+                    try:
+                        hit = _search(patterns, *window)
+                    finally:
+                        self._cond.acquire()
+                    if hit is not None:
+                        self._cursor = hit.end
+                        return hit
+                elif not patterns:
+                    searched = self._transcript.total
+                behind = searched < self._transcript.total  # output came while we matched
+                if self._eof and not behind:
                     raise self._eof_error(self._transcript.since(start))
                 now = time.monotonic()
                 waits: list[float] = []
@@ -286,24 +328,17 @@ class PtySession:
                     if now - idle_from >= inactivity:
                         raise PtyInactive(f"no output for {inactivity:g}s", self._transcript.since(start))
                     waits.append(idle_from + inactivity - now)
-                self._cond.wait(min(waits) if waits else None)
+                if not behind:
+                    self._cond.wait(min(waits) if waits else None)
 
-    def _search(self, patterns: Mapping[str, re.Pattern[str]], start: int, searched: int) -> Hit | None:
-        if not patterns:
-            return None
+    def _window(self, start: int, searched: int) -> tuple[str, int, int]:
+        """The text to match (under the lock): what came after ``searched`` plus ``_OVERLAP``
+        characters before it (a match may span reads), and one character of context so that
+        ``^`` / ``\b`` behave as in the full text. Returns (text, its offset, where to start)."""
         t = self._transcript
         begin = max(start, searched - _OVERLAP, t.first)
-        if begin >= t.total:
-            return None
-        # One character of context before `begin`, so that `^` / `\b` behave as in the full text.
         pos = 1 if begin > t.first else 0
-        text = t.since(begin - pos)
-        best: Hit | None = None
-        for name, pattern in patterns.items():
-            m = pattern.search(text, pos)
-            if m and (best is None or begin - pos + m.start() < best.start):
-                best = Hit(name, m.group(0), begin - pos + m.start(), begin - pos + m.end())
-        return best
+        return t.since(begin - pos), begin - pos, pos
 
     def _eof_error(self, output: str = "") -> PtyEOF:
         if self.signal_status is not None:
@@ -371,15 +406,11 @@ class PtySession:
                 if self._wake_r in readable or self._exited.is_set():
                     exited = True
                 if fd in readable:
-                    try:
-                        data = os.read(fd, 65536)
-                    except BlockingIOError:
-                        continue
-                    except OSError:  # EIO: every process closed the terminal
+                    data, ended = _drain(fd)
+                    if data:
+                        self._feed(self._decoder.decode(data))
+                    if ended:
                         break
-                    if not data:
-                        break
-                    self._feed(self._decoder.decode(data))
             self._feed(self._decoder.decode(b"", final=True), final=True)
             if not self._cancelled:
                 self._wait_exit(_EXIT_AFTER_EOF, interruptible=True)  # for its exit status

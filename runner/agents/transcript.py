@@ -29,7 +29,12 @@ class Transcript:
     def append(self, text: str) -> None:
         if not text:
             return
-        if self._chunks and len(self._chunks[-1]) < _COALESCE:
+        if len(text) >= self.limit:  # a read larger than the whole limit: keep its end only
+            skip = len(text) - self.limit
+            self._chunks, self._starts = [text[skip:]], [self.total + skip]
+            self.total += len(text)
+            return
+        if self._chunks and len(self._chunks[-1]) < _COALESCE and len(text) < _COALESCE:
             self._chunks[-1] += text
         else:
             self._chunks.append(text)

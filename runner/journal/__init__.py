@@ -5,13 +5,14 @@ Layout of ``<state-dir>/runs/<run-id>/``::
 
     run.json            written at the start (atomic): runId, pattern, pool, inputs, startedAt, pid
     events.jsonl        one JSON object a line: {"time": ISO-8601 UTC (ms), "event": NAME, ...fields}
-    agents/<id>.log     each agent's transcript
+    agents/<id>.log     each agent's transcript (bounded: ``runner.journal.caps``)
+    texts/<hash>.txt    the whole of a string cut in events.jsonl / result.json (``caps``)
     result.json         written at the end (atomic); its schema is schemas/result.schema.json
     .lock               held (flock, shared) while the run's Journal is open: "running" or not
 
 Modules: ``writer`` (``Journal``, ``Transcript``), ``reader`` (``RunRecord``, ``load_run``,
 ``list_runs``, ``find_run``, ``read_events``), ``liveness`` (the lock: ``is_running``,
-``RunLock``), ``killed`` (``mark_killed``, for ``runner gc``), ``layout`` (file names and
+``RunLock``), ``caps`` (bounds on transcripts and long strings), ``killed`` (``mark_killed``, for ``runner gc``), ``layout`` (file names and
 status words), ``jsonable`` (making any value JSON, redacted).
 
 A run's status: what the executor recorded once it finished (``succeeded``, ``failed``,

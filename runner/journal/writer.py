@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from runner.journal.caps import TRANSCRIPT_ENV, Caps, spiller
 from runner.journal.jsonable import Redact, Sanitizer, dumps_line, iso_time
 from runner.journal.layout import AGENTS_DIR, EVENTS_FILE
 from runner.journal.liveness import RunLock
@@ -45,9 +46,12 @@ class Transcript:
 
     _HOLD_MAX = 8192
 
-    def __init__(self, path: Path, clean: Sanitizer) -> None:
+    def __init__(self, path: Path, clean: Sanitizer, limit: int | None = None) -> None:
         self.path = path
         self._clean = clean
+        self._limit = limit  # bytes kept (runner.journal.caps); the rest is counted, not written
+        self._written = 0
+        self._dropped = 0
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         self._held = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -59,6 +63,9 @@ class Transcript:
         with self._lock:
             if self._fd is None:
                 return 0  # closed: late output from a reader thread is dropped, not an error
+            if self._dropped:  # past the limit: count it, spend nothing on it
+                self._dropped += len(data.encode("utf-8", "replace") if isinstance(data, str) else data)
+                return len(data)
             if isinstance(data, str):
                 text = data
             elif isinstance(data, bytes | bytearray | memoryview):
@@ -90,6 +97,8 @@ class Transcript:
         self.flush()
         with self._lock:
             if self._fd is not None:
+                if self._dropped:
+                    _write_all(self._fd, f"[runner: {self._dropped:,} bytes of output were dropped]\n".encode())
                 os.close(self._fd)
                 self._fd = None
 
@@ -102,7 +111,18 @@ class Transcript:
 
     def _write(self, text: str) -> None:
         assert self._fd is not None
-        _write_all(self._fd, text.encode("utf-8", "replace"))
+        data = text.encode("utf-8", "replace")
+        if self._dropped:
+            self._dropped += len(data)
+            return
+        if self._limit is not None and self._written + len(data) > self._limit:
+            keep = max(self._limit - self._written, 0)
+            cut = data.rfind(b"\n", 0, keep) + 1  # whole lines only
+            self._dropped = len(data) - cut
+            data = data[:cut] + (f"[runner: transcript limit of {self._limit:,} bytes reached "
+                                 f"({TRANSCRIPT_ENV}); the rest of this agent's output is dropped]\n").encode()
+        self._written += len(data)
+        _write_all(self._fd, data)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -121,10 +141,12 @@ class Journal:
     whenever it is ready).
     """
 
-    def __init__(self, run_dir: Path, redact: Redact | None = None) -> None:
+    def __init__(self, run_dir: Path, redact: Redact | None = None, caps: Caps | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._clean = Sanitizer(redact)
+        self._caps = caps or Caps()
+        self._spill = spiller(self.run_dir, self._caps.text)  # long strings go to texts/
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)  # notified when a group write ends
         self._pending: list[bytes] = []  # event lines not written yet (group commit)
@@ -153,7 +175,7 @@ class Journal:
         if event == "run_started":
             fields.setdefault("pid", os.getpid())
         for k, v in fields.items():
-            record["_" + k if k in ("time", "event") else self._clean.text(k)] = self._clean(v)
+            record["_" + k if k in ("time", "event") else self._clean.text(k)] = self._spill(self._clean(v))
         line = dumps_line(record)
         with self._lock:
             if self._fd is None:
@@ -201,7 +223,7 @@ class Journal:
             raise ValueError(f"not a file name: {name!r}")
         path = self.run_dir / name
         # No indent: json's C encoder only serves compact output, 5x faster on a big result.
-        data = (json.dumps(self._clean(obj), ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        data = (json.dumps(self._spill(self._clean(obj)), ensure_ascii=False) + "\n").encode("utf-8", "replace")
         tmp = self.run_dir / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
@@ -218,7 +240,8 @@ class Journal:
             if t is None:
                 name = re.sub(r"[^A-Za-z0-9._-]", "_", agent_id).lstrip(".") or "_"
                 (self.run_dir / AGENTS_DIR).mkdir(exist_ok=True)
-                t = self._transcripts[agent_id] = Transcript(self.run_dir / AGENTS_DIR / f"{name}.log", self._clean)
+                t = self._transcripts[agent_id] = Transcript(self.run_dir / AGENTS_DIR / f"{name}.log", self._clean,
+                                                               self._caps.transcript)
             return t
 
     def sync(self) -> None:

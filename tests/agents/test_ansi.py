@@ -34,3 +34,12 @@ def test_transcript_is_bounded_and_keeps_absolute_offsets():
     assert t.since(t.total - 8) == "00990099"
     assert t.since(0) == t.since(t.first)
     assert t.since(t.total) == ""
+
+
+def test_a_read_larger_than_the_transcript_keeps_its_end_and_absolute_offsets():
+    t = Transcript(limit=1000)
+    t.append("head\n")
+    t.append("a" * 5000 + "END")
+    assert t.total == 5008 and t.first == 4008
+    assert t.since(0) == ("a" * 5000 + "END")[-1000:]
+    assert t.since(5005) == "END"

@@ -228,3 +228,21 @@ def test_close_from_the_output_callback():
     with pytest.raises(PtyCancelled):
         s.wait_for({"never": re.compile("never")}, timeout=10)
     assert s.wait_exit(5) and s.signal_status == signal.SIGKILL
+
+
+def test_a_program_that_never_pauses_still_times_out():
+    # Output arrives while the waiter matches: the waiter must still look at its deadline.
+    s = session("import sys\nwhile True: sys.stdout.write('y' * 4000 + '\\n')")
+    t0 = time.monotonic()
+    with pytest.raises(PtyTimeout):
+        s.wait_for({"never": re.compile("never")}, timeout=0.5)
+    assert time.monotonic() - t0 < 5
+    s.close(grace=0)
+
+
+def test_a_match_after_megabytes_is_found_once_in_one_pass():
+    s = session("import sys\nfor i in range(3000): sys.stdout.write('z' * 1999 + '\\n')\n"
+                "sys.stdout.write('please log in at https://x.example\\n'); sys.stdout.flush()\nimport time; time.sleep(30)")
+    hit = s.wait_for({"login": re.compile(r"please log in")}, timeout=30, since=0)
+    assert hit.start == 3000 * 2000
+    s.close(grace=0)

@@ -380,3 +380,54 @@ def test_a_line_added_during_a_write_is_written_by_that_writer(tmp_path, monkeyp
     finally:
         release.set()
         j.close()
+
+
+# ---------------------------------------------------------------- caps
+
+
+def test_a_transcript_past_its_limit_keeps_whole_lines_then_says_what_was_dropped(tmp_path):
+    from runner.journal.caps import Caps
+
+    with Journal(tmp_path / "r", caps=Caps(transcript=1000)) as j:
+        t = j.transcript("a1")
+        for i in range(100):
+            t.write(f"line {i:03d} " + "x" * 40 + "\n")  # 50 bytes a line
+    text = (tmp_path / "r" / "agents" / "a1.log").read_text()
+    head, marker, total = text.splitlines()[-3:]
+    assert head == "line 019 " + "x" * 40  # 20 whole lines: 1,000 bytes
+    assert marker.startswith("[runner: transcript limit of 1,000 bytes reached (RUNNER_TRANSCRIPT_LIMIT)")
+    assert total == "[runner: 4,000 bytes of output were dropped]"
+
+
+def test_a_long_string_is_cut_in_events_and_json_files_and_kept_whole_in_texts(tmp_path):
+    from runner.journal.caps import Caps
+
+    answer = "a" * 50 + "b" * 50
+    with Journal(tmp_path / "r", caps=Caps(text=60)) as j:
+        j.event("attempt_finished", result=answer, small="ok")
+        j.write_json("result.json", {"steps": [{"output": answer}]})
+    (event,) = lines(tmp_path / "r" / EVENTS_FILE)
+    name = re.search(r"texts/[0-9a-f]{16}\.txt", event["result"]).group(0)
+    assert event["result"] == answer[:60] + f"\n[runner: cut at 60 of 100 characters; the whole text is in {name}]"
+    assert event["small"] == "ok"
+    assert (tmp_path / "r" / name).read_text() == answer
+    assert json.loads((tmp_path / "r" / "result.json").read_text())["steps"][0]["output"] == event["result"]
+    assert os.listdir(tmp_path / "r" / "texts") == [name.split("/")[1]]  # one file per distinct text
+
+
+@pytest.mark.parametrize(("value", "expected"), [("50M", 50 << 20), ("64k", 64 << 10), ("1000", 1000),
+                                                 ("2GiB", 2 << 30), ("0", None)])
+def test_caps_from_the_environment(value, expected):
+    from runner.journal.caps import Caps
+
+    caps = Caps.from_env({"RUNNER_TRANSCRIPT_LIMIT": value, "RUNNER_TEXT_LIMIT": value})
+    assert caps.transcript == caps.text == expected
+    assert Caps.from_env({}) == Caps(transcript=50 << 20, text=100_000)
+
+
+def test_a_bad_cap_is_a_configuration_error():
+    from runner.errors import ConfigurationError
+    from runner.journal.caps import Caps
+
+    with pytest.raises(ConfigurationError, match="RUNNER_TEXT_LIMIT=`lots`: expected a size such as 50M"):
+        Caps.from_env({"RUNNER_TEXT_LIMIT": "lots"})
