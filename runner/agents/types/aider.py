@@ -55,7 +55,7 @@ class AiderType(CliType):
 
     def __init__(self) -> None:
         super().__init__()
-        self._made_caches: dict[tuple[str, str], Path] = {}  # (run dir, agent id) -> cache to remove
+        self._made_caches: dict[tuple[str, str], set[Path]] = {}  # (run dir, agent id) -> caches to remove
     key_env = {"openaiKey": "OPENAI_API_KEY", "anthropicKey": "ANTHROPIC_API_KEY",
                "googleKey": "GEMINI_API_KEY", "githubToken": "GITHUB_TOKEN"}
 
@@ -101,15 +101,14 @@ class AiderType(CliType):
         """Aider's history files out of the working tree; notes a repo-map cache to remove."""
         root = _git_root(cwd)
         if root is not None and not (root / TAGS_CACHE).exists():
-            self._made_caches.setdefault((str(ctx.run_dir), agent_id), root / TAGS_CACHE)
+            self._made_caches.setdefault((str(ctx.run_dir), agent_id), set()).add(root / TAGS_CACHE)
         return ("--chat-history-file", str(ctx.run_dir / "agents" / f"{agent_id}.aider.chat.md"),
                 "--input-history-file", str(home / ".aider.input.history"))
 
     def cleanup(self, definition: AgentDef, ctx: RunContext, agent_id: str) -> None:
         """The seeded home, and the repo-map cache aider made in the user's tree."""
         super().cleanup(definition, ctx, agent_id)
-        made = self._made_caches.pop((str(ctx.run_dir), agent_id), None)
-        if made is not None:
+        for made in self._made_caches.pop((str(ctx.run_dir), agent_id), set()):
             shutil.rmtree(made, ignore_errors=True)
 
     def format_task(self, definition: AgentDef, request: TaskRequest) -> str:
