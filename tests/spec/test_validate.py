@@ -88,7 +88,8 @@ def test_builtin_names_are_accepted():
     assert result.output.startswith("ok: ") and result.output.endswith("vote.yaml (pattern vote, 1 step)\n")
     result = CliRunner().invoke(main, ["validate", "builtin:nope"])
     assert result.exit_code == 2
-    assert result.output == "error: unknown built-in pattern `nope`: expected one of: `best-of-n`, `vote`\n"
+    assert result.output == ("error: unknown built-in pattern `nope`: expected one of: `best-of-n`, `consensus-review`, "
+                             "`critique-revise`, `judge`, `map-reduce`, `vote`\n")
 
 
 def test_one_bad_file_does_not_hide_the_others(tmp_path):
