@@ -81,6 +81,7 @@ COMMANDS = {
     "images": "runner.commands.images:command",
     "gc": "runner.commands.gc:command",
     "pool": "runner.commands.pool:pool_group",
+    "patterns": "runner.commands.patterns:patterns_group",
 }
 
 
