@@ -9,7 +9,7 @@ Three variants, alternated so load from other processes falls on all alike:
                      the agent's journal transcript (capped at RUNNER_TRANSCRIPT_LIMIT, 50 MiB)
 
 Printed: wall seconds (best and median of N runs) and their ratios to the plain read. The agent
-prints 200 MB by default; the 13 issue measured 96 s for runner against ~3 s for the plain read.
+prints 200 MB by default; issue 13 measured 96 s for runner before (a plain read of a pipe: ~3 s).
 Speed targets live here, never in timed tests. Run: .venv/bin/python bench/agent_output.py [--mb 200] [-n 3]
 """
 
