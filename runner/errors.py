@@ -134,6 +134,7 @@ class FailureKind(enum.StrEnum):
     NO_CHANGE = "no-change"  # the agent changed nothing (``workspace.requireChange``)
     DENIED = "denied"  # the agent reported denied permissions / wrote where it may not
     LAND = "land"  # the step's chosen change could not be landed (conflict, dirty tree, hostile patch)
+    BUDGET = "budget"  # a cost, token or time budget was reached: the step stopped (never retried)
 
 
 class StepFailed(RunnerError):

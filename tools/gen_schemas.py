@@ -33,6 +33,10 @@ def obj(props, required=(), **kw):
     o.update(kw)
     return o
 
+# `budget:` of a pattern or a step (docs/pattern.md "Budgets"): each limit > 0
+budget = obj({"cost": {"type": "number", "exclusiveMinimum": 0, "description": "US dollars"},
+              "tokens": {"type": "integer", "exclusiveMinimum": 0, "description": "input + output tokens"},
+              "time": {**duration, "exclusiveMinimum": 0, "description": "wall time"}})
 step_id = {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$",
            "x-expected": "lowercase letters, digits and `_`, starting with a letter or `_` (so templates can say steps.ID)"}
 name = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$",
@@ -61,6 +65,7 @@ pattern = obj({
     # bounded (like `apply --concurrency`): one task thread each, the most a run can hold
     "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY},
     "timeout": duration,
+    "budget": budget,
     "failFast": {"type": "boolean"},
     "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
     "outputs": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -108,6 +113,7 @@ pattern["$defs"] = {
             "on": {"type": "array", "items": {"enum": [k.value for k in FailureKind]}},
         }),
         "timeout": duration,
+        "budget": budget,
         "inactivity": duration,
         "when": {"type": ["string", "boolean"]},
         "needs": strings,

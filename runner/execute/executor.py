@@ -35,6 +35,7 @@ from runner.errors import (
     as_failure,
 )
 from runner.execute.agents import AgentManager
+from runner.execute.budget import Breach, Spending
 from runner.execute.records import StepRecord
 from runner.execute.shutdown import Shutdown
 from runner.execute.steps import StepRunner
@@ -44,6 +45,7 @@ from runner.spec.models import Step
 DEFAULT_CONCURRENCY = 64
 INFRA_KINDS = frozenset({FailureKind.INFRASTRUCTURE, FailureKind.LOGIN})  # exit 3 when all failures are these
 CONFIG_KINDS = frozenset({FailureKind.CONFIG})  # exit 2
+_BUDGET = "\0budget"  # not a node id: the loop's wake-up when a budget is reached
 INTERRUPTED = "interrupted"  # the run's error kind after SIGINT/SIGTERM (a run's, not an attempt's)
 
 EventHook = Callable[[str, dict[str, Any]], None]
@@ -70,6 +72,9 @@ class Executor:
         self._candidates = candidates
         self._unsubscribe = ctx.bus.subscribe(self._agent_event)
         self.workspaces = _workspaces(plan, ctx)
+        self.spending = Spending(plan.pattern)
+        self.breach: Breach | None = None  # the budget that stopped the run
+        self._done: queue.SimpleQueue[tuple[str, BaseException | None]] = queue.SimpleQueue()
 
     # ------------------------------------------------------------ events
     def _emit(self, name: str, **fields: Any) -> None:
@@ -97,13 +102,13 @@ class Executor:
         waiting = {n: graph.in_degree(n) for n in self.plan.order}
         rank = {n: i for i, n in enumerate(self.plan.order)}
         ready = sorted((n for n, d in waiting.items() if d == 0), key=rank.__getitem__)
-        done: queue.SimpleQueue[tuple[str, BaseException | None]] = queue.SimpleQueue()
+        done = self._done
         deadline = time.monotonic() + pattern.timeout if pattern.timeout else None
         task_pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="task")
         node_pool = ThreadPoolExecutor(max_workers=max(4, len(pattern.steps)), thread_name_prefix="node")
         steps = StepRunner(self.plan, self.manager, self.records, self.journal, task_pool, self.stopping,
                            self.ctx.run_id, self._candidates, concurrency=self.concurrency, halted=self.halted,
-                           workspaces=self.workspaces)
+                           workspaces=self.workspaces, on_usage=self._charge if self.spending.active else None)
         running = 0
         try:
             while ready or running:
@@ -124,7 +129,7 @@ class Executor:
                     kind = self.plan.node(node_id).kind
                     # Cheap nodes run here; so does a node nothing else could run beside (a chain):
                     # a thread hand-off costs more than the whole step's bookkeeping.
-                    alone = not running and not ready and deadline is None
+                    alone = not running and not ready and deadline is None and not self.spending.active
                     if kind in ("select", "aggregate", "cleanup") or alone:
                         self._finish(node_id, self._call(steps, node_id), waiting, ready, rank)
                     else:
@@ -135,10 +140,18 @@ class Executor:
                 if not running:
                     break
                 try:
-                    timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    ends = [t for t in (deadline, self.spending.deadline(self._running_steps())) if t is not None]
+                    timeout = max(0.0, min(ends) - time.monotonic()) if ends else None
                     node_id, error = done.get(timeout=timeout)
                 except queue.Empty:
-                    self._stop_run(FailureKind.TIMEOUT, f"the run exceeded its timeout of {pattern.timeout:g}s")
+                    if deadline is not None and time.monotonic() >= deadline:
+                        self._stop_run(FailureKind.TIMEOUT, f"the run exceeded its timeout of {pattern.timeout:g}s")
+                    elif (breach := self.spending.expired(self._running_steps())) is not None:
+                        self._over_budget(breach)
+                    continue
+                if node_id == _BUDGET:  # an answer made a total reach its budget (see _charge)
+                    if self.breach is not None:
+                        self._over_budget(self.breach)
                     continue
                 running -= 1
                 self._finish(node_id, error, waiting, ready, rank)
@@ -173,6 +186,29 @@ class Executor:
             self.journal.event("attempt_finished", step=rec.id, attempt=a.attempt, agent=a.agent_id, item=a.item,
                                status=a.status, errorKind=a.error_kind.value, error=a.error,
                                durationMs=int((a.finished - a.started) * 1000))
+
+    def _running_steps(self) -> list[str]:
+        return [s for s, r in self.records.items() if r.status == "running"]
+
+    def _charge(self, step: str, used: dict[str, Any]) -> None:
+        """An answer's usage (a task thread): a reached budget wakes the loop to stop the run."""
+        breach = self.spending.charge(step, used)
+        if breach is not None and self.breach is None:
+            self.breach = breach
+            self._done.put((_BUDGET, None))
+
+    def _over_budget(self, breach: Breach) -> None:
+        """Stop scheduling and cancel what runs, as the run's timeout does; the step is failed
+        with kind ``budget`` when its node returns (``_finish``)."""
+        if self.breach is None:
+            self.breach = breach
+        self._emit("budget_reached", step=breach.step, budget=breach.what, limit=breach.limit, spent=breach.spent,
+                   owner=breach.owner)
+        self._stop_run(FailureKind.BUDGET, breach.message())
+
+    def _budget_failure(self, step: str) -> None:
+        if self.breach is not None and self.breach.step == step:
+            raise StepFailed(FailureKind.BUDGET, self.breach.message())
 
     def _stop_run(self, kind: FailureKind, message: str, force: bool = False) -> None:
         if self.error is None:
@@ -228,6 +264,7 @@ class Executor:
                 from runner.observe import trace
 
                 rec.status, rec.started = "running", time.time()
+                self.spending.step_began(step.id)
                 agents = [a.id for a in self.plan.selections[step.id].agents]
                 with trace.span(trace.SELECT_AGENTS, step_id=step.id, agent_count=len(agents),
                                 capabilities=list(step.agents.capabilities)):
@@ -242,7 +279,9 @@ class Executor:
                 steps.spawn(step)
             elif node.kind == "execute":
                 steps.execute(step)
+                self._budget_failure(step.id)
             elif node.kind == "aggregate":
+                self._budget_failure(step.id)
                 steps.aggregate(step)
                 rec.status, rec.finished = "succeeded", time.time()
                 self._emit("step_finished", step=step.id, status="succeeded", output=rec.output,
@@ -270,6 +309,8 @@ class Executor:
             node = self.plan.node(node_id)
             rec = self.records.get(node.step or "")
             kind, message = _classify(error)
+            if rec is not None and self.breach is not None and self.breach.step == rec.id:
+                kind, message = FailureKind.BUDGET, self.breach.message()  # its tasks were cancelled for it
             if rec is not None:
                 rec.status = "cancelled" if kind is FailureKind.CANCELLED else "failed"
                 rec.finished = time.time()
@@ -307,8 +348,8 @@ class Executor:
         if self.interrupted is not None:
             return "interrupted", self.interrupted.exit_code, {"kind": INTERRUPTED, "message": str(self.interrupted)}
         failed = [r for r in self.records.values() if r.status == "failed"]
-        if self.error and self.error[0] is FailureKind.TIMEOUT:
-            return "failed", EXIT_FAILED, {"kind": FailureKind.TIMEOUT.value, "message": self.error[1]}
+        if self.error and self.error[0] in (FailureKind.TIMEOUT, FailureKind.BUDGET):
+            return "failed", EXIT_FAILED, {"kind": self.error[0].value, "message": self.error[1]}
         if not failed:
             return "succeeded", EXIT_OK, None
         kinds = {r.error_kind or FailureKind.TASK for r in failed}

@@ -58,8 +58,10 @@ class StepRunner:
     def __init__(self, plan: Plan, manager: AgentManager, records: dict[str, StepRecord],
                  journal: Any, task_pool: ThreadPoolExecutor, stopping: threading.Event,
                  run_id: str, candidates: list[AgentInfo], concurrency: int = 64,
-                 halted: threading.Event | None = None, workspaces: Workspaces | None = None) -> None:
+                 halted: threading.Event | None = None, workspaces: Workspaces | None = None,
+                 on_usage: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self.plan = plan
+        self.on_usage = on_usage  # each answer's usage, for the budgets (the executor's)
         self.manager = manager
         self.records = records
         self.journal = journal
@@ -490,6 +492,8 @@ class StepRunner:
         model = info.definition.options.get("model") if info.definition is not None else None
         record.usage = priced(dict(result.usage), rates_for(self.plan.pool.pricing, (info.id, info.name),
                                                              str(model) if model else None))
+        if self.on_usage is not None:
+            self.on_usage(step.id, record.usage)
         floor = step.agents.min_confidence
         if floor is not None and confidence is not None and confidence < floor:
             record.status = "rejected"

@@ -42,10 +42,14 @@ def _unit(validator: Any, unit: str, instance: Any, schema: dict[str, Any]) -> A
     if isinstance(instance, bool) or not isinstance(instance, int | float | str):
         return
     try:
-        UNITS[unit](instance)
+        value = UNITS[unit](instance)
     except ValueError as exc:
         if not str(exc).startswith("expected "):
             yield ValidationError(str(exc))
+        return
+    low = schema.get("exclusiveMinimum")  # a number is checked by the keyword itself; "0s" here
+    if isinstance(instance, str) and low is not None and isinstance(value, int | float) and value <= low:
+        yield ValidationError(f"must be greater than {low:g}, got {instance!r}")
 
 
 _PLUGIN_VALIDATORS: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, validator); schemas live forever

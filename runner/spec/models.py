@@ -108,6 +108,18 @@ class Land:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Budget:
+    """``budget:`` of a pattern (the whole run) or a step: each limit None or > 0."""
+
+    cost: float | None = None  # US dollars
+    tokens: int | None = None  # input + output tokens
+    time: float | None = None  # wall seconds
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.cost, self.tokens, self.time))
+
+
+@dataclass(frozen=True, kw_only=True)
 class Step:
     id: str
     task: str  # Jinja2 template source
@@ -127,6 +139,7 @@ class Step:
     workspace: WorkspaceSpec | None = None  # None: today's shared working directory
     verify: Verify | None = None
     land: Land | None = None
+    budget: Budget = field(default_factory=Budget)
     line: int = 0  # where the step starts in its file (for messages)
 
 
@@ -140,6 +153,7 @@ class Pattern:
     outputs: Mapping[str, str]  # name -> Jinja2 template source
     concurrency: int | None = None  # max agent tasks at once; None: executor default
     timeout: float | None = None  # whole run, seconds
+    budget: Budget = field(default_factory=Budget)  # the whole run's
     fail_fast: bool = True
     source: str = "<memory>"  # file the pattern came from
     # key path -> (line, col), 1-based, e.g. "$.steps[0].task": lets run-time errors point at lines

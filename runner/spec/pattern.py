@@ -14,6 +14,7 @@ from runner.spec.models import (
     AgentRequirement,
     Aggregation,
     Backoff,
+    Budget,
     InputSpec,
     Land,
     Pattern,
@@ -53,6 +54,7 @@ def build_pattern(d: dict[str, Any], source: str, marks: dict[str, tuple[int, in
         outputs=dict(d.get("outputs") or {}),
         concurrency=d.get("concurrency"),
         timeout=optional_duration(d.get("timeout")),
+        budget=_budget(d.get("budget")),
         fail_fast=d.get("failFast", True),
         source=source,
         marks=marks,
@@ -111,6 +113,7 @@ def _step(s: dict[str, Any], line: int) -> Step:
             on=tuple(FailureKind(k) for k in retry.get("on", DEFAULT_RETRY_ON)),  # the schema checked them
         ),
         timeout=optional_duration(s.get("timeout")),
+        budget=_budget(s.get("budget")),
         inactivity=optional_duration(s.get("inactivity")),
         when=("true" if when else "false") if isinstance(when, bool) else when,
         needs=tuple(s.get("needs", ())),
@@ -146,3 +149,9 @@ def _land(v: Any) -> Land | None:
         return None
     v = {"to": v} if isinstance(v, str) else v
     return Land(to=v["to"], branch=v.get("branch"), path=v.get("path"), message=v.get("message"))
+
+
+def _budget(b: dict[str, Any] | None) -> Budget:
+    b = b or {}
+    return Budget(cost=float(b["cost"]) if "cost" in b else None, tokens=b.get("tokens"),
+                  time=optional_duration(b.get("time")))

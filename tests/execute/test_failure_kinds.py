@@ -22,7 +22,7 @@ from runner.spec.pool import parse_pool
 
 POOL = parse_pool("kind: pool\nname: test\n", "pool.yaml")
 DOCUMENTED = {"infrastructure", "crash", "timeout", "hang", "task", "parse", "validation", "login", "config",
-              "cancelled", "verify", "no-change", "denied", "land"}  # docs/results.md, attempts' errorKind
+              "cancelled", "verify", "no-change", "denied", "land", "budget"}  # docs/results.md, attempts' errorKind
 
 
 def run(tmp_path: Path, text: str, handles):

@@ -116,7 +116,7 @@ def test_the_loader_turns_retry_on_into_kinds_once_and_refuses_unknown_ones():
         parse_pattern(PATTERN.format(on="[crash, gremlins]"), "p.yaml")
     assert exc.value.diagnostics[0].render() == (
         'p.yaml:6:35: $.steps[0].retry.on[1]: expected one of: infrastructure, crash, timeout, hang, task, '
-        'parse, validation, login, config, cancelled, verify, no-change, denied, land, got string "gremlins"')
+        'parse, validation, login, config, cancelled, verify, no-change, denied, land, budget, got string "gremlins"')
 
 
 PATTERN = """\

@@ -16,7 +16,7 @@ def test_kind_by_key_or_by_content():
         parse_file("kind: pattern\nname: a\nagents: []\n", "k.yaml")
     assert [d.render() for d in exc.value.diagnostics] == [
         "k.yaml:1:1: $: missing required key `steps`",
-        "k.yaml:3:1: $.agents: unknown key `agents` (expected one of: `concurrency`, `description`, `failFast`, "
+        "k.yaml:3:1: $.agents: unknown key `agents` (expected one of: `budget`, `concurrency`, `description`, `failFast`, "
         "`inputs`, `kind`, `name`, `outputs`, `steps`, `timeout`, `version`)",
     ]
 
