@@ -82,6 +82,7 @@ COMMANDS = {
     "gc": "runner.commands.gc:command",
     "pool": "runner.commands.pool:pool_group",
     "patterns": "runner.commands.patterns:patterns_group",
+    "test": "runner.commands.test:command",
 }
 
 

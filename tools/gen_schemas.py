@@ -420,10 +420,40 @@ result["$schema"] = D
 result["$id"] = "https://runner.dev/schemas/result.schema.json"
 result["title"] = "runner result"
 
+# `*.test.yaml`: tests of a pattern, run by `runner test` (docs/testing.md)
+scripted = obj({"answer": {}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                "reasoning": {"type": "string"},
+                "error": {"enum": [k.value for k in FailureKind]}},
+               **{"oneOf": [{"required": ["answer"]}, {"required": ["error"]}]})
+test_case = obj({
+    "name": {"type": "string", "minLength": 1},
+    "inputs": {"type": "object"},
+    "cassette": {"type": "string", "minLength": 1},
+    # step id -> one answer for every agent of the step, or agent id -> that agent's answer
+    "answers": {"type": "object", "additionalProperties": {"type": "object", "anyOf": [
+        {"$ref": "#/$defs/answer"},
+        {"additionalProperties": {"$ref": "#/$defs/answer"}, "not": {"required": ["answer"]}}]}},
+    "expect": obj({"exitCode": {"type": "integer", "minimum": 0},
+                   "outputs": {"type": "object"},
+                   "steps": {"type": "object", "additionalProperties": {
+                       "enum": ["succeeded", "failed", "skipped", "cancelled"]}}}),
+}, required=["name"], **{"not": {"required": ["cassette", "answers"]}})
+test = obj({
+    "kind": {"const": "test"},
+    "pattern": {"type": "string", "minLength": 1},
+    "pool": {"type": "string", "minLength": 1},
+    "tests": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/case"}},
+}, required=["pattern", "tests"])
+test["$schema"] = D
+test["$id"] = "https://runner.invalid/schemas/test.schema.json"
+test["title"] = "runner pattern tests"
+test["$defs"] = {"case": test_case, "answer": scripted}
+
+
 def order(s):
     # $schema/$id/title first for readers
     head = {k: s[k] for k in ("$schema", "$id", "title") if k in s}
     return {**head, **{k: v for k, v in s.items() if k not in head}}
 out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "schemas"
-for n, s in (("pattern", pattern), ("pool", pool), ("result", result)):
+for n, s in (("pattern", pattern), ("pool", pool), ("result", result), ("test", test)):
     (out / f"{n}.schema.json").write_text(json.dumps(order(s), indent=2) + "\n")

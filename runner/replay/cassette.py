@@ -87,6 +87,12 @@ class Cassette:
                              f"version {rec.get('version')}, not {pattern.name} version {pattern.version}: "
                              "record it again (--record)")
 
+    def missing(self, step: str, item: int | None, attempt: int, info: AgentInfo) -> str:
+        where = f" item {item}" if item is not None else ""
+        return (f"step `{step}`{where} attempt {attempt}: no answer of an agent of type {info.type} in cassette "
+                f"{self.path} for this task (the task or the pattern changed since it was recorded: record "
+                "again, or --replay-missing=run)")
+
     def add(self, entry: dict[str, Any], line: int = 0) -> None:
         with self._lock:
             self.entries.setdefault(_entry_key(entry), []).append(entry)

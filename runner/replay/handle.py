@@ -42,11 +42,8 @@ class CassetteHandle(AgentHandle):
         entry = self.cassette.take(key_of(step, item, request.description, self.info, attempt), self.info.id)
         if entry is None:
             if self.fallback is None:
-                where = f" item {item}" if item is not None else ""
-                raise AgentFailure(FailureKind.CONFIG, f"step `{step}`{where} attempt {attempt}: no answer of an "
-                                   f"agent of type {self.info.type} in cassette {self.cassette.path} for this "
-                                   "task (the task or the pattern changed since it was recorded: record again, "
-                                   "or --replay-missing=run)", agent_id=self.info.id)
+                raise AgentFailure(FailureKind.CONFIG, self.cassette.missing(step, item, attempt, self.info),
+                                   agent_id=self.info.id)
             if self._real is None:
                 self._real = self.fallback()
             return self._real.execute(request, on_output)

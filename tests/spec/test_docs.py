@@ -84,6 +84,14 @@ def load_block(doc: Path, first: int, text: str, tmp_path: Path):
         text += "".join(line + "\n" for key, line in FILLERS[m[1]].items() if key not in have)
     path = tmp_path / "example.yaml"
     path.write_text(text)
+    if m is None and (yaml.safe_load(text) or {}).get("kind") == "test":  # a `runner test` file
+        from runner.spec.testfile import load_test_file
+
+        try:
+            return load_test_file(path)
+        except SpecError as exc:
+            raise AssertionError("\n".join(f"{doc.relative_to(REPO)}:{first + d.line - 1}: {d.path}: {d.message}"
+                                           for d in exc.diagnostics)) from None
     try:
         loaded = load_file(path)
     except SpecError as exc:
