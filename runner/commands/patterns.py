@@ -50,7 +50,9 @@ def list_patterns(directory: Path | None, as_json: bool, out: TextIO) -> int:
     if directory is not None:
         if not directory.is_dir():
             raise UsageError(f"not a directory: {directory}")
-        for path in sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
+        # `*.test.yaml` files are tests of a pattern (`runner test`), not patterns
+        for path in sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                           and not p.name.endswith(".test.yaml")):
             try:
                 spec = load_file(path)
             except SpecError as exc:
