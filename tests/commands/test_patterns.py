@@ -104,3 +104,15 @@ def test_show_bad_input_is_a_clear_error_with_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     done = runner("patterns", "list", "nowhere", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (2, "error: not a directory: nowhere\n")
+
+
+def test_every_builtin_is_documented_and_described() -> None:
+    from runner.spec import load_pattern
+
+    doc = (REPO / "docs" / "library.md").read_text()
+    for name in builtin_patterns():
+        pattern = load_pattern(builtin_pattern(name))
+        assert pattern.name == name and pattern.version != "0.1.0" and pattern.description, name
+        assert all(i.description for i in pattern.inputs) and pattern.outputs, name
+        assert f"## `builtin:{name}`" in doc and f"| `{name}` | {pattern.version} |" in doc, name
+        assert f"runner apply builtin:{name} " in doc, name
