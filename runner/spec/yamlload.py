@@ -194,8 +194,8 @@ class _Builder:
             value = self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
             message = "unsupported YAML: " + " ".join(str(exc.problem or exc.context or "").split())
-        except (ValueError, OverflowError, TypeError) as exc:
-            message = _bad_value(node, exc)
+        except Exception as exc:  # noqa: BLE001 - PyYAML's constructors fail on bad explicit values
+            message = _bad_value(node, exc)  # with ValueError, KeyError (!!bool maybe), AttributeError...
         else:
             if isinstance(value, float) and value != value:
                 message = "`.nan` (not a number) is not accepted"

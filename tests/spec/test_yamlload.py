@@ -115,6 +115,8 @@ def test_deep_nesting_is_an_error_not_a_recursion_error():
     ("v: !!int abc\n", "f.yaml:1:4: $.v: `abc` is not a valid `!!int` value"),
     ("v: !!timestamp 2001-13-45\n", "f.yaml:1:4: $.v: `2001-13-45` is not a valid `!!timestamp` value"),
     ("v: !!float x\n", "f.yaml:1:4: $.v: `x` is not a valid `!!float` value"),
+    ("v: !!bool maybe\n", "f.yaml:1:4: $.v: `maybe` is not a valid `!!bool` value"),
+    ("v: !!timestamp soon\n", "f.yaml:1:4: $.v: `soon` is not a valid `!!timestamp` value"),
     ("v: !!binary aGk=\n", "f.yaml:1:4: $.v: values tagged `!!binary` are not supported"),
     ("v: .nan\n", "f.yaml:1:4: $.v: `.nan` (not a number) is not accepted"),
     ("v: " + "9" * 5000 + "\n", "f.yaml:1:4: $.v: integer too large (5000 characters; at most 4300 digits)"),
