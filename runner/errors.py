@@ -50,8 +50,13 @@ class Diagnostic:
     message: str
 
     def render(self) -> str:
+        """One line: a line break in the path or message (a value quoted from the file) is ``\\n``."""
         where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}"
+        return _one_line(f"{where}: {self.path}: {self.message}")
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n") if "\n" in text or "\r" in text else text
 
 
 class RunnerError(Exception):

@@ -184,7 +184,7 @@ def check_document(text: str, baseline: int = 0) -> None:
         assert exc.diagnostics
         for d in exc.diagnostics:
             assert d.file == SOURCE and d.line > 0 and d.col > 0, d
-            assert "\n" not in d.message and d.message, d
+            assert d.message and "\n" not in d.render() and "\r" not in d.render(), d
     else:
         assert isinstance(spec, Pattern | Pool)
     assert time.monotonic() - started <= MAX_SECONDS
