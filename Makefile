@@ -7,7 +7,7 @@ HASH := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
 BASE := $(VENV)/.base-$(HASH)
 FULL := $(VENV)/.test-$(HASH)
 
-.PHONY: demo test setup venv lint bench clean
+.PHONY: demo test test-fast setup venv lint bench clean
 
 # runner and what it needs to run (what `make demo` needs: quick on a fresh machine)
 $(BASE): pyproject.toml
@@ -37,8 +37,14 @@ test: $(FULL) setup
 setup:
 	bash .ci/setup.sh
 
+## ruff over everything; mypy (pyproject: strict on spec, plan, execute, journal; checked on the rest)
 lint: venv
-	$(BIN)/ruff check runner tests bench
+	$(BIN)/ruff check runner tests bench tools
+	$(BIN)/mypy
+
+## Every test that needs no Docker, etcd or agent CLI (no set-up step): the fast lane
+test-fast: venv
+	$(BIN)/python -m pytest -m "not docker and not etcd and not cli and not kubernetes_real and not scale"
 
 bench: venv
 	$(BIN)/python bench/run_all.py
