@@ -217,10 +217,18 @@ def test_no_attempt_is_left_running_when_the_run_ends(tmp_path):
     """A race loser that cannot drop its task is still working when the run ends: its attempt
     ends ``cancelled`` on record (result.json's schema has no ``running`` attempt)."""
     release = threading.Event()
+    slow_started = threading.Event()
 
     def slow(request):
+        slow_started.set()
         release.wait(30)
         return "late"
+
+    def fast(request):
+        # answer only once the loser is working: a loser whose task never started is recorded
+        # as having lost the race, which is another path (tests/execute/test_race_cancel.py)
+        slow_started.wait(30)
+        return "first"
 
     text = """
 name: race
@@ -231,7 +239,7 @@ steps:
     task: go
 """
     try:
-        outcome = run(tmp_path, text, [PythonAgent("fast", lambda r: "first", capabilities=("w",)),
+        outcome = run(tmp_path, text, [PythonAgent("fast", fast, capabilities=("w",)),
                                        PythonAgent("slow", slow, capabilities=("w",))])
     finally:
         release.set()
