@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runner.errors import Diagnostic, SpecError, UsageError
+from runner.spec.agentdef import DEFINITION_ENV
 
 if TYPE_CHECKING:
     from runner.spec.models import AgentDef
@@ -107,7 +108,7 @@ def agent_group() -> None:
 
 
 @agent_group.command("serve", context_settings={"ignore_unknown_options": False})
-@click.option("--definition", default=None, metavar="JSON|@FILE",
+@click.option("--definition", default=None, metavar="JSON|@FILE", envvar=DEFINITION_ENV, show_envvar=True,
               help="The agent definition: a pool file's agent keys as a JSON object (or a file holding one); "
                    "the options below override its keys.")
 @click.option("--type", "agent_type", default=None, help="Agent type (default: command).")

@@ -17,10 +17,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from runner.errors import Diagnostic, SpecError
-from runner.spec.agentdef import agentdef_from_data, agentdef_to_data
+from runner.spec.agentdef import DEFINITION_ENV, agentdef_from_data, agentdef_to_data
 from runner.spec.models import AgentDef
 
-DEFINITION_ENV = "RUNNER_AGENT_DEFINITION"
 LIFETIME_ENV = "RUNNER_AGENT_LIFETIME"
 CONTAINER_PORT = 8080
 GRPC_PORT_ENV = "RUNNER_AGENT_GRPC_PORT"  # set (by the runtime's `protocol: grpc`): serve gRPC too

@@ -110,7 +110,7 @@ def _entry(entry: Any, variable: str, path: str, problems: list[Diagnostic]) -> 
     keys = (*ENTRY_KEYS, *definition_keys())
     for key in e:
         if key not in keys:
-            bad(key, f"unknown key `{key}` ({suggest(key, keys)})")
+            bad(key, f"unknown key `{key}` ({suggest(key, list(keys))})")
     agent_id = e.get("id")
     if not isinstance(agent_id, str) or not agent_id.strip():
         bad("id", "missing: every agent needs a non-empty string `id`")

@@ -26,6 +26,8 @@ from runner.errors import Diagnostic, SpecError
 from runner.spec.models import AgentDef, Resources
 from runner.spec.units import optional_duration, parse_cpu, parse_memory
 
+#: the variable that hands a definition (JSON) to ``runner agent serve`` and container entries
+DEFINITION_ENV = "RUNNER_AGENT_DEFINITION"
 SCHEMA = "pool#definition"  # the $defs entry of schemas/pool.schema.json (tools/gen_schemas.py)
 # AgentDef fields written as they are (key in data, attribute)
 _PLAIN = (("type", "type"), ("mode", "mode"), ("input", "input"), ("readyPattern", "ready_pattern"),

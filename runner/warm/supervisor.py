@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from runner.errors import ConfigurationError
-from runner.spec.agentdef import agentdef_to_data
+from runner.spec.agentdef import DEFINITION_ENV, agentdef_to_data
 from runner.spec.models import AgentTemplate, Pool
 from runner.warm.state import remove_state, state_path, write_state
 
@@ -124,7 +124,7 @@ class Supervisor:
             slot.log.close()
         slot.log = open(logs / f"{slot.id}.log", "ab")  # noqa: SIM115 - kept open while it runs
         env = {**self.environ, **self._agent_env(slot), "RUNNER_WARM_POOL": self.pool.name,
-               "RUNNER_AGENT_ID": slot.id}
+               "RUNNER_AGENT_ID": slot.id, DEFINITION_ENV: self._definition(slot)}
         if self.token:
             env["RUNNER_AGENT_TOKEN"] = self.token
         slot.proc = subprocess.Popen(self._argv(slot, port), stdin=subprocess.DEVNULL, stdout=slot.log,
@@ -134,21 +134,23 @@ class Supervisor:
         """The template's ``env`` and its resolved credentials, for the server to hand on.
 
         The server gives its agent a minimal environment: credentials reach the agent by name
-        (the definition ``_argv`` passes names them); a credential whose variable is unset is
-        left out."""
+        (``_definition`` names them); a credential whose variable is unset is left out."""
         d = slot.template.definition
         values = dict(d.env)
         values.update({name: self.environ[ref] for name, ref in d.credentials.items() if ref in self.environ})
         return values
 
-    def _argv(self, slot: Slot, port: int) -> list[str]:
-        """``runner agent serve --definition JSON ...``: the template's whole definition, its
-        credentials by the names the server's environment holds them under (``_agent_env``)."""
+    def _definition(self, slot: Slot) -> str:
+        """The template's whole definition for its server (``$RUNNER_AGENT_DEFINITION``, not an
+        argument: ``ps`` shows none of it), credentials by the names the server's environment
+        holds them under (``_agent_env``)."""
         d = slot.template.definition
         seen = replace(d, credentials={name: name for name, ref in d.credentials.items() if ref in self.environ})
-        argv = [sys.executable, "-m", "runner", "agent", "serve",
-                "--definition", json.dumps(agentdef_to_data(seen), default=str),
-                "--id", slot.id, "--name", slot.id, "--http", f"127.0.0.1:{port}"]
+        return json.dumps(agentdef_to_data(seen), default=str)
+
+    def _argv(self, slot: Slot, port: int) -> list[str]:
+        argv = [sys.executable, "-m", "runner", "agent", "serve", "--id", slot.id, "--name", slot.id,
+                "--http", f"127.0.0.1:{port}"]
         if self.etcd is not None:
             from runner.registries.etcd_client import parse_endpoints
 

@@ -132,16 +132,19 @@ def test_pod_args_through_agent_serve():
     assert _serve_definition(args) == IN_POD
 
 
-def test_warm_pool_server_args(tmp_path):
+def test_warm_pool_server(tmp_path, monkeypatch):
     from runner.warm.supervisor import Slot, Supervisor
 
     template = AgentTemplate(name="t", definition=FULL)
     sup = Supervisor(Pool(name="p", templates=(template,), warm_pool={"t": 1}), tmp_path,
                      environ={"MY_ANTHROPIC_KEY": "sk-test"})
-    argv = sup._argv(Slot(template=template, id="p-t-1"), 8080)
+    slot = Slot(template=template, id="p-t-1")
+    argv = sup._argv(slot, 8080)
     assert argv[1:5] == ["-m", "runner", "agent", "serve"]
+    # the definition goes in the server's environment (not its argv: `ps` shows none of it)
+    monkeypatch.setenv("RUNNER_AGENT_DEFINITION", sup._definition(slot))
     assert _serve_definition(argv[5:]) == dataclasses.replace(IN_POD, workdir=FULL.workdir)  # a local server
-    assert "sk-test" not in " ".join(argv)  # the value goes through the server's environment only
+    assert "sk-test" not in sup._definition(slot) and "MY_ANTHROPIC_KEY" not in " ".join(argv)
 
 
 def test_agent_serve_definition_option(tmp_path):
