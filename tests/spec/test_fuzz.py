@@ -214,6 +214,8 @@ def test_the_seeds_are_real_documents(baseline):
         check_document(text, baseline)
 
 
+# ~10 s of CPU for the 1,000 documents; the wider limit is for a machine shared with other jobs
+@pytest.mark.timeout(300)
 @FUZZ
 @given(documents())
 def test_loading_any_document_gives_a_model_or_placed_errors(baseline, text):
