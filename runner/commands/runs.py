@@ -70,6 +70,7 @@ def _steps_from_events(record: RunRecord) -> list[dict[str, Any]]:
 
 def show_command(state_dir: Path, run_id: str, as_json: bool, out: IO[str]) -> int:
     """Print one run: its header, a table of its steps, its agents and errors."""
+    from runner.observe.report import usage_text
     record = find_run(state_dir, run_id)
     redact = Redactor().redact  # the journal is redacted already; this catches key shapes anyway
     if as_json:
@@ -83,23 +84,26 @@ def show_command(state_dir: Path, run_id: str, as_json: bool, out: IO[str]) -> i
              f"started   {record.started_at or '-'}"]
     if result:
         lines += [f"finished  {result.get('finishedAt') or '-'}", f"duration  {_duration(result.get('durationMs'))}"]
+        if result.get("usage"):
+            lines.append(f"usage     {usage_text(result['usage'])}")
     out.write(redact("\n".join(lines)) + "\n")
     steps = result.get("steps") if result else _steps_from_events(record)
     if steps:
-        rows = [["STEP", "STATUS", "CONFIDENCE", "TIME", "AGENTS", "VOTES", "OUTPUT"]]
+        rows = [["STEP", "STATUS", "CONFIDENCE", "TIME", "AGENTS", "VOTES", "USAGE", "OUTPUT"]]
         for s in steps:
             conf = s.get("confidence")
             rows.append([str(s.get("id")), str(s.get("status")), "-" if conf is None else f"{conf:.2f}",
                          _duration(s.get("durationMs")), str(len(s.get("agents") or [])) if "agents" in s else "-",
-                         _votes(s.get("aggregation")), redact(_short(s.get("output"))).replace("  ", " ")])
+                         _votes(s.get("aggregation")), usage_text(s.get("usage") or {}) or "-",
+                         redact(_short(s.get("output"))).replace("  ", " ")])
         out.write("\n")
         _table(rows, out)
     agents = result.get("agents") or []
     if agents:
         out.write("\n")
-        _table([["AGENT", "TYPE", "SOURCE", "RUNTIME", "ENDPOINT"]] +
+        _table([["AGENT", "TYPE", "SOURCE", "RUNTIME", "ENDPOINT", "USAGE"]] +
                [[a.get("id", "-"), a.get("type", "-"), a.get("source", "-"), a.get("runtime") or "-",
-                 a.get("endpoint") or "-"] for a in agents], out)
+                 a.get("endpoint") or "-", usage_text(a.get("usage") or {}) or "-"] for a in agents], out)
     errors = ([("run", result["error"])] if result.get("error") else []) + \
         [(s["id"], s["error"]) for s in steps or [] if s.get("error")]
     for where, error in errors:

@@ -23,6 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runner.agents import usage
+from runner.agents.usage import FIELDS
 from runner.observe.redact import Redactor
 
 if TYPE_CHECKING:
@@ -111,8 +113,12 @@ def junit_xml(result: Mapping[str, Any], redactor: Redactor | None = None) -> st
                                      "hostname": socket.gethostname() or "localhost",
                                      "time": _seconds(result.get("durationMs"))})
     props = ET.SubElement(suite, "properties")
+    used = result.get("usage") or {}
     for name, value in (("runId", result["runId"]), ("status", result["status"]),
-                        ("exitCode", result["exitCode"]), ("pool", (result.get("pool") or {}).get("name"))):
+                        ("exitCode", result["exitCode"]), ("pool", (result.get("pool") or {}).get("name")),
+                        *((f"usage.{k}", used[k]) for k in FIELDS if k in used),
+                        *((f"usage.{step['id']}.{k}", step["usage"][k]) for step in steps
+                          for k in FIELDS if k in (step.get("usage") or {}))):
         if value is not None:
             ET.SubElement(props, "property", {"name": name, "value": _text(value, r)})
     counts = {"failures": 0, "errors": 0, "skipped": 0}
@@ -188,6 +194,19 @@ def mermaid_dag(model: RunModel, redactor: Redactor | None = None) -> str:
     return "\n".join(lines)
 
 
+def usage_text(used: Mapping[str, Any]) -> str:
+    """``1200 tokens (80 cached) · $0.0048 · 3 turns``: what was reported, nothing else."""
+    parts = []
+    if {"input_tokens", "output_tokens"} & set(used):
+        cached = f" ({used['cache_read_tokens']} cached)" if used.get("cache_read_tokens") else ""
+        parts.append(f"{usage.tokens(used)} tokens{cached}")
+    if "cost_usd" in used:
+        parts.append(f"${used['cost_usd']:.4f}")
+    if "turns" in used:
+        parts.append(f"{used['turns']} turns")
+    return " · ".join(parts)
+
+
 def markdown_summary(result: Mapping[str, Any], redactor: Redactor | None = None, *,
                      model: RunModel | None = None, html: Path | None = None) -> str:
     """A Markdown report: headline, the HTML report's path, the DAG (Mermaid, when ``model``), a table
@@ -197,19 +216,26 @@ def markdown_summary(result: Mapping[str, Any], redactor: Redactor | None = None
     lines = [f"### {STATUS_ICON.get(status, '')} runner: {_cell(result['pattern']['name'], r)} {status}".replace("  ", " "),
              "",
              f"Run `{_cell(result['runId'], r)}` · exit code {result['exitCode']} · "
-             f"{_seconds(result.get('durationMs'))} s · {len(result.get('agents') or [])} agents",
+             f"{_seconds(result.get('durationMs'))} s · {len(result.get('agents') or [])} agents"
+             + (f" · {usage_text(result['usage'])}" if result.get("usage") else ""),
              ""]
     if html is not None:
         lines += [f"Report: [`{_cell(str(html), r, 200)}`]({_cell(str(html), r, 200).replace(' ', '%20')}) "
                   "(a self-contained HTML file: open it from the job's artifacts)", ""]
     if model is not None and model.steps:
         lines += ["```mermaid", mermaid_dag(model, r), "```", ""]
-    lines += ["| Step | Status | Output | Confidence | Votes | Time |", "|---|---|---|---:|---|---:|"]
+    lines += ["| Step | Status | Output | Confidence | Votes | Time | Tokens | Cost |",
+              "|---|---|---|---:|---|---:|---:|---:|"]
     for step in result.get("steps") or []:
         conf = step.get("confidence")
+        used = step.get("usage") or {}
+        tokens = usage.tokens(used) if {"input_tokens", "output_tokens"} & set(used) else None
+        cost = "–" if "cost_usd" not in used else f"${used['cost_usd']:.4f}"
         lines.append(f"| {_cell(step['id'], r)} | {STATUS_ICON.get(step['status'], '')} {step['status']} "
                      f"| {_cell(step.get('output'), r)} | {'–' if conf is None else f'{conf:.2f}'} "
-                     f"| {_cell(_votes(step.get('aggregation')), r)} | {_seconds(step.get('durationMs'))} s |")
+                     f"| {_cell(_votes(step.get('aggregation')), r)} | {_seconds(step.get('durationMs'))} s "
+                     f"| {'–' if tokens is None else tokens} "
+                     f"| {cost} |")
     changed = [(s["id"], line) for s in result.get("steps") or [] for line in step_change_lines(s)]
     if changed:
         lines += ["", "**Changes**", ""]

@@ -19,6 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from runner.agents.usage import FIELDS
+from runner.agents.usage import tokens as tokens_of
+
 #: step states that no longer change
 FINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 #: fields of step and attempt events (and results) a report shows when present (workspaces)
@@ -38,7 +41,12 @@ def epoch(iso: Any) -> float | None:
 
 
 def usage_cost(usage: Any) -> tuple[int, float | None]:
-    """(tokens, cost in USD or None) of one attempt's ``usage`` record, whatever its agent type."""
+    """(tokens, cost in USD or None) of one attempt's ``usage`` record: the normalised fields
+    (``runner.agents.usage``: input + output tokens), or, in a journal older than them, whatever
+    its agent type reported."""
+    if isinstance(usage, dict) and set(usage) & set(FIELDS):
+        cost = usage.get("cost_usd")
+        return tokens_of(usage), float(cost) if isinstance(cost, int | float) else None
     tokens, cost = 0, None
     stack = [usage]
     while stack:

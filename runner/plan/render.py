@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from runner.plan.model import Plan
+from runner.spec.models import Budget
 
 FORMATS = ("text", "json", "mermaid", "dot")
 
@@ -14,6 +15,18 @@ def _fmt_seconds(value: float | None) -> str:
     if value is None:
         return "none"
     return f"{value:g}s"
+
+
+def describe_budget(budget: Budget) -> str:
+    """``cost $2.5, tokens 200000, time 1800s``; "" for no budget."""
+    parts = ([f"cost ${budget.cost:g}"] if budget.cost is not None else []) + \
+        ([f"tokens {budget.tokens}"] if budget.tokens is not None else []) + \
+        ([f"time {_fmt_seconds(budget.time)}"] if budget.time is not None else [])
+    return ", ".join(parts)
+
+
+def _budget_dict(budget: Budget) -> dict[str, Any] | None:
+    return {"cost": budget.cost, "tokens": budget.tokens, "time": budget.time} if budget else None
 
 
 def _spawn_detail(plan: Plan, agent_id: str, runtime: str | None) -> str:
@@ -70,6 +83,8 @@ def _describe(plan: Plan, node_id: str) -> str:
             parts.append(f"when {step.when}")
         if step.runs != "on-success":
             parts.append(f"runs {step.runs}")
+        if step.budget:
+            parts.append(f"budget {describe_budget(step.budget)}")
         return ", ".join(parts)
     agg = step.aggregation
     text = agg.type
@@ -104,6 +119,8 @@ def to_dict(plan: Plan) -> dict[str, Any]:
             for step, sel in plan.selections.items()
         },
         "spawned": len(plan.spawned_agents),
+        "budget": _budget_dict(plan.pattern.budget),
+        "budgets": {s.id: _budget_dict(s.budget) for s in plan.pattern.steps if s.budget},
     }
 
 
@@ -129,6 +146,7 @@ def render_text(plan: Plan) -> str:
         f"inputs: {json.dumps(dict(plan.inputs), default=str)}",
         f"{len(plan.pattern.steps)} steps, {len(agents)} agents selected, "
         f"{len(plan.spawned_agents)} to spawn; nothing has been started",
+        *([f"budget: {describe_budget(plan.pattern.budget)}"] if plan.pattern.budget else []),
         "",
     ]
     width = max(len(n) for n in plan.order)

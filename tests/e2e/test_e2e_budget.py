@@ -73,3 +73,16 @@ def test_a_budget_of_zero_or_less_is_a_file_error(tmp_path: Path, budget: dict, 
     assert proc.returncode == 2, proc.stderr
     assert_no_traceback(proc)
     assert "error: p.yaml:4:" in proc.stderr and f"{where}: must be greater than 0" in proc.stderr, proc.stderr
+
+
+def test_plan_prints_the_budgets(tmp_path: Path) -> None:
+    pool(tmp_path)
+    write_yaml(tmp_path / "p.yaml", {"name": "b", "budget": {"cost": 2.5, "tokens": 1000, "time": "30m"}, "steps": [
+        {"id": "ask", "budget": {"tokens": 500}, "agents": {"capabilities": ["vote"]}, "task": "vote"}]})
+    proc = run(["plan", "p.yaml", "--pool", "pool.yaml"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "budget: cost $2.5, tokens 1000, time 1800s" in proc.stdout
+    assert "budget tokens 500" in proc.stdout
+    plan = json.loads(run(["plan", "p.yaml", "--pool", "pool.yaml", "-f", "json"], tmp_path).stdout)
+    assert plan["budget"] == {"cost": 2.5, "tokens": 1000, "time": 1800.0}
+    assert plan["budgets"] == {"ask": {"cost": None, "tokens": 500, "time": None}}

@@ -29,7 +29,7 @@ def sample_result(secret: str = "") -> dict[str, Any]:
              "aggregation": {"type": "voting", "method": "majority", "votes": {"pass": 2, "fail": 1},
                              "agreement": 0.66, "ok": True, "reason": "2 of 3 agree"},
              "attempts": [attempt(1, "a1"), attempt(1, "a2"), attempt(1, "a3", result={"log": secret})],
-             "error": None},
+             "usage": {"input_tokens": 30, "cost_usd": 0.01}, "error": None},
             {"id": "test", "status": "failed", "startedAt": "2026-11-25T14:00:03.000Z",
              "finishedAt": "2026-11-25T14:00:08.000Z", "durationMs": 5000, "output": None, "confidence": None,
              "agents": ["a1"], "aggregation": None,
@@ -48,4 +48,5 @@ def sample_result(secret: str = "") -> dict[str, Any]:
             {"id": "a3", "name": "env", "type": "command", "source": "env", "runtime": "local",
              "endpoint": None, "spawned": True, "metrics": {}},
         ],
+        "usage": {"input_tokens": 30, "cost_usd": 0.01},
     })

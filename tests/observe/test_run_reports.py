@@ -58,6 +58,9 @@ def test_junit_validates_and_describes_each_step(redactor):
     assert "attempt 1 on a1: failed (timeout) no answer in 2 s" in failure.text
     assert "\x1b" not in xml
     assert cases["deploy"].find("skipped") is not None
+    props = {p.get("name"): p.get("value") for p in suite.find("properties")}
+    assert (props["usage.input_tokens"], props["usage.cost_usd"], props["usage.lint.input_tokens"]) == \
+        ("30", "0.01", "30")
 
 
 def test_junit_of_a_run_that_failed_outside_steps():
@@ -74,8 +77,9 @@ def test_markdown_summary_has_a_row_per_step():
     md = markdown_summary(sample_result())
     assert md.startswith("### ❌ runner: code-review failed")
     rows = [line for line in md.splitlines() if line.startswith("| ")][1:]
-    assert rows[0] == "| lint | ✅ succeeded | pass \\| ok | 0.90 | pass 2 · fail 1 (66%) | 2.000 s |"
-    assert rows[1].startswith("| test | ❌ failed | – | – | – | 5.000 s |")
+    assert rows[0] == "| lint | ✅ succeeded | pass \\| ok | 0.90 | pass 2 · fail 1 (66%) | 2.000 s | 30 | $0.0100 |"
+    assert rows[1].startswith("| test | ❌ failed | – | – | – | 5.000 s | – | – |")
+    assert " · 30 tokens · $0.0100\n" in md  # the run's usage in the headline
     assert rows[2].startswith("| deploy | ⏭️ skipped |")
     assert "- `test` (crash): all 2 attempts failed" in md
 

@@ -46,6 +46,9 @@ def model() -> RunModel:
 def test_usage_and_cost_add_up_per_attempt_step_agent_and_run():
     assert usage_cost({"total_cost_usd": 0.5, "usage": {"input_tokens": 3, "cache_read_input_tokens": 4}}) == (7, 0.5)
     assert usage_cost({"tokens": "1.2k sent"}) == (0, None)  # aider's text is not a count
+    # normalised usage: input (cached included) + output; cache reads are not counted twice
+    assert usage_cost({"input_tokens": 100, "cache_read_tokens": 90, "output_tokens": 5, "cost_usd": 0.01}) == \
+        (105, 0.01)
     m = model()
     assert m.steps["plan"].cost_usd == 0.0123 and m.steps["plan"].tokens == 120
     assert m.agent_usage() == {"claude": (120, 0.0123), "codex": (7, None)}

@@ -54,7 +54,10 @@ def test_runs_show_a_finished_run(state):
     assert "status    failed (exit code 1)" in out
     assert any(line.split()[:6] == ["lint", "succeeded", "0.90", "2.0s", "3", "pass:2,fail:1"] for line in out.splitlines())
     assert any(line.split()[:2] == ["test", "failed"] for line in out.splitlines())
-    assert any(line.split() == ["a2", "claude", "template:claude", "-", "http://127.0.0.1:9000"]
+    assert any(line.split() == ["a2", "claude", "template:claude", "-", "http://127.0.0.1:9000", "-"]
+               for line in out.splitlines())
+    assert "usage     30 tokens · $0.0100" in out  # the run's usage (result.json)
+    assert any(line.split()[:9] == ["lint", "succeeded", "0.90", "2.0s", "3", "pass:2,fail:1", "30", "tokens", "·"]
                for line in out.splitlines())
     assert "error (test): crash: all 2 attempts failed" in out
     code, out = cli("runs", "show", "20261125-140000-aaaaaa", "--json", state_dir=state)
