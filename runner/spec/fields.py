@@ -24,7 +24,9 @@ PREVIOUS_FIELDS = ("agent", "result", "confidence", "reasoning")  # one entry of
 
 def unknown_fields(src: str, *, expression: bool = False) -> tuple[str, ...]:
     """A message for every read of a field that the value read does not have."""
-    return _unknown(src, expression)
+    from runner.spec.templates import plain
+
+    return () if not expression and plain(src) else _unknown(src, expression)
 
 
 @lru_cache(maxsize=1024)
@@ -32,11 +34,10 @@ def _unknown(src: str, expression: bool) -> tuple[str, ...]:
     from jinja2 import nodes
 
     from runner.plugins import suggest
-    from runner.spec.templates import environment, expression_source
+    from runner.spec.templates import parsed
 
-    try:
-        tree = environment().parse("{{ " + expression_source(src) + " }}" if expression else src)
-    except Exception:  # noqa: BLE001 - a syntax error is reported apart
+    tree = parsed(src, expression)
+    if tree is None:
         return ()
     problems: list[str] = []
     # Loop variables bound to a list of known entries: `{% for r in steps.x.results %}`.

@@ -131,8 +131,15 @@ def evaluate(expr: str, context: Mapping[str, Any], *, site: Site | None = None,
         raise _error(exc, site, "expression") from None
 
 
+def plain(src: str) -> bool:
+    """Text without any Jinja markup: it renders as itself, reads nothing, cannot be wrong."""
+    return "{" not in src
+
+
 def syntax_error(src: str, *, expression: bool = False) -> str | None:
     """A readable message if ``src`` does not compile, else None."""
+    if not expression and plain(src):
+        return None
     try:
         _expression(src) if expression else _template(src)
     except Exception as exc:  # noqa: BLE001
@@ -146,17 +153,25 @@ def references(src: str, *, expression: bool = False) -> Refs:
     Found by walking the Jinja AST, so text that merely looks like ``inputs.x`` is not counted.
     A template that does not parse has no references (its syntax error is reported apart).
     """
-    return _references(src, expression)
+    return Refs() if not expression and plain(src) else _references(src, expression)
+
+
+@lru_cache(maxsize=1024)
+def parsed(src: str, expression: bool) -> Any:
+    """The Jinja AST of a template (or expression), read-only; None when it does not parse.
+    Shared by the checks that walk it (references, fields), so a file's template parses once."""
+    try:
+        return environment().parse("{{ " + expression_source(src) + " }}" if expression else src)
+    except Exception:  # noqa: BLE001 - a syntax error is reported apart
+        return None
 
 
 @lru_cache(maxsize=1024)
 def _references(src: str, expression: bool) -> Refs:
     from jinja2 import meta, nodes
 
-    try:
-        text = "{{ " + expression_source(src) + " }}" if expression else src
-        tree = environment().parse(text)
-    except Exception:  # noqa: BLE001
+    tree = parsed(src, expression)
+    if tree is None:
         return Refs()
     found: dict[str, set[str]] = {"inputs": set(), "steps": set()}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):

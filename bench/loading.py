@@ -1,0 +1,92 @@
+"""Loading benchmark: load + validate + compile of generated 1,000- and 10,000-step patterns,
+next to a plain ``yaml.safe_load`` of the same text; ``runner validate`` of 500 pattern files;
+``python -c pass`` as the floor of any command.
+
+Targets (2 cores): 1,000 steps <= 150 ms, 10,000 steps <= 1.5 s, validate of 500 files <= 1 s.
+
+Run: .venv/bin/python bench/loading.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from runner.agents.inprocess import PythonAgent
+from runner.api import plan
+from runner.spec.pattern import parse_pattern
+from runner.spec.pool import parse_pool
+
+POOL = parse_pool("kind: pool\nname: bench\n", "pool.yaml")
+RUNNER = Path(sys.executable).with_name("runner")
+
+
+def pattern_text(n: int) -> str:
+    """n steps in 10 chains, each step with agents, a task reading an earlier step, retry."""
+    steps = "".join(
+        f"  - id: s{i}\n    agents: {{capabilities: [noop]}}\n    task: \"part {i}: {{{{ inputs.topic }}}}\"\n"
+        + (f"    needs: [s{i - 10}]\n" if i >= 10 else "") + "    retry: {limit: 1}\n"
+        for i in range(n))
+    return f"name: big\ninputs:\n  topic: {{type: string, default: x}}\nsteps:\n{steps}"
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def bench_pattern(n: int, repeat: int) -> None:
+    text = pattern_text(n)
+    agent = PythonAgent("noop", lambda r: "ok", capabilities=("noop",))
+    raw = best(lambda: yaml.safe_load(text), repeat)
+    load = best(lambda: parse_pattern(text, "big.yaml"), repeat)
+    pattern = parse_pattern(text, "big.yaml")
+    comp = best(lambda: plan(pattern, POOL, {}, handles=[agent]), repeat)
+    target = 0.150 if n <= 1000 else 1.5
+    total = load + comp
+    print(f"{n:>6}-step pattern: load+validate {1000 * load:7.1f} ms, compile {1000 * comp:7.1f} ms, "
+          f"total {1000 * total:7.1f} ms ({total / target:.2f} of the {1000 * target:.0f} ms target); "
+          f"yaml.safe_load alone {1000 * raw:6.1f} ms")
+
+
+def bench_validate(files: int) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for i in range(files):
+            p = Path(d) / f"p{i}.yaml"
+            p.write_text(pattern_text(5).replace("name: big", f"name: p{i}"))
+            paths.append(str(p))
+        floor = best(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 3)
+        t0 = time.perf_counter()
+        subprocess.run([str(RUNNER), "validate", *paths], check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import sys, yaml\nfor p in sys.argv[1:]: yaml.safe_load(open(p))",
+                        *paths], check=True)
+        raw = time.perf_counter() - t0
+    print(f"runner validate of {files} files: {wall:.2f} s ({wall:.2f} of the 1 s target); "
+          f"python -c pass {floor:.3f} s; python + yaml.safe_load of the same files {raw:.2f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    args = ap.parse_args()
+    bench_pattern(1000, 1 if args.quick else 5)
+    if not args.quick:
+        bench_pattern(10_000, 2)
+    bench_validate(50 if args.quick else 500)
+
+
+if __name__ == "__main__":
+    main()
