@@ -14,6 +14,7 @@ from runner.plugins import suggest
 from runner.spec import templates
 from runner.spec.diagnose import Reporter
 from runner.spec.fields import unknown_fields
+from runner.spec.models import MAX_STEPS
 
 _TEMPLATE_KEYS = (("task", False), ("when", True), ("forEach", True))
 # Variables that exist only in some templates of a step: name -> (where, whether a step has it there).
@@ -36,6 +37,10 @@ def check_pattern(data: Any, rep: Reporter) -> None:
     _check_inputs(inputs, rep)
     raw_steps = data.get("steps")
     steps = [s if isinstance(s, dict) else {} for s in raw_steps] if isinstance(raw_steps, list) else []
+    if len(steps) > MAX_STEPS:  # refused before the per-step checks: the cost stays bounded
+        rep.add("$.steps", f"{len(steps)} steps, more than the {MAX_STEPS} a pattern may have: split the work "
+                "into several patterns, or use `forEach` over a list")
+        return
     index: dict[str, int] = {}
     for i, step in enumerate(steps):
         sid = step.get("id")

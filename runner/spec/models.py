@@ -64,6 +64,7 @@ class Backoff:
 
 
 MAX_CONCURRENCY = 4096  # most agent tasks a run holds at once (`concurrency`, `apply --concurrency`)
+MAX_STEPS = 20_000  # most steps a pattern may have: each is checked, planned and journaled
 MAX_ITEMS = 10_000  # most items a `forEach` may give, unless the step says `maxItems`
 MAX_ITEMS_LIMIT = 100_000  # most a step's `maxItems` may be: each item's attempts are kept until the end
 
