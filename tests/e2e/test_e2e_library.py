@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from e2e_run import AGENT, assert_no_traceback, run, write_yaml
+from e2e_run import AGENT, REPO, assert_no_traceback, run, write_yaml
 
 from runner.observe.report import validate_result
 
@@ -96,3 +96,28 @@ def test_judge(tmp_path: Path) -> None:
     out = result["outputs"]
     assert out["answer"] == "2 + 2 = 4, exactly" and out["agent"] == "a2"
     assert out["reasons"] == f"answer {out['choice']} mentions exactly"
+
+
+@pytest.mark.pty
+def test_implement_test_fix(tmp_path: Path) -> None:
+    """One agent (examples/best-of-n/agents/fixer.py `hasty`) gets it wrong; the failed test's output
+    goes back to it; its fix passes and lands as a branch; the user's checkout is untouched."""
+    import sys
+
+    from gitrepo import fingerprint, git, leftovers, make_repo
+
+    project = REPO / "examples/best-of-n/project"
+    repo = make_repo(tmp_path / "repo", {p.name: p.read_text() for p in project.iterdir() if p.is_file()})
+    before = fingerprint(repo)
+    pool = write_yaml(tmp_path / "test-pool.yaml", {
+        "kind": "pool", "name": "test-pool", "runtimes": [{"type": "local"}],
+        "agents": [{"id": "hasty", "capabilities": ["code"],
+                    "command": [sys.executable, str(REPO / "examples/best-of-n/agents/fixer.py"), "hasty"]}]})
+    code, result = _apply(tmp_path, "implement-test-fix", pool, f"repo={repo}", "test=python3 test_calc.py",
+                          "branch=fixed", "task=Implement add() in calc.py so that test_calc.py passes.")
+    assert code == 0, result
+    attempts = [(a["attempt"], a["status"], a["errorKind"]) for a in result["steps"][0]["attempts"]]
+    assert attempts == [(1, "failed", "verify"), (2, "ok", None)]
+    assert result["outputs"] == {"agent": "hasty", "branch": "fixed", "files": "calc.py"}
+    assert "return a + b" in git(repo, "show", "fixed:calc.py")
+    assert fingerprint(repo) == before and leftovers(repo) == ([], [])
