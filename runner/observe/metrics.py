@@ -118,6 +118,13 @@ _SERIES = (
     ("runner_agent_memory_bytes", "Resident memory of the agent's process tree.", "gauge", "memory", 1.0),
     ("runner_agent_uptime_seconds", "Time since the agent started.", "gauge", "uptime", 0.001),
     ("runner_agent_messages_total", "Messages (tasks) the agent has handled.", "counter", "messageCount", 1.0),
+    # what its answers reported (docs/results.md "Usage"); absent until one reports it
+    ("runner_agent_input_tokens_total", "Prompt tokens its answers reported (cached ones included).", "counter",
+     "input_tokens", 1.0),
+    ("runner_agent_output_tokens_total", "Output tokens its answers reported.", "counter", "output_tokens", 1.0),
+    ("runner_agent_cache_read_tokens_total", "Prompt tokens read from the vendor's cache.", "counter",
+     "cache_read_tokens", 1.0),
+    ("runner_agent_cost_usd_total", "US dollars its answers reported.", "counter", "cost_usd", 1.0),
 )
 
 

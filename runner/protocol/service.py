@@ -16,6 +16,7 @@ from typing import Any
 from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import AgentEvent, AgentState
 from runner.agents.model import TaskRequest, TaskResult
+from runner.agents.usage import total as usage_total
 from runner.errors import AgentFailure, FailureKind, LoginRequired, RunnerError
 from runner.protocol.wire import BUSY, PROTOCOL_VERSION
 
@@ -71,6 +72,7 @@ class AgentService:
         self.draining = False
         self.started = time.time()
         self.message_count = 0
+        self.usage: dict[str, Any] = {}  # the sum of the usage its answers reported
         self.login_instruction: str | None = None
         self.start_error: str | None = None
         self._slots = threading.BoundedSemaphore(self.concurrency)
@@ -145,7 +147,11 @@ class AgentService:
                 self._outputs.move_to_end(request.task_id)
                 while len(self._outputs) > _KEEP_FINISHED:
                     self._outputs.popitem(last=False)
-            return self.handle.execute(request, lambda text: self._publish(request.task_id, text))
+            result = self.handle.execute(request, lambda text: self._publish(request.task_id, text))
+            if result.usage:
+                with self._lock:
+                    self.usage = usage_total([self.usage, result.usage])
+            return result
         except AgentFailure as exc:
             if self.draining and exc.kind == FailureKind.CANCELLED:
                 # Cancelled by our shutdown, not by the caller: another agent may take the task.
@@ -253,6 +259,7 @@ class AgentService:
         from runner.observe.metrics import from_health, prometheus_text
 
         metrics = from_health(self.metrics())  # CPU seconds and uptime seconds → the common form
+        metrics.update(self.usage)  # the usage series (runner.observe.metrics._SERIES)
         return prometheus_text({self.handle.id: metrics},
                                labels={"type": self.handle.info.type, "runtime": self.runtime_name})
 
@@ -273,5 +280,8 @@ class AgentService:
                     continue  # a process that just exited
         except psutil.Error:
             pass
-        return {"cpu": round(cpu, 3), "memory": memory, "uptime": round(time.time() - self.started, 3),
-                "messageCount": self.message_count}
+        out = {"cpu": round(cpu, 3), "memory": memory, "uptime": round(time.time() - self.started, 3),
+               "messageCount": self.message_count}
+        if self.usage:
+            out["usage"] = dict(self.usage)
+        return out

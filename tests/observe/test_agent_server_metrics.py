@@ -41,7 +41,10 @@ def test_prometheus_text_when_asked(server, query, accept):
     assert content_type.startswith("text/plain; version=0.0.4")
     samples = {s.name: s for f in text_string_to_metric_families(text) for s in f.samples}
     assert set(samples) == {"runner_agent_cpu_percent", "runner_agent_memory_bytes",
-                            "runner_agent_uptime_seconds", "runner_agent_messages_total"}
+                            "runner_agent_uptime_seconds", "runner_agent_messages_total",
+                            "runner_agent_input_tokens_total", "runner_agent_output_tokens_total"}
+    # the worker reports one token per character of "hi" in and out; nothing about cache or cost
+    assert samples["runner_agent_input_tokens_total"].value == samples["runner_agent_output_tokens_total"].value == 4
     for sample in samples.values():
         assert sample.labels == {"agent": "m1", "type": "command", "runtime": "local"}
     assert samples["runner_agent_messages_total"].value == 2
@@ -55,4 +58,5 @@ def test_json_stays_the_default(server, accept):
     content_type, text = get(server.urls["http"] + "/metrics", accept)
     assert content_type == "application/json"
     body = json.loads(text)
-    assert set(body) == {"cpu", "memory", "uptime", "messageCount"} and body["messageCount"] == 2
+    assert set(body) == {"cpu", "memory", "uptime", "messageCount", "usage"} and body["messageCount"] == 2
+    assert body["usage"] == {"input_tokens": 4, "output_tokens": 4, "turns": 2}
