@@ -83,6 +83,7 @@ COMMANDS = {
     "pool": "runner.commands.pool:pool_group",
     "patterns": "runner.commands.patterns:patterns_group",
     "test": "runner.commands.test:command",
+    "approve": "runner.commands.approve:command",
 }
 
 

@@ -114,6 +114,9 @@ pattern["$defs"] = {
         }),
         "timeout": duration,
         "budget": budget,
+        # a human decides before the step runs (`runner approve`; docs/pattern.md "Approval gates")
+        "approval": obj({"message": {"type": "string"}, "timeout": duration,
+                         "approvers": {"type": "array", "items": {"type": "string", "minLength": 1}}}),
         "inactivity": duration,
         "when": {"type": ["string", "boolean"]},
         "needs": strings,

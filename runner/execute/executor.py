@@ -169,7 +169,7 @@ class Executor:
             node_pool.shutdown(wait=False, cancel_futures=True)
             self._unsubscribe()
             for rec in self.records.values():
-                if rec.status in ("pending", "running"):
+                if rec.status in ("pending", "running", "waiting"):
                     rec.status = "cancelled"
                 self._end_open_attempts(rec)
         if self.interrupted is not None:
@@ -272,6 +272,13 @@ class Executor:
                     skip = self._reaction(step)
                 if skip is None and not steps.wanted(step):  # before its agents start
                     skip = f"when: {step.when}"
+                if skip is None and step.approval is not None:  # a human decides before agents start
+                    from runner.execute.approval import await_approval
+
+                    rec.status = "waiting"
+                    await_approval(step, self.ctx.run_id, self.ctx.run_dir, self.ctx.environ, self.journal,
+                                   self.stopping)
+                    rec.status = "running"
                 if skip is not None:  # the step's later nodes are passed over
                     rec.status, rec.finished = "skipped", time.time()
                     self._emit("step_skipped", step=step.id, reason=skip)

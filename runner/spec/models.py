@@ -109,6 +109,15 @@ class Land:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Approval:
+    """``approval:`` of a step: the run waits for ``runner approve`` before the step runs."""
+
+    message: str = ""
+    timeout: float = 3600.0  # s without a decision = denied
+    approvers: tuple[str, ...] = ()  # user names allowed to decide (empty: anyone on the machine)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Budget:
     """``budget:`` of a pattern (the whole run) or a step: each limit None or > 0."""
 
@@ -141,6 +150,7 @@ class Step:
     verify: Verify | None = None
     land: Land | None = None
     budget: Budget = field(default_factory=Budget)
+    approval: Approval | None = None
     line: int = 0  # where the step starts in its file (for messages)
 
 

@@ -13,6 +13,7 @@ from runner.spec.models import (
     MAX_ITEMS,
     AgentRequirement,
     Aggregation,
+    Approval,
     Backoff,
     Budget,
     InputSpec,
@@ -124,6 +125,7 @@ def _step(s: dict[str, Any], line: int) -> Step:
         workspace=_workspace(s.get("workspace")),
         verify=_verify(s.get("verify")),
         land=_land(s.get("land")),
+        approval=_approval(s.get("approval")),
         line=line,
     )
 
@@ -149,6 +151,14 @@ def _land(v: Any) -> Land | None:
         return None
     v = {"to": v} if isinstance(v, str) else v
     return Land(to=v["to"], branch=v.get("branch"), path=v.get("path"), message=v.get("message"))
+
+
+def _approval(a: dict[str, Any] | None) -> Approval | None:
+    if a is None:
+        return None
+    timeout = optional_duration(a.get("timeout"))
+    return Approval(message=a.get("message", ""), timeout=3600.0 if timeout is None else timeout,
+                    approvers=tuple(a.get("approvers") or ()))
 
 
 def _budget(b: dict[str, Any] | None) -> Budget:

@@ -1,0 +1,81 @@
+"""Approval gates: a step with ``approval:`` waits for a human before it runs.
+
+The waiting run says so (journal event ``step_waiting``, step state ``waiting``, a line on
+stderr with the run id, a line in ``$GITHUB_STEP_SUMMARY``) and polls for a decision file,
+``<run dir>/approvals/<step>.json``, that ``runner approve`` writes from any shell on the
+machine. ``RUNNER_APPROVE=STEP,...`` approves ahead (CI); no decision within the timeout
+is a denial (failure kind ``denied``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from runner.errors import FailureKind, StepFailed
+from runner.spec.models import Step
+
+POLL = 0.2  # s between looks for the decision file
+
+
+def decision_path(run_dir: Path, step_id: str) -> Path:
+    return run_dir / "approvals" / f"{step_id}.json"
+
+
+def write_decision(run_dir: Path, step_id: str, approve: bool, comment: str, by: str) -> Path:
+    """Atomically (the waiting run never reads half a file)."""
+    path = decision_path(run_dir, step_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"decision": "approve" if approve else "deny", "comment": comment, "by": by,
+                               "at": time.time()}) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def await_approval(step: Step, run_id: str, run_dir: Path, environ: Any, journal: Any,
+                   stopping: threading.Event) -> None:
+    """Return when the step is approved; raise ``StepFailed(DENIED)`` when denied or timed out,
+    ``StepFailed(CANCELLED)`` when the run stops meanwhile."""
+    gate = step.approval
+    assert gate is not None
+    ahead = {s.strip() for s in (environ.get("RUNNER_APPROVE") or "").split(",") if s.strip()}
+    if step.id in ahead or "*" in ahead:
+        journal.event("step_approved", step=step.id, by="RUNNER_APPROVE", comment="")
+        return
+    message = gate.message or f"approve step {step.id}?"
+    journal.event("step_waiting", step=step.id, message=message, timeout=gate.timeout,
+                  approvers=list(gate.approvers))
+    hint = f"runner approve {run_id} {step.id} [--deny] [--comment TEXT]"
+    print(f"waiting for approval of step {step.id} (run {run_id}): {message}\n  decide with: {hint}",
+          file=sys.stderr, flush=True)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            with open(summary, "a") as f:
+                f.write(f"- ⏸ step `{step.id}` of run `{run_id}` waits for approval: {message} (`{hint}`)\n")
+        except OSError:
+            pass
+    path = decision_path(run_dir, step.id)
+    deadline = time.monotonic() + gate.timeout
+    while not path.exists():
+        if time.monotonic() >= deadline:
+            journal.event("step_denied", step=step.id, by="timeout", comment="")
+            raise StepFailed(FailureKind.DENIED, f"step `{step.id}`: no approval within {gate.timeout:g}s")
+        if stopping.wait(POLL):
+            raise StepFailed(FailureKind.CANCELLED, f"step `{step.id}`: the run stopped while it waited for approval")
+    try:
+        decision = json.loads(path.read_text())
+    except (OSError, ValueError):
+        decision = {"decision": "deny", "comment": f"unreadable decision file {path}", "by": "?"}
+    by, comment = decision.get("by", "?"), decision.get("comment") or ""
+    if decision.get("decision") == "approve":
+        journal.event("step_approved", step=step.id, by=by, comment=comment)
+        return
+    journal.event("step_denied", step=step.id, by=by, comment=comment)
+    raise StepFailed(FailureKind.DENIED, f"step `{step.id}` was denied by {by}" + (f": {comment}" if comment else ""))
