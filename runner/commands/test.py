@@ -3,6 +3,7 @@ agent is started) and print pytest-like results (docs/testing.md)."""
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
@@ -59,13 +60,15 @@ def run_case(tf: Any, case: Any) -> list[str]:
 
     pattern = load_pattern_arg(tf.pattern)
     pool = load_pool_arg(tf.pool)
-    values = resolve_inputs(pattern, dict(case.inputs), [])
     if case.cassette is not None:
         source: Any = load(case.cassette)
     else:
         source = Script(tf.source, case.answers or {}, [static_agent_info(a) for a in pool.agents]
                         or scripted_agents(pattern))
     with tempfile.TemporaryDirectory(prefix="runner-test-") as state:
+        given = Path(state, "inputs.json")  # typed values (lists, numbers) go in as an --input-file does
+        given.write_text(json.dumps(case.inputs))
+        values = resolve_inputs(pattern, {}, [given])
         ctx = RunContext(pattern_name=pattern.name, state_dir=Path(state), replay=source)
         outcome = api.apply(pattern, pool, values, ctx=ctx, redact=from_pool(pool, ctx.environ).redact)
     return compare(case.expect, outcome.result)
