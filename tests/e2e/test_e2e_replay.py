@@ -98,3 +98,45 @@ def test_a_bad_cassette_is_a_clear_error_with_exit_2(tmp_path: Path, cassette: P
     assert_no_traceback(proc)
     assert message in proc.stderr
     assert not (tmp_path / "bad").exists()  # refused before the run started
+
+
+WS_PATTERN = """kind: pattern
+name: ws
+version: "1"
+steps:
+  - id: edit
+    agents: {capabilities: [shell]}
+    workspace: {from: repo, mode: worktree, requireChange: true}
+    task: "echo changed > a.txt; echo done"
+outputs:
+  files: "{{ steps.edit.change.files | map(attribute='path') | join(', ') }}"
+"""
+WS_BROKEN_POOL = """kind: pool
+name: broken
+templates:
+  - {name: shell, type: command, command: ["/nonexistent/agent"], capabilities: [shell]}
+"""
+
+
+def test_a_recorded_change_is_made_again_in_the_replayed_workspace(tmp_path: Path) -> None:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.txt").write_text("a\n")
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=repo, check=True)
+    (tmp_path / "p.yaml").write_text(WS_PATTERN)
+    (tmp_path / "broken.yaml").write_text(WS_BROKEN_POOL)
+    rec = run(["apply", "p.yaml", "-q", "--record", "c.jsonl", "-o", "r1.json"], tmp_path)
+    assert rec.returncode == 0, rec.stderr
+    exchange = json.loads((tmp_path / "c.jsonl").read_text().splitlines()[1])
+    assert "+changed" in exchange["patch"]
+    rep = run(["apply", "p.yaml", "--pool", "broken.yaml", "-q", "--replay", "c.jsonl", "-o", "r2.json"], tmp_path)
+    assert rep.returncode == 0, rep.stderr
+    replayed = json.loads((tmp_path / "r2.json").read_text())
+    assert replayed["outputs"] == {"files": "a.txt"}
+    patch = Path(replayed["steps"][0]["change"]["patch"]).read_text()
+    assert "+changed" in patch
