@@ -85,6 +85,13 @@ def _describe(plan: Plan, node_id: str) -> str:
             parts.append(f"runs {step.runs}")
         if step.budget:
             parts.append(f"budget {describe_budget(step.budget)}")
+        if step.workspace is not None:  # docs/workspaces.md
+            ws = step.workspace
+            parts.append(f"workspace {ws.mode or 'worktree/copy'} of {ws.source or 'the working directory'}")
+        if step.verify is not None:
+            parts.append(f"verify `{step.verify.run}`")
+        if step.land is not None:
+            parts.append(f"land as {step.land.to}")
         return ", ".join(parts)
     agg = step.aggregation
     text = agg.type
