@@ -26,7 +26,7 @@ def gc_workspaces(state_dir: Path, *, dry_run: bool = False, run_id: str | None 
             continue
         mine: list[Leftover] = []
         for entry in _entries(index):
-            path, repo, branch = Path(entry["path"]), entry.get("repo"), entry.get("branch")
+            path, repo, branch = Path(str(entry["path"])), entry.get("repo"), entry.get("branch")
             if not path.exists() and not _has_branch(repo, branch):
                 continue
             name = f"{path}{f' (branch {branch})' if branch else ''}"

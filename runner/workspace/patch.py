@@ -113,10 +113,10 @@ def _header_paths(line: bytes) -> tuple[str, str]:
         return a, b
     rest = line[len(b"diff --git "):]
     half = (len(rest) - 1) // 2  # unquoted paths with spaces: `a/P b/P` (renames say more below)
-    a, b = rest[:half], rest[half + 1:]
-    if len(rest) % 2 == 0 or a[2:] != b[2:]:
+    old, new = rest[:half], rest[half + 1:]
+    if len(rest) % 2 == 0 or old[2:] != new[2:]:
         raise WorkspaceError(f"unreadable patch header: {line[:200].decode(errors='replace')}")
-    return unquote(a), unquote(b)
+    return unquote(old), unquote(new)
 
 
 def _meta(cur: FileChange, line: bytes) -> None:
