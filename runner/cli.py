@@ -29,7 +29,7 @@ def broken_pipe() -> NoReturn:
     sys.exit(EXIT_BROKEN_PIPE)
 
 
-def run_command(fn, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def run_command(fn, *args, **kwargs) -> None:
     """Call a command function and exit with its code; map runner's errors to exit codes."""
     try:
         code = fn(*args, **kwargs)

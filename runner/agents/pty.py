@@ -185,7 +185,7 @@ class PtySession:
             self._pidfd = os.pidfd_open(self.pid)
         except (AttributeError, OSError):
             self._pidfd = -1
-        targets = [self._read] if self._pidfd >= 0 else [self._reap, self._read]
+        targets: list[Callable[[], object]] = [self._read] if self._pidfd >= 0 else [self._reap, self._read]
         for target in targets:
             t = threading.Thread(target=target, name=f"pty-{target.__name__}-{self.pid}", daemon=True)
             t.start()
@@ -227,7 +227,7 @@ class PtySession:
         if self._exited.is_set() or self._child is None:
             return self._exited.is_set()
         try:
-            return self._wait_exit(timeout)  # type: ignore[arg-type]
+            return self._wait_exit(timeout)
         except (OSError, ValueError):  # closed meanwhile
             return self._exited.is_set()
 

@@ -78,12 +78,12 @@ class Hit(NamedTuple):
 class Spawn(pexpect.spawn):
     """pexpect.spawn that can keep extra fds open in the child (the stdin pipe)."""
 
-    def __init__(self, *args, pass_fds: tuple[int, ...] = (), **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, pass_fds: tuple[int, ...] = (), **kwargs) -> None:
         self.pass_fds = pass_fds
         kwargs.setdefault("use_poll", True)  # select() refuses fds past 1,024 (PtySession reads fds itself)
         super().__init__(*args, **kwargs)
 
-    def _spawnpty(self, args, **kwargs):  # type: ignore[no-untyped-def]
+    def _spawnpty(self, args, **kwargs):
         return super()._spawnpty(args, pass_fds=self.pass_fds, **kwargs)
 
 

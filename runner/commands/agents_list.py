@@ -76,7 +76,7 @@ def collect(pool_path: Path | None, etcd: str | None, prefix: str | None, timeou
     return sorted(found, key=lambda a: (a.id, a.source))
 
 
-def _static(agent) -> AgentInfo:  # type: ignore[no-untyped-def]
+def _static(agent) -> AgentInfo:
     d = agent.definition
     return AgentInfo(
         id=agent.id, name=agent.name, type=d.type, capabilities=d.capabilities, expertise=d.expertise,

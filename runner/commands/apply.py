@@ -85,7 +85,7 @@ def _cassettes(record: Path | None, replay: Path | None, missing: str, redactor:
     return cassette, recorder
 
 
-def _nothing():  # type: ignore[no-untyped-def]
+def _nothing():
     import contextlib
 
     return contextlib.nullcontext()
@@ -131,7 +131,7 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _progress_hook(reporter: Any, ctx: RunContext):  # type: ignore[no-untyped-def]
+def _progress_hook(reporter: Any, ctx: RunContext):
     """Journal events -> the progress reporter; at the start, the plan's steps from ``run.json``
     (so the live table lists every step, pending ones too)."""
     from runner.journal import load_run

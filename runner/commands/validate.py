@@ -89,8 +89,8 @@ def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
         print(d.render(), file=out)
     for line in bugs:
         print(line, file=out)
-    for path, spec in good:
-        print(f"ok: {path} ({_describe(spec)})", file=out)
+    for path, described in good:
+        print(f"ok: {path} ({_describe(described)})", file=out)
     if problems:
         n, files = len(problems), len({d.file for d in problems})
         print(f"{n} error{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''}", file=out)

@@ -77,12 +77,13 @@ class Executor:
         self._done: queue.SimpleQueue[tuple[str, BaseException | None]] = queue.SimpleQueue()
 
     # ------------------------------------------------------------ events
-    def _emit(self, name: str, **fields: Any) -> None:
-        self.journal.event(name, **fields)
+    def _emit(self, event: str, /, **fields: Any) -> None:
+        # positional-only: an agent event carries a field called `name` of its own
+        self.journal.event(event, **fields)
         if log.isEnabledFor(logging.INFO):
-            log.info(name, extra={k: v for k, v in fields.items() if k in _LOGGED})
+            log.info(event, extra={k: v for k, v in fields.items() if k in _LOGGED})
         if self.on_event is not None:
-            self.on_event(name, fields)
+            self.on_event(event, fields)
 
     def _agent_event(self, event: AgentEvent) -> None:
         if event.name == "state_changed":

@@ -207,7 +207,8 @@ class RunModel:
         if name == "run_started":
             self.run_id = str(e.get("runId") or self.run_id)
             self.pattern, self.pool = str(e.get("pattern") or ""), str(e.get("pool") or "")
-            self.inputs = e.get("inputs") if isinstance(e.get("inputs"), dict) else {}
+            inputs_ = e.get("inputs")
+            self.inputs = inputs_ if isinstance(inputs_, dict) else {}
             self.started = when
         elif name == "run_finished":
             self.status, self.finished = str(e.get("status") or "finished"), when
@@ -257,7 +258,8 @@ class RunModel:
             a.result, a.confidence = e.get("result"), _number(e.get("confidence"))
             a.reasoning = str(e.get("reasoning") or "")
             a.error_kind, a.error = e.get("errorKind"), e.get("error")
-            a.usage = e.get("usage") if isinstance(e.get("usage"), dict) else {}
+            usage_ = e.get("usage")
+            a.usage = usage_ if isinstance(usage_, dict) else {}
             a.extra.update({k: e[k] for k in EXTRA_KEYS if k in e})
         return step
 
@@ -276,7 +278,8 @@ class RunModel:
         self.status = str(result.get("status") or self.status)
         self.exit_code = result.get("exitCode") if isinstance(result.get("exitCode"), int) else self.exit_code
         self.error = result.get("error") if isinstance(result.get("error"), dict) else None
-        self.outputs = result.get("outputs") if isinstance(result.get("outputs"), dict) else {}
+        outputs_ = result.get("outputs")
+        self.outputs = outputs_ if isinstance(outputs_, dict) else {}
         self.started = epoch(result.get("startedAt")) or self.started
         self.finished = epoch(result.get("finishedAt")) or self.finished
         for s in result.get("steps") or []:

@@ -63,7 +63,7 @@ def compile_plan(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: R
     if candidates is None:
         candidates = discover(ctx, pool)
     fallback = default_runtime(pool)
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     index: dict[str, int] = {}
     selections: dict[str, Selection] = {}
 

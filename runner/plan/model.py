@@ -42,12 +42,13 @@ class Plan:
     pattern: Pattern
     pool: Pool
     inputs: Mapping[str, Any]
-    graph: nx.DiGraph  # node id -> attribute "node": Node
+    graph: nx.DiGraph[str]  # node id -> attribute "node": Node
     order: tuple[str, ...]  # deterministic topological order (declaration order on ties)
     selections: Mapping[str, Selection]  # step id -> selection
 
     def node(self, node_id: str) -> Node:
-        return self.graph.nodes[node_id]["node"]
+        node: Node = self.graph.nodes[node_id]["node"]
+        return node
 
     @property
     def spawned_agents(self) -> tuple[str, ...]:

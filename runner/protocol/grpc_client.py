@@ -75,7 +75,8 @@ class GrpcHandle(RemoteHandle):
     def _failure(self, exc: grpc.RpcError) -> AgentFailure:
         code = exc.code() if hasattr(exc, "code") else C.UNKNOWN
         details = (exc.details() if hasattr(exc, "details") else "") or ""
-        trailing = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
+        trailing: dict[str, Any] = ({str(m.key): m.value for m in exc.trailing_metadata() or ()}
+                                    if hasattr(exc, "trailing_metadata") else {})
         if code == C.UNAUTHENTICATED:
             return self.failure(FailureKind.CONFIG, "the agent refused the bearer token (UNAUTHENTICATED); "
                                 "check the pool's auth settings")

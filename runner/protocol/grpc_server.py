@@ -49,7 +49,7 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
                            timeout=request.timeout_ms / 1000 if request.timeout_ms > 0 else None)
         # A caller that cancels the call (or whose deadline passes) cancels the task: the callback
         # runs when the RPC ends, also normally, when the task is no longer running (a no-op).
-        context.add_callback(lambda: self.service.cancel(task.task_id))
+        context.add_callback(lambda: None if self.service.cancel(task.task_id) else None)
         try:
             result = self.service.execute(task, trace_context=trace.extract(context.invocation_metadata()))
         except Busy as exc:

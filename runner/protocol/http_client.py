@@ -13,7 +13,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 from runner.agents.handle import OutputCallback
@@ -99,7 +99,7 @@ class HttpHandle(RemoteHandle):
                 try:
                     if conn.sock is None:
                         conn.connect()
-                        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                        cast(socket.socket, conn.sock).setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     conn.sock.settimeout(read_timeout)
                 except OSError as exc:
                     raise _Connect() from exc

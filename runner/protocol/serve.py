@@ -100,7 +100,7 @@ def is_loopback(host: str) -> bool:
         infos = socket.getaddrinfo(host, None)
     except OSError:
         return False
-    return bool(infos) and all(ipaddress.ip_address(i[4][0].split("%")[0]).is_loopback for i in infos)
+    return bool(infos) and all(ipaddress.ip_address(str(i[4][0]).split("%")[0]).is_loopback for i in infos)
 
 
 def check_open_access(opts: ServeOptions) -> None:
@@ -169,7 +169,7 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
-            previous[sig] = signal.signal(sig, lambda *_: (stop.set(), wake.set()))
+            previous[sig] = signal.signal(sig, lambda *_: _set(stop, wake))
     threading.Thread(target=service.start_agent, name="agent-start", daemon=True).start()
     try:
         next_check = time.monotonic() + HEALTH_POLL  # registered with its health of then
@@ -195,3 +195,8 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _set(*events: threading.Event) -> None:
+    for e in events:
+        e.set()

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from runner.docker.client import require_engine, whales
 from runner.docker.owner import owner_alive
@@ -37,7 +38,7 @@ def collect(client: str, *, dry_run: bool = False, all_hosts: bool = False,
     filters = list(MANAGED)
     out: list[Collected] = []
 
-    def sweep(kind: str, items: list, remove) -> None:  # type: ignore[no-untyped-def]
+    def sweep(kind: str, items: list[Any], remove: Callable[[Any], None]) -> None:
         for item in items:
             labels = dict(item.config.labels or {}) if kind == "container" else dict(item.labels or {})
             if run_id and labels.get("runner.run-id") != run_id:

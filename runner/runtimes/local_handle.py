@@ -168,7 +168,8 @@ class LocalHandle(AgentHandle):
         if self.long_lived:
             alive = bool(session and session.alive)
         else:  # nothing runs between tasks: healthy while the program is still there
-            alive = bool(self._program) and (os.sep not in self._program or os.access(self._program, os.X_OK))
+            program = self._program
+            alive = program is not None and (os.sep not in program or os.access(program, os.X_OK))
         healthy = state in (S.READY, S.BUSY) and alive
         metrics = {"uptime": time.monotonic() - self._started_at if self._started_at else 0.0,
                    "messageCount": self._tasks_done, "active": self._active}
@@ -461,8 +462,8 @@ class LocalHandle(AgentHandle):
                                    f"program `{program}` does not exist or is not executable",
                                    agent_id=self.id)
             return found
-        found = shutil.which(program, path=path_var)
-        if found is None:
+        on_path = shutil.which(program, path=path_var)
+        if on_path is None:
             raise AgentFailure(FailureKind.INFRASTRUCTURE,
                                f"program `{program}` was not found on PATH", agent_id=self.id)
-        return program if program in _AS_GIVEN else found
+        return program if program in _AS_GIVEN else on_path

@@ -33,7 +33,8 @@ def check_pattern(data: Any, rep: Reporter) -> None:
     """Add every semantic problem of pattern ``data`` to ``rep``."""
     if not isinstance(data, dict):
         return
-    inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
+    inputs_raw = data.get("inputs")
+    inputs = inputs_raw if isinstance(inputs_raw, dict) else {}
     _check_inputs(inputs, rep)
     raw_steps = data.get("steps")
     steps = [s if isinstance(s, dict) else {} for s in raw_steps] if isinstance(raw_steps, list) else []

@@ -28,7 +28,8 @@ def _validator(name: str) -> Any:
     from runner.resources import schema
 
     base, _, part = name.partition("#")
-    return validators.extend(Draft202012Validator, {"x-unit": _unit})(
+    # types-jsonschema leaves `extend` unannotated
+    return validators.extend(Draft202012Validator, {"x-unit": _unit})(  # type: ignore[no-untyped-call]
         schema(base)["$defs"][part] if part else schema(base))
 
 

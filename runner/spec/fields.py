@@ -59,12 +59,12 @@ def _unknown(src: str, expression: bool) -> tuple[str, ...]:
     for name in other:
         loops.pop(name, None)
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        name = _key(node)
-        if name is None:
+        key = _key(node)
+        if key is None:
             continue
         known = _fields_of(node.node, loops)
-        if known is not None and name not in known[1]:
-            problems.append(f"`{known[0]}` has no field `{name}` ({suggest(name, list(known[1]))})")
+        if known is not None and key not in known[1]:
+            problems.append(f"`{known[0]}` has no field `{key}` ({suggest(key, list(known[1]))})")
     return tuple(dict.fromkeys(problems))
 
 

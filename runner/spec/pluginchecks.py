@@ -68,7 +68,8 @@ def _load(kind: str, table: Mapping[str, str], name: Any, base: str, rep: Report
 def _check_entry(entry: dict[str, Any], own: tuple[str, ...], schema: Mapping[str, Any], base: str,
                  rep: Reporter) -> dict[str, Any]:
     """Check an entry's options in both forms; returns them merged (as the loader builds them)."""
-    nested = entry.get("options") if isinstance(entry.get("options"), dict) else {}
+    nested_raw = entry.get("options")
+    nested = nested_raw if isinstance(nested_raw, dict) else {}
     flat = {k: v for k, v in entry.items() if k not in own and k != "options"}
     for k in sorted(set(nested) & set(flat)):
         rep.add(f"{base}.options.{k}", f"`{k}` is also given at the entry's top level: give it once")

@@ -48,7 +48,7 @@ def check_pool(data: Any, rep: Reporter) -> None:
     from runner.spec.pluginchecks import check_plugins
 
     check_plugins(data, rep)
-    names = [t.get("name") for t in _list(data.get("templates")) if isinstance(t.get("name"), str)]
+    names = [n for t in _list(data.get("templates")) if isinstance(n := t.get("name"), str)]
     warm = data.get("warmPool")
     if isinstance(warm, dict):
         for name in warm:

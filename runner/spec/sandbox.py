@@ -173,7 +173,7 @@ class BoundedSandbox(SandboxedEnvironment):
         """Register a filter behind the same guard as the built-in ones."""
         self.filters[name] = _guard_filter(name, fn)
 
-    def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:  # type: ignore[override]
+    def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:
         return super()._generate(_Bounded().visit(source), *args, **kwargs)
 
     @staticmethod

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from typing import Any
 
 DURATION_RE = r"^\s*(\d+(\.\d+)?(ms|s|m|h))+\s*$|^\s*\d+(\.\d+)?\s*$"
 MEMORY_RE = r"^\s*\d+(\.\d+)?\s*(Ki|Mi|Gi|Ti|k|K|M|G|T)?\s*$"
@@ -102,4 +104,4 @@ def parse_cpu(value: str | float) -> float:
 
 
 #: the schemas' ``"x-unit"`` names → the parser that checks the value (and its bound)
-UNITS = {"duration": parse_duration, "memory": parse_memory, "cpu": parse_cpu}
+UNITS: dict[str, Callable[[Any], float | int]] = {"duration": parse_duration, "memory": parse_memory, "cpu": parse_cpu}

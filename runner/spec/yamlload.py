@@ -86,7 +86,7 @@ def load_yaml(text: str, source: str) -> YamlDoc:
     except _Stop as stop:
         raise SpecError([*builder.problems, stop.diagnostic]) from None
     except yaml.reader.ReaderError as exc:  # a control character, invalid UTF-8...
-        line, col = _position(text, exc.position, byte_offset=_Loader is not yaml.SafeLoader)
+        line, col = _position(text, exc.position, byte_offset=_Loader.__name__ != "SafeLoader")
         raise _fail(source, line, col, f"YAML error: {exc.reason} (character #x{exc.character:04x})"
                     if isinstance(exc.character, int) else f"YAML error: {exc.reason}") from None
     except yaml.MarkedYAMLError as exc:

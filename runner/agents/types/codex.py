@@ -11,7 +11,9 @@ ignores the env key otherwise and shows its login screen). Options: ``approval``
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from runner.agents import usage
 from runner.agents.model import TaskRequest, TaskResult
@@ -74,7 +76,8 @@ class CodexType(CliType):
                      exit_status: int | None) -> TaskResult:
         if exit_status is None and definition.mode == "long-lived":
             return self.screen_result(definition, request, output)
-        answer, turns, failed, errors = None, [], None, []
+        turns: list[Mapping[str, Any]] = []
+        answer, failed, errors = None, None, []
         for ev in json_objects(output):
             kind = ev.get("type")
             item = ev.get("item") or {}
@@ -85,7 +88,8 @@ class CodexType(CliType):
             elif kind == "error":
                 errors.append(str(ev.get("message")))
             elif kind == "turn.completed":
-                turns.append(ev.get("usage") if isinstance(ev.get("usage"), dict) else {})
+                used = ev.get("usage")
+                turns.append(used if isinstance(used, dict) else {})
             elif kind == "turn.failed":
                 failed = str((ev.get("error") or {}).get("message") or "turn failed")
         if failed is not None:

@@ -92,8 +92,8 @@ def parse_table(data: dict, origin: str) -> ScreenTable:
 @cache
 def load_table(cli: str, version: str | None = None) -> ScreenTable:
     """The table for ``cli`` whose version prefixes match ``version`` (else the newest file)."""
-    files = sorted(f for f in resources.files("runner.agents.types.screens").iterdir()
-                   if f.name.startswith(cli + "-") and f.name.endswith(".yaml"))
+    files = sorted((f for f in resources.files("runner.agents.types.screens").iterdir()
+                    if f.name.startswith(cli + "-") and f.name.endswith(".yaml")), key=lambda f: f.name)
     if not files:
         raise ConfigurationError(f"no screen table for `{cli}`")
     tables = [parse_table(yaml.safe_load(f.read_text(encoding="utf-8")), f.name) for f in files]

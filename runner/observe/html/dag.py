@@ -21,7 +21,7 @@ def layers(model: RunModel) -> list[list[str]]:
     """Steps in layers: each step below every step it needs; declaration order, then barycentre."""
     import networkx as nx
 
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(model.steps)
     for step in model.steps.values():
         graph.add_edges_from((n, step.id) for n in step.needs if n in model.steps and n != step.id)

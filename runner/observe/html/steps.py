@@ -93,7 +93,8 @@ def _verify(v: Any, r: Redactor) -> str:
 def _change(change: dict[str, Any], run_dir: Path | None, r: Redactor) -> str:
     """A workspace's captured change: its files, its verify result, and its patch as a diff
     (read from the journal's ``changes/`` folder, at most ``PATCH_LIMIT`` bytes)."""
-    files = change.get("files") if isinstance(change.get("files"), list) else []
+    files_raw = change.get("files")
+    files = files_raw if isinstance(files_raw, list) else []
     rows = "".join(f'<tr><td>{esc(f.get("path"), r)}</td><td>{esc(f.get("status"), r)}</td>'
                    f'<td class="num">+{esc(f.get("insertions"), r)}</td><td class="num">-{esc(f.get("deletions"), r)}</td></tr>'
                    for f in files if isinstance(f, dict))
