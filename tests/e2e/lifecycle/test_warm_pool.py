@@ -19,7 +19,7 @@ from runner.warm.state import read_state
 
 pytestmark = pytest.mark.pty
 
-ANSWER = Path(__file__).resolve().parents[1] / "helpers" / "programs" / "answer_json.py"
+ANSWER = Path(__file__).resolve().parents[2] / "helpers" / "programs" / "answer_json.py"
 POOL = f"""kind: pool
 name: wp
 templates:
@@ -128,7 +128,7 @@ def test_single_use_agents_are_replaced_after_a_task_and_the_pools_token_is_used
     assert warm_processes("wps") == []
 
 
-ENV_DUMP = Path(__file__).resolve().parents[1] / "helpers" / "programs" / "env_dump.py"
+ENV_DUMP = Path(__file__).resolve().parents[2] / "helpers" / "programs" / "env_dump.py"
 
 
 def test_warm_agents_get_the_templates_env_and_credentials(tmp_path):
