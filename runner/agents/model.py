@@ -62,3 +62,4 @@ class TaskResult:
     reasoning: str = ""
     output: str = ""  # raw transcript of the attempt (may be truncated), for the journal
     usage: Mapping[str, Any] = field(default_factory=dict)  # tokens / cost when reported
+    denied: tuple[str, ...] = ()  # tools the agent was refused (claude's permission_denials)

@@ -432,7 +432,7 @@ class StepRunner:
         ws = self.workspaces.prepare(step, info.id, index, attempt, render)
         result = self._one(step, sel, info, slot, index, item, task, attempt, workspace=str(ws.cwd))
         record.change, record.diff, failure = self.workspaces.finish(
-            step, ws, info.id, index, attempt, render, self.stopping, result.usage.get("permission_denials"))
+            step, ws, info.id, index, attempt, render, self.stopping, result.denied)
         if failure is not None:
             raise failure
         return result

@@ -91,11 +91,11 @@ class Workspaces:
         return ws
 
     def finish(self, step: Step, ws: Workspace, agent_id: str, item: int | None, attempt: int, render: Render,
-               stopping: threading.Event | None = None, denials: Any = None) -> tuple[dict[str, Any], str, AgentFailure | None]:
+               stopping: threading.Event | None = None, denials: tuple[str, ...] = ()) -> tuple[dict[str, Any], str, AgentFailure | None]:
         """Capture, store and verify one attempt's change: (its record, the patch text, why it
         fails the attempt or None). It fails on a failed verify (``verify``), nothing changed
         with ``requireChange`` (``no-change``), a change in a readonly workspace or permissions
-        the agent reports denied (``denials``: claude's ``permission_denials``) (``denied``)."""
+        the agent reports denied (``denials``: ``TaskResult.denied``) (``denied``)."""
         try:
             change = capture(ws.path, ws.base)
         except WorkspaceError as exc:
@@ -107,7 +107,7 @@ class Workspaces:
         record = change_record(change, agent_id, item, attempt, patch_path, ws)
         diff = change.patch[:DIFF_VIEW_LIMIT].decode(errors="replace")
         if denials:
-            what = ", ".join(sorted({str(d.get("tool_name", "?")) if isinstance(d, dict) else str(d) for d in denials}))
+            what = ", ".join(sorted(set(denials)))
             return record, diff, AgentFailure(FailureKind.DENIED, f"the agent was denied permission to use: {what}",
                                               agent_id=agent_id)
         return record, diff, self._judge(step, ws, change, record, agent_id, render, stopping)

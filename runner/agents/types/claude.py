@@ -86,7 +86,13 @@ class ClaudeType(CliType):
         answer, confidence = split_confidence(text)
         return TaskResult(task_id=request.task_id, result=answer,
                           confidence=confidence if confidence is not None else definition.confidence,
-                          output=output, usage=usage.from_claude(result))
+                          output=output, usage=usage.from_claude(result), denied=denied_tools(result))
+
+
+def denied_tools(result: dict) -> tuple[str, ...]:  # noqa: ANN001 - claude's JSON result event
+    """The tools claude's result says were refused (``permission_denials``), each once."""
+    denials: list = result.get("permission_denials") or []
+    return tuple(dict.fromkeys(str(d.get("tool_name", "?")) if isinstance(d, dict) else str(d) for d in denials))
 
 
 def seed(home, cwd, key: str | None, approval: str) -> None:  # noqa: ANN001
