@@ -8,8 +8,10 @@ SIGPIPE does; anything else is a bug and says so.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import click
@@ -29,7 +31,7 @@ def broken_pipe() -> NoReturn:
     sys.exit(EXIT_BROKEN_PIPE)
 
 
-def run_command(fn, *args, **kwargs) -> None:
+def run_command(fn: Callable[..., int | None], *args: Any, **kwargs: Any) -> NoReturn:
     """Call a command function and exit with its code; map runner's errors to exit codes."""
     try:
         code = fn(*args, **kwargs)
@@ -64,8 +66,27 @@ class LazyGroup(click.Group):
             import importlib
 
             module, _, attr = self.lazy[name].partition(":")
-            self.add_command(getattr(importlib.import_module(module), attr), name)
+            self.add_command(handled(getattr(importlib.import_module(module), attr)), name)
         return super().get_command(ctx, name)
+
+
+def handled(command: click.Command) -> click.Command:
+    """``command`` (and every subcommand of a group) with the one error handler around its
+    callback: the callback returns an exit code, ``run_command`` maps errors and exits."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            handled(sub)
+    callback = command.callback
+    if callback is not None and not getattr(callback, "_handled", False):
+        @functools.wraps(callback)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if isinstance(command, click.Group):  # a group's own callback runs before its subcommand's
+                return callback(*args, **kwargs)
+            run_command(callback, *args, **kwargs)
+
+        wrapper._handled = True  # type: ignore[attr-defined]
+        command.callback = wrapper
+    return command
 
 
 #: subcommand -> "module:click object"; each module owns its command.
