@@ -40,9 +40,18 @@ def _files(paths: Sequence[Path], skip: Path | None, problems: list[Diagnostic])
                 yield file
 
 
+def _is_test_file(path: Path) -> bool:
+    """``*.test.yaml``: tests of a pattern (``runner test``), checked against their own schema."""
+    return path.name.endswith((".test.yaml", ".test.yml"))
+
+
 def _describe(spec: object) -> str:
     from runner.spec.models import Pattern
+    from runner.spec.testfile import TestFile
 
+    if isinstance(spec, TestFile):
+        n = len(spec.cases)
+        return f"tests of {spec.pattern}, {n} test{'s' if n != 1 else ''}"
     if isinstance(spec, Pattern):
         n = len(spec.steps)
         return f"pattern {spec.name}, {n} step{'s' if n != 1 else ''}"
@@ -60,6 +69,7 @@ def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
     from runner.errors import SpecError
     from runner.spec import check_pair, load_file, load_pool
     from runner.spec.models import Pattern
+    from runner.spec.testfile import load_test_file
 
     problems: list[Diagnostic] = []
     bugs: list[str] = []  # files whose check raised something unexpected
@@ -73,7 +83,7 @@ def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
             problems += exc.diagnostics
     for path in _files(paths, pool, problems):
         try:
-            spec = load_file(path)
+            spec = load_test_file(path) if _is_test_file(path) else load_file(path)
         except SpecError as exc:
             problems += exc.diagnostics
             continue

@@ -93,3 +93,17 @@ def test_validate_of_a_folder_without_yaml_files_is_not_a_pass(tmp_path: Path) -
     proc = run(["validate", "empty"], tmp_path)
     assert proc.returncode == 2
     assert proc.stdout == "empty: $: no pattern or pool file (*.yaml, *.yml) in this directory\n1 error in 1 file\n"
+
+
+def test_validate_of_the_examples_checks_test_files_by_their_own_schema(tmp_path: Path) -> None:
+    """README's `runner validate examples/`: a `*.test.yaml` beside a pattern is a test file
+    (`runner test`), checked as one, not reported as a broken pattern."""
+    root = Path(__file__).resolve().parents[2]
+    proc = run(["validate", str(root / "examples")], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"ok: .*consensus\.test\.yaml \(tests of .*pattern\.yaml, \d+ tests?\)", proc.stdout)
+    (tmp_path / "bad.test.yaml").write_text("kind: test\npattern: x.yaml\ntests: 3\n")
+    proc = run(["validate", str(tmp_path / "bad.test.yaml")], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "bad.test.yaml:3:8: $.tests: expected a list" in proc.stdout
+    assert_no_traceback(proc)
