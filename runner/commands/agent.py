@@ -143,8 +143,6 @@ def agent_group() -> None:
 @click.option("--insecure", is_flag=True,
               help="Serve without a token on a non-loopback address (refused otherwise).")
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED)
-def serve_cli(**kwargs: object) -> None:
+def serve_cli(**kwargs: Any) -> int:
     """Serve one agent over HTTP and/or gRPC until SIGTERM."""
-    from runner.cli import run_command
-
-    run_command(serve_command, **kwargs)
+    return serve_command(**kwargs)

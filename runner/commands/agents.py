@@ -113,11 +113,9 @@ def agents_group() -> None:
 
 @agents_group.command("check")
 @click.argument("pool", type=click.Path(exists=True, dir_okay=False))
-def check_cli(pool: str) -> None:
+def check_cli(pool: str) -> int:
     """Call the health check of every agent of POOL that has an endpoint; print a table."""
-    from runner.cli import run_command
-
-    run_command(check_command, pool)
+    return check_command(pool)
 
 
 # `runner agents list` lives in its own module (it reads etcd and every other registry).

@@ -127,8 +127,6 @@ def list_agents(
 def list_command(
     pool: Path | None, etcd: str | None, prefix: str | None, capabilities: tuple[str, ...], timeout: float,
     as_json: bool,
-) -> None:  # fmt: skip
+) -> int:  # fmt: skip
     """List the agents registered now (static, env, etcd)."""
-    from runner.cli import run_command
-
-    run_command(list_agents, pool, etcd, capabilities, prefix=prefix, timeout=timeout, as_json=as_json)
+    return list_agents(pool, etcd, capabilities, prefix=prefix, timeout=timeout, as_json=as_json)

@@ -117,8 +117,6 @@ def status_command(state_dir: Path, run_id: str, as_json: bool, out: IO[str]) ->
 @click.option("--run", "run_id", default="latest", show_default=True, help="RUN_ID, a unique prefix, or `latest`.")
 @STATE_DIR
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def status_cli(run_id: str, state_dir: Path, as_json: bool) -> None:
+def status_cli(run_id: str, state_dir: Path, as_json: bool) -> int:
     """The agents of a run: state, last event, messages, cpu, memory, uptime (from its journal)."""
-    from runner.cli import run_command
-
-    run_command(status_command, state_dir, run_id, as_json, sys.stdout)
+    return status_command(state_dir, run_id, as_json, sys.stdout)

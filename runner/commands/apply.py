@@ -177,10 +177,8 @@ def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_
             output: Path | None, state_dir: Path, concurrency: int | None, junit: Path | None,
             log_format: str | None, log_level: str, quiet: bool, verbose: bool, html: Path | None,
             drain_timeout: float, keep_workspaces: bool, force: bool, record: Path | None,
-            replay: Path | None, replay_missing: str) -> None:
+            replay: Path | None, replay_missing: str) -> int:
     """Run PATTERN (a file, or a built-in pattern named builtin:NAME) with a pool."""
-    from runner.cli import run_command
-
-    run_command(apply, pattern, pool_path, inputs, input_files, output, state_dir, concurrency,
-                sys.stdout, sys.stderr, not quiet, junit, log_format, log_level, drain_timeout, verbose, html,
-                keep_workspaces, force, record, replay, replay_missing)
+    return apply(pattern, pool_path, inputs, input_files, output, state_dir, concurrency,
+                 sys.stdout, sys.stderr, not quiet, junit, log_format, log_level, drain_timeout, verbose, html,
+                 keep_workspaces, force, record, replay, replay_missing)

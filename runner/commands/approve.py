@@ -55,8 +55,6 @@ def _approvers(source: str | None, step_id: str) -> tuple[str, ...]:
 @click.option("--comment", default="", help="Why (recorded in the journal).")
 @click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=Path(".runner"),
               show_default=True, help="Where run journals are.")
-def command(run_id: str, step: str, deny: bool, comment: str, state_dir: Path) -> None:
+def command(run_id: str, step: str, deny: bool, comment: str, state_dir: Path) -> int:
     """Approve (or --deny) STEP of run RUN_ID, which waits at its approval gate."""
-    from runner.cli import run_command
-
-    run_command(approve, run_id, step, deny, comment, state_dir, sys.stdout)
+    return approve(run_id, step, deny, comment, state_dir, sys.stdout)

@@ -94,8 +94,6 @@ def doctor_command(types: tuple[str, ...], environ: Mapping[str, str] | None = N
 
 @click.command("doctor")
 @click.option("--type", "types", multiple=True, type=click.Choice(CLI_TYPES), help="Only this agent type.")
-def doctor(types: tuple[str, ...]) -> None:
+def doctor(types: tuple[str, ...]) -> int:
     """Check the agent CLIs: installed, version, credentials, first screen."""
-    from runner.cli import run_command
-
-    run_command(doctor_command, types)
+    return doctor_command(types)

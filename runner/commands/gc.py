@@ -83,12 +83,10 @@ def _mark_killed(state_dir: Path, run_id: str | None, dry_run: bool) -> list[Lef
 @click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=Path(".runner"),
               show_default=True, help="Where run journals are (tells which runs are alive).")
 def command(dry_run: bool, all_hosts: bool, run_id: str | None, client: str | None, pool_path: str | None,
-            state_dir: Path) -> None:
+            state_dir: Path) -> int:
     """Remove processes, containers, volumes, networks (and, with --pool, pods and secrets) of dead runs.
 
     Runner labels all of them `runner.managed=true` with the run id and its owner (host, pid,
     process start time); a run is alive while that process exists on this host.
     """
-    from runner.cli import run_command
-
-    run_command(gc, client, dry_run, all_hosts, run_id, sys.stdout, pool_path, state_dir)
+    return gc(client, dry_run, all_hosts, run_id, sys.stdout, pool_path, state_dir)

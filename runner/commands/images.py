@@ -39,11 +39,9 @@ def group() -> None:
 @click.option("--source", type=click.Path(path_type=Path, file_okay=False), help="runner source tree.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the build output.")
 def build_command(only: tuple[str, ...], prefix: str, root: str | None, client: str | None,
-                  source: Path | None, verbose: bool) -> None:
+                  source: Path | None, verbose: bool) -> int:
     """Build the images that changed since their last build."""
-    from runner.cli import run_command
-
-    run_command(build, only, prefix, root, client, source, verbose, sys.stdout, sys.stderr)
+    return build(only, prefix, root, client, source, verbose, sys.stdout, sys.stderr)
 
 
 command = group

@@ -163,8 +163,6 @@ def _print_event_output(line: str, tails: dict[str, _Tail], wanted: Any, step: s
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the run finishes.")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".runner"),
               envvar="RUNNER_STATE_DIR", show_default=True, help="Where runs keep their journals.")
-def logs(run_id: str, step: str | None, agent: str | None, follow: bool, state_dir: Path) -> None:
+def logs(run_id: str, step: str | None, agent: str | None, follow: bool, state_dir: Path) -> int:
     """Show the agents' transcripts of run RUN_ID (an id, a unique prefix, or `latest`)."""
-    from runner.cli import run_command
-
-    run_command(logs_command, state_dir, run_id, step, agent, follow, sys.stdout)
+    return logs_command(state_dir, run_id, step, agent, follow, sys.stdout)

@@ -130,18 +130,14 @@ def patterns_group() -> None:
 @patterns_group.command("list")
 @click.argument("directory", required=False, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_cli(directory: Path | None, as_json: bool) -> None:
+def list_cli(directory: Path | None, as_json: bool) -> int:
     """List the built-in patterns and the pattern files under DIRECTORY: name, version, description."""
-    from runner.cli import run_command
-
-    run_command(list_patterns, directory, as_json, sys.stdout)
+    return list_patterns(directory, as_json, sys.stdout)
 
 
 @patterns_group.command("show")
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def show_cli(source: str, as_json: bool) -> None:
+def show_cli(source: str, as_json: bool) -> int:
     """Show what SOURCE (builtin:NAME or a pattern file) needs and gives: inputs, outputs, agents, steps."""
-    from runner.cli import run_command
-
-    run_command(show, source, as_json, sys.stdout)
+    return show(source, as_json, sys.stdout)

@@ -32,8 +32,6 @@ def plan(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input_
 @click.option("--input-file", "input_files", multiple=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
-            fmt: str) -> None:
+            fmt: str) -> int:
     """Show how PATTERN would run with a pool, without starting anything."""
-    from runner.cli import run_command
-
-    run_command(plan, pattern, pool_path, inputs, input_files, fmt, sys.stdout)
+    return plan(pattern, pool_path, inputs, input_files, fmt, sys.stdout)

@@ -141,21 +141,17 @@ def pool_group() -> None:
               help="Seconds between checks of the agents.")
 @click.option("--wait", type=click.FloatRange(0), default=60.0, show_default=True,
               help="With --detach: how long to wait for every agent to be ready.")
-def up_cli(pool: str, state_dir: Path, detach: bool, interval: float, wait: float) -> None:
+def up_cli(pool: str, state_dir: Path, detach: bool, interval: float, wait: float) -> int:
     """Start the warm pool of POOL."""
-    from runner.cli import run_command
-
-    run_command(up, pool, state_dir, detach, interval, wait, sys.stdout)
+    return up(pool, state_dir, detach, interval, wait, sys.stdout)
 
 
 @pool_group.command("status")
 @click.argument("pool")
 @STATE_DIR
-def status_cli(pool: str, state_dir: Path) -> None:
+def status_cli(pool: str, state_dir: Path) -> int:
     """List the warm agents of POOL (exit 1 when no warm pool runs)."""
-    from runner.cli import run_command
-
-    run_command(status, pool, state_dir, sys.stdout)
+    return status(pool, state_dir, sys.stdout)
 
 
 @pool_group.command("down")
@@ -163,8 +159,6 @@ def status_cli(pool: str, state_dir: Path) -> None:
 @STATE_DIR
 @click.option("--timeout", type=click.FloatRange(0), default=30.0, show_default=True,
               help="Seconds to wait for a graceful stop before killing.")
-def down_cli(pool: str, state_dir: Path, timeout: float) -> None:
+def down_cli(pool: str, state_dir: Path, timeout: float) -> int:
     """Stop the warm pool of POOL and every agent it started."""
-    from runner.cli import run_command
-
-    run_command(down, pool, state_dir, timeout, sys.stdout)
+    return down(pool, state_dir, timeout, sys.stdout)

@@ -43,8 +43,6 @@ def report_command(state_dir: Path, run_id: str, out_path: Path | None, out: IO[
 @click.option("--out", "-o", "out_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Where to write the HTML file (default: report.html in the run's journal folder).")
 @STATE_DIR
-def command(run_id: str, out_path: Path | None, state_dir: Path) -> None:
+def command(run_id: str, out_path: Path | None, state_dir: Path) -> int:
     """Write RUN_ID's HTML report (RUN_ID, a unique prefix of it, or `latest`): one file, no network."""
-    from runner.cli import run_command
-
-    run_command(report_command, state_dir, run_id, out_path, sys.stdout)
+    return report_command(state_dir, run_id, out_path, sys.stdout)

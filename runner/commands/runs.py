@@ -123,19 +123,15 @@ def runs() -> None:
 @runs.command("list")
 @STATE_DIR
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def runs_list(state_dir: Path, as_json: bool) -> None:
+def runs_list(state_dir: Path, as_json: bool) -> int:
     """List the runs, newest first."""
-    from runner.cli import run_command
-
-    run_command(list_command, state_dir, as_json, sys.stdout)
+    return list_command(state_dir, as_json, sys.stdout)
 
 
 @runs.command("show")
 @click.argument("run_id")
 @STATE_DIR
 @click.option("--json", "as_json", is_flag=True, help="Print the result JSON (or what is known so far).")
-def runs_show(run_id: str, state_dir: Path, as_json: bool) -> None:
+def runs_show(run_id: str, state_dir: Path, as_json: bool) -> int:
     """Show one run: RUN_ID, a unique prefix of it, or `latest`."""
-    from runner.cli import run_command
-
-    run_command(show_command, state_dir, run_id, as_json, sys.stdout)
+    return show_command(state_dir, run_id, as_json, sys.stdout)

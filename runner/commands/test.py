@@ -153,8 +153,6 @@ def _write_junit(path: Path, outcomes: list[Outcome], seconds: float) -> None:
 @click.command("test")
 @click.argument("paths", nargs=-1)
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML here.")
-def command(paths: tuple[str, ...], junit: Path | None) -> None:
+def command(paths: tuple[str, ...], junit: Path | None) -> int:
     """Run pattern tests: *.test.yaml files (or those under folders; default: here)."""
-    from runner.cli import run_command
-
-    run_command(test, list(paths), junit, sys.stdout)
+    return test(list(paths), junit, sys.stdout)

@@ -111,12 +111,10 @@ def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--pool", type=click.Path(path_type=Path), default=None,
               help="Also check the pool, and every pattern against it.")
-def command(paths: tuple[Path, ...], pool: Path | None) -> None:
+def command(paths: tuple[Path, ...], pool: Path | None) -> int:
     """Check pattern and pool files (FILE, DIR or builtin:NAME...) without running anything.
 
     Prints every problem as FILE:LINE:COL: $.KEY.PATH: MESSAGE, then `ok:` per valid file.
     Exit status: 0 all files valid, 2 problems found.
     """
-    from runner.cli import run_command
-
-    run_command(validate, list(paths), pool, sys.stdout)
+    return validate(list(paths), pool, sys.stdout)

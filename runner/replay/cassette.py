@@ -97,7 +97,7 @@ class Cassette:
         with self._lock:
             self.entries.setdefault(_entry_key(entry), []).append(entry)
             if "answer" in entry:
-                self._order.setdefault((entry["step"], entry.get("item"), entry.get("agent")), line)
+                self._order.setdefault((str(entry["step"]), entry.get("item"), str(entry.get("agent"))), line)
 
     def rank(self, step: str, item: int | None, agent_id: str) -> int:
         """Where the agent's answer to the step's item came in the recorded run: a replay
