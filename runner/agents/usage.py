@@ -75,11 +75,15 @@ def tokens(usage: Mapping[str, Any] | None) -> int:
     return int(usage.get("input_tokens", 0)) + int(usage.get("output_tokens", 0))
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 # --- what each CLI prints ---------------------------------------------------------------
 def from_claude(result: Mapping[str, Any]) -> Usage:
     """claude's ``result`` event: ``usage`` (cache reads and writes not in ``input_tokens``),
     ``total_cost_usd``, ``num_turns``."""
-    raw = result.get("usage") if isinstance(result.get("usage"), Mapping) else {}
+    raw = _mapping(result.get("usage"))
     parts = [raw.get(k) for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")]
     present = [p for p in parts if _count(p) is not None]
     return _compact(input_tokens=sum(present) if present else None, output_tokens=raw.get("output_tokens"),
@@ -99,7 +103,7 @@ def from_gemini(stats: Mapping[str, Any]) -> Usage:
     cached, thoughts}}}``."""
     if "input_tokens" in stats or "output_tokens" in stats:
         return _flat_gemini(stats)
-    models = stats.get("models") if isinstance(stats.get("models"), Mapping) else {}
+    models = _mapping(stats.get("models"))
     parts = []
     for model in models.values():
         if not isinstance(model, Mapping):
@@ -108,7 +112,7 @@ def from_gemini(stats: Mapping[str, Any]) -> Usage:
         if not isinstance(t, Mapping):
             parts.append(_flat_gemini(model))
             continue
-        api = model.get("api") if isinstance(model.get("api"), Mapping) else {}
+        api = _mapping(model.get("api"))
         out = [v for v in (t.get("candidates"), t.get("thoughts")) if _count(v) is not None]
         parts.append(_compact(input_tokens=t.get("prompt", t.get("input")), output_tokens=sum(out) if out else None,
                               cache_read_tokens=t.get("cached"), turns=api.get("totalRequests")))

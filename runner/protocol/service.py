@@ -280,7 +280,7 @@ class AgentService:
                     continue  # a process that just exited
         except psutil.Error:
             pass
-        out = {"cpu": round(cpu, 3), "memory": memory, "uptime": round(time.time() - self.started, 3),
+        out: dict[str, Any] = {"cpu": round(cpu, 3), "memory": memory, "uptime": round(time.time() - self.started, 3),
                "messageCount": self.message_count}
         if self.usage:
             out["usage"] = dict(self.usage)
