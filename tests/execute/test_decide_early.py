@@ -17,10 +17,16 @@ from runner.spec.pool import parse_pool
 
 pytestmark = pytest.mark.pty
 
-PROGRAMS = Path(__file__).resolve().parents[1] / "helpers" / "programs"
-# Writes its pid, sleeps, then answers as answer_json.py does ("echo: <task>").
+# Writes its pid, sleeps, then answers "echo: <task>".
 SLOW = ("import json, os, sys, time; open(sys.argv[1] + '/' + str(os.getpid()), 'w').close(); "
         "t = sys.stdin.read().strip(); time.sleep(float(sys.argv[2])); "
+        "print(json.dumps({'result': 'echo: ' + t, 'confidence': 0.9}))")
+
+
+# Answers "echo: <task>" once both slow voters' programs run (so the vote is decided
+# while they are working, however slowly a loaded machine starts them).
+FAST = ("import json, os, sys, time; d = sys.argv[1]; t = sys.stdin.read().strip(); end = time.time() + 60; "
+        "exec('while len(os.listdir(d)) < 2 and time.time() < end: time.sleep(0.05)'); "
         "print(json.dumps({'result': 'echo: ' + t, 'confidence': 0.9}))")
 
 
@@ -37,7 +43,7 @@ steps:
 
 def pool(pids: Path, slow_s: float) -> str:
     fast = "\n".join(f"""  - id: fast{i}
-    command: [{sys.executable}, {PROGRAMS / "answer_json.py"}]
+    command: [{sys.executable}, -c, "{FAST}", {pids}]
     capabilities: [v]""" for i in range(3))
     slow = "\n".join(f"""  - id: slow{i}
     command: [{sys.executable}, -c, "{SLOW}", {pids}, "{slow_s}"]
@@ -73,8 +79,8 @@ def test_a_decided_vote_cancels_the_slow_voters_and_outputs_what_a_full_vote_doe
         assert (by_agent[slow]["status"], by_agent[slow]["errorKind"]) == ("cancelled", "cancelled")
         assert by_agent[slow]["error"] == f"{slow}: decided early"
     assert [by_agent[f"fast{i}"]["status"] for i in range(3)] == ["ok"] * 3
-    # The slow programs that had started were killed (one may be cancelled before its program starts).
-    assert pids and not any(alive(p) for p in pids)
+    # Both slow programs were running when the vote was decided: both were killed.
+    assert len(pids) == 2 and not any(alive(p) for p in pids)
     # The full vote heard all five.
     assert sorted(a["status"] for a in full["attempts"]) == ["ok"] * 5
     assert sum(full["aggregation"]["votes"].values()) == 5
