@@ -24,8 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runner.agents.handle import AgentHandle, Health, OutputCallback
-from runner.agents.lifecycle import AgentState, EventBus
+from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.context import EventBus
 from runner.protocol.client import connect
 from runner.protocol.grpc_server import GrpcAgentServer
 from runner.protocol.http_server import HttpAgentServer

@@ -4,13 +4,51 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.agents.lifecycle import EventBus
+if TYPE_CHECKING:
+    from runner.agents.lifecycle import AgentEvent
+
+
+
+Listener = Callable[["AgentEvent"], None]
+
+
+class EventBus:
+    """The run's events: synchronous publish/subscribe (agents publish their lifecycle events,
+    the executor, health monitor and views listen); a failing listener never breaks the publisher."""
+
+    def __init__(self) -> None:
+        self._listeners: list[tuple[str | None, Listener]] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, listener: Listener, name: str | None = None) -> Callable[[], None]:
+        """Call ``listener`` for every event (or only those called ``name``); returns an unsubscribe."""
+        entry = (name, listener)
+        with self._lock:
+            self._listeners.append(entry)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if entry in self._listeners:
+                    self._listeners.remove(entry)
+
+        return unsubscribe
+
+    def publish(self, event: AgentEvent) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for name, listener in listeners:
+            if name is None or name == event.name:
+                try:
+                    listener(event)
+                except Exception:  # noqa: BLE001 - a listener's bug must not stop an agent
+                    pass
 
 
 def new_run_id() -> str:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.agents.lifecycle import AgentState, EventBus, Lifecycle
+from runner.agents.lifecycle import AgentState, Lifecycle
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.context import EventBus
 
 OutputCallback = Callable[[str], None]
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from runner.context import EventBus
 
 
 class AgentState(enum.StrEnum):
@@ -68,40 +69,6 @@ class AgentEvent:
     detail: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     time: float = field(default_factory=time.time)
-
-
-Listener = Callable[[AgentEvent], None]
-
-
-class EventBus:
-    """Synchronous publish/subscribe; a failing listener never breaks the publisher."""
-
-    def __init__(self) -> None:
-        self._listeners: list[tuple[str | None, Listener]] = []
-        self._lock = threading.Lock()
-
-    def subscribe(self, listener: Listener, name: str | None = None) -> Callable[[], None]:
-        """Call ``listener`` for every event (or only those called ``name``); returns an unsubscribe."""
-        entry = (name, listener)
-        with self._lock:
-            self._listeners.append(entry)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if entry in self._listeners:
-                    self._listeners.remove(entry)
-
-        return unsubscribe
-
-    def publish(self, event: AgentEvent) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for name, listener in listeners:
-            if name is None or name == event.name:
-                try:
-                    listener(event)
-                except Exception:  # noqa: BLE001 - a listener's bug must not stop an agent
-                    pass
 
 
 class Lifecycle:

@@ -31,7 +31,7 @@ class CheckRow:
 
 def check_agent(info: AgentInfo, auth: AuthConfig | None) -> CheckRow:
     """One health call; never raises."""
-    from runner.agents.lifecycle import EventBus
+    from runner.context import EventBus
     from runner.protocol.client import connect, display_endpoint
 
     endpoint = info.endpoint or ""

@@ -22,8 +22,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from runner.agents.handle import AgentHandle, Health, OutputCallback
-from runner.agents.lifecycle import AgentState, EventBus
+from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.context import EventBus
 from runner.errors import AgentFailure, ConfigurationError, FailureKind, LoginRequired
 from runner.protocol.auth import AuthConfig
 from runner.protocol.wire import BUSY

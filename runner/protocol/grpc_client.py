@@ -16,8 +16,8 @@ import grpc
 
 from runner.agents import usage
 from runner.agents.handle import OutputCallback
-from runner.agents.lifecycle import EventBus
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.context import EventBus
 from runner.errors import AgentFailure, FailureKind
 from runner.observe import trace
 from runner.protocol import agent_pb2, agent_pb2_grpc, wire

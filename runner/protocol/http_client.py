@@ -17,8 +17,8 @@ from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 from runner.agents.handle import OutputCallback
-from runner.agents.lifecycle import EventBus
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.context import EventBus
 from runner.errors import AgentFailure, FailureKind
 from runner.observe import trace
 from runner.protocol import wire

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from runner.agents.handle import AgentHandle
-from runner.agents.lifecycle import EventBus
 from runner.agents.model import AgentInfo
-from runner.context import RunContext
+from runner.context import EventBus, RunContext
 from runner.errors import ConfigurationError, UsageError
 from runner.plugins import load
 from runner.protocol.auth import read_token_file

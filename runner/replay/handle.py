@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from runner.agents.handle import AgentHandle, Health, OutputCallback
-from runner.agents.lifecycle import AgentState, EventBus
+from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.context import EventBus
 from runner.errors import AgentFailure, FailureKind
 from runner.replay.cassette import Cassette, key_of
 

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from runner.agents.handle import OutputCallback
 from runner.agents.inflight import InFlight
-from runner.agents.lifecycle import AgentState, EventBus
+from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.context import EventBus
 from runner.docker.entry import (
     CONTAINER_GRPC_PORT,
     CONTAINER_PORT,

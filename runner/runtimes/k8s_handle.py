@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from runner.agents.handle import OutputCallback
 from runner.agents.inflight import InFlight
-from runner.agents.lifecycle import AgentState, EventBus
+from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.context import EventBus
 from runner.errors import AgentFailure, ConfigurationError, FailureKind, LoginRequired, RunnerError
 from runner.runtimes.k8s_manifests import TOKEN_KEY, object_name, pod_manifest, secret_manifest
 from runner.runtimes.served import ServedHandle

@@ -9,7 +9,8 @@ import time
 
 from observe_secrets import PLAIN, leaks
 
-from runner.agents.lifecycle import AgentState, EventBus, Lifecycle
+from runner.agents.lifecycle import AgentState, Lifecycle
+from runner.context import EventBus
 from runner.observe.progress import LineProgress, LiveProgress, make_progress
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.agents.lifecycle import EventBus
 from runner.agents.model import AgentInfo
+from runner.context import EventBus
 from runner.protocol.auth import AuthConfig
 from runner.protocol.client import connect
 from runner.protocol.grpc_server import GrpcAgentServer

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runner.agents.lifecycle import AgentState, EventBus
+from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
+from runner.context import EventBus
 from runner.errors import ConfigurationError, FailureKind
 from runner.protocol import wire
 from runner.protocol.auth import AuthConfig, authorized

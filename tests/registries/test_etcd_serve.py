@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from runner.agents.lifecycle import EventBus
 from runner.agents.model import TaskRequest
+from runner.context import EventBus
 from runner.protocol.client import connect
 from tests.helpers.etcd import EtcdServer, free_port, make_registry, served_agent, wait_for
 
