@@ -24,9 +24,11 @@ PREVIOUS_FIELDS = ("agent", "result", "confidence", "reasoning")  # one entry of
 
 def unknown_fields(src: str, *, expression: bool = False) -> tuple[str, ...]:
     """A message for every read of a field that the value read does not have."""
-    from runner.spec.templates import plain
+    from runner.spec.templates import plain, shape
 
-    return () if not expression and plain(src) else _unknown(src, expression)
+    if expression:
+        return _unknown(src, True)
+    return () if plain(src) else _unknown(shape(src), False)
 
 
 @lru_cache(maxsize=1024)

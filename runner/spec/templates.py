@@ -141,7 +141,7 @@ def syntax_error(src: str, *, expression: bool = False) -> str | None:
     if not expression and plain(src):
         return None
     try:
-        _expression(src) if expression else _template(src)
+        _expression(src) if expression else _template(shape(src))
     except Exception as exc:  # noqa: BLE001
         return _message(exc, "expression" if expression else "template")
     return None
@@ -153,7 +153,37 @@ def references(src: str, *, expression: bool = False) -> Refs:
     Found by walking the Jinja AST, so text that merely looks like ``inputs.x`` is not counted.
     A template that does not parse has no references (its syntax error is reported apart).
     """
-    return Refs() if not expression and plain(src) else _references(src, expression)
+    if expression:
+        return _references(src, True)
+    return Refs() if plain(src) else _references(shape(src), False)
+
+
+#: token layout (line, kind, text; literal text left out) → the first template seen with it
+_SHAPES: dict[tuple[tuple[int, str, str | None], ...], str] = {}
+_MAX_SHAPES = 4096
+
+
+@lru_cache(maxsize=16384)  # one lex per text: it is asked by each check and by the plan
+def shape(src: str) -> str:
+    """A template with the same tokens on the same lines as ``src``, differing at most in literal
+    text: the one the load-time checks parse, compile and walk in its place.
+
+    Checks never look at literal text (it cannot be wrong, it reads nothing), so their results
+    (messages and line numbers included) are the same for every template of one shape. A
+    generated pattern of 10,000 steps whose tasks differ only in their text then costs one Jinja
+    parse and compile, plus a lex per task. Text that does not lex is its own shape.
+    """
+    try:
+        tokens = environment().lexer.tokeniter(src, None)
+        key = tuple((line, kind, None if kind == "data" else text) for line, kind, text in tokens)
+    except Exception:  # noqa: BLE001 - a lexer error: the checks report it on the text itself
+        return src
+    found = _SHAPES.get(key)
+    if found is None:
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()
+        found = _SHAPES[key] = src
+    return found
 
 
 @lru_cache(maxsize=1024)
