@@ -89,3 +89,20 @@ def test_an_input_named_like_a_dict_method_is_the_input(name):
     assert render(f"{{{{ inputs.{name} | join(',') }}}} {{{{ steps.s.{name} }}}}", ctx) == "x,y 1"
     # a mapping without that key still has its methods
     assert render("{{ inputs.keys() | list }}", {"inputs": {"a": 1}}) == "['a']"
+
+
+def test_templates_differing_only_in_text_are_checked_as_one_and_keep_their_own_lines():
+    """The load-time checks share one parse per token shape (issue 18); a message still points
+    at the right line of each template, and text never hides a different expression."""
+    head = "name: p\ninputs: {topic: {type: string}}\nsteps:\n"
+    ok = head + "".join(f"  - {{id: s{i}, task: \"part {i}: {{{{ inputs.topic }}}}\"}}\n" for i in range(3))
+    assert len(parse_pattern(ok).steps) == 3
+    bad = head + ("  - {id: a, task: \"one {{ inputs.topic }}\"}\n"
+                  "  - {id: b, task: \"two {{ inputs.tpic }}\"}\n"
+                  "  - {id: c, task: \"x\\ny\\n{{ inputs.topic | nofilter }}\"}\n")
+    with pytest.raises(SpecError) as err:
+        parse_pattern(bad)
+    messages = [(d.line, d.message) for d in err.value.diagnostics]
+    assert [line for line, _ in messages] == [5, 6]
+    assert "unknown input `tpic`" in messages[0][1]
+    assert "on line 3" in messages[1][1] and "nofilter" in messages[1][1]
