@@ -2,7 +2,8 @@
 
 The docker runtime passes the whole agent definition as JSON in ``RUNNER_AGENT_DEFINITION``
 (in a pool file's words: ``runner.spec.agentdef``), the agent id in ``RUNNER_AGENT_ID``, the port in ``RUNNER_AGENT_PORT``, the
-bearer token in ``RUNNER_AGENT_TOKEN`` (gRPC too on ``RUNNER_AGENT_GRPC_PORT`` when set) and credentials as plain variables (both from a 0600
+bearer token in ``RUNNER_AGENT_TOKEN``, the run's workspaces' mount in ``RUNNER_AGENT_WORKSPACES``
+(a task's ``workspace`` must be under it; gRPC too on ``RUNNER_AGENT_GRPC_PORT`` when set) and credentials as plain variables (both from a 0600
 env-file, never on a command line). ``RUNNER_AGENT_LIFETIME`` (seconds) ends the server after
 that long even if the runner that started it died: ``resources.timeout`` is enforced inside.
 """
@@ -24,6 +25,8 @@ LIFETIME_ENV = "RUNNER_AGENT_LIFETIME"
 CONTAINER_PORT = 8080
 GRPC_PORT_ENV = "RUNNER_AGENT_GRPC_PORT"  # set (by the runtime's `protocol: grpc`): serve gRPC too
 CONTAINER_GRPC_PORT = 8081
+WORKSPACES_ENV = "RUNNER_AGENT_WORKSPACES"  # where the run's workspaces are mounted: tasks may work there
+CONTAINER_WORKSPACES = "/workspace"
 
 
 def definition_to_json(d: AgentDef, credential_names: list[str], workdir: str) -> str:
@@ -53,7 +56,8 @@ def serve_from_env(environ: dict[str, str]) -> int:
     grpc_port = environ.get(GRPC_PORT_ENV)
     opts = ServeOptions(definition=definition, agent_id=agent_id, name=agent_id, http=f"0.0.0.0:{port}",
                         grpc=f"0.0.0.0:{grpc_port}" if grpc_port else None,
-                        drain_timeout=float(environ.get("RUNNER_AGENT_DRAIN", "5")))
+                        drain_timeout=float(environ.get("RUNNER_AGENT_DRAIN", "5")),
+                        workspaces=environ.get(WORKSPACES_ENV) or None)
     stop = threading.Event()
     lifetime = environ.get(LIFETIME_ENV)
     if lifetime:

@@ -572,17 +572,17 @@ def _task_for(src: str, context: dict[str, Any], site: Any, stop: threading.Even
 
 
 def _local_only(step: Step, info: AgentInfo, runtime: str | None) -> None:
-    """Workspaces reach local per-task agents (a working directory per task) for now."""
+    """Workspaces reach local and docker per-task agents (a working directory per task) for now."""
     d = info.definition
     why = None
     if info.endpoint is not None:
-        why = "a remote agent (workspaces reach local agents only, for now)"
+        why = "a remote agent (workspaces reach local and docker agents only, for now)"
     elif d is None:
         why = "an agent handed in from Python (it has no working directory runner can set)"
     elif d.mode == "long-lived":
         why = "a long-lived agent (its session has one working directory: use mode per-task)"
-    elif (runtime or d.runtime or "local") != "local":
-        why = f"an agent of runtime `{runtime or d.runtime}` (workspaces reach local agents only, for now)"
+    elif (runtime or d.runtime or "local") not in ("local", "docker"):
+        why = f"an agent of runtime `{runtime or d.runtime}` (workspaces reach local and docker agents only, for now)"
     if why is not None:
         raise AgentFailure(FailureKind.CONFIG, f"step `{step.id}` has a workspace, but {info.id} is {why}",
                            agent_id=info.id)

@@ -49,6 +49,7 @@ class ServeOptions:
     runtime_options: dict[str, Any] = field(default_factory=dict)
     register: RegisterOptions | None = None  # --register etcd://...: announce the agent in etcd
     insecure: bool = False  # --insecure: serve without a token on a non-loopback address
+    workspaces: str | None = None  # a directory tasks' `workspace` may be under (the docker runtime's mount)
 
 
 def split_address(value: str, what: str) -> tuple[str, int]:
@@ -131,7 +132,8 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
     bus = EventBus()
     for name in ("state_changed", "login_required"):
         bus.subscribe(lambda _event: wake.set(), name)
-    service = AgentService(build_handle(opts, bus), runtime_name="local", max_tasks=max_tasks)
+    service = AgentService(build_handle(opts, bus), runtime_name="local", max_tasks=max_tasks,
+                           workspaces=opts.workspaces)
     http_server = grpc_server = None
     if opts.http:
         host, port = split_address(opts.http, "--http")

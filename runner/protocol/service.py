@@ -8,6 +8,7 @@ and metrics in wire form. The transports only translate.
 from __future__ import annotations
 
 import collections
+import os
 import queue
 import threading
 import time
@@ -64,8 +65,11 @@ class Subscription:
 class AgentService:
     """Serves one started-or-starting agent handle."""
 
-    def __init__(self, handle: AgentHandle, runtime_name: str = "local", max_tasks: int | None = None) -> None:
+    def __init__(self, handle: AgentHandle, runtime_name: str = "local", max_tasks: int | None = None,
+                 workspaces: str | None = None) -> None:
         self.handle = handle
+        # Where a task's `workspace` may be (the docker runtime's mount); None: tasks take none.
+        self.workspaces = workspaces
         # The type's concurrency, capped by the operator (``--max-tasks``).
         self.concurrency = max(1, min(handle.concurrency, max_tasks or handle.concurrency))
         self.runtime_name = runtime_name
@@ -133,6 +137,8 @@ class AgentService:
 
     def _execute(self, request: TaskRequest) -> TaskResult:
         self._check_available()
+        if request.workspace is not None:
+            self._check_workspace(request.workspace)
         if not self._slots.acquire(blocking=False):
             with self._lock:
                 running = ", ".join(self._active) or "another task"
@@ -169,6 +175,20 @@ class AgentService:
         with self._lock:
             running = task_id in self._active
         return running and self.handle.cancel(task_id)
+
+    def _check_workspace(self, path: str) -> None:
+        """A task's workspace must be a directory under the server's workspace root."""
+        root = self.workspaces
+        where = os.path.realpath(path)
+        if root is None:
+            why = "this agent server takes no workspaces (it was started without a workspace root)"
+        elif os.path.commonpath([where, os.path.realpath(root)]) != os.path.realpath(root):
+            why = f"workspace {path} is not under {root}"
+        elif not os.path.isdir(where):
+            why = f"workspace {path} is not a directory"
+        else:
+            return
+        raise AgentFailure(FailureKind.CONFIG, why, agent_id=self.handle.id)
 
     def _check_available(self) -> None:
         if self.draining:

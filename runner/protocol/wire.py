@@ -41,8 +41,11 @@ def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def request_to_json(req: TaskRequest) -> dict[str, Any]:
-    return {"taskId": req.task_id, "description": req.description, "data": dict(req.data),
+    body = {"taskId": req.task_id, "description": req.description, "data": dict(req.data),
             "timeout": req.timeout}
+    if req.workspace:  # optional: the task's working directory, a path the server can see
+        body["workspace"] = req.workspace
+    return body
 
 
 def request_from_json(obj: Any) -> TaskRequest:
@@ -51,7 +54,8 @@ def request_from_json(obj: Any) -> TaskRequest:
     timeout = _field(obj, "timeout", (int, float), optional=True)
     return TaskRequest(task_id=_field(obj, "taskId", str), description=_field(obj, "description", str),
                        data=_field(obj, "data", dict, optional=True) or {},
-                       timeout=float(timeout) if timeout else None)
+                       timeout=float(timeout) if timeout else None,
+                       workspace=_field(obj, "workspace", str, optional=True) or None)
 
 
 def result_to_json(res: TaskResult) -> dict[str, Any]:

@@ -11,7 +11,9 @@ non-root user); ``network`` (default bridge).
 Per agent: ``resources.cpu``/``memory`` → ``--cpus``/``--memory``; ``resources.timeout`` →
 maximum lifetime (enforced in the container and by the handle); the workdir (the agent's
 ``workdir``, else the run's) is bind-mounted at ``/work`` read-only unless the agent's
-``options.writable`` is true; credentials → env through a 0600 env-file. Containers are named
+``options.writable`` is true; the run's workspaces (``<run dir>/workspaces``) are bind-mounted
+read-write at ``/workspace`` and a task in a workspace works in its attempt's checkout there
+(``runner.runtimes.docker_workspace``); credentials → env through a 0600 env-file. Containers are named
 ``runner-<run>-<agent>`` and labelled (``runner.managed``, ``runner.run-id``, ``runner.agent-id``,
 ``runner.agent-type`` and the owner labels of ``runner.docker.owner`` that ``runner gc`` reads).
 """
@@ -28,13 +30,14 @@ from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
 from runner.docker.client import client_path, engine_problem, whales
-from runner.docker.entry import CONTAINER_GRPC_PORT, CONTAINER_PORT
+from runner.docker.entry import CONTAINER_GRPC_PORT, CONTAINER_PORT, CONTAINER_WORKSPACES
 from runner.docker.owner import owner_labels
 from runner.errors import AgentFailure, ConfigurationError, FailureKind
 from runner.images.recipes import IMAGE_FOR_TYPE
 from runner.plugins import closed, described
 from runner.runtimes.base import GcRequest, GcResult, Leftover, Runtime
 from runner.runtimes.docker_handle import DockerHandle
+from runner.workspace import WORKSPACES_DIR
 
 # The server's cwd: its state (``.runner/``: seeded CLI homes) must be writable even when the
 # mounted workdir (``/work``, the agent's workdir) is read-only.
@@ -172,13 +175,16 @@ class DockerRuntime(Runtime):
             kwargs["memory"] = int(d.resources.memory)
         if self.options.get("network"):
             kwargs["networks"] = [self.options["network"]]
+        workspaces = self.workspaces_root()
+        workspaces.mkdir(parents=True, exist_ok=True)
         try:
             container = self.docker.container.run(
                 self.image_for(info), ["-m", "runner.docker.entry"], entrypoint="/opt/runner/bin/python",
                 name=handle.container_name, detach=True, init=True, pull="never",
                 labels=self.labels(info), envs=env, env_files=[env_file],
-                user=str(self.options.get("user", "agent")), workdir=HOME,
-                volumes=[(str(workdir), "/work", "rw" if writable else "ro")],
+                user=self.container_user(), workdir=HOME,
+                volumes=[(str(workdir), "/work", "rw" if writable else "ro"),
+                         (str(workspaces), CONTAINER_WORKSPACES, "rw")],
                 publish=[("127.0.0.1:", port) for port in self.container_ports()],
                 stop_timeout=int(self.options.get("stop_timeout", 10)), **kwargs)
         except Exception as exc:  # noqa: BLE001 - translated at the adapter edge
@@ -190,6 +196,17 @@ class DockerRuntime(Runtime):
             raise AgentFailure(FailureKind.INFRASTRUCTURE, f"docker run of {handle.container_name} failed: "
                                f"{message}", agent_id=info.id) from exc
         return str(container.id)
+
+    def workspaces_root(self) -> Path:
+        """The run's workspaces on the host: mounted at ``/workspace`` in every container."""
+        return (Path(self.ctx.run_dir) / WORKSPACES_DIR).resolve()
+
+    def container_user(self) -> str:
+        return str(self.options.get("user", "agent"))
+
+    def chown(self, cid: str, owner: str, path: str) -> None:
+        """``chown -R -h OWNER PATH`` in the container as root (symbolic links are not followed)."""
+        self.docker.container.execute(cid, ["chown", "-R", "-h", owner, path], user="root")
 
     def container_ports(self) -> list[int]:
         """The server's ports inside: HTTP (health, also with gRPC), and gRPC when asked for."""

@@ -27,12 +27,15 @@ from runner.context import EventBus
 from runner.docker.entry import (
     CONTAINER_GRPC_PORT,
     CONTAINER_PORT,
+    CONTAINER_WORKSPACES,
     DEFINITION_ENV,
     GRPC_PORT_ENV,
     LIFETIME_ENV,
+    WORKSPACES_ENV,
     definition_to_json,
 )
 from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.runtimes.docker_workspace import in_container
 from runner.runtimes.served import ServedHandle
 
 if TYPE_CHECKING:
@@ -96,6 +99,7 @@ class DockerHandle(ServedHandle):
         self._token = secrets.token_urlsafe(24)
         secret_env = {**creds, "RUNNER_AGENT_TOKEN": self._token}
         env = {DEFINITION_ENV: definition_to_json(d, sorted(creds), "/work"), "RUNNER_AGENT_ID": self.id,
+               WORKSPACES_ENV: CONTAINER_WORKSPACES,
                "RUNNER_AGENT_PORT": str(CONTAINER_PORT), **rt.ctx.label_env(self.id),
                "RUNNER_RUNTIME": "docker"}
         if d.resources.timeout:
@@ -203,7 +207,8 @@ class DockerHandle(ServedHandle):
             raise self._failure(FailureKind.INFRASTRUCTURE, "execute() before start()")
         self._in_flight.begin()
         try:
-            return client.execute(request, on_output)
+            with in_container(self.runtime, self.container_id or "", request, self.id) as inside:
+                return client.execute(inside, on_output)
         except AgentFailure as exc:
             raise self._classify(exc) from exc  # a dead container has moved it to error already
         finally:

@@ -7,3 +7,5 @@ one attempt's checkout), ``capture`` (the change as a patch), ``patch`` (reading
 patches), ``verify`` (the verify command), ``land`` (patch / branch / apply), ``gc`` (what
 dead runs left), ``manager`` (the executor's one seam).
 """
+
+WORKSPACES_DIR = "workspaces"  # under the run's directory: every attempt's checkout (the docker runtime mounts it)

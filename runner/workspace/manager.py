@@ -27,6 +27,7 @@ from typing import Any
 
 from runner.errors import AgentFailure, FailureKind, WorkspaceError
 from runner.spec.models import Step
+from runner.workspace import WORKSPACES_DIR
 from runner.workspace.capture import Change, capture
 from runner.workspace.land import land_apply, land_branch, land_patch
 from runner.workspace.snapshot import Source, snapshot
@@ -78,7 +79,7 @@ class Workspaces:
             source = self.source(step, render)
             mode = spec.mode or ("worktree" if source.is_git else "copy")
             name = _name(agent_id, item, attempt)
-            path = self.run_dir / "workspaces" / ref_part(step.id) / name
+            path = self.run_dir / WORKSPACES_DIR / ref_part(step.id) / name
             branch = branch_name(self.run_id, step.id, name)
             repo = source.root if source.is_git and mode != "copy" else None
             self._record({"path": str(path), "repo": str(repo) if repo else None,

@@ -7,7 +7,7 @@ import pytest
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.context import EventBus
-from runner.errors import ConfigurationError, FailureKind
+from runner.errors import AgentFailure, ConfigurationError, FailureKind
 from runner.protocol import wire
 from runner.protocol.auth import AuthConfig, authorized
 from runner.protocol.client import connect, display_endpoint
@@ -71,3 +71,37 @@ def test_wire_round_trip_and_errors():
     assert wire.error_from_json({"error": {"kind": "timeout", "message": "m"}}) == (FailureKind.TIMEOUT, "m")
     assert wire.error_from_json({"error": {"kind": "weird", "message": "m"}}) == (FailureKind.TASK, "m")
     assert wire.error_from_json({"result": 1}) is None
+
+
+def test_wire_workspace_is_optional():
+    req = TaskRequest(task_id="t", description="d", workspace="/workspace/s/a-1")
+    assert wire.request_to_json(req)["workspace"] == "/workspace/s/a-1"
+    assert wire.request_from_json(wire.request_to_json(req)) == req
+    assert "workspace" not in wire.request_to_json(TaskRequest(task_id="t", description="d"))  # older peers
+    with pytest.raises(wire.Malformed, match="field `workspace` has type int"):
+        wire.request_from_json({"taskId": "t", "description": "d", "workspace": 3})
+
+
+def test_server_takes_workspaces_only_under_its_root(tmp_path):
+    from runner.protocol.serve import ServeOptions, build_handle
+    from runner.protocol.service import AgentService
+    from runner.spec.models import AgentDef
+
+    root, inside, outside = tmp_path / "root", tmp_path / "root" / "s" / "a-1", tmp_path / "elsewhere"
+    inside.mkdir(parents=True)
+    outside.mkdir()
+    definition = AgentDef(type="command", command=("sh", "-c", "pwd"))
+    handle = build_handle(ServeOptions(definition=definition, agent_id="w"))
+    for workspaces in (str(root), None):
+        service = AgentService(handle, workspaces=workspaces)
+        service.start_agent()
+        for path, why in ((str(outside), "is not under"), (str(root / "s" / ".." / ".." / "elsewhere"), "is not under"),
+                          (str(root / "missing"), "is not a directory")):
+            with pytest.raises(AgentFailure) as err:
+                service.execute(TaskRequest(task_id="t", description="d", workspace=path))
+            assert err.value.kind is FailureKind.CONFIG
+            assert (why if workspaces else "takes no workspaces") in str(err.value)
+        if workspaces:
+            done = service.execute(TaskRequest(task_id="t", description="d", workspace=str(inside)))
+            assert str(inside) in str(done.result)
+    handle.stop()
