@@ -44,7 +44,6 @@ from runner.agents.pty import (
     build_env,
 )
 from runner.agents.types.base import LaunchSpec
-from runner.agents.types.screendrive import ScreenDriver, make_driver, task_marker
 from runner.errors import AgentFailure, FailureKind, LoginRequired, RunnerError, as_failure
 from runner.runtimes.local_outcomes import (
     clean_output,
@@ -56,6 +55,7 @@ from runner.runtimes.local_outcomes import (
 )
 
 if TYPE_CHECKING:
+    from runner.agents.types.screendrive import ScreenDriver
     from runner.runtimes.local import LocalRuntime
 
 S = AgentState
@@ -323,6 +323,8 @@ class LocalHandle(AgentHandle):
         mark, turns, asked = session.mark(), screen.turns, len(screen.approvals)
         done_before = screen.detector.done_lines()
         typed = self.agent_type.format_task(self.definition, request)
+        from runner.agents.types.screendrive import task_marker
+
         marker = task_marker(typed)
         screen.type_task(session.send, typed)
         timeout = request.timeout or 600.0
@@ -376,6 +378,8 @@ class LocalHandle(AgentHandle):
 
     def _start_session(self) -> None:
         spec = self.agent_type.launch(self.definition, None, self.ctx, self.id)
+        from runner.agents.types.screendrive import make_driver  # pyte: only the screen-driven CLIs
+
         screen = make_driver(self.agent_type, self.definition)
         if screen is not None:
             return self._start_on_screen(spec, screen)
