@@ -93,7 +93,7 @@ class Executor:
                        sampled=True, **event.data)
             return
         self._emit("agent_event", agent=event.agent_id, name=event.name, state=event.state.value,
-                   detail=event.detail)
+                   previous=event.previous.value if event.previous else None, detail=event.detail)
 
     # ------------------------------------------------------------ the loop
     def run(self) -> None:

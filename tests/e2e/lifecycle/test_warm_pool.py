@@ -76,8 +76,12 @@ def test_a_warm_pool_serves_a_run_with_zero_spawns(warm):
     result = json.loads((warm / "out.json").read_text())
     assert [(a["id"], a["source"], a["spawned"]) for a in result["agents"]] == [
         ("wp-echo-1", "warm", False), ("wp-echo-2", "warm", False)]
-    events = (warm / ".runner" / "runs" / result["runId"] / "events.jsonl").read_text()
-    assert "agent_starting" not in events  # nothing was started by the run
+    lines = (warm / ".runner" / "runs" / result["runId"] / "events.jsonl").read_text().splitlines()
+    agent_events = [e for e in map(json.loads, lines) if e["event"] == "agent_event"]
+    # The run connected to the warm agents (discovered -> starting -> ready) and spawned none:
+    # a spawned agent's first step is from `spawned`.
+    assert {e["agent"] for e in agent_events} == {"wp-echo-1", "wp-echo-2"}
+    assert [e for e in agent_events if e["previous"] == "spawned"] == []
 
 
 def test_a_dead_warm_agent_is_restarted(warm):
