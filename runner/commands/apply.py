@@ -163,7 +163,7 @@ def _progress_hook(reporter: Any, ctx: RunContext):
 @click.option("--verbose", "-v", is_flag=True, help="Progress shows every attempt and agent state change too.")
 @click.option("--html", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the run's HTML report here (as `runner report` makes it).")
-@click.option("--drain-timeout", type=click.FloatRange(0), default=10.0, show_default=True,
+@click.option("--drain-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True,
               help="Seconds running tasks may finish after Ctrl-C/SIGTERM (a second one forces).")
 @click.option("--keep-workspaces", is_flag=True, help="Keep the agents' workspaces (worktrees, copies) after the run.")
 @click.option("--force", is_flag=True, help="`land: apply` even onto a working tree with uncommitted changes.")

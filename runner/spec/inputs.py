@@ -9,6 +9,7 @@ allowed values. Every problem is reported at once in one SpecError.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -47,9 +48,12 @@ def coerce(text: str, type_: str) -> Any:
             pass
     elif type_ == "number":
         try:
-            return int(raw) if re.fullmatch(r"[+-]?\d+", raw) else float(raw)
+            number = int(raw) if re.fullmatch(r"[+-]?\d+", raw) else float(raw)
         except ValueError:
             pass
+        else:
+            if isinstance(number, int) or math.isfinite(number):  # nan and inf are not numbers a pattern can use
+                return number
     elif type_ == "boolean":
         if raw.lower() in _TRUE | _FALSE:
             return raw.lower() in _TRUE
@@ -72,7 +76,7 @@ def _type_ok(value: Any, type_: str) -> bool:
     if type_ == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
     if type_ == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if type_ == "array":
         return isinstance(value, list)
     if type_ == "object":

@@ -88,3 +88,16 @@ def test_parse_assignments():
     with pytest.raises(UsageError) as exc:
         parse_assignments(["novalue"])
     assert str(exc.value) == "--input expects NAME=VALUE, got 'novalue'"
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "Infinity", "1e999"])
+def test_a_number_that_is_not_finite_is_refused(text):
+    with pytest.raises(ValueError, match="expected a number"):
+        coerce(text, "number")
+
+
+def test_an_input_file_with_nan_is_refused(tmp_path):
+    f = tmp_path / "in.json"
+    f.write_text('{"repo": "/r", "ratio": NaN}')
+    with pytest.raises(SpecError, match="ratio"):
+        resolve_inputs(PATTERN, {}, [f])
