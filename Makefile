@@ -44,7 +44,7 @@ lint: venv
 
 ## Every test that needs no Docker, etcd or agent CLI (no set-up step): the fast lane
 test-fast: venv
-	$(BIN)/python -m pytest -m "not docker and not etcd and not cli and not kubernetes_real and not scale"
+	$(BIN)/python -m pytest -n 4 --dist loadfile -m "not docker and not etcd and not cli and not kubernetes_real and not scale"
 
 bench: venv
 	$(BIN)/python bench/run_all.py
