@@ -431,8 +431,10 @@ class StepRunner:
         render = self._renderer(step, item=item, index=index)
         ws = self.workspaces.prepare(step, info.id, index, attempt, render)
         result = self._one(step, sel, info, slot, index, item, task, attempt, workspace=str(ws.cwd))
+        runtime = self.manager.runtime_name(info.id)  # a docker agent's verify runs in its image
+        sandbox = self.manager.runtime(runtime).verify_sandbox(info) if runtime else None
         record.change, record.diff, failure = self.workspaces.finish(
-            step, ws, info.id, index, attempt, render, self.stopping, result.denied)
+            step, ws, info.id, index, attempt, render, self.stopping, result.denied, sandbox)
         if failure is not None:
             raise failure
         return result

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import abc
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
 from runner.plugins import check_options, closed
 from runner.spec.models import AgentDef
+
+if TYPE_CHECKING:
+    from runner.workspace.verify import Sandbox
 
 #: the keys of a ``runtimes[]`` entry that are the pool's, not the runtime's options
 ENTRY_KEYS = ("type", "priority", "maxAgents")
@@ -110,6 +113,11 @@ class Runtime(abc.ABC):
         Called without an instance: it must start nothing, contact nothing, print no secret.
         """
         return ""
+
+    def verify_sandbox(self, info: AgentInfo) -> Callable[[Path], Sandbox] | None:
+        """Where a step's ``verify`` runs for this runtime's agent ``info``: a factory taking the
+        attempt's checkout root; None (the default): on the host, in the checkout."""
+        return None
 
     @abc.abstractmethod
     def cleanup(self) -> list[str]:

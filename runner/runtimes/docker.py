@@ -13,7 +13,8 @@ maximum lifetime (enforced in the container and by the handle); the workdir (the
 ``workdir``, else the run's) is bind-mounted at ``/work`` read-only unless the agent's
 ``options.writable`` is true; the run's workspaces (``<run dir>/workspaces``) are bind-mounted
 read-write at ``/workspace`` and a task in a workspace works in its attempt's checkout there
-(``runner.runtimes.docker_workspace``); credentials → env through a 0600 env-file. Containers are named
+(``runner.runtimes.docker_workspace``), and a step's ``verify`` runs in a container of the agent's
+image (``runner.runtimes.docker_verify``); credentials → env through a 0600 env-file. Containers are named
 ``runner-<run>-<agent>`` and labelled (``runner.managed``, ``runner.run-id``, ``runner.agent-id``,
 ``runner.agent-type`` and the owner labels of ``runner.docker.owner`` that ``runner gc`` reads).
 """
@@ -196,6 +197,12 @@ class DockerRuntime(Runtime):
             raise AgentFailure(FailureKind.INFRASTRUCTURE, f"docker run of {handle.container_name} failed: "
                                f"{message}", agent_id=info.id) from exc
         return str(container.id)
+
+    def verify_sandbox(self, info: AgentInfo) -> Any:
+        """A verify runs in a container of the agent's image (``runner.runtimes.docker_verify``)."""
+        from runner.runtimes.docker_verify import ContainerVerify
+
+        return lambda root: ContainerVerify(self, info, root)
 
     def workspaces_root(self) -> Path:
         """The run's workspaces on the host: mounted at ``/workspace`` in every container."""

@@ -31,12 +31,13 @@ from runner.workspace import WORKSPACES_DIR
 from runner.workspace.capture import Change, capture
 from runner.workspace.land import land_apply, land_branch, land_patch
 from runner.workspace.snapshot import Source, snapshot
-from runner.workspace.verify import run_verify
+from runner.workspace.verify import Sandbox, run_verify
 from runner.workspace.worktree import Workspace, branch_name, create, ref_part, remove
 
 INDEX_FILE = "workspaces.jsonl"
 DIFF_VIEW_LIMIT = 200_000  # characters of a patch templates see as `diff`
 Render = Callable[[str, str], str]  # (template source, key path under the step) -> text
+SandboxFor = Callable[[Path], Sandbox]  # a checkout's root -> where its verify runs
 
 
 def captures(step: Step) -> bool:
@@ -92,11 +93,13 @@ class Workspaces:
         return ws
 
     def finish(self, step: Step, ws: Workspace, agent_id: str, item: int | None, attempt: int, render: Render,
-               stopping: threading.Event | None = None, denials: tuple[str, ...] = ()) -> tuple[dict[str, Any], str, AgentFailure | None]:
+               stopping: threading.Event | None = None, denials: tuple[str, ...] = (),
+               sandbox: SandboxFor | None = None) -> tuple[dict[str, Any], str, AgentFailure | None]:
         """Capture, store and verify one attempt's change: (its record, the patch text, why it
         fails the attempt or None). It fails on a failed verify (``verify``), nothing changed
         with ``requireChange`` (``no-change``), a change in a readonly workspace or permissions
-        the agent reports denied (``denials``: ``TaskResult.denied``) (``denied``)."""
+        the agent reports denied (``denials``: ``TaskResult.denied``) (``denied``). ``sandbox``:
+        where the agent's runtime runs the verify (given the checkout's root), None: on the host."""
         try:
             change = capture(ws.path, ws.base)
         except WorkspaceError as exc:
@@ -111,10 +114,10 @@ class Workspaces:
             what = ", ".join(sorted(set(denials)))
             return record, diff, AgentFailure(FailureKind.DENIED, f"the agent was denied permission to use: {what}",
                                               agent_id=agent_id)
-        return record, diff, self._judge(step, ws, change, record, agent_id, render, stopping)
+        return record, diff, self._judge(step, ws, change, record, agent_id, render, stopping, sandbox)
 
     def _judge(self, step: Step, ws: Workspace, change: Change, record: dict[str, Any], agent_id: str,
-               render: Render, stopping: threading.Event | None) -> AgentFailure | None:
+               render: Render, stopping: threading.Event | None, sandbox: SandboxFor | None) -> AgentFailure | None:
         spec = step.workspace
         assert spec is not None
         if ws.mode == "readonly" and not change.empty:
@@ -127,7 +130,8 @@ class Workspaces:
             return None
         env = {**self.labels, "RUNNER_AGENT_ID": agent_id, **step.verify.env}
         command = render(step.verify.run, "verify.run")
-        result = run_verify(command, ws.cwd, timeout=step.verify.timeout, env=env, stopping=stopping)
+        result = run_verify(command, ws.cwd, timeout=step.verify.timeout, env=env, stopping=stopping,
+                            sandbox=sandbox(ws.path) if sandbox is not None else None)
         record["verify"] = result.to_dict()
         if result.ok:
             return None

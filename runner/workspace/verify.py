@@ -4,6 +4,11 @@ The command runs with ``/bin/sh -c`` in its own process group (a timeout or a st
 kills all of it), with the runner's environment plus ``verify.env``, ``RUNNER_WORKSPACE``
 and the run's labels (so ``runner gc`` finds a verify left behind). Its combined output's
 tail is the *feedback* a retry's task template sees as ``attempt.feedback``.
+
+A ``Sandbox`` runs it somewhere else (a docker agent's: a container of the agent's image,
+``runner.runtimes.docker_verify``): its ``argv`` is what is started instead of the shell (it
+gets ``verify.env``, ``RUNNER_WORKSPACE`` and the labels by name only), and its ``discard``
+runs afterwards whatever happened (a killed client must not leave its container running).
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 FEEDBACK_CHARS = 4000  # the tail of the verify output kept as feedback
 _POLL = 0.2  # s between checks of the run's stop flag
@@ -39,13 +45,37 @@ class Verification:
         return "verified" if self.ok else f"verify failed (exit {self.exit_code})"
 
 
+class Sandbox(Protocol):
+    """Where a verify runs when not on the host (see the module docstring)."""
+
+    def argv(self, command: str, cwd: Path, names: Sequence[str]) -> list[str]:
+        """The process to start: it runs ``command`` in ``cwd`` with the variables ``names``
+        (their values are in the started process's environment)."""
+        ...
+
+    def discard(self) -> None:
+        """Remove what ``argv`` started, whatever state it is in; never raises."""
+        ...
+
+
 def run_verify(command: str, cwd: Path, *, timeout: float | None, env: Mapping[str, str],
-               stopping: threading.Event | None = None) -> Verification:
-    """Run ``command`` in ``cwd``; never raises for the command's own failure."""
-    started = time.monotonic()
-    full = {**os.environ, **env, "RUNNER_WORKSPACE": str(cwd)}
+               stopping: threading.Event | None = None, sandbox: Sandbox | None = None) -> Verification:
+    """Run ``command`` in ``cwd`` (in ``sandbox`` when given); never raises for the command's own failure."""
+    if sandbox is None:
+        return _run(["/bin/sh", "-c", command], cwd, timeout, {**env, "RUNNER_WORKSPACE": str(cwd)}, stopping)
+    ours = {**env, "RUNNER_WORKSPACE": str(cwd)}
     try:
-        proc = subprocess.Popen(["/bin/sh", "-c", command], cwd=str(cwd), env=full, stdin=subprocess.DEVNULL,
+        return _run(sandbox.argv(command, cwd, sorted(ours)), cwd, timeout, ours, stopping)
+    finally:
+        sandbox.discard()
+
+
+def _run(argv: list[str], cwd: Path, timeout: float | None, env: Mapping[str, str],
+         stopping: threading.Event | None) -> Verification:
+    started = time.monotonic()
+    full = {**os.environ, **env}
+    try:
+        proc = subprocess.Popen(argv, cwd=str(cwd), env=full, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     except OSError as exc:
         return Verification(ok=False, exit_code=None, output=f"cannot run verify: {exc}", duration_ms=0)

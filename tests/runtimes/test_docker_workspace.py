@@ -1,7 +1,8 @@
 """A workspace step with a docker `command` agent, through the real CLI: the agent (the
 container's non-root user) edits files in its checkout, mounted at /workspace; the change is
-captured and lands as a branch; the invoking user owns every file afterwards (the verify, on the
-host, checks it); the user's checkout is untouched and no container, worktree or branch is left."""
+captured and lands as a branch; the invoking user owns every file afterwards (the verify, in a
+container of the agent's image, checks it); the user's checkout is untouched and no container,
+worktree or branch is left."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def test_docker_agent_edits_its_workspace(tmp_path: Path, base_image: str) -> No
         "steps": [{"id": "fix", "agents": {"capabilities": ["code"]},
                    "workspace": {"from": str(repo / "pkg"), "requireChange": True},
                    "task": "make add() add", "timeout": "60s",
-                   "verify": {"run": f"grep -q 'return a + b' calc.py && {owned}"},
+                   "verify": {"run": f"test -x /opt/runner/bin/python && grep -q 'return a + b' calc.py && {owned}"},
                    "land": {"to": "branch", "branch": "from-docker"}}],
         "outputs": {"said": "{{ steps.fix.output }}"},
     }))
