@@ -14,6 +14,7 @@ from typing import Any
 
 from runner.errors import Diagnostic
 from runner.plugins import suggest
+from runner.spec.fastschema import is_valid
 from runner.spec.yamlload import Mark, child_path, mark_of
 
 _ARTICLE = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
@@ -21,36 +22,33 @@ _ARTICLE = {"object": "a mapping", "array": "a list", "string": "a string", "int
 
 
 @cache
-def _validator(name: str) -> Any:
-    """The validator of schema ``name``; ``pool#definition``: of that schema's ``$defs`` entry."""
-    from jsonschema import Draft202012Validator, validators
-
+def _schema(name: str) -> Any:
+    """Schema ``name``; ``pool#definition``: that schema's ``$defs`` entry."""
     from runner.resources import schema
 
     base, _, part = name.partition("#")
+    return schema(base)["$defs"][part] if part else schema(base)
+
+
+@cache
+def _validator(name: str) -> Any:
+    """The jsonschema validator of schema ``name``, with runner's ``x-unit`` keyword."""
+    from jsonschema import Draft202012Validator, validators
+
     # types-jsonschema leaves `extend` unannotated
-    return validators.extend(Draft202012Validator, {"x-unit": _unit})(  # type: ignore[no-untyped-call]
-        schema(base)["$defs"][part] if part else schema(base))
+    return validators.extend(Draft202012Validator, {"x-unit": _unit})(_schema(name))  # type: ignore[no-untyped-call]
 
 
 def _unit(validator: Any, unit: str, instance: Any, schema: dict[str, Any]) -> Any:
     """``"x-unit": "duration"``: the value must parse as that unit, within its maximum
-    (``runner.spec.units``); a wrong type or pattern is left to those keywords' clearer messages."""
+    (``runner.spec.units.unit_problem``)."""
     from jsonschema.exceptions import ValidationError
 
-    from runner.spec.units import UNITS
+    from runner.spec.units import unit_problem
 
-    if isinstance(instance, bool) or not isinstance(instance, int | float | str):
-        return
-    try:
-        value = UNITS[unit](instance)
-    except ValueError as exc:
-        if not str(exc).startswith("expected "):
-            yield ValidationError(str(exc))
-        return
-    low = schema.get("exclusiveMinimum")  # a number is checked by the keyword itself; "0s" here
-    if isinstance(instance, str) and low is not None and isinstance(value, int | float) and value <= low:
-        yield ValidationError(f"must be greater than {low:g}, got {instance!r}")
+    problem = unit_problem(unit, instance, schema)
+    if problem is not None:
+        yield ValidationError(problem)
 
 
 _PLUGIN_VALIDATORS: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, validator); schemas live forever
@@ -59,6 +57,8 @@ _PLUGIN_VALIDATORS: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, va
 def schema_problems(schema: Any, data: Any) -> list[tuple[str, str, bool]]:
     """(path from ``$``, message, point-at-key?) for each problem of ``data`` against ``schema``
     (a plug-in's options schema), one per location."""
+    if is_valid(schema, units=False)(data):  # the usual case, without jsonschema (see fastschema)
+        return []
     entry = _PLUGIN_VALIDATORS.get(id(schema))
     if entry is None or entry[0] is not schema:
         from jsonschema import Draft202012Validator
@@ -75,6 +75,8 @@ def schema_problems(schema: Any, data: Any) -> list[tuple[str, str, bool]]:
 def schema_diagnostics(data: Any, schema_name: str, source: str,
                        marks: dict[str, Mark], value_marks: dict[str, Mark]) -> list[Diagnostic]:
     """Every schema problem of ``data`` (one per location), in file order."""
+    if is_valid(_schema(schema_name))(data):  # the usual case, without jsonschema (see fastschema)
+        return []
     out: dict[tuple[str, str], Diagnostic] = {}
     for error in _validator(schema_name).iter_errors(data):
         for path, message, at_key in _translate(error):

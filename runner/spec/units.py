@@ -105,3 +105,18 @@ def parse_cpu(value: str | float) -> float:
 
 #: the schemas' ``"x-unit"`` names → the parser that checks the value (and its bound)
 UNITS: dict[str, Callable[[Any], float | int]] = {"duration": parse_duration, "memory": parse_memory, "cpu": parse_cpu}
+
+
+def unit_problem(unit: str, value: Any, schema: dict[str, Any]) -> str | None:
+    """What is wrong with ``value`` in a schema field marked ``"x-unit": unit``, or None. A wrong type
+    or shape (``expected ...``) is None: the field's type and pattern keywords say it more clearly."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = UNITS[unit](value)
+    except ValueError as exc:
+        return None if str(exc).startswith("expected ") else str(exc)
+    low = schema.get("exclusiveMinimum")  # a number is checked by the keyword itself; "0s" here
+    if isinstance(value, str) and low is not None and isinstance(amount, int | float) and amount <= low:
+        return f"must be greater than {low:g}, got {value!r}"
+    return None
