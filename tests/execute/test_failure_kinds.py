@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import runner.execute.steps as steps_module
+import runner.execute.outcome as outcome_module
 from runner.agents.inprocess import PythonAgent
 from runner.api import apply, plan
 from runner.context import RunContext
@@ -77,7 +77,7 @@ def test_a_bug_outside_any_attempt_is_recorded_with_a_documented_kind(tmp_path, 
     def broken_aggregate(*args, **kwargs):
         raise TypeError("unsupported operand")
 
-    monkeypatch.setattr(steps_module, "aggregate", broken_aggregate)
+    monkeypatch.setattr(outcome_module, "aggregate", broken_aggregate)
     text = """
 name: bug
 steps:

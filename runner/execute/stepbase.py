@@ -1,0 +1,89 @@
+"""What a step's work reads: the run's state it shares (plan, agents, records, journal, the
+events that stop it) and the context its templates see (``inputs``, ``steps``).
+
+``StepRunner`` (runner.execute.steps) is built on this, through ``Attempts`` (one agent's task,
+with retries: runner.execute.attempts) and ``FanOut`` (a step's items on its agents:
+runner.execute.fanout).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from runner.agents.handle import AgentHandle
+from runner.agents.model import AgentInfo
+from runner.errors import AgentFailure
+from runner.execute.agents import AgentManager
+from runner.execute.login import LoginHandler
+from runner.execute.records import StepRecord
+from runner.plan.model import Plan
+from runner.spec.models import Step
+from runner.workspace.manager import Workspaces
+
+
+class StepsView(Mapping[str, Any]):
+    """``steps`` in templates: each step's view is built when a template reads it (not all, every time)."""
+
+    def __init__(self, records: dict[str, StepRecord]) -> None:
+        self._records = records
+
+    def __getitem__(self, step_id: str) -> dict[str, Any]:
+        return self._records[step_id].template_view()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+class StepBase:
+    """The state every part of a step's work shares; the events that stop it; its templates' context."""
+
+    def __init__(self, plan: Plan, manager: AgentManager, records: dict[str, StepRecord],
+                 journal: Any, task_pool: ThreadPoolExecutor, stopping: threading.Event,
+                 run_id: str, candidates: list[AgentInfo], concurrency: int = 64,
+                 halted: threading.Event | None = None, workspaces: Workspaces | None = None,
+                 on_usage: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+        self.plan = plan
+        self.on_usage = on_usage  # each answer's usage, for the budgets (the executor's)
+        self.manager = manager
+        self.records = records
+        self.journal = journal
+        self.task_pool = task_pool
+        self.stopping = stopping  # the run is aborted (timeout, signal, end): nothing goes on
+        self.halted = halted or stopping  # fail-fast: a step failed; only `runs: on-failure|always` steps go on
+        self.run_id = run_id
+        self.candidates = candidates
+        self.concurrency = concurrency  # the task pool's size
+        self._items: dict[str, list[Any]] = {}  # step id -> its forEach items, read when it is selected
+        self.workspaces = workspaces
+        self.spawn_failures: dict[str, AgentFailure] = {}  # agent id -> why its spawn node failed
+        self.login = LoginHandler(manager)
+        # Race losers are cancelled: the task each (step, item, slot) runs now, and the slots that lost.
+        self._live: dict[tuple[str, int | None, int], tuple[AgentHandle, str]] = {}
+        self._lost: dict[tuple[str, int | None, int], str] = {}
+        self._race_lock = threading.Lock()
+        # (step, item) -> slot -> the agent answering for it now (retries keep agents distinct)
+        self._slots: dict[tuple[str, int | None], dict[int, str]] = {}
+        self._early: dict[str, set[int]] = {}  # step id -> the items decided before all agents answered
+
+    def stop(self, step: Step) -> threading.Event:
+        """The event that ends ``step``'s retries: a step reacting to failures outlives fail-fast."""
+        return self.halted if step.runs == "on-success" else self.stopping
+
+    # ------------------------------------------------------------ context
+    def context(self, **extra: Any) -> dict[str, Any]:
+        return {"inputs": self.plan.inputs, "steps": StepsView(self.records), **extra}
+
+    def _renderer(self, step: Step, **extra: Any) -> Callable[[str, str], str]:
+        from runner.spec.templates import render, step_site
+
+        def render_at(src: str, key: str) -> str:
+            return render(src, self.context(**extra), site=step_site(self.plan.pattern, step.id, key),
+                          stop=self.stopping)
+
+        return render_at
