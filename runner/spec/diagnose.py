@@ -9,6 +9,7 @@ that lacks it. Only the most relevant error per location is kept.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -73,7 +74,7 @@ def schema_problems(schema: Any, data: Any) -> list[tuple[str, str, bool]]:
 
 
 def schema_diagnostics(data: Any, schema_name: str, source: str,
-                       marks: dict[str, Mark], value_marks: dict[str, Mark]) -> list[Diagnostic]:
+                       marks: Mapping[str, Mark], value_marks: Mapping[str, Mark]) -> list[Diagnostic]:
     """Every schema problem of ``data`` (one per location), in file order."""
     if is_valid(_schema(schema_name))(data):  # the usual case, without jsonschema (see fastschema)
         return []
@@ -180,7 +181,7 @@ def _translate(error: Any) -> list[tuple[str, str, bool]]:
 class Reporter:
     """Collects Diagnostics for one file, finding each path's line/column in the marks."""
 
-    def __init__(self, source: str, marks: dict[str, Mark], value_marks: dict[str, Mark] | None = None):
+    def __init__(self, source: str, marks: Mapping[str, Mark], value_marks: Mapping[str, Mark] | None = None):
         self.source = source
         self.marks = marks
         self.value_marks = value_marks or {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def parse_pattern(text: str, source: str = "<memory>", *, doc: YamlDoc | None = 
     return build_pattern(doc.data, source, doc.marks)
 
 
-def build_pattern(d: dict[str, Any], source: str, marks: dict[str, tuple[int, int]]) -> Pattern:
+def build_pattern(d: dict[str, Any], source: str, marks: Mapping[str, tuple[int, int]]) -> Pattern:
     """The Pattern for schema-valid data ``d``."""
     version = d.get("version", "0.1.0")
     return Pattern(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def parse_pool(text: str, source: str = "<memory>", *, doc: YamlDoc | None = Non
     return build_pool(doc.data, source, doc.marks)
 
 
-def build_pool(d: dict[str, Any], source: str, marks: dict[str, tuple[int, int]]) -> Pool:
+def build_pool(d: dict[str, Any], source: str, marks: Mapping[str, tuple[int, int]]) -> Pool:
     """The Pool for schema-valid data ``d``."""
     runtimes = d.get("runtimes") or [{"type": "local"}]
     return Pool(

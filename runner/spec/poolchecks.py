@@ -113,7 +113,7 @@ def check_pair(pattern: Any, pool: Any) -> list[Diagnostic]:
         return []
     providers = [(a.definition.capabilities, 1) for a in pool.agents]
     providers += [(t.definition.capabilities, t.max_instances) for t in pool.templates]
-    marks = dict(getattr(pattern, "marks", {}) or {})
+    marks = getattr(pattern, "marks", None) or {}  # no copy: built (and large) only when an error needs it
     out: list[Diagnostic] = []
 
     def add(i: int, key: str, message: str) -> None:

@@ -8,6 +8,10 @@ while recording marks keyed by JSON-path-like key paths::
     doc.value_marks["$.steps[0].retry.limit"]  == (12, 14)  # where its value is
 
 Marks are 1-based. A sequence item's mark is where the item starts; ``$`` is the document.
+They are only needed to place an error, so a file is first built without them (only the
+top level's, which the loaders read: ``$.steps[3]``); the full tables are built on first use of
+any other mark, by parsing the text again (``_Marks``). Any problem found on the first pass
+also sends the text to the marking pass, which reports it exactly as before.
 Mapping keys are always strings (``on:`` stays ``"on"``, not YAML 1.1's ``True``). Duplicate
 keys, syntax errors, bad explicit tags (``!!int abc``), control characters, NaN, values nested
 deeper than ``MAX_DEPTH``, recursive aliases and aliases that expand to more than ``MAX_ALIASED``
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +53,7 @@ def child_path(parent: str, key: str | int) -> str:
     return f'{parent}["{escaped}"]'
 
 
-def mark_of(marks: dict[str, Mark], path: str) -> Mark:
+def mark_of(marks: Mapping[str, Mark], path: str) -> Mark:
     """The mark of ``path``, or of its nearest ancestor that has one; (0, 0) if none."""
     while True:
         if path in marks:
@@ -62,8 +67,56 @@ def mark_of(marks: dict[str, Mark], path: str) -> Mark:
 @dataclass
 class YamlDoc:
     data: Any
-    marks: dict[str, Mark] = field(default_factory=dict)  # keys (and sequence items, `$`)
-    value_marks: dict[str, Mark] = field(default_factory=dict)  # values
+    marks: Mapping[str, Mark] = field(default_factory=dict)  # keys (and sequence items, `$`)
+    value_marks: Mapping[str, Mark] = field(default_factory=dict)  # values
+
+
+class _Marks(Mapping[str, Mark]):
+    """A marks table that holds the top level's marks and builds the rest on first need.
+
+    Any key it ``known`` answers at once (the same value the full table has); any other
+    lookup, iteration or length parses the text again with marks (``tables``), once."""
+
+    def __init__(self, known: dict[str, Mark], tables: _Tables, index: int) -> None:
+        self._known = known
+        self._tables = tables
+        self._index = index
+
+    def _full(self) -> dict[str, Mark]:
+        return self._tables.get()[self._index]
+
+    def __getitem__(self, key: str) -> Mark:
+        found = self._known.get(key)
+        return found if found is not None else self._full()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._known or key in self._full()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._full())
+
+    def __len__(self) -> int:
+        return len(self._full())
+
+    def __bool__(self) -> bool:  # never empty (`$`), and `marks or {}` must not build the tables
+        return True
+
+
+class _Tables:
+    """The full (marks, value_marks) of one text, built once when first asked for."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self._text: str | None = text
+        self._source = source
+        self._built: tuple[dict[str, Mark], dict[str, Mark]] | None = None
+
+    def get(self) -> tuple[dict[str, Mark], dict[str, Mark]]:
+        if self._built is None:
+            assert self._text is not None
+            doc = _load(self._text, self._source, marking=True)
+            self._built = (dict(doc.marks), dict(doc.value_marks))
+            self._text = None  # the text is kept only until the marks are built
+        return self._built
 
 
 #: deeper nesting is refused: no pattern or pool needs it, and every later walk recurses
@@ -76,8 +129,21 @@ _KEPT = (str, int, float, bool, type(None))
 
 def load_yaml(text: str, source: str) -> YamlDoc:
     """Parse one YAML document. Raises SpecError for every problem (see the module docstring)."""
+    try:
+        doc = _load(text, source, marking=False)
+    except (SpecError, _Again):  # report it with marks, exactly as a marking load does
+        return _load(text, source, marking=True)
+    tables = _Tables(text, source)
+    return YamlDoc(doc.data, _Marks(dict(doc.marks), tables, 0), _Marks(dict(doc.value_marks), tables, 1))
+
+
+class _Again(Exception):
+    """The first (unmarked) pass met something it does not place itself: load again with marks."""
+
+
+def _load(text: str, source: str, *, marking: bool) -> YamlDoc:
     loader = _Loader(text)
-    builder = _Builder(loader, source, text)
+    builder = _Builder(loader, source, text, marking)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -132,8 +198,9 @@ class _Builder:
     count against ``MAX_ALIASED``, and a node met again while still being built is recursive.
     """
 
-    def __init__(self, loader: Any, source: str, text: str) -> None:
+    def __init__(self, loader: Any, source: str, text: str, marking: bool) -> None:
         self.loader = loader
+        self.marking = marking  # False: only the top level's marks (depth <= 2), problems raise _Again
         self.source = source
         self.text = text
         self.marks: dict[str, Mark] = {}
@@ -147,7 +214,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: str, depth: int, at: Mark | None = None) -> Any:
         """The value of ``node`` at ``path``; ``at`` is where an alias to it was written."""
-        self.value_marks[path] = at or _mark(node)
+        if self.marking or depth <= 2:
+            self.value_marks[path] = at or _mark(node)
         return self._value(node, path, depth, at)
 
     def _value(self, node: yaml.Node, path: str, depth: int, at: Mark | None) -> Any:
@@ -180,15 +248,19 @@ class _Builder:
     def _sequence(self, node: yaml.SequenceNode, path: str, depth: int) -> list[Any]:
         out = []
         after = node.start_mark.index
+        keep = self.marking or depth < 2  # the items' paths and marks
         for i, item in enumerate(node.value):
-            sub = child_path(path, i)
+            sub = child_path(path, i) if keep else path
             at = self._alias_mark(item, after)
-            self.marks[sub] = at or _mark(item)
+            if keep:
+                self.marks[sub] = at or _mark(item)
             out.append(self.build(item, sub, depth + 1, at))
             after = max(after, item.end_mark.index) if at is None else self._after_alias(after)
         return out
 
     def _scalar(self, node: yaml.Node, path: str, at: Mark | None) -> Any:
+        if node.tag == "tag:yaml.org,2002:str":  # what the str constructor returns, without it
+            return node.value
         line, col = at or _mark(node)
         try:
             value = self.loader.construct_object(node, deep=True)
@@ -223,6 +295,14 @@ class _Builder:
                                                 message="keys must be plain strings"))
                 continue
             key = str(key_node.value)
+            if not self.marking:
+                if key in out:  # a duplicate: placed by the marking pass
+                    raise _Again
+                sub = child_path(path, key) if depth < 2 else path
+                if depth < 2:
+                    self.marks[sub] = _mark(key_node)
+                out[key] = self.build(value_node, sub, depth + 1, at)
+                continue
             sub = child_path(path, key)
             if key in first:
                 line, col = _mark(key_node)
