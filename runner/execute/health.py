@@ -30,7 +30,6 @@ from runner.agents.lifecycle import AgentState
 from runner.errors import AgentFailure, FailureKind, LoginRequired
 from runner.execute.agents import AgentManager
 from runner.execute.limits import Limits
-from runner.observe.metrics import from_health
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +122,8 @@ class HealthMonitor:
         if health.healthy:
             if before is False:
                 handle.lifecycle.emit("agent_healthy", detail=health.message)
+            from runner.observe.metrics import from_health  # lazy: cold start (psutil)
+
             metrics = from_health(health.metrics)
             if metrics:  # a sample on each check: a live run's cpu / memory (the journal has it)
                 handle.lifecycle.emit("metrics_sampled", **metrics)

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import socket
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -105,6 +104,8 @@ def junit_xml(result: Mapping[str, Any], redactor: Redactor | None = None) -> st
     attempts; skipped, cancelled and pending steps are ``<skipped>``. A run that failed before
     or outside any step (``status: error``) adds an ``<error>`` testcase named ``(run)``.
     """
+    import xml.etree.ElementTree as ET  # lazy: cold start (only --junit writes XML)
+
     r = redactor or Redactor()
     pattern = _text(result["pattern"]["name"], r)
     steps = list(result.get("steps") or [])

@@ -1,4 +1,4 @@
-"""Compile a pattern and a pool into a plan: a deterministic networkx DAG.
+"""Compile a pattern and a pool into a plan: a deterministic DAG (``runner.plan.dag``).
 
 For each step, in declaration order::
 
@@ -18,6 +18,7 @@ from typing import Any
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
 from runner.errors import Diagnostic, SpecError
+from runner.plan.dag import Dag
 from runner.plan.model import Node, Plan, Selection
 from runner.plan.select import default_runtime, select_for_step
 from runner.spec.models import Pattern, Pool
@@ -58,12 +59,10 @@ def discover(ctx: RunContext, pool: Pool) -> list[AgentInfo]:
 def compile_plan(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: RunContext,
                  candidates: list[AgentInfo] | None = None) -> Plan:
     """Build the plan; ``candidates`` defaults to ``discover(ctx, pool)``."""
-    import networkx as nx
-
     if candidates is None:
         candidates = discover(ctx, pool)
     fallback = default_runtime(pool)
-    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph = Dag()
     index: dict[str, int] = {}
     selections: dict[str, Selection] = {}
 
@@ -80,7 +79,7 @@ def compile_plan(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: R
             chain.append(add(Node(id=f"spawn:{step.id}", kind="spawn", step=step.id)))
         chain.append(add(Node(id=f"execute:{step.id}", kind="execute", step=step.id)))
         chain.append(add(Node(id=f"aggregate:{step.id}", kind="aggregate", step=step.id)))
-        nx.add_path(graph, chain)
+        graph.add_path(chain)
     cleanup = add(Node(id="cleanup", kind="cleanup"))
 
     from runner.spec.templates import step_dependencies
@@ -95,11 +94,11 @@ def compile_plan(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: R
             graph.add_edge(f"aggregate:{dep}", f"select:{step.id}")
         graph.add_edge(f"aggregate:{step.id}", cleanup)
 
-    if not nx.is_directed_acyclic_graph(graph):
-        cycle = [u.split(":", 1)[1] for u, _ in nx.find_cycle(graph) if u.startswith("select:")]
+    order = graph.topological_order(key=index.__getitem__)
+    if order is None:
+        cycle = [u.split(":", 1)[1] for u in graph.find_cycle() if u.startswith("select:")]
         names = " -> ".join([*cycle, cycle[0]]) if cycle else "?"
         raise SpecError([Diagnostic(file=pattern.source, line=0, col=0, path="$.steps",
                                     message=f"cycle: {names}")])
-    order = tuple(nx.lexicographical_topological_sort(graph, key=index.__getitem__))
     return Plan(pattern=pattern, pool=pool, inputs=dict(inputs), graph=graph, order=order,
                 selections=selections)

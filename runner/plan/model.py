@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runner.agents.model import AgentInfo
+from runner.plan.dag import Dag
 from runner.spec.models import Pattern, Pool
-
-if TYPE_CHECKING:
-    import networkx as nx
 
 NODE_KINDS = ("select", "spawn", "execute", "aggregate", "cleanup")
 
@@ -42,7 +40,7 @@ class Plan:
     pattern: Pattern
     pool: Pool
     inputs: Mapping[str, Any]
-    graph: nx.DiGraph[str]  # node id -> attribute "node": Node
+    graph: Dag  # node id -> attribute "node": Node
     order: tuple[str, ...]  # deterministic topological order (declaration order on ties)
     selections: Mapping[str, Selection]  # step id -> selection
 

@@ -106,6 +106,8 @@ def render(src: str, context: Mapping[str, Any], *, site: Site | None = None,
 
     ``stop``: when it is set, rendering ends soon with ``runner.spec.sandbox.Stopped``.
     """
+    if plain(src) and "\r" not in src:  # renders as itself (Jinja would turn \r\n into \n): no jinja2 needed
+        return src
     from runner.spec.sandbox import join_bounded, stopping_on
 
     try:
