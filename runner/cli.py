@@ -105,6 +105,7 @@ COMMANDS = {
     "patterns": "runner.commands.patterns:patterns_group",
     "test": "runner.commands.test:command",
     "approve": "runner.commands.approve:command",
+    "lock": "runner.commands.lock:command",
 }
 
 

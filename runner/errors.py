@@ -10,7 +10,7 @@ Every error runner raises on purpose is a ``RunnerError``; the CLI handles them 
     ├── StepFailed(kind)              (recorded)  a step failed or a quality gate was not met
     ├── AgentFailure(kind)            (recorded)  one attempt of a task on one agent failed
     ├── WorkspaceError                exit 1  a workspace could not be made, captured or landed
-    ├── InfrastructureError           exit 3  a runtime, registry or agent could not be reached
+    ├── InfrastructureError           exit 3  a runtime, registry, agent or git source's remote could not be reached
     │   └── LoginRequired             exit 3  an agent CLI needs a login a human must do
     └── Interrupted                   exit 130 (SIGINT) / 143 (SIGTERM)
 

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 import click
 
-from runner.commands.common import load_inputs, load_pattern_arg, load_pool_arg, summary_text
+from runner.commands.common import frozen_option, load_inputs, load_pattern_arg, load_pool_arg, summary_text
 from runner.context import RunContext
 from runner.errors import Interrupted, UsageError
 from runner.spec.models import MAX_CONCURRENCY
@@ -173,12 +173,18 @@ def _progress_hook(reporter: Any, ctx: RunContext):
               help="Answer every task from this cassette: no agent is started, no registry asked.")
 @click.option("--replay-missing", type=click.Choice(["error", "run"]), default="error", show_default=True,
               help="A task not in the cassette fails its step (error) or runs the real agent and is added (run).")
+@frozen_option
 def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
             output: Path | None, state_dir: Path, concurrency: int | None, junit: Path | None,
             log_format: str | None, log_level: str, quiet: bool, verbose: bool, html: Path | None,
             drain_timeout: float, keep_workspaces: bool, force: bool, record: Path | None,
-            replay: Path | None, replay_missing: str) -> int:
-    """Run PATTERN (a file, or a built-in pattern named builtin:NAME) with a pool."""
-    return apply(pattern, pool_path, inputs, input_files, output, state_dir, concurrency,
-                 sys.stdout, sys.stderr, not quiet, junit, log_format, log_level, drain_timeout, verbose, html,
-                 keep_workspaces, force, record, replay, replay_missing)
+            replay: Path | None, replay_missing: str, frozen: bool) -> int:
+    """Run PATTERN (a file, or a source: builtin:NAME, pkg:DIST/NAME, git+URL//FILE@REF) with a pool.
+
+    With runner.lock next to PATTERN, every source it reaches must match its pins."""
+    from runner.sources.pins import pinned
+
+    with pinned(pattern, frozen):
+        return apply(pattern, pool_path, inputs, input_files, output, state_dir, concurrency,
+                     sys.stdout, sys.stderr, not quiet, junit, log_format, log_level, drain_timeout, verbose, html,
+                     keep_workspaces, force, record, replay, replay_missing)

@@ -7,16 +7,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import click
+
 from runner.errors import UsageError
 from runner.spec.models import Pattern, Pool
 
+#: apply, plan, validate: refuse sources runner.lock does not list (runner.sources.pins)
+frozen_option = click.option("--frozen", is_flag=True,
+                             help="Refuse any source runner.lock does not pin (for CI).")
+
 
 def load_pattern_arg(arg: str) -> Pattern:
-    """A pattern file, or a built-in pattern named ``builtin:NAME``."""
-    from runner.resources import builtin_hint, resolve_pattern_path
+    """A pattern file, or a source: ``builtin:NAME``, ``pkg:DIST/NAME``, ``git+URL//file@REF``
+    (resolved, and checked against the active lock: ``runner.sources.pins``)."""
+    from runner.resources import builtin_hint
+    from runner.sources.pins import pattern_file
     from runner.spec import load_pattern
 
-    path = resolve_pattern_path(arg)
+    path = pattern_file(arg)
     if not path.exists():
         raise UsageError(f"pattern file not found: {arg}{builtin_hint(arg)}")
     return load_pattern(path)

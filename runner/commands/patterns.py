@@ -1,9 +1,10 @@
 """``runner patterns list [DIR]`` and ``runner patterns show SOURCE``: what patterns there are,
 and what one needs (inputs, agents per step) and gives (outputs), before running it.
 
-``list`` prints the built-in patterns, then (with DIR) every pattern file under DIR — pool files
+``list`` prints the built-in patterns, the patterns of installed packages (``pkg:DIST/NAME``, the
+``runner.patterns`` entry points), then (with DIR) every pattern file under DIR — pool files
 are left out, a file that does not load is listed with its first problem (exit 2). ``show``
-takes ``builtin:NAME`` or a pattern file. Both print text, or JSON with ``--json``.
+takes a source (``builtin:NAME``, ``pkg:DIST/NAME``, ``git+URL//FILE@REF``) or a pattern file. Both print text, or JSON with ``--json``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from runner.spec.models import Pattern
 
 
 def _load(source: str) -> Pattern:
-    """``builtin:NAME`` or a pattern file; a pool file or a file that is no pattern is an error."""
+    """A source (``builtin:NAME``, ``pkg:DIST/NAME``, ``git+URL//FILE@REF``) or a pattern file; a
+    pool file or a file that is no pattern is an error."""
     from runner.commands.common import load_pattern_arg
-    from runner.resources import resolve_pattern_path
+    from runner.sources.pins import pattern_file
     from runner.spec import load_file
 
-    path = resolve_pattern_path(source)
+    path = pattern_file(source)
     if path.is_file():
         spec = load_file(path)
         if not isinstance(spec, Pattern):
@@ -41,26 +43,35 @@ def _row(source: str, pattern: Pattern) -> dict[str, Any]:
             "description": " ".join(pattern.description.split())}
 
 
+def _loaded(source: str, path: Path, load_file: Any) -> dict[str, Any]:
+    """The row of one file: its description, its first problem, or ``{}`` for a pool file."""
+    try:
+        spec = load_file(path)
+    except SpecError as exc:
+        first = exc.diagnostics[0].render() if exc.diagnostics else str(exc)
+        return {"source": source, "error": first}
+    return _row(source, spec) if isinstance(spec, Pattern) else {}
+
+
 def list_patterns(directory: Path | None, as_json: bool, out: TextIO) -> int:
-    """The built-ins, then every pattern file under ``directory``; 2 when one of them is broken."""
+    """The built-ins, the patterns of installed packages, then every pattern file under
+    ``directory``; 2 when one of them is broken."""
     from runner.resources import BUILTIN_PREFIX, builtin_pattern, builtin_patterns
+    from runner.sources.pkg import installed
     from runner.spec import load_file, load_pattern
 
     rows = [_row(BUILTIN_PREFIX + name, load_pattern(builtin_pattern(name))) for name in builtin_patterns()]
+    for ref, path in installed():  # pkg:DIST/NAME of the `runner.patterns` entry points
+        rows.append(_loaded(ref, path, load_file))
     if directory is not None:
         if not directory.is_dir():
             raise UsageError(f"not a directory: {directory}")
         # `*.test.yaml` files are tests of a pattern (`runner test`), not patterns
         for path in sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
                            and not p.name.endswith(".test.yaml")):
-            try:
-                spec = load_file(path)
-            except SpecError as exc:
-                first = exc.diagnostics[0].render() if exc.diagnostics else str(exc)
-                rows.append({"source": str(path), "error": first})
-                continue
-            if isinstance(spec, Pattern):
-                rows.append(_row(str(path), spec))
+            row = _loaded(str(path), path, load_file)
+            if row:
+                rows.append(row)
     if as_json:
         out.write(json.dumps({"patterns": rows}, indent=2) + "\n")
     else:
@@ -109,7 +120,10 @@ def _step_line(s: dict[str, Any]) -> str:
 
 
 def show(source: str, as_json: bool, out: TextIO) -> int:
-    info = describe(_load(source))
+    from runner.sources.pins import pinned
+
+    with pinned(source):  # checked against the runner.lock next to it, as apply would
+        info = describe(_load(source))
     if as_json:
         out.write(json.dumps(info, indent=2, default=str) + "\n")
         return EXIT_OK
@@ -131,7 +145,8 @@ def patterns_group() -> None:
 @click.argument("directory", required=False, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_cli(directory: Path | None, as_json: bool) -> int:
-    """List the built-in patterns and the pattern files under DIRECTORY: name, version, description."""
+    """List the built-in patterns, those of installed packages, and the pattern files under
+    DIRECTORY: name, version, description."""
     return list_patterns(directory, as_json, sys.stdout)
 
 
@@ -139,5 +154,5 @@ def list_cli(directory: Path | None, as_json: bool) -> int:
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show_cli(source: str, as_json: bool) -> int:
-    """Show what SOURCE (builtin:NAME or a pattern file) needs and gives: inputs, outputs, agents, steps."""
+    """Show what SOURCE (a pattern file, builtin:NAME, pkg:DIST/NAME, git+URL//FILE@REF) needs and gives: inputs, outputs, agents, steps."""
     return show(source, as_json, sys.stdout)

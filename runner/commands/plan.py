@@ -9,7 +9,7 @@ from typing import TextIO
 
 import click
 
-from runner.commands.common import load_inputs, load_pattern_arg, load_pool_arg
+from runner.commands.common import frozen_option, load_inputs, load_pattern_arg, load_pool_arg
 from runner.plan.render import FORMATS
 
 
@@ -31,7 +31,13 @@ def plan(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input_
 @click.option("--input", "-i", "inputs", multiple=True, metavar="KEY=VALUE", help="An input value (repeatable).")
 @click.option("--input-file", "input_files", multiple=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@frozen_option
 def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
-            fmt: str) -> int:
-    """Show how PATTERN would run with a pool, without starting anything."""
-    return plan(pattern, pool_path, inputs, input_files, fmt, sys.stdout)
+            fmt: str, frozen: bool) -> int:
+    """Show how PATTERN would run with a pool, without starting anything.
+
+    With runner.lock next to PATTERN, every source it reaches must match its pins."""
+    from runner.sources.pins import pinned
+
+    with pinned(pattern, frozen):
+        return plan(pattern, pool_path, inputs, input_files, fmt, sys.stdout)

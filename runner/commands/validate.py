@@ -10,19 +10,33 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from runner.errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, Diagnostic
+from runner.commands.common import frozen_option
+from runner.errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, Diagnostic, SpecError
+
+if TYPE_CHECKING:
+    from runner.sources.resolver import Resolver
 
 
-def _files(paths: Sequence[Path], skip: Path | None, problems: list[Diagnostic]) -> Iterator[Path]:
-    from runner.resources import builtin_hint, resolve_pattern_path
+def _files(paths: Sequence[Path | str], skip: Path | None, problems: list[Diagnostic],
+           locks: _Locks) -> Iterator[tuple[Path, str]]:
+    """Each file to check, with the argument it came from (the lock of a source ref is ./runner.lock)."""
+    from runner.resources import builtin_hint
+    from runner.sources import kind_of
 
     seen = {skip.resolve()} if skip is not None else set()
-    for path in paths:
-        path = resolve_pattern_path(str(path))  # `builtin:vote` → the shipped file
+    for arg in paths:
+        arg = str(arg)
+        if kind_of(arg):  # `builtin:vote`, `pkg:d/n`, `git+URL//f@REF` → the file
+            found_file = _source_file(arg, problems, locks)
+            if found_file is None:
+                continue
+            path = found_file
+        else:
+            path = Path(arg)
         if not path.exists() and builtin_hint(str(path)):
             problems.append(Diagnostic(file=str(path), line=0, col=0, path="$",
                                        message="no such file" + builtin_hint(str(path))))
@@ -37,7 +51,51 @@ def _files(paths: Sequence[Path], skip: Path | None, problems: list[Diagnostic])
         for file in found:  # each file once, the --pool file not again
             if file.resolve() not in seen:
                 seen.add(file.resolve())
-                yield file
+                yield file, (arg if kind_of(arg) else str(file))
+
+
+def _source_file(ref: str, problems: list[Diagnostic], locks: _Locks) -> Path | None:
+    """The file of a source argument, checked against ./runner.lock; None when that lock is
+    corrupt (reported once into ``problems``). A source that does not resolve is an error, as in
+    ``apply``."""
+    from runner.sources import resolve
+
+    resolver = locks.resolver(ref, problems)
+    if isinstance(resolver, SpecError):
+        return None
+    return resolve(ref, Path.cwd(), resolver=resolver).path
+
+
+class _Locks:
+    """The resolver of each lock (``runner.lock`` next to each file), made once per folder."""
+
+    def __init__(self, frozen: bool) -> None:
+        self.frozen = frozen
+        self._by_path: dict[Path, Resolver | SpecError | None] = {}
+
+    def resolver(self, arg: str, problems: list[Diagnostic]) -> Resolver | SpecError | None:
+        """The resolver of ``arg``'s lock (None: no lock, not frozen; a SpecError: a corrupt lock,
+        reported once into ``problems``)."""
+        from runner.sources.lockfile import lock_path_for
+        from runner.sources.pins import resolver_for
+
+        where = lock_path_for(arg)
+        if where not in self._by_path:
+            try:
+                self._by_path[where] = resolver_for(arg, self.frozen)
+            except SpecError as exc:
+                problems += exc.diagnostics
+                self._by_path[where] = exc
+        return self._by_path[where]
+
+    def check(self, arg: str, file: Path, problems: list[Diagnostic]) -> Resolver | SpecError | None:
+        """``resolver(arg)``, after checking the tree of ``file`` against it (problems go to ``problems``)."""
+        from runner.sources.walk import walk
+
+        resolver = self.resolver(arg, problems)
+        if resolver is not None and not isinstance(resolver, SpecError) and not _is_test_file(file):
+            problems += walk(file, resolver)
+        return resolver
 
 
 def _is_test_file(path: Path) -> bool:
@@ -59,14 +117,16 @@ def _describe(spec: object) -> str:
     return f"pool {spec.name}, {n} agent{'s' if n != 1 else ''}, {t} template{'s' if t != 1 else ''}"  # type: ignore[attr-defined]
 
 
-def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
+def validate(paths: Sequence[Path | str], pool: Path | None, out: TextIO, frozen: bool = False) -> int:
     """Check every file (directories: every *.yaml / *.yml inside); 0 when all are valid, else 2.
 
-    ``builtin:NAME`` names a built-in pattern.
+    ``builtin:NAME`` names a built-in pattern (``pkg:``/``git+`` sources too). A pattern with a
+    runner.lock beside it has every source it reaches checked against it (``frozen``: a source
+    the lock does not pin is a problem too).
     With ``pool``, the pool is checked too, and every pattern is checked against it
     (capabilities no agent or template of the pool provides).
     """
-    from runner.errors import SpecError
+    from runner.sources import session
     from runner.spec import check_pair, load_file, load_pool
     from runner.spec.models import Pattern
     from runner.spec.testfile import load_test_file
@@ -81,9 +141,15 @@ def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
             good.append((pool, the_pool))
         except SpecError as exc:
             problems += exc.diagnostics
-    for path in _files(paths, pool, problems):
+    locks = _Locks(frozen)
+    for path, arg in _files(paths, pool, problems, locks):
+        before = len(problems)
+        resolver = locks.check(arg, path, problems)
+        if len(problems) > before or isinstance(resolver, SpecError):
+            continue  # its sources are wrong: loading it would only say so again
         try:
-            spec = load_test_file(path) if _is_test_file(path) else load_file(path)
+            with session(resolver):
+                spec = load_test_file(path) if _is_test_file(path) else load_file(path)
         except SpecError as exc:
             problems += exc.diagnostics
             continue
@@ -108,13 +174,14 @@ def validate(paths: Sequence[Path], pool: Path | None, out: TextIO) -> int:
 
 
 @click.command("validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)  # str: a Path would squash the `//` of git+URL//FILE
 @click.option("--pool", type=click.Path(path_type=Path), default=None,
               help="Also check the pool, and every pattern against it.")
-def command(paths: tuple[Path, ...], pool: Path | None) -> int:
+@frozen_option
+def command(paths: tuple[str, ...], pool: Path | None, frozen: bool) -> int:
     """Check pattern and pool files (FILE, DIR or builtin:NAME...) without running anything.
 
     Prints every problem as FILE:LINE:COL: $.KEY.PATH: MESSAGE, then `ok:` per valid file.
     Exit status: 0 all files valid, 2 problems found.
     """
-    return validate(list(paths), pool, sys.stdout)
+    return validate(list(paths), pool, sys.stdout, frozen)

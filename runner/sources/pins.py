@@ -1,0 +1,51 @@
+"""How the commands use ``runner.lock``: find it next to the pattern, make the resolver that
+checks it active for the whole command, and check the pattern's tree before anything loads.
+
+No lock and no ``--frozen``: nothing happens (no lock parsing, no hashing, no walk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from runner.errors import SpecError
+from runner.sources import kind_of, resolve, session
+from runner.sources.resolver import Resolver
+
+
+def resolver_for(pattern_arg: str, frozen: bool = False) -> Resolver | None:
+    """A resolver checking the lock of ``pattern_arg`` (see ``lock_path_for``), or None when
+    there is no lock and ``frozen`` is off."""
+    from runner.sources.lockfile import lock_path_for, read
+
+    path = lock_path_for(pattern_arg)
+    if not path.is_file():
+        return Resolver(None, frozen=True) if frozen else None
+    return Resolver(read(path), frozen=frozen)
+
+
+def pattern_file(arg: str) -> Path:
+    """A command-line pattern argument as a local file: a source ref is resolved (and checked)."""
+    return resolve(arg, Path.cwd()).path if kind_of(arg) else Path(arg)
+
+
+@contextmanager
+def pinned(pattern_arg: str, frozen: bool = False) -> Iterator[Resolver | None]:
+    """Inside: ``resolve`` checks against the lock of ``pattern_arg``, whose whole tree is checked
+    on entry (SpecError listing every problem; InfrastructureError for an unreachable remote)."""
+    resolver = resolver_for(pattern_arg, frozen)
+    with session(resolver):
+        if resolver is not None:
+            check_tree(pattern_file(pattern_arg), resolver)
+        yield resolver
+
+
+def check_tree(root: Path, resolver: Resolver) -> None:
+    from runner.sources.walk import walk
+
+    if root.is_file():
+        problems = walk(root, resolver)
+        if problems:
+            raise SpecError(problems)

@@ -1,0 +1,84 @@
+"""Walk a pattern tree: resolve every ``uses:`` of a pattern file, and of the files it reaches.
+
+Reads only the ``steps[*].uses`` strings (with their marks) from each file's YAML — composing the
+called patterns is the compiler's work — so ``runner lock`` can pin the whole tree and
+``apply``/``plan``/``validate`` can check it against ``runner.lock`` before anything loads.
+A problem is a Diagnostic at the ``uses`` that leads to it (``file:line:col: $.steps[i].uses``);
+an unreachable remote is an InfrastructureError (exit 3) with that location in front.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from runner.errors import Diagnostic, InfrastructureError, RunnerError, SpecError
+from runner.sources import resolve
+from runner.sources.resolver import Resolver
+
+
+def walk(root: Path, resolver: Resolver) -> list[Diagnostic]:
+    """Resolve every source reachable from the pattern file ``root``; the problems found."""
+    problems: list[Diagnostic] = []
+    seen: set[Path] = set()
+    todo = [root]  # as named (the root's diagnostics say `main.yaml:4:11`, not an absolute path)
+    while todo:
+        file = todo.pop(0)
+        if file.resolve() in seen:
+            continue  # a cycle is the compiler's error to report (with its chain); here: once each
+        seen.add(file.resolve())
+        for ref, where, (line, col) in uses_of(file, problems):
+            try:
+                source = resolve(ref, file.parent, resolver=resolver)
+                problem = _not_a_pattern(source.path)
+            except InfrastructureError as exc:
+                raise InfrastructureError(f"{file}:{line}:{col}: {where}: {exc.render()}") from exc
+            except SpecError as exc:  # a lock that does not parse: its own file and line
+                problems += exc.diagnostics
+                continue
+            except RunnerError as exc:
+                problem = exc.render()
+            if problem:
+                problems.append(Diagnostic(file=str(file), line=line, col=col, path=where, message=problem))
+            else:
+                todo.append(source.path)
+    return problems
+
+
+def uses_of(file: Path, problems: list[Diagnostic]) -> list[tuple[str, str, tuple[int, int]]]:
+    """``(ref, key path, mark)`` of each ``steps[i].uses`` of ``file`` (YAML problems go to ``problems``)."""
+    data, marks = _parse(file, problems)
+    steps = data.get("steps") if isinstance(data, dict) else None
+    out = []
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        if isinstance(step, dict) and isinstance(step.get("uses"), str):
+            where = f"$.steps[{i}].uses"
+            out.append((step["uses"], where, marks.get(where, (0, 0))))
+    return out
+
+
+def _parse(file: Path, problems: list[Diagnostic]) -> tuple[Any, dict[str, tuple[int, int]]]:
+    from runner.spec.document import read_text
+    from runner.spec.yamlload import load_yaml
+
+    try:
+        doc = load_yaml(read_text(file), str(file))
+    except SpecError as exc:
+        problems += exc.diagnostics
+        return None, {}
+    return doc.data, doc.value_marks
+
+
+def _not_a_pattern(path: Path) -> str:
+    """Why ``path`` cannot be called as a pattern ("" when it can)."""
+    from runner.spec.document import read_text
+    from runner.spec.yamlload import load_yaml
+
+    try:
+        data = load_yaml(read_text(path), str(path)).data
+    except SpecError as exc:
+        return f"`{path}` does not load: {exc.diagnostics[0].render()}"
+    if isinstance(data, dict) and data.get("kind", "pattern") == "pattern" and isinstance(data.get("steps"), list):
+        return ""
+    what = "a pool file" if isinstance(data, dict) and ("agents" in data or data.get("kind") == "pool") else "no pattern"
+    return f"`{path}` is {what}, not a pattern (a pattern has `steps`)"

@@ -1,0 +1,100 @@
+"""git sources against real repositories (file://, plain paths): refs, the cache, bad input."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from gitrepo import git
+from patternlib import commit, echo
+
+from runner.errors import ConfigurationError, InfrastructureError, UsageError
+from runner.sources import resolve
+from runner.sources.git import parse
+
+
+def test_parse_splits_url_path_and_ref() -> None:
+    g = parse("git+https://user@example.com/a/lib.git//review/strict.yaml@v1.2")
+    assert (g.url, g.path, g.rev) == ("https://user@example.com/a/lib.git", "review/strict.yaml", "v1.2")
+    g = parse("git+file:///srv/lib//x.yaml@feature/new")
+    assert (g.url, g.path, g.rev) == ("file:///srv/lib", "x.yaml", "feature/new")
+    g = parse("git+../lib//x.yaml@main")
+    assert (g.url, g.path, g.rev) == ("../lib", "x.yaml", "main")
+
+
+@pytest.mark.parametrize(("ref", "message"), [
+    ("git+file:///srv/lib//x.yaml", "names no ref"),
+    ("git+ssh://git@host/lib.git//x.yaml", "names no ref"),
+    ("git+file:///srv/lib/x.yaml@v1", "names no file in the repository"),
+    ("git+file:///srv/lib//../x.yaml@v1", "is not a path inside the repository"),
+])
+def test_a_malformed_git_source_says_what_to_write(ref: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse(ref)
+
+
+def test_tag_branch_and_sha_resolve_to_one_read_only_cache_entry(lib: Path, cache: Path, tmp_path: Path) -> None:
+    sha = git(lib, "rev-parse", "HEAD").strip()
+    by_tag = resolve(f"git+file://{lib}//lib/plain.yaml@v1", tmp_path)
+    by_branch = resolve(f"git+{lib}//lib/plain.yaml@main", tmp_path)
+    by_sha = resolve(f"git+file://{lib}//lib/plain.yaml@{sha}", tmp_path)
+    assert by_tag.commit == by_branch.commit == by_sha.commit == sha
+    assert by_tag.path == by_sha.path == cache / "git" / sha / "lib" / "plain.yaml"
+    assert by_tag.path.read_text() == echo("plain")
+    assert sorted(p.name for p in (cache / "git").iterdir()) == [sha]  # no staging folder left
+    for p in [by_tag.path, by_tag.path.parent, cache / "git" / sha]:
+        assert not stat.S_IMODE(p.stat().st_mode) & 0o222, p  # read-only once stored
+
+
+def test_a_relative_repository_path_is_relative_to_the_calling_file(lib: Path, cache: Path, tmp_path: Path) -> None:
+    caller = tmp_path / "project" / "sub"
+    caller.mkdir(parents=True)
+    ref = f"git+{os.path.relpath(lib, caller)}//lib/plain.yaml@v1"
+    assert resolve(ref, caller).path.read_text() == echo("plain")
+
+
+def test_a_moved_branch_is_fetched_again(lib: Path, cache: Path, tmp_path: Path) -> None:
+    first = resolve(f"git+file://{lib}//lib/plain.yaml@main", tmp_path)
+    second_sha = commit(lib, {"lib/plain.yaml": echo("two")})
+    second = resolve(f"git+file://{lib}//lib/plain.yaml@main", tmp_path)
+    assert (first.commit, second.commit) != (second_sha, first.commit) and second.commit == second_sha
+    assert first.path.read_text() == echo("plain") and second.path.read_text() == echo("two")
+
+
+def test_a_cached_sha_needs_no_git(lib: Path, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sha = git(lib, "rev-parse", "HEAD").strip()
+    resolve(f"git+file://{lib}//lib/plain.yaml@{sha}", tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    assert resolve(f"git+file://{lib}//lib/plain.yaml@{sha}", tmp_path).commit == sha
+    with pytest.raises(ConfigurationError, match="git is not installed"):  # a branch must ask the remote
+        resolve(f"git+file://{lib}//lib/plain.yaml@main", tmp_path)
+
+
+def test_a_relative_source_inside_a_git_tree_stays_inside(lib: Path, cache: Path, tmp_path: Path) -> None:
+    from runner.sources.resolver import Resolver
+
+    r = Resolver()
+    outer = r.resolve(f"git+file://{lib}//lib/echo.yaml@v1", tmp_path)
+    inner = r.resolve("./parts/inner.yaml", outer.path.parent)
+    assert inner.origin == outer.ref and inner.path.read_text() == echo("inner")
+    with pytest.raises(UsageError, match="points outside the source it is in"):
+        r.resolve("../../../../x.yaml", outer.path.parent)
+
+
+@pytest.mark.parametrize(("ref", "error", "message"), [
+    ("git+file://{lib}//lib/plain.yaml@nope", UsageError, "ref does not resolve"),
+    ("git+file://{lib}//lib/plain.yaml@" + "0" * 40, UsageError, "ref does not resolve"),
+    ("git+file://{lib}//lib/missing.yaml@v1", UsageError, "has no file `lib/missing.yaml`"),
+    ("git+{lib}-nonexistent//x.yaml@v1", UsageError, "no git repository at"),
+    ("git+http://127.0.0.1:1/lib.git//x.yaml@v1", InfrastructureError, "could not reach http://127.0.0.1:1/lib.git"),
+    ("git+http://me:s3cret@127.0.0.1:1/lib.git//x.yaml@v1", InfrastructureError, r"http://\*\*\*@127.0.0.1:1"),
+])
+def test_bad_git_sources_are_clear_errors(lib: Path, cache: Path, tmp_path: Path, ref: str, error: type,
+                                          message: str) -> None:
+    with pytest.raises(error, match=message) as caught:
+        resolve(ref.format(lib=lib), tmp_path)
+    assert "s3cret" not in str(caught.value)
+    if "missing" not in ref:  # (that commit was fetched whole: the tree is cached, the file is not in it)
+        assert not (cache / "git").exists() or not [p for p in (cache / "git").iterdir()]
