@@ -9,8 +9,8 @@ an unreachable remote is an InfrastructureError (exit 3) with that location in f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from runner.errors import Diagnostic, InfrastructureError, RunnerError, SpecError
 from runner.sources import resolve
@@ -27,37 +27,30 @@ def walk(root: Path, resolver: Resolver) -> list[Diagnostic]:
         if file.resolve() in seen:
             continue  # a cycle is the compiler's error to report (with its chain); here: once each
         seen.add(file.resolve())
-        for ref, where, (line, col) in uses_of(file, problems):
+        found, marks = uses_of(file, problems)
+        for ref, where in found:
             try:
                 source = resolve(ref, file.parent, resolver=resolver)
                 problem = _not_a_pattern(source.path)
             except InfrastructureError as exc:
+                line, col = marks.get(where, (0, 0))
                 raise InfrastructureError(f"{file}:{line}:{col}: {where}: {exc.render()}") from exc
             except SpecError as exc:  # a lock that does not parse: its own file and line
                 problems += exc.diagnostics
                 continue
             except RunnerError as exc:
                 problem = exc.render()
-            if problem:
+            if problem:  # (marks are built only now: loading without them is faster)
+                line, col = marks.get(where, (0, 0))
                 problems.append(Diagnostic(file=str(file), line=line, col=col, path=where, message=problem))
             else:
                 todo.append(source.path)
     return problems
 
 
-def uses_of(file: Path, problems: list[Diagnostic]) -> list[tuple[str, str, tuple[int, int]]]:
-    """``(ref, key path, mark)`` of each ``steps[i].uses`` of ``file`` (YAML problems go to ``problems``)."""
-    data, marks = _parse(file, problems)
-    steps = data.get("steps") if isinstance(data, dict) else None
-    out = []
-    for i, step in enumerate(steps if isinstance(steps, list) else []):
-        if isinstance(step, dict) and isinstance(step.get("uses"), str):
-            where = f"$.steps[{i}].uses"
-            out.append((step["uses"], where, marks.get(where, (0, 0))))
-    return out
-
-
-def _parse(file: Path, problems: list[Diagnostic]) -> tuple[Any, dict[str, tuple[int, int]]]:
+def uses_of(file: Path, problems: list[Diagnostic]) -> tuple[list[tuple[str, str]], Mapping[str, tuple[int, int]]]:
+    """``(ref, key path)`` of each ``steps[i].uses`` of ``file``, and the file's value marks
+    (YAML problems go to ``problems``)."""
     from runner.spec.document import read_text
     from runner.spec.yamlload import load_yaml
 
@@ -65,8 +58,11 @@ def _parse(file: Path, problems: list[Diagnostic]) -> tuple[Any, dict[str, tuple
         doc = load_yaml(read_text(file), str(file))
     except SpecError as exc:
         problems += exc.diagnostics
-        return None, {}
-    return doc.data, doc.value_marks
+        return [], {}
+    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    found = [(step["uses"], f"$.steps[{i}].uses") for i, step in enumerate(steps if isinstance(steps, list) else [])
+             if isinstance(step, dict) and isinstance(step.get("uses"), str)]
+    return found, doc.value_marks
 
 
 def _not_a_pattern(path: Path) -> str:
