@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.spec.models import AgentDef
+
+if TYPE_CHECKING:
+    from runner.workspace.transfer import Archive
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +53,7 @@ class TaskRequest:
     timeout: float | None = None  # seconds
     inactivity: float | None = None  # seconds without output → hang
     workspace: str | None = None  # absolute path: the attempt's own checkout, the task's working directory
+    archive: Archive | None = None  # on the wire to a remote agent: the checkout itself (runner.workspace.transfer)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,3 +67,4 @@ class TaskResult:
     output: str = ""  # raw transcript of the attempt (may be truncated), for the journal
     usage: Mapping[str, Any] = field(default_factory=dict)  # tokens / cost when reported
     denied: tuple[str, ...] = ()  # tools the agent was refused (claude's permission_denials)
+    patch: bytes | None = None  # from a remote agent sent an ``archive``: its change (binary git patch)

@@ -70,7 +70,7 @@ def serve_command(*, definition: str | None = None, agent_type: str | None, agen
                   tls_key: str | None, drain_timeout: str, max_tasks: int | None, register: str | None = None,
                   register_prefix: str = "/runner/agents/", register_ttl: int = 10,
                   register_endpoint: str | None = None, pass_env: tuple[str, ...] = (),
-                  insecure: bool = False) -> int:
+                  insecure: bool = False, max_workspace: str | None = None) -> int:
     """Build the agent definition from the options (``definition_from_options``) and serve it;
     returns the exit code."""
     from runner.protocol.serve import ServeOptions, serve
@@ -80,6 +80,12 @@ def serve_command(*, definition: str | None = None, agent_type: str | None, agen
         drain = parse_duration(drain_timeout)
     except ValueError as exc:
         raise UsageError(f"--drain-timeout: {exc}") from exc
+    from runner.workspace.transfer import LIMIT, parse_size
+
+    try:
+        workspace_cap = parse_size(max_workspace, "--max-workspace") if max_workspace else LIMIT
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     registration = None
     if register:
         from runner.protocol.registration import RegisterOptions
@@ -93,7 +99,7 @@ def serve_command(*, definition: str | None = None, agent_type: str | None, agen
     opts = ServeOptions(definition=spec, agent_id=agent_id, name=name, http=http, grpc=grpc,
                         token_file=token_file, tls_cert=tls_cert, tls_key=tls_key,
                         drain_timeout=drain, max_tasks=max_tasks,
-                        register=registration, insecure=insecure)
+                        register=registration, insecure=insecure, max_workspace=workspace_cap)
     from runner.observe import trace
 
     try:
@@ -140,6 +146,8 @@ def agent_group() -> None:
               help="Endpoint to publish (default: the --http URL, else the --grpc one).")
 @click.option("--pass-env", "pass_env", multiple=True, metavar="NAME",
               help="Give the agent program this variable of the server's environment (repeatable).")
+@click.option("--max-workspace", default=None, metavar="SIZE",
+              help="Largest workspace a task may send, and change it may return (e.g. 256M; default 64M).")
 @click.option("--insecure", is_flag=True,
               help="Serve without a token on a non-loopback address (refused otherwise).")
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED)

@@ -229,17 +229,19 @@ class Attempts(StepBase):
 
 
 def _local_only(step: Step, info: AgentInfo, runtime: str | None) -> None:
-    """Workspaces reach local and docker per-task agents (a working directory per task) for now."""
+    """Workspaces reach agents that work in a checkout per task: local and docker per-task agents
+    (a working directory), remote and kubernetes agents (the checkout is sent through the agent
+    protocol, its change sent back: runner.protocol.sending)."""
     d = info.definition
     why = None
     if info.endpoint is not None:
-        why = "a remote agent (workspaces reach local and docker agents only, for now)"
-    elif d is None:
+        return  # a long-lived one is refused by its server (config)
+    if d is None:
         why = "an agent handed in from Python (it has no working directory runner can set)"
     elif d.mode == "long-lived":
         why = "a long-lived agent (its session has one working directory: use mode per-task)"
-    elif (runtime or d.runtime or "local") not in ("local", "docker"):
-        why = f"an agent of runtime `{runtime or d.runtime}` (workspaces reach local and docker agents only, for now)"
+    elif (runtime or d.runtime or "local") not in ("local", "docker", "kubernetes"):
+        why = f"an agent of runtime `{runtime or d.runtime}` (workspaces reach local, docker, kubernetes and remote agents)"
     if why is not None:
         raise AgentFailure(FailureKind.CONFIG, f"step `{step.id}` has a workspace, but {info.id} is {why}",
                            agent_id=info.id)

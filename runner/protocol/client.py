@@ -83,7 +83,13 @@ class RemoteHandle(AgentHandle):
     Subclasses implement ``_call_execute``, ``_call_cancel`` and ``_call_health`` (raising
     ``AgentFailure``) and
     ``_close`` (cancel what is in flight; release connections).
+
+    A task with a ``workspace`` (a checkout on this machine) is sent with the checkout packed in
+    and its change applied there after (``runner.protocol.sending``), unless ``sends_workspace``
+    is false: the docker runtime mounts the checkout and sends its path instead.
     """
+
+    sends_workspace = True
 
     def __init__(self, info: AgentInfo, bus: EventBus, auth: AuthConfig | None) -> None:
         super().__init__(info, bus, S.DISCOVERED)
@@ -94,6 +100,8 @@ class RemoteHandle(AgentHandle):
         self._running = 0
         self._stopped = threading.Event()
         self.read_grace = READ_GRACE
+        self.server_version = ""  # the server's protocolVersion, known after start()
+        self.server_max_workspace: int | None = None  # its cap of a workspace sent (version 2)
 
     # ------------------------------------------------------------- errors
 
@@ -135,12 +143,22 @@ class RemoteHandle(AgentHandle):
             message = str(reply.get("message") or "unhealthy")
             self.lifecycle.to(S.ERROR, detail=message)
             raise self.failure(FailureKind.INFRASTRUCTURE, f"not healthy: {message}")
+        self.server_version = str(reply.get("protocolVersion") or "")
+        cap = reply.get("maxWorkspaceBytes")
+        self.server_max_workspace = cap if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else None
         concurrency = reply.get("concurrency")
         if isinstance(concurrency, int) and not isinstance(concurrency, bool) and concurrency > 0:
             self.concurrency = concurrency
         self.lifecycle.to(S.READY)
 
     def execute(self, request: TaskRequest, on_output: OutputCallback | None = None) -> TaskResult:
+        from runner.protocol.sending import incoming, outgoing
+
+        request, root = outgoing(self, request)
+        result = self._send(request, on_output)
+        return incoming(self, root, result) if root is not None else result
+
+    def _send(self, request: TaskRequest, on_output: OutputCallback | None) -> TaskResult:
         self._enter()
         try:
             result = self._call_execute(request, on_output)

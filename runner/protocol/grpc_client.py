@@ -23,6 +23,7 @@ from runner.observe import trace
 from runner.protocol import agent_pb2, agent_pb2_grpc, wire
 from runner.protocol.auth import AuthConfig, bearer
 from runner.protocol.client import HEALTH_TIMEOUT, RemoteHandle
+from runner.workspace.transfer import limit_from_env, message_limit
 
 C = grpc.StatusCode
 _KINDS = {
@@ -44,11 +45,14 @@ class GrpcHandle(RemoteHandle):
         url = urlsplit(self.endpoint)
         secure = url.scheme.lower() == "grpcs"
         target = f"{url.hostname}:{url.port or (443 if secure else 80)}"
+        size = message_limit(limit_from_env())  # a task brings its workspace, the reply its change
+        options = [("grpc.max_send_message_length", size), ("grpc.max_receive_message_length", size)]
         if secure:
             ca = Path(self.auth.ca_file).read_bytes() if self.auth.ca_file else None
-            self._channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca))
+            self._channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca),
+                                                 options=options)
         else:
-            self._channel = grpc.insecure_channel(target)
+            self._channel = grpc.insecure_channel(target, options=options)
         self._stub = agent_pb2_grpc.AgentStub(self._channel)
         token = bearer(self.auth.token)
         self._metadata = (("authorization", token),) if token else ()
@@ -80,6 +84,9 @@ class GrpcHandle(RemoteHandle):
         if code == C.UNAUTHENTICATED:
             return self.failure(FailureKind.CONFIG, "the agent refused the bearer token (UNAUTHENTICATED); "
                                 "check the pool's auth settings")
+        if code == C.RESOURCE_EXHAUSTED and "larger than max" in details:
+            return self.failure(FailureKind.CONFIG, f"the request is larger than the agent server takes ({details}): "
+                                "a workspace over its cap (runner agent serve --max-workspace)?")
         if code == C.RESOURCE_EXHAUSTED:
             return self.busy(details or code.name)
         if code == C.DEADLINE_EXCEEDED:
@@ -110,12 +117,15 @@ class GrpcHandle(RemoteHandle):
                 "agent": {"id": reply.agent_id, "name": reply.agent_name,
                           "capabilities": list(reply.capabilities)},
                 "concurrency": reply.concurrency, "activeTasks": reply.active_tasks,
-                "protocolVersion": reply.protocol_version, "metrics": metrics}
+                "protocolVersion": reply.protocol_version, "metrics": metrics,
+                "maxWorkspaceBytes": reply.max_workspace_bytes or None}
 
     def _call_execute(self, request: TaskRequest, on_output: OutputCallback | None) -> TaskResult:
         message = agent_pb2.ExecuteTaskRequest(
             task_id=request.task_id, description=request.description, data=json.dumps(dict(request.data)),
-            timeout_ms=int(request.timeout * 1000) if request.timeout else 0)
+            timeout_ms=int(request.timeout * 1000) if request.timeout else 0,
+            workspace_archive=request.archive.data if request.archive else b"",
+            workspace_cwd=request.archive.cwd if request.archive else "")
         deadline = request.timeout + self.read_grace if request.timeout else None
         stream = self._follow(request.task_id, on_output) if on_output else None
         # The W3C trace context as metadata (nothing when tracing is off): the server's span joins the run's trace.
@@ -149,7 +159,8 @@ class GrpcHandle(RemoteHandle):
             raise self.malformed(f"`usage` is not a usage object: {exc}") from exc
         return TaskResult(task_id=reply.task_id, result=result,
                           confidence=reply.confidence if reply.has_confidence else None,
-                          reasoning=reply.reasoning, output=reply.output, usage=reported)
+                          reasoning=reply.reasoning, output=reply.output, usage=reported,
+                          patch=reply.change if reply.has_change else None)
 
     def _call_cancel(self, task_id: str) -> bool:
         """Cancel the call: the server's callback cancels the task when its agent can (per-task

@@ -20,6 +20,7 @@ from runner.observe import trace
 from runner.protocol import agent_pb2, agent_pb2_grpc, wire
 from runner.protocol.auth import authorized
 from runner.protocol.service import AgentService, Busy, Unavailable
+from runner.workspace.transfer import Archive, message_limit
 
 
 class _Servicer(agent_pb2_grpc.AgentServicer):
@@ -45,8 +46,10 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
                 raise ValueError("data is not a JSON object")
         except ValueError as exc:
             self._fail(context, grpc.StatusCode.INVALID_ARGUMENT, FailureKind.CONFIG, f"bad request: {exc}")
+        archive = Archive(data=request.workspace_archive, cwd=request.workspace_cwd) \
+            if request.workspace_archive else None
         task = TaskRequest(task_id=request.task_id, description=request.description, data=data,
-                           timeout=request.timeout_ms / 1000 if request.timeout_ms > 0 else None)
+                           timeout=request.timeout_ms / 1000 if request.timeout_ms > 0 else None, archive=archive)
         # A caller that cancels the call (or whose deadline passes) cancels the task: the callback
         # runs when the RPC ends, also normally, when the task is no longer running (a no-op).
         context.add_callback(lambda: None if self.service.cancel(task.task_id) else None)
@@ -65,7 +68,8 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
             task_id=result.task_id, result=json.dumps(result.result),
             confidence=result.confidence or 0.0, has_confidence=result.confidence is not None,
             reasoning=result.reasoning, output=result.output,
-            usage=json.dumps(dict(result.usage)) if result.usage else "")
+            usage=json.dumps(dict(result.usage)) if result.usage else "",
+            change=result.patch or b"", has_change=result.patch is not None)
 
     def HealthCheck(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         self._auth(context)
@@ -76,7 +80,8 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
             active_agents=h["runtime"]["activeAgents"], login_required=h["loginRequired"],
             instruction=h["instruction"], concurrency=h["concurrency"], active_tasks=h["activeTasks"],
             protocol_version=h["protocolVersion"], metrics=json.dumps(self.service.metrics()),
-            agent_id=h["agent"]["id"], agent_name=h["agent"]["name"], capabilities=h["agent"]["capabilities"])
+            agent_id=h["agent"]["id"], agent_name=h["agent"]["name"], capabilities=h["agent"]["capabilities"],
+            max_workspace_bytes=h["maxWorkspaceBytes"])
 
     def StreamOutput(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         self._auth(context)
@@ -100,8 +105,10 @@ class GrpcAgentServer:
 
     def __init__(self, service: AgentService, host: str, port: int, *, token: str | None = None,
                  tls: tuple[bytes, bytes] | None = None, workers: int = 32) -> None:
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
-                                                               thread_name_prefix="runner-grpc"))
+        size = message_limit(service.max_workspace)  # a task brings its workspace, its reply the change
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="runner-grpc"),
+                                   options=[("grpc.max_receive_message_length", size),
+                                            ("grpc.max_send_message_length", size)])
         agent_pb2_grpc.add_AgentServicer_to_server(_Servicer(service, token), self._server)
         address = f"{host}:{port}"
         if tls is not None:

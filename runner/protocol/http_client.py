@@ -150,6 +150,9 @@ class HttpHandle(RemoteHandle):
             err = None
         if status == 409:
             raise self.busy(err[1] if err else "HTTP 409")
+        if status == 413:
+            raise self.failure(FailureKind.CONFIG, "the request is larger than the agent server takes (HTTP 413): "
+                               "a workspace over its cap (runner agent serve --max-workspace)?")
         if err is not None:
             raise self.failure(err[0], err[1])
         if status in (502, 503, 504):

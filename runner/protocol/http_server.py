@@ -32,6 +32,7 @@ from runner.observe import trace
 from runner.protocol import wire
 from runner.protocol.auth import authorized
 from runner.protocol.service import AgentService, Busy, Unavailable
+from runner.workspace.transfer import message_limit
 
 _MAX_BODY = 16 << 20
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -191,7 +192,8 @@ class HttpAgentServer:
             connection_limit=limits.connections,
             channel_timeout=max(1, round(limits.idle_timeout)),
             cleanup_interval=max(1, round(limits.idle_timeout / 4)),
-            max_request_body_size=_MAX_BODY, max_request_header_size=64 << 10,
+            # a task may bring its workspace (base64): room for the server's cap
+            max_request_body_size=max(_MAX_BODY, message_limit(service.max_workspace)), max_request_header_size=64 << 10,
             channel_request_lookahead=1,  # keeps a streaming client readable: its disconnect is seen
             asyncore_use_poll=True,  # select() cannot watch descriptors past 1024
             expose_tracebacks=False, log_socket_errors=False)

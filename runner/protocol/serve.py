@@ -26,6 +26,7 @@ from runner.protocol.auth import read_token_file
 from runner.protocol.http_server import HttpAgentServer, server_tls
 from runner.protocol.service import AgentService
 from runner.spec.models import AgentDef
+from runner.workspace.transfer import LIMIT
 
 if TYPE_CHECKING:
     from runner.protocol.registration import RegisterOptions
@@ -50,6 +51,7 @@ class ServeOptions:
     register: RegisterOptions | None = None  # --register etcd://...: announce the agent in etcd
     insecure: bool = False  # --insecure: serve without a token on a non-loopback address
     workspaces: str | None = None  # a directory tasks' `workspace` may be under (the docker runtime's mount)
+    max_workspace: int = LIMIT  # bytes of a workspace a task may send (--max-workspace)
 
 
 def split_address(value: str, what: str) -> tuple[str, int]:
@@ -133,7 +135,7 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
     for name in ("state_changed", "login_required"):
         bus.subscribe(lambda _event: wake.set(), name)
     service = AgentService(build_handle(opts, bus), runtime_name="local", max_tasks=max_tasks,
-                           workspaces=opts.workspaces)
+                           workspaces=opts.workspaces, max_workspace=opts.max_workspace)
     http_server = grpc_server = None
     if opts.http:
         host, port = split_address(opts.http, "--http")

@@ -20,6 +20,7 @@ from runner.agents.model import TaskRequest, TaskResult
 from runner.agents.usage import total as usage_total
 from runner.errors import AgentFailure, FailureKind, LoginRequired, RunnerError
 from runner.protocol.wire import BUSY, PROTOCOL_VERSION
+from runner.workspace.transfer import LIMIT
 
 _KEEP_FINISHED = 32  # outputs of the last tasks kept for late StreamOutput subscribers
 _MAX_BUFFER = 1 << 20  # characters of one task's output kept for replay
@@ -66,8 +67,9 @@ class AgentService:
     """Serves one started-or-starting agent handle."""
 
     def __init__(self, handle: AgentHandle, runtime_name: str = "local", max_tasks: int | None = None,
-                 workspaces: str | None = None) -> None:
+                 workspaces: str | None = None, max_workspace: int = LIMIT) -> None:
         self.handle = handle
+        self.max_workspace = max_workspace  # bytes of a workspace a task may send (and of its change)
         # Where a task's `workspace` may be (the docker runtime's mount); None: tasks take none.
         self.workspaces = workspaces
         # The type's concurrency, capped by the operator (``--max-tasks``).
@@ -153,7 +155,13 @@ class AgentService:
                 self._outputs.move_to_end(request.task_id)
                 while len(self._outputs) > _KEEP_FINISHED:
                     self._outputs.popitem(last=False)
-            result = self.handle.execute(request, lambda text: self._publish(request.task_id, text))
+            publish = lambda text: self._publish(request.task_id, text)  # noqa: E731
+            if request.archive is not None:  # the task brought its workspace (protocol 2)
+                from runner.protocol.received import run_received
+
+                result = run_received(self.handle, request, publish, self.max_workspace)
+            else:
+                result = self.handle.execute(request, publish)
             if result.usage:
                 with self._lock:
                     self.usage = usage_total([self.usage, result.usage])
@@ -271,7 +279,7 @@ class AgentService:
                         "activeAgents": 1 if state in _LIVE else 0},
             "agent": {"id": info.id, "name": info.name, "capabilities": list(info.capabilities)},
             "concurrency": self.concurrency, "activeTasks": active,
-            "protocolVersion": PROTOCOL_VERSION,
+            "protocolVersion": PROTOCOL_VERSION, "maxWorkspaceBytes": self.max_workspace,
         }
 
     def prometheus(self) -> str:

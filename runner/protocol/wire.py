@@ -7,6 +7,8 @@ naming the agent and endpoint).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -14,8 +16,12 @@ from typing import Any
 from runner.agents import usage
 from runner.agents.model import TaskRequest, TaskResult
 from runner.errors import FailureKind
+from runner.workspace.transfer import FORMAT, Archive
 
-PROTOCOL_VERSION = "1"
+# 2: a task may carry its workspace (`workspaceArchive`) and its reply the change (`change`);
+# /health says `maxWorkspaceBytes`. Everything of 1 is unchanged (docs/protocol.md).
+PROTOCOL_VERSION = "2"
+WORKSPACE_VERSION = 2  # the first version whose servers take a workspace archive
 FAILURE_KIND_KEY = "runner-failure-kind"  # gRPC trailing metadata naming the FailureKind
 BUSY = "busy"  # message prefix of a busy answer (HTTP 409 / RESOURCE_EXHAUSTED)
 
@@ -45,17 +51,44 @@ def request_to_json(req: TaskRequest) -> dict[str, Any]:
             "timeout": req.timeout}
     if req.workspace:  # optional: the task's working directory, a path the server can see
         body["workspace"] = req.workspace
+    if req.archive is not None:  # optional (version 2): the workspace itself, for the server to unpack
+        body["workspaceArchive"] = {"format": FORMAT, "data": base64.b64encode(req.archive.data).decode(),
+                                    "cwd": req.archive.cwd}
     return body
+
+
+def _b64(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise Malformed(f"field `{what}` has type {type(value).__name__}")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise Malformed(f"field `{what}` is not base64") from None
+
+
+def archive_from_json(obj: Any) -> Archive | None:
+    """The request's ``workspaceArchive`` (None when absent)."""
+    if obj is None:
+        return None
+    if not isinstance(obj, dict):
+        raise Malformed("field `workspaceArchive` is not an object")
+    if obj.get("format") != FORMAT:
+        raise Malformed(f"field `workspaceArchive.format` must be `{FORMAT}`, not {obj.get('format')!r}")
+    cwd = _field(obj, "cwd", str, optional=True) or ""
+    return Archive(data=_b64(obj.get("data"), "workspaceArchive.data"), cwd=cwd)
 
 
 def request_from_json(obj: Any) -> TaskRequest:
     if not isinstance(obj, dict):
         raise Malformed("the body is not a JSON object")
     timeout = _field(obj, "timeout", (int, float), optional=True)
+    archive = archive_from_json(obj.get("workspaceArchive"))
+    workspace = _field(obj, "workspace", str, optional=True) or None
+    if archive is not None and workspace is not None:
+        raise Malformed("`workspace` and `workspaceArchive` exclude each other")
     return TaskRequest(task_id=_field(obj, "taskId", str), description=_field(obj, "description", str),
                        data=_field(obj, "data", dict, optional=True) or {},
-                       timeout=float(timeout) if timeout else None,
-                       workspace=_field(obj, "workspace", str, optional=True) or None)
+                       timeout=float(timeout) if timeout else None, workspace=workspace, archive=archive)
 
 
 def result_to_json(res: TaskResult) -> dict[str, Any]:
@@ -63,6 +96,8 @@ def result_to_json(res: TaskResult) -> dict[str, Any]:
             "reasoning": res.reasoning, "output": res.output}
     if res.usage:  # optional: an older peer neither sends nor reads it
         body["usage"] = dict(res.usage)
+    if res.patch is not None:  # the answer to a `workspaceArchive`: the change, maybe empty
+        body["change"] = {"patch": base64.b64encode(res.patch).decode()}
     return body
 
 
@@ -78,10 +113,14 @@ def result_from_json(obj: Any) -> TaskResult:
         reported = usage.checked(obj.get("usage"))
     except ValueError as exc:
         raise Malformed(str(exc)) from None
+    change = obj.get("change")
+    if change is not None and not isinstance(change, dict):
+        raise Malformed("field `change` is not an object")
     return TaskResult(task_id=_field(obj, "taskId", str), result=obj["result"],
                       confidence=float(confidence) if confidence is not None else None,
                       reasoning=_field(obj, "reasoning", str, optional=True) or "",
-                      output=_field(obj, "output", str, optional=True) or "", usage=reported)
+                      output=_field(obj, "output", str, optional=True) or "", usage=reported,
+                      patch=_b64(change.get("patch"), "change.patch") if change is not None else None)
 
 
 def error_json(kind: FailureKind, message: str) -> dict[str, Any]:

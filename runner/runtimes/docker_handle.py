@@ -134,7 +134,9 @@ class DockerHandle(ServedHandle):
 
         # A private bus: the client's own state changes would otherwise appear twice.
         info = replace(self.info, endpoint=self.endpoint)
-        return connect(info, EventBus(), AuthConfig(token=self._token))
+        client = connect(info, EventBus(), AuthConfig(token=self._token))
+        client.sends_workspace = False  # the checkout is mounted: its path goes, not the checkout
+        return client
 
     def _wait_ready(self) -> None:
         client = self._connect()
