@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -70,9 +70,12 @@ def build_handle(opts: ServeOptions, bus: EventBus | None = None) -> AgentHandle
     if problems:
         raise UsageError(f"agent {opts.agent_id}: " + "; ".join(problems))
     ctx = RunContext(bus=bus or EventBus(), workdir=Path(opts.definition.workdir or Path.cwd()))
-    info = AgentInfo(id=opts.agent_id, name=opts.name or opts.agent_id, type=opts.definition.type,
-                     capabilities=opts.definition.capabilities, expertise=opts.definition.expertise,
-                     definition=opts.definition, source="direct")
+    # The agent runs here, in the server's local runtime, whichever runtime started the server: a
+    # pool agent with `runtime: kubernetes` (or docker) reaches its pod with that key still set.
+    definition = replace(opts.definition, runtime=None)
+    info = AgentInfo(id=opts.agent_id, name=opts.name or opts.agent_id, type=definition.type,
+                     capabilities=definition.capabilities, expertise=definition.expertise,
+                     definition=definition, source="direct")
     return LocalRuntime(ctx, opts.runtime_options).spawn(info)
 
 
