@@ -78,7 +78,7 @@ def test_an_agent_that_changes_nothing_returns_an_empty_change(tmp_path, remote,
 def test_an_older_server_gets_a_clear_config_error_not_a_hang(tmp_path, remote, protocol, monkeypatch) -> None:
     repo = _repo(tmp_path)
     monkeypatch.setattr(service_module, "PROTOCOL_VERSION", "1")  # what a version-1 server reports
-    with served(AgentDef(type="command", command=("sh", "-c", EDIT))) as server:
+    with served(AgentDef(type="command", command=("sh", "-c", "echo looked"))) as server:
         handle = remote(server.urls[protocol])
         handle.start()
         with pytest.raises(AgentFailure) as failed:
@@ -220,14 +220,16 @@ class _Hostile(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:  # noqa: N802
+        self.seen.append(("GET", self.path))
         self._send({"healthy": True, "message": "", "state": "ready", "protocolVersion": "2",
                     "maxWorkspaceBytes": 1 << 20, "concurrency": 1})
 
     def do_POST(self) -> None:  # noqa: N802
         import base64
 
+        self.seen.append(("POST", self.path))
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        reply = {"taskId": body["taskId"], "result": "ok", "confidence": None, "reasoning": "", "output": ""}
+        reply = {"taskId": body.get("taskId"), "result": "ok", "confidence": None, "reasoning": "", "output": ""}
         if self.patch is not None:
             reply["change"] = {"patch": base64.b64encode(self.patch).decode()}
         self._send(reply)
@@ -254,7 +256,8 @@ HOSTILE_PATCHES = {
 def test_a_hostile_patch_from_a_server_is_refused_and_nothing_is_written(tmp_path, remote, name) -> None:
     patch, kind, said = HOSTILE_PATCHES[name]
     repo = _repo(tmp_path)
-    handler = type("H", (_Hostile,), {"patch": patch})
+    seen: list = []
+    handler = type("H", (_Hostile,), {"patch": patch, "seen": seen})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -265,6 +268,6 @@ def test_a_hostile_patch_from_a_server_is_refused_and_nothing_is_written(tmp_pat
     finally:
         server.shutdown()
         server.server_close()
-    assert failed.value.kind is kind and said in str(failed.value)
+    assert failed.value.kind is kind and said in str(failed.value), (str(failed.value), seen)
     assert git(repo, "status", "--porcelain", "--ignored") == ""
     assert not (tmp_path / "outside.txt").exists() and not (repo / ".git/hooks/post-checkout").exists()
