@@ -184,8 +184,12 @@ def _cwd(root: Path, rel: str) -> Path:
     if rel.startswith("/") or ".." in parts or any(p.casefold() == ".git" for p in parts):
         raise TransferError(f"refused: the workspace's directory `{rel}` is outside it")
     cwd = root.joinpath(*parts)
-    if not cwd.is_dir() or cwd.is_symlink():
+    if any(root.joinpath(*parts[:i]).is_symlink() for i in range(1, len(parts) + 1)):
+        raise TransferError(f"refused: the workspace's directory `{rel}` is a symlink")
+    try:
         cwd.mkdir(parents=True, exist_ok=True)  # a subdirectory with no files (git keeps none)
+    except OSError as exc:
+        raise TransferError(f"the workspace's directory `{rel}` is not a directory in it") from exc
     return cwd
 
 
