@@ -96,6 +96,7 @@ pattern["$defs"] = {
                 "method": {"enum": ["majority", "plurality", "unanimous", "weighted"]},
                 "threshold": fraction,
                 "complete": {"type": "boolean"},
+                "escalate": {"type": "boolean"},
             }, required=["type"]),
         },
         "validation": obj({
@@ -368,6 +369,7 @@ result = {
         "agreement": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
         "ok": {"type": "boolean"},
         "decidedEarly": {"type": "boolean"},  # the remaining agents were cancelled once the outcome was fixed
+        "escalated": {"type": "integer", "minimum": 0},  # escalate: agents asked beyond agents.min
         "reason": {"type": ["string", "null"]}
       }
     },

@@ -17,6 +17,9 @@ remaining say, ``T`` the total seen):
 * unanimous: never before the last agent answered (one different answer undoes it).
 * consensus: ``c(L) > c(second) + R`` and ``c(L) / (T + R) ≥ threshold``.
 
+``escalation_rule`` serves ``aggregation.escalate``: a step asks ``agents.min`` agents first and
+one more each time all those asked have returned without agreeing (up to ``agents.max``).
+
 Nothing is decided before ``quorum`` distinct agents answered (voting and consensus need
 ``agents.min`` of them). Only a *winner* is decided early; an outcome that can no longer be
 won (a step that will fail) still waits for every answer, as a full vote would.
@@ -30,7 +33,7 @@ from runner.agents.model import AgentInfo
 from runner.execute.aggregate import Answer, aggregate, group_key
 from runner.spec.models import Aggregation, Step
 
-__all__ = ["EARLY_TYPES", "MAX_CONFIDENCE", "Rule", "decided", "early_rule", "weight"]
+__all__ = ["EARLY_TYPES", "MAX_CONFIDENCE", "Rule", "decided", "early_rule", "escalation_rule", "weight"]
 
 EARLY_TYPES = ("voting", "consensus")  # the types whose outcome can be known before all answer
 MAX_CONFIDENCE = 1.0  # a reported confidence lies in [0, 1] (runner/agents/parse.py)
@@ -86,10 +89,35 @@ def early_rule(step: Step, candidates: Sequence[AgentInfo]) -> Rule | None:
     if agg.complete or agg.type not in EARLY_TYPES or step.strategy != "parallel" \
             or step.validation.min_confidence is not None:
         return None
-    able = [weight(step, a) for a in candidates if a.has(step.agents.capabilities)]
-    most = max(able, default=1.0) * MAX_CONFIDENCE  # a retry may move a slot to any able agent
+    most = _most(step, candidates)
 
     def rule(answers: Sequence[Answer], left: int) -> bool:
+        return decided(agg, answers, [most] * left, quorum=step.agents.min)
+
+    return rule
+
+
+def _most(step: Step, candidates: Sequence[AgentInfo]) -> float:
+    able = [weight(step, a) for a in candidates if a.has(step.agents.capabilities)]
+    return max(able, default=1.0) * MAX_CONFIDENCE  # a retry may move a slot to any able agent
+
+
+def escalation_rule(step: Step, candidates: Sequence[AgentInfo]) -> Rule | None:
+    """``aggregation.escalate``: whether an item whose agents all returned has heard enough, or
+    another agent must be asked (``left``: the agents not asked yet). Enough: ``agents.min``
+    distinct agents answered and they agree (one answer group, and it wins), or the outcome is
+    decided whatever the agents not asked would answer (``decided``). None: the step does not
+    escalate."""
+    agg = step.aggregation
+    if not agg.escalate or agg.type not in EARLY_TYPES or step.strategy != "parallel":
+        return None
+    most = _most(step, candidates)
+
+    def rule(answers: Sequence[Answer], left: int) -> bool:
+        if len({a.agent_id for a in answers}) < step.agents.min:
+            return False  # a failed agent: ask another in its place
+        if len({group_key(a) for a in answers}) == 1:
+            return aggregate(agg, answers).ok
         return decided(agg, answers, [most] * left, quorum=step.agents.min)
 
     return rule

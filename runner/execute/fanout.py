@@ -1,6 +1,7 @@
 """A step's items on its agents: items and agents run at once on the task pool (a chain of
 agents for ``strategy: sequential``), spread over spare lanes of agents when a forEach is long;
-a race's losers, and the rest of a vote decided early, are cancelled."""
+a race's losers, and the rest of a vote decided early, are cancelled; an escalating vote asks
+``agents.min`` agents and one more each time those asked disagree."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 from runner.agents.model import AgentInfo
 from runner.execute.aggregate import Answer
 from runner.execute.attempts import Attempts, TaskFor
-from runner.execute.decide import early_rule
+from runner.execute.decide import early_rule, escalation_rule
 from runner.plan.model import Selection
 from runner.spec.models import Step
 
@@ -78,8 +79,19 @@ class FanOut(Attempts):
         decided: set[int] = set()  # race items that have their winner, votes decided early
         losers: list[Future[Any]] = []
         early = early_rule(step, [*sel.agents, *self.candidates])  # None: the step waits for every answer
+        enough = escalation_rule(step, [*sel.agents, *self.candidates])  # None: every agent is asked at once
         finished: dict[int, int] = {}  # item position -> its units that returned
         window = 2 * self.concurrency
+        held: dict[int, list[Callable[[], Any]]] = {}  # escalation: an item's units not started yet
+        wanted: dict[int, int] = {}  # escalation: units to start as soon as they are handed out
+        started: dict[int, int] = {}  # item position -> its units started
+        added: dict[int, int] = {}  # item position -> agents asked beyond agents.min
+
+        def submit(pos: int, slot: int, work: Callable[[], Any]) -> None:
+            started[pos] = started.get(pos, 0) + 1
+            if slot >= step.agents.min:
+                added[pos] = added.get(pos, 0) + 1
+            running[self.task_pool.submit(contextvars.copy_context().run, work)] = (pos, slot)
 
         def fill() -> None:
             while len(running) < window:
@@ -88,8 +100,31 @@ class FanOut(Attempts):
                     return
                 pos, work = unit
                 slot = slots[pos] = slots.get(pos, -1) + 1
-                if pos not in decided:
-                    running[self.task_pool.submit(contextvars.copy_context().run, work)] = (pos, slot)
+                if pos in decided:
+                    continue
+                if enough is not None and slot >= step.agents.min and not wanted.get(pos):
+                    held.setdefault(pos, []).append(functools.partial(submit, pos, slot, work))
+                    continue
+                if wanted.get(pos):
+                    wanted[pos] -= 1
+                submit(pos, slot, work)
+
+        def busy(pos: int) -> bool:
+            return any(p == pos for p, _ in running.values())
+
+        def escalate(pos: int) -> None:
+            """All of item ``pos``'s agents asked so far returned: stop there, or ask one more."""
+            total = len(lanes[pos % len(lanes)])
+            if started.get(pos, 0) < min(step.agents.min, total) or started[pos] >= total or busy(pos):
+                return  # its first agents are not all out yet, none is left, or some still work
+            assert enough is not None
+            if enough(answers[pos], total - started[pos]):
+                decided.add(pos)  # the agents not asked never start
+                held.pop(pos, None)
+            elif held.get(pos):
+                held[pos].pop(0)()
+            else:  # handed out later (fill)
+                wanted[pos] = wanted.get(pos, 0) + 1
 
         fill()
         while running:
@@ -106,12 +141,18 @@ class FanOut(Attempts):
                     # can cancel one task (else they finish unobserved and are stopped at cleanup).
                     decided.add(pos)
                     losers += self._stop_rest(step, pos, running, f"lost the race: {got[0].agent_id} answered first")
-                elif early is not None and got and early(answers[pos], len(lanes[pos % len(lanes)]) - finished[pos]):
+                elif early is not None and got and (enough is None or busy(pos)) \
+                        and early(answers[pos], len(lanes[pos % len(lanes)]) - finished[pos]):
                     # The vote is won whatever the others answer: they are cancelled as race losers are.
                     decided.add(pos)
                     self._early[step.id].add(pos)
+                    held.pop(pos, None)
                     losers += self._stop_rest(step, pos, running, "decided early")
+                elif enough is not None:
+                    escalate(pos)
             fill()
+        if enough is not None:
+            self._escalated[step.id] = {pos: added.get(pos, 0) for pos in range(len(items))}
         if losers:  # so each loser's attempt is on record before the step ends
             wait(losers, timeout=_LOSER_WAIT)
         replay = self.manager.ctx.replay

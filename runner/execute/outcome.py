@@ -11,8 +11,9 @@ from runner.execute.records import StepRecord
 from runner.spec.models import Step
 
 
-def aggregate_items(step: Step, rec: StepRecord, early: set[int]) -> str | None:
-    """Aggregate every item; returns why validation failed, or None."""
+def aggregate_items(step: Step, rec: StepRecord, early: set[int], escalated: dict[int, int] | None = None) -> str | None:
+    """Aggregate every item; returns why validation failed, or None. ``escalated``: per item,
+    the agents an escalating vote asked beyond ``agents.min``."""
     outputs, confidences, details = [], [], []
     for index, answers in enumerate(rec.answers):
         if not answers:
@@ -22,6 +23,8 @@ def aggregate_items(step: Step, rec: StepRecord, early: set[int]) -> str | None:
         details.append(agg)
         if not agg.ok:
             rec.aggregation = _agg_dict(step, agg, answers)
+            if escalated and index in escalated:
+                rec.aggregation["escalated"] = escalated[index]
             return f"aggregation ({step.aggregation.type}) could not decide: {agg.reason}"
         outputs.append(agg.output)
         confidences.append(agg.confidence)
@@ -35,6 +38,8 @@ def aggregate_items(step: Step, rec: StepRecord, early: set[int]) -> str | None:
     }
     for pos in early:
         (rec.aggregation if not step.for_each else rec.aggregation["items"][pos])["decidedEarly"] = True
+    for pos, n in (escalated or {}).items():
+        (rec.aggregation if not step.for_each else rec.aggregation["items"][pos])["escalated"] = n
     floor = step.validation.min_confidence
     if floor is not None and (rec.confidence is None or rec.confidence < floor):
         return f"confidence {rec.confidence} is below minConfidence {floor:g}"

@@ -70,6 +70,7 @@ class StepBase:
         # (step, item) -> slot -> the agent answering for it now (retries keep agents distinct)
         self._slots: dict[tuple[str, int | None], dict[int, str]] = {}
         self._early: dict[str, set[int]] = {}  # step id -> the items decided before all agents answered
+        self._escalated: dict[str, dict[int, int]] = {}  # step id -> item -> agents asked beyond agents.min
 
     def stop(self, step: Step) -> threading.Event:
         """The event that ends ``step``'s retries: a step reacting to failures outlives fail-fast."""

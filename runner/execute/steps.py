@@ -86,7 +86,7 @@ class StepRunner(FanOut):
     def aggregate(self, step: Step) -> None:
         rec = self.records[step.id]
         for retry in range(step.retry.limit + 1):
-            outcome = aggregate_items(step, rec, self._early.get(step.id, set()))
+            outcome = aggregate_items(step, rec, self._early.get(step.id, set()), self._escalated.get(step.id))
             if outcome is None:
                 if captures(step):
                     self._choose_and_land(step, rec)

@@ -117,6 +117,7 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
             deps += _check_template(f"{base}.{key}.{sub}", holder[sub], False, inputs, index, rep,
                                     scope=frozenset())
     _check_workspace(base, step, rep)
+    _check_escalate(base, step, rep)
     if step.get("runs") in ("on-failure", "always") and not deps:
         rep.add(f"{base}.runs", f"`runs: {step['runs']}` reacts to the steps this step needs, and it needs none "
                 "(add `needs`)", at_value=True)
@@ -126,6 +127,24 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
         if isinstance(lo, int) and isinstance(hi, int) and hi < lo:
             rep.add(f"{base}.agents.max", f"must be at least `min` ({lo}), got {hi}", at_value=True)
     return deps
+
+
+def _check_escalate(base: str, step: dict[str, Any], rep: Reporter) -> None:
+    """``aggregation.escalate`` starts ``agents.min`` agents of a vote and adds up to ``max``."""
+    agg = step.get("aggregation")
+    if not (isinstance(agg, dict) and agg.get("escalate") is True):
+        return
+    path = f"{base}.aggregation.escalate"
+    agents = step.get("agents")
+    agents = agents if isinstance(agents, dict) else {}
+    lo, hi = agents.get("min", 1), agents.get("max")
+    if agg.get("type") not in ("voting", "consensus"):
+        rep.add(path, f"only `voting` and `consensus` compare answers to escalate on, not `{agg.get('type')}`",
+                at_value=True)
+    elif step.get("strategy", "parallel") != "parallel":
+        rep.add(path, f"needs `strategy: parallel`, not `{step.get('strategy')}`", at_value=True)
+    elif not (isinstance(lo, int) and isinstance(hi, int) and hi > lo):
+        rep.add(path, "adds agents up to `agents.max`: give a `max` above `min`", at_value=True)
 
 
 def _check_workspace(base: str, step: dict[str, Any], rep: Reporter) -> None:

@@ -46,6 +46,7 @@ class Aggregation:
     method: str = "majority"  # voting: majority | plurality | unanimous | weighted
     threshold: float = 0.5  # consensus: fraction of (confidence-weighted) agreement required
     complete: bool = False  # voting/consensus: wait for every agent even once the outcome is decided
+    escalate: bool = False  # voting/consensus: ask agents.min agents, more only while their answers disagree
 
 
 @dataclass(frozen=True, kw_only=True)

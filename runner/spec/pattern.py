@@ -101,7 +101,8 @@ def _step(s: dict[str, Any], line: int) -> Step:
         ),
         strategy=s.get("strategy", "parallel"),
         aggregation=Aggregation(type=agg["type"], method=agg.get("method", "majority"),
-                                threshold=agg.get("threshold", 0.5), complete=agg.get("complete", False)),
+                                threshold=agg.get("threshold", 0.5), complete=agg.get("complete", False),
+                                escalate=agg.get("escalate", False)),
         validation=Validation(min_confidence=val.get("minConfidence"), on_failure=val.get("onFailure", "fail"),
                               fallback=val.get("fallback")),
         retry=RetryPolicy(
