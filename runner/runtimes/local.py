@@ -25,7 +25,7 @@ from typing import Any
 from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
 from runner.agents.pty import PtySession
-from runner.agents.ptyproc import raise_fd_limit
+from runner.agents.pty.proc import raise_fd_limit
 from runner.agents.types import AGENT_TYPES
 from runner.agents.types.base import AgentType
 from runner.context import RunContext

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runner.agents.ansi import AnsiStripper, strip_ansi
-from runner.agents.transcript import Transcript
+from runner.agents.pty.transcript import Transcript
 
 
 def test_strip_ansi_sequences():

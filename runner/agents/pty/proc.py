@@ -53,6 +53,20 @@ class PtyEOF(PtyError):
         self.signal_status = signal_status
         super().__init__(message, output)
 
+    @classmethod
+    def of(cls, program: str, exit_status: int | None, signal_status: int | None, reader_error: str,
+           output: str = "") -> PtyEOF:
+        """How ``program`` ended, in words (and why reading its output stopped, if it failed)."""
+        if signal_status is not None:
+            how = f"was killed by signal {signal_status}"
+        elif exit_status is not None:
+            how = f"exited with status {exit_status}"
+        else:
+            how = "closed its terminal"
+        if reader_error:
+            how += f" (reading its output failed: {reader_error})"
+        return cls(f"{program} {how}", exit_status, signal_status, output)
+
 
 class PtyTimeout(PtyError):
     """``timeout`` seconds passed without a match."""

@@ -1,23 +1,7 @@
-"""One program in a real pseudo-terminal, drained continuously by a background thread.
-
-``PtySession`` (with ``runner.agents.ptyproc``) is the only place runner touches
-pexpect/ptyprocess. pexpect forks the program into a PTY as a session leader (so its process
-group is its own and can be killed as a whole); everything after the fork is plain fds:
-
-* one *reader* thread per session drains the PTY as fast as it fills (some CLIs print
-  megabytes) into a bounded ``Transcript`` of ANSI-stripped text, handing each raw chunk to
-  ``on_output``. It also watches a pidfd of the program and reaps it the moment it exits (no
-  zombie), so a grandchild keeping the PTY open cannot hide the exit (without pidfds a second
-  thread blocks in ``wait4``; the program's resource usage is kept as ``rusage``);
-* ``wait_for`` sleeps on a condition the reader notifies: no polling, no fixed sleeps.
-
-pexpect's built-in delays (``delaybeforesend`` 50 ms, ``delayafterclose`` /
-``delayafterterminate`` 100 ms) are turned off: they cost ~150 ms per agent.
-"""
+"""``PtySession``: one program in a real PTY, in its own process group (see runner.agents.pty)."""
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import os
 import re
@@ -31,9 +15,8 @@ from typing import Any
 
 import pexpect
 
-from runner.agents.ansi import AnsiStripper, strip_ansi
-from runner.agents.ptyproc import (
-    BASE_ENV_KEYS,
+from runner.agents.pty.output import Output, drain, search
+from runner.agents.pty.proc import (
     Hit,
     PtyCancelled,
     PtyEOF,
@@ -48,50 +31,10 @@ from runner.agents.ptyproc import (
     set_nonblocking,
     stdin_from,
 )
-from runner.agents.transcript import Transcript
-
-__all__ = [
-    "BASE_ENV_KEYS", "Hit", "PtyCancelled", "PtyEOF", "PtyError", "PtyInactive", "PtySession",
-    "PtySpawnError", "PtyTimeout", "build_env", "strip_ansi",
-]
 
 DIMENSIONS = (40, 120)  # rows, columns
-# Characters before new output searched again (a match may span reads): each search costs the
-# new text plus this, so a program printing hundreds of megabytes costs one pass, not dozens.
-_OVERLAP = 4096
-_BATCH = 1 << 20  # bytes read before they are handed on while a program prints without pause
 _QUIET_AFTER_EXIT = 0.2  # s: a grandchild may keep the PTY open after the program exited
 _EXIT_AFTER_EOF = 2.0  # s: the PTY closed; give the program this long to exit (for its status)
-
-
-def _drain(fd: int) -> tuple[bytes, bool]:
-    """What the terminal holds now, up to ``_BATCH`` bytes: one feed (and one wake-up of a
-    waiter) per batch instead of per 4 KiB read. Returns (bytes, whether the terminal closed)."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < _BATCH:
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            break
-        except OSError:  # EIO: every process closed the terminal
-            return b"".join(chunks), True
-        if not data:
-            return b"".join(chunks), True
-        chunks.append(data)
-        size += len(data)
-    return b"".join(chunks), False
-
-
-def _search(patterns: Mapping[str, re.Pattern[str]], text: str, offset: int, pos: int) -> Hit | None:
-    """The earliest match of ``patterns`` in ``text`` from ``pos`` (ties: the first pattern),
-    with absolute offsets (``text`` starts at ``offset``)."""
-    best: Hit | None = None
-    for name, pattern in patterns.items():
-        m = pattern.search(text, pos)
-        if m and (best is None or offset + m.start() < best.start):
-            best = Hit(name, m.group(0), offset + m.start(), offset + m.end())
-    return best
 
 
 class PtySession:
@@ -112,7 +55,6 @@ class PtySession:
         self.argv = [str(a) for a in argv]
         self.cwd = str(cwd) if cwd is not None else os.getcwd()
         self.env = dict(env) if env is not None else build_env({})
-        self.on_output = on_output
         self.stdin_pipe = stdin_pipe
         self.dimensions = dimensions
         self.pid: int | None = None
@@ -120,18 +62,13 @@ class PtySession:
         self.signal_status: int | None = None
         self.rusage: Any = None  # resource usage of the program (and what it waited for), once reaped
         self.started_at = 0.0
-        self._transcript = Transcript(max_transcript)
-        self._stripper = AnsiStripper()
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._cond = threading.Condition()
+        self._out = Output(max_transcript, on_output)
         self._close_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._exited = threading.Event()
-        self._eof = False
         self._cancelled = False
         self._closed = False
         self._cursor = 0
-        self._last_output = 0.0
         self._child: Spawn | None = None
         self._fd = -1
         self._stdin_w = -1
@@ -180,7 +117,7 @@ class PtySession:
         set_nonblocking(self._fd)
         if self._stdin_w >= 0:
             set_nonblocking(self._stdin_w)
-        self.started_at = self._last_output = time.monotonic()
+        self.started_at = self._out.last = time.monotonic()
         try:  # the reader thread watches for the exit too (one thread less to start)
             self._pidfd = os.pidfd_open(self.pid)
         except (AttributeError, OSError):
@@ -201,26 +138,21 @@ class PtySession:
     @property
     def eof(self) -> bool:
         """All output has been read (the program closed the terminal or was stopped)."""
-        return self._eof
+        return self._out.eof
 
     @property
     def last_output(self) -> float:
         """``time.monotonic()`` of the last output (or of the start)."""
-        return self._last_output
+        return self._out.last
 
     def mark(self) -> int:
         """The current end of the transcript, to pass to ``output_since`` / ``wait_for``."""
-        with self._cond:
-            return self._transcript.total
+        return self._out.mark()
 
     def output_since(self, mark: int = 0, end: int | None = None) -> str:
         """ANSI-stripped output from ``mark`` (to ``end``), as far as the bounded transcript
         still holds it."""
-        with self._cond:
-            text = self._transcript.since(mark)
-            if end is not None:
-                text = text[: max(end - max(mark, self._transcript.first), 0)]
-            return text
+        return self._out.since(mark, end)
 
     def wait_exit(self, timeout: float | None = None) -> bool:
         """Wait until the program exited (and was reaped); False on timeout."""
@@ -295,61 +227,44 @@ class PtySession:
         now = time.monotonic()
         deadline = None if timeout is None else now + timeout
         waiting_since = now
-        with self._cond:
+        with self._out.cond:
             start = self._cursor if since is None else since
             searched = start
             while True:
                 if self._cancelled:
-                    raise PtyCancelled("session closed", self._transcript.since(start))
-                if patterns and searched < self._transcript.total:
-                    window = self._window(start, searched)
-                    searched = self._transcript.total
-                    self._cond.release()  # the reader keeps draining while we match
+                    raise PtyCancelled("session closed", self._out.transcript.since(start))
+                if patterns and searched < self._out.transcript.total:
+                    window = self._out.window(start, searched)
+                    searched = self._out.transcript.total
+                    self._out.cond.release()  # the reader keeps draining while we match
                     try:
-                        hit = _search(patterns, *window)
+                        hit = search(patterns, *window)
                     finally:
-                        self._cond.acquire()
+                        self._out.cond.acquire()
                     if hit is not None:
                         self._cursor = hit.end
                         return hit
                 elif not patterns:
-                    searched = self._transcript.total
-                behind = searched < self._transcript.total  # output came while we matched
-                if self._eof and not behind:
-                    raise self._eof_error(self._transcript.since(start))
+                    searched = self._out.transcript.total
+                behind = searched < self._out.transcript.total  # output came while we matched
+                if self._out.eof and not behind:
+                    raise self._eof_error(self._out.transcript.since(start))
                 now = time.monotonic()
                 waits: list[float] = []
                 if deadline is not None:
                     if now >= deadline:
-                        raise PtyTimeout(f"no match within {timeout:g}s", self._transcript.since(start))
+                        raise PtyTimeout(f"no match within {timeout:g}s", self._out.transcript.since(start))
                     waits.append(deadline - now)
                 if inactivity is not None:
-                    idle_from = max(self._last_output, waiting_since)
+                    idle_from = max(self._out.last, waiting_since)
                     if now - idle_from >= inactivity:
-                        raise PtyInactive(f"no output for {inactivity:g}s", self._transcript.since(start))
+                        raise PtyInactive(f"no output for {inactivity:g}s", self._out.transcript.since(start))
                     waits.append(idle_from + inactivity - now)
                 if not behind:
-                    self._cond.wait(min(waits) if waits else None)
-
-    def _window(self, start: int, searched: int) -> tuple[str, int, int]:
-        """The text to match (under the lock): what came after ``searched`` plus ``_OVERLAP``
-        characters before it (a match may span reads), and one character of context so that
-        ``^`` / ``\b`` behave as in the full text. Returns (text, its offset, where to start)."""
-        t = self._transcript
-        begin = max(start, searched - _OVERLAP, t.first)
-        pos = 1 if begin > t.first else 0
-        return t.since(begin - pos), begin - pos, pos
+                    self._out.cond.wait(min(waits) if waits else None)
 
     def _eof_error(self, output: str = "") -> PtyEOF:
-        if self.signal_status is not None:
-            how = f"was killed by signal {self.signal_status}"
-        elif self.exit_status is not None:
-            how = f"exited with status {self.exit_status}"
-        else:
-            how = "closed its terminal"
-        if self._reader_error:
-            how += f" (reading its output failed: {self._reader_error})"
-        return PtyEOF(f"{self.argv[0]} {how}", self.exit_status, self.signal_status, output)
+        return PtyEOF.of(self.argv[0], self.exit_status, self.signal_status, self._reader_error, output)
 
     # ------------------------------------------------------------ threads
 
@@ -377,8 +292,8 @@ class PtySession:
             self._exited.set()
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"x")  # wakes a blocked send()
-        with self._cond:
-            self._cond.notify_all()
+        with self._out.cond:
+            self._out.cond.notify_all()
         return True
 
     def _wait_exit(self, timeout: float | None, interruptible: bool = False) -> bool:
@@ -406,33 +321,18 @@ class PtySession:
                 if self._wake_r in readable or self._exited.is_set():
                     exited = True
                 if fd in readable:
-                    data, ended = _drain(fd)
+                    data, ended = drain(fd)
                     if data:
-                        self._feed(self._decoder.decode(data))
+                        self._out.feed(data)
                     if ended:
                         break
-            self._feed(self._decoder.decode(b"", final=True), final=True)
+            self._out.feed(b"", final=True)
             if not self._cancelled:
                 self._wait_exit(_EXIT_AFTER_EOF, interruptible=True)  # for its exit status
         except Exception as exc:  # noqa: BLE001 - a reader that dies ends the session (told by wait_for)
             self._reader_error = f"{type(exc).__name__}: {exc}"
         finally:
-            with self._cond:
-                self._eof = True
-                self._cond.notify_all()
-
-    def _feed(self, text: str, final: bool = False) -> None:
-        clean = self._stripper.feed(text) + (self._stripper.flush() if final else "")
-        with self._cond:
-            if text:
-                self._last_output = time.monotonic()
-            self._transcript.append(clean)
-            self._cond.notify_all()
-        if text and self.on_output is not None:
-            try:
-                self.on_output(text)
-            except Exception:  # noqa: BLE001 - a listener's bug must not stop the drain
-                pass
+            self._out.end()
 
     # ------------------------------------------------------------ stop
 
@@ -456,9 +356,9 @@ class PtySession:
             self._close_lock.release()
 
     def _shutdown(self, grace: float, sig: int) -> None:
-        with self._cond:
+        with self._out.cond:
             self._cancelled = True
-            self._cond.notify_all()
+            self._out.cond.notify_all()
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"x")
         if self.pid is not None:
