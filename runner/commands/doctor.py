@@ -44,7 +44,7 @@ class Report:
 
 def check(name: str, environ: Mapping[str, str]) -> Report:
     """Probe one CLI type; never raises for the CLI's own problems (they are the report)."""
-    from runner.agents.types.drive import CliSession
+    from runner.agents.types.screensession import CliSession
 
     t = load_type(name)
     env_vars = sorted({v for k, v in t.key_env.items() if k != "githubToken"})

@@ -14,11 +14,8 @@ context) and ``RUNNER_RUNTIME=local`` in its environment, which is otherwise min
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +23,7 @@ from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
 from runner.agents.pty import PtySession
 from runner.agents.pty.proc import raise_fd_limit
+from runner.agents.pty.sweep import sweep
 from runner.agents.types import AGENT_TYPES
 from runner.agents.types.base import AgentType
 from runner.context import RunContext
@@ -143,40 +141,8 @@ class LocalRuntime(Runtime):
         for session, agent_id in sessions.items():
             if session.alive:
                 left.append(f"process {session.pid} of agent {agent_id}")
-        left.extend(sweep(self.ctx.run_id))
+        # processes of this run's local agents that left their process group (``setsid``)
+        run_id = self.ctx.run_id
+        left.extend(f"process {p.pid} (left by run {run_id})"
+                    for p in sweep({"RUNNER_RUN_ID": run_id, "RUNNER_RUNTIME": "local"}))
         return left
-
-
-def sweep(run_id: str) -> list[str]:
-    """Kill processes of this run's local agents that left their process group (``setsid``),
-    found by their environment; returns those still alive afterwards."""
-    import psutil  # noqa: PLC0415 - only needed at cleanup
-
-    me = os.getpid()
-    found = []
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            if proc.pid == me or proc.status() == psutil.STATUS_ZOMBIE:
-                continue
-            env = proc.environ()
-        except (psutil.Error, OSError):
-            continue
-        if env.get("RUNNER_RUN_ID") == run_id and env.get("RUNNER_RUNTIME") == "local":
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
-            found.append(proc)
-    deadline = time.monotonic() + 2.0
-    while True:
-        alive = [p for p in found if _running(p)]
-        if not alive or time.monotonic() > deadline:
-            return [f"process {p.pid} (left by run {run_id})" for p in alive]
-        time.sleep(0.01)  # killed orphans are reaped by init; nothing to wait on
-
-
-def _running(proc: Any) -> bool:
-    import psutil  # noqa: PLC0415
-
-    try:
-        return proc.status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
-    except psutil.Error:
-        return False

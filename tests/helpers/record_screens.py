@@ -17,8 +17,8 @@ from pathlib import Path
 
 from runner.agents.model import TaskRequest
 from runner.agents.types import load_type
-from runner.agents.types.drive import CliSession
 from runner.agents.types.screendrive import ScreenDriver
+from runner.agents.types.screensession import CliSession
 from runner.errors import AgentFailure
 from tests.helpers.clis import definition, make_ctx
 from tests.helpers.vendor_mock import VendorMock

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.agents.types.drive import load_recording
 from runner.agents.types.screen import ScreenDetector
 from runner.agents.types.screendrive import ScreenDriver
+from runner.agents.types.screensession import load_recording
 from runner.agents.types.screentable import load_table
 from runner.errors import AgentFailure, FailureKind
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.agents.types.drive import load_recording
 from runner.agents.types.screen import ScreenDetector, TermScreen, extract_answer
+from runner.agents.types.screensession import load_recording
 from runner.agents.types.screentable import load_table, parse_table
 from runner.errors import ConfigurationError
 
