@@ -143,10 +143,19 @@ def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunC
     if on_event is not None:
         journal = _Tee(journal, on_event)
     started = time.time()
+    resumed = {"resumedFrom": ctx.resume.run_id} if ctx.resume is not None else {}
     journal.write_json("run.json", {"runId": ctx.run_id, "pattern": pattern.name, "pool": pool.name,
                                     "patternSource": pattern.source, "poolSource": pool.source, "inputs": dict(inputs),
-                                    "startedAt": iso(started), "pid": os.getpid(), "plan": step_graph(compiled)})
-    journal.event("run_started", runId=ctx.run_id, pattern=pattern.name, pool=pool.name, inputs=dict(inputs))
+                                    "startedAt": iso(started), "pid": os.getpid(), "plan": step_graph(compiled),
+                                    **resumed})
+    journal.event("run_started", runId=ctx.run_id, pattern=pattern.name, pool=pool.name, inputs=dict(inputs),
+                  **resumed)
+    if ctx.resume is not None:
+        from runner.execute.approval import carry_decisions
+
+        waiting = [s for s, status in ctx.resume.statuses.items() if status == "waiting"]
+        for step_id in carry_decisions(ctx.resume.dir, waiting, ctx.run_dir):
+            journal.event("approval_carried", step=step_id, **{"from": ctx.resume.run_id})
     all_agents = {a.id: a for sel in compiled.selections.values() for a in sel.agents}
     executor = Executor(compiled, ctx, journal, candidates=candidates, provided=handles, concurrency=concurrency)
     interrupted = None
@@ -179,6 +188,7 @@ def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunC
              "usage": agent_usage(list(executor.records.values()), a.id)}
             for a in all_agents.values()
         ],
+        **resumed,
     }
     journal.write_json("result.json", result)
     journal.event("run_finished", status=status, exitCode=code)

@@ -81,6 +81,10 @@ class RunContext:
     replay: Any = None
     replay_missing: str = "error"
     recorder: Any = None
+    # Resume (runner.resume): the earlier run whose successes are reused (``--resume``), and
+    # whether the runner exits while a step waits for approval (``--detach-on-approval``).
+    resume: Any = None
+    detach_on_approval: bool = False
 
     @property
     def run_dir(self) -> Path:

@@ -9,6 +9,7 @@ Every error runner raises on purpose is a ``RunnerError``; the CLI handles them 
     ├── ConfigurationError            exit 2  wrong credentials, auth refused, unknown plug-in
     ├── StepFailed(kind)              (recorded)  a step failed or a quality gate was not met
     ├── AgentFailure(kind)            (recorded)  one attempt of a task on one agent failed
+    ├── Detached                      (recorded)  --detach-on-approval: a step waits at its gate (exit 75)
     ├── WorkspaceError                exit 1  a workspace could not be made, captured or landed
     ├── InfrastructureError           exit 3  a runtime, registry, agent or git source's remote could not be reached
     │   └── LoginRequired             exit 3  an agent CLI needs a login a human must do
@@ -34,6 +35,7 @@ EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_INFRA = 3
 EXIT_INTERNAL = 4
+EXIT_WAITING = 75  # --detach-on-approval: a step waits for `runner approve` (EX_TEMPFAIL: resume later)
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of our output went away (`| head`)
@@ -90,6 +92,13 @@ class UsageError(RunnerError):
 
 class ConfigurationError(RunnerError):
     exit_code = EXIT_INVALID
+
+
+class Detached(RunnerError):
+    """A step reached its approval gate with no decision and the run was asked to exit there
+    (``--detach-on-approval``): recorded as the step's ``waiting``, never reaching the CLI."""
+
+    exit_code = EXIT_WAITING
 
 
 class WorkspaceError(RunnerError):

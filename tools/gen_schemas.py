@@ -118,6 +118,8 @@ pattern["$defs"] = {
         # a human decides before the step runs (`runner approve`; docs/pattern.md "Approval gates")
         "approval": obj({"message": {"type": "string"}, "timeout": duration,
                          "approvers": {"type": "array", "items": {"type": "string", "minLength": 1}}}),
+        # reuse a past run's success with the same fingerprint (docs/execution.md "Resume")
+        "cache": {"type": "boolean"},
         "inactivity": duration,
         "when": {"type": ["string", "boolean"]},
         "needs": strings,
@@ -229,7 +231,7 @@ result = {
   "properties": {
     "schemaVersion": {"const": 1},
     "runId": {"type": "string", "minLength": 1},
-    "status": {"enum": ["succeeded", "failed", "interrupted", "error"]},
+    "status": {"enum": ["succeeded", "failed", "interrupted", "error", "waiting"]},
     "exitCode": {"type": "integer", "minimum": 0, "maximum": 255},
     "pattern": {
       "type": "object",
@@ -258,7 +260,9 @@ result = {
     "error": {"$ref": "#/$defs/runError"},
     "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
     "agents": {"type": "array", "items": {"$ref": "#/$defs/agent"}},
-    "usage": {"$ref": "#/$defs/usage", "description": "the sum over every step's attempts"}
+    "usage": {"$ref": "#/$defs/usage", "description": "the sum over every step's attempts"},
+    "resumedFrom": {"type": "string", "minLength": 1,
+                    "description": "`runner apply --resume RUN_ID`: the run this one resumed (docs/execution.md)"}
   },
   "$defs": {
     "time": {"type": "string", "format": "date-time",
@@ -279,7 +283,7 @@ result = {
       "oneOf": [
         {"type": "null"},
         {"type": "object", "additionalProperties": False, "required": ["kind", "message"],
-         "properties": {"kind": {"enum": [*KINDS, "interrupted"]}, "message": {"type": "string"}}}
+         "properties": {"kind": {"enum": [*KINDS, "interrupted", "waiting"]}, "message": {"type": "string"}}}
       ]
     },
     "errorKind": {"enum": [None, *KINDS]},
@@ -304,7 +308,7 @@ result = {
                    "aggregation", "attempts", "error"],
       "properties": {
         "id": {"type": "string", "minLength": 1},
-        "status": {"enum": ["succeeded", "failed", "skipped", "cancelled", "pending"]},
+        "status": {"enum": ["succeeded", "failed", "skipped", "cancelled", "pending", "waiting"]},
         "startedAt": {"$ref": "#/$defs/timeOrNull"},
         "finishedAt": {"$ref": "#/$defs/timeOrNull"},
         "durationMs": {"$ref": "#/$defs/duration"},
@@ -315,6 +319,13 @@ result = {
         "attempts": {"type": "array", "items": {"$ref": "#/$defs/attempt"}},
         "usage": {"$ref": "#/$defs/usage", "description": "the sum over the step's attempts"},
         "error": {"$ref": "#/$defs/error"},
+        # resume and `cache: true` (docs/execution.md "Resume")
+        "fingerprint": {"type": "string", "description": "what the step's answer depends on, hashed"},
+        "reusedFrom": {"type": "string", "minLength": 1,
+                       "description": "the run whose success of the same fingerprint this step reused "
+                                      "(its attempts are that run's; it cost nothing in this run)"},
+        "waiting": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}},
+                    "description": "status waiting: the approval gate's message"},
         # steps with a workspace (docs/workspaces.md)
         "changes": {"type": "array", "items": {"$ref": "#/$defs/change"},
                     "description": "steps with a workspace: the last captured change of each agent"},

@@ -22,12 +22,13 @@ def _raise_sigterm(signum: int, frame: Any) -> None:
     raise Interrupted("SIGTERM")
 
 
-def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input_files: Sequence[Path],
+def apply(pattern_path: str | None, pool_path: str | None, inputs: Sequence[str], input_files: Sequence[Path],
           output: Path | None, state_dir: Path, concurrency: int | None, out: TextIO, err: TextIO,
           progress: bool = True, junit: Path | None = None, log_format: str | None = None,
           log_level: str = "warning", drain_timeout: float = 10.0, verbose: bool = False,
           html: Path | None = None, keep_workspaces: bool = False, force: bool = False,
-          record: Path | None = None, replay: Path | None = None, replay_missing: str = "error") -> int:
+          record: Path | None = None, replay: Path | None = None, replay_missing: str = "error",
+          resume: str | None = None, detach_on_approval: bool = False) -> int:
 
     from runner import api
     from runner.observe import trace
@@ -35,9 +36,18 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
     from runner.observe.progress import make_progress
     from runner.observe.redact import from_pool
 
+    earlier = None
+    if resume is not None:
+        from runner.resume.source import load_earlier
+
+        earlier = load_earlier(state_dir, resume)
+        pattern_path = pattern_path or earlier.run.get("patternSource")
+        pool_path = pool_path or earlier.run.get("poolSource")
+    if not pattern_path:
+        raise UsageError("runner apply needs a PATTERN (or --resume RUN_ID, which runs that run's pattern again)")
     pattern = load_pattern_arg(pattern_path)
     pool = load_pool_arg(pool_path)
-    values = load_inputs(pattern, inputs, input_files)
+    values = _inputs(pattern, inputs, input_files, earlier)
     redactor = from_pool(pool, os.environ)
     cassette, recorder = _cassettes(record, replay, replay_missing, redactor)
     trace.configure()
@@ -45,7 +55,8 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
     setup_logging(log_format, log_level, redactor, err)
     ctx = RunContext(pattern_name=pattern.name, state_dir=state_dir, drain_timeout=drain_timeout,
                      keep_workspaces=keep_workspaces, force=force, replay=cassette,
-                     replay_missing=replay_missing, recorder=recorder)
+                     replay_missing=replay_missing, recorder=recorder, resume=earlier,
+                     detach_on_approval=detach_on_approval)
     reporter = make_progress(err, redactor=redactor, verbose=verbose) if progress else None
     unsubscribe = ctx.bus.subscribe(reporter.on_agent_event) if reporter is not None else None
     hook = _progress_hook(reporter, ctx) if reporter is not None else None
@@ -67,8 +78,22 @@ def apply(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input
     _write_reports(ctx, output, junit, redactor, outcome.result, html=html)
     out.write(redactor.redact(summary_text(outcome.result)))
     if outcome.result.get("error"):
-        click.echo(redactor.redact(f"error: {outcome.result['error']['message']}"), file=err)
+        label = "waiting" if outcome.status == "waiting" else "error"
+        click.echo(redactor.redact(f"{label}: {outcome.result['error']['message']}"), file=err)
     return outcome.exit_code
+
+
+def _inputs(pattern: Any, pairs: Sequence[str], files: Sequence[Path], earlier: Any) -> dict[str, Any]:
+    """The run's inputs; ``--resume``: the earlier run's, with ``--input``/``--input-file`` on top."""
+    if earlier is None or not isinstance(earlier.run.get("inputs"), dict):
+        return load_inputs(pattern, pairs, files)
+    import tempfile
+
+    declared = {s.name for s in pattern.inputs}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="runner-resume-inputs-") as f:
+        json.dump({k: v for k, v in earlier.run["inputs"].items() if k in declared and v is not None}, f)
+        f.flush()
+        return load_inputs(pattern, pairs, [Path(f.name), *files])
 
 
 def _cassettes(record: Path | None, replay: Path | None, missing: str, redactor: Any) -> tuple[Any, Any]:
@@ -145,7 +170,7 @@ def _progress_hook(reporter: Any, ctx: RunContext):
 
 
 @click.command("apply")
-@click.argument("pattern")
+@click.argument("pattern", required=False)
 @click.option("--pool", "pool_path", metavar="POOL", help="Pool file (default: the embedded local pool).")
 @click.option("--input", "-i", "inputs", multiple=True, metavar="KEY=VALUE", help="An input value (repeatable).")
 @click.option("--input-file", "input_files", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
@@ -174,17 +199,26 @@ def _progress_hook(reporter: Any, ctx: RunContext):
 @click.option("--replay-missing", type=click.Choice(["error", "run"]), default="error", show_default=True,
               help="A task not in the cassette fails its step (error) or runs the real agent and is added (run).")
 @frozen_option
-def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
+@click.option("--resume", metavar="RUN_ID",
+              help="Run RUN_ID's pattern again, reusing its steps that succeeded with an unchanged fingerprint "
+                   "(docs/execution.md). PATTERN, --pool and inputs default to that run's.")
+@click.option("--detach-on-approval", is_flag=True,
+              help="Exit (code 75) when a step waits for approval; `runner apply --resume RUN_ID` continues.")
+def command(pattern: str | None, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
             output: Path | None, state_dir: Path, concurrency: int | None, junit: Path | None,
             log_format: str | None, log_level: str, quiet: bool, verbose: bool, html: Path | None,
             drain_timeout: float, keep_workspaces: bool, force: bool, record: Path | None,
-            replay: Path | None, replay_missing: str, frozen: bool) -> int:
+            replay: Path | None, replay_missing: str, frozen: bool, resume: str | None,
+            detach_on_approval: bool) -> int:
     """Run PATTERN (a file, or a source: builtin:NAME, pkg:DIST/NAME, git+URL//FILE@REF) with a pool.
 
     With runner.lock next to PATTERN, every source it reaches must match its pins."""
+    import contextlib
+
     from runner.sources.pins import pinned
 
-    with pinned(pattern, frozen):
+    # --resume without PATTERN runs the earlier run's pattern file as it was resolved then
+    with pinned(pattern, frozen) if pattern is not None else contextlib.nullcontext():
         return apply(pattern, pool_path, inputs, input_files, output, state_dir, concurrency,
                      sys.stdout, sys.stderr, not quiet, junit, log_format, log_level, drain_timeout, verbose, html,
-                     keep_workspaces, force, record, replay, replay_missing)
+                     keep_workspaces, force, record, replay, replay_missing, resume, detach_on_approval)

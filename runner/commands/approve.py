@@ -21,8 +21,10 @@ def approve(run_id: str, step_id: str, deny: bool, comment: str, state_dir: Path
     steps = [s.get("id") for s in (run.run.get("plan") or {}).get("steps", [])]
     if step_id not in steps:
         raise UsageError(f"run {run.run_id} has no step {step_id!r} (its steps: {', '.join(map(str, steps))})")
-    if run.status != "running":
+    if run.status not in ("running", "waiting"):  # waiting: it exited there (--detach-on-approval)
         raise UsageError(f"run {run.run_id} is {run.status}, not waiting for a decision")
+    if run.status == "waiting" and _step_status(run.result, step_id) != "waiting":
+        raise UsageError(f"step {step_id} of run {run.run_id} is not waiting for a decision")
     if decision_path(run.dir, step_id).exists():
         raise UsageError(f"step {step_id} of run {run.run_id} is already decided")
     user = getpass.getuser()
@@ -31,7 +33,13 @@ def approve(run_id: str, step_id: str, deny: bool, comment: str, state_dir: Path
         raise UsageError(f"{user} may not decide step {step_id}: its approvers are {', '.join(approvers)}")
     write_decision(run.dir, step_id, not deny, comment, user)
     click.echo(f"step {step_id} of run {run.run_id}: {'denied' if deny else 'approved'} by {user}", file=out)
+    if run.status == "waiting":
+        click.echo(f"the run exited while it waited: continue it with `runner apply --resume {run.run_id}`", file=out)
     return 0
+
+
+def _step_status(result: dict | None, step_id: str) -> str | None:
+    return next((s.get("status") for s in (result or {}).get("steps") or [] if s.get("id") == step_id), None)
 
 
 def _approvers(source: str | None, step_id: str) -> tuple[str, ...]:

@@ -60,12 +60,27 @@ def _steps_from_events(record: RunRecord) -> list[dict[str, Any]]:
         if not step_id:
             continue
         step = steps.setdefault(step_id, {"id": step_id, "status": "pending"})
-        if event.get("event") == "step_started":
+        name = event.get("event")
+        if name == "step_started" or name == "step_approved":
             step["status"] = "running"
-        elif event.get("event") == "step_finished":
+            step.pop("waiting", None)
+        elif name == "step_waiting":
+            step.update(status="waiting", waiting={"message": event.get("message") or ""})
+        elif name == "step_skipped":
+            step["status"] = "skipped"
+        elif name == "step_finished":
             step.update(status=event.get("status", "finished"), durationMs=event.get("durationMs"),
                         confidence=event.get("confidence"), output=event.get("output"))
+            if event.get("reusedFrom"):
+                step["reusedFrom"] = event["reusedFrom"]
     return list(steps.values())
+
+
+def _status(step: dict[str, Any]) -> str:
+    """A step's status as people read it: a reused step says from which run."""
+    if step.get("reusedFrom"):
+        return f"reused (from {step['reusedFrom']})"
+    return str(step.get("status"))
 
 
 def show_command(state_dir: Path, run_id: str, as_json: bool, out: IO[str]) -> int:
@@ -82,6 +97,8 @@ def show_command(state_dir: Path, run_id: str, as_json: bool, out: IO[str]) -> i
     lines = [f"run       {record.run_id}", f"pattern   {record.pattern or '-'}", f"pool      {record.pool or '-'}",
              f"status    {record.status}" + (f" (exit code {result['exitCode']})" if "exitCode" in result else ""),
              f"started   {record.started_at or '-'}"]
+    if record.run.get("resumedFrom"):
+        lines.append(f"resumed   from run {record.run['resumedFrom']}")
     if result:
         lines += [f"finished  {result.get('finishedAt') or '-'}", f"duration  {_duration(result.get('durationMs'))}"]
         if result.get("usage"):
@@ -92,12 +109,18 @@ def show_command(state_dir: Path, run_id: str, as_json: bool, out: IO[str]) -> i
         rows = [["STEP", "STATUS", "CONFIDENCE", "TIME", "AGENTS", "VOTES", "USAGE", "OUTPUT"]]
         for s in steps:
             conf = s.get("confidence")
-            rows.append([str(s.get("id")), str(s.get("status")), "-" if conf is None else f"{conf:.2f}",
+            rows.append([str(s.get("id")), _status(s), "-" if conf is None else f"{conf:.2f}",
                          _duration(s.get("durationMs")), str(len(s.get("agents") or [])) if "agents" in s else "-",
                          _votes(s.get("aggregation")), usage_text(s.get("usage") or {}) or "-",
                          redact(_short(s.get("output"))).replace("  ", " ")])
         out.write("\n")
         _table(rows, out)
+    for s in steps or []:
+        if s.get("status") == "waiting":
+            message = (s.get("waiting") or {}).get("message") or ""
+            out.write(redact(f"\nwaiting ({s.get('id')}): {message}\n  decide with: runner approve "
+                             f"{record.run_id} {s.get('id')} [--deny]") +
+                      (f"\n  then continue: runner apply --resume {record.run_id}" if record.finished else "") + "\n")
     agents = result.get("agents") or []
     if agents:
         out.write("\n")

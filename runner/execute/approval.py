@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runner.errors import FailureKind, StepFailed
+from runner.errors import Detached, FailureKind, StepFailed
 from runner.spec.models import Step
 
 POLL = 0.2  # s between looks for the decision file
@@ -38,21 +38,42 @@ def write_decision(run_dir: Path, step_id: str, approve: bool, comment: str, by:
     return path
 
 
+def carry_decisions(earlier_dir: Path, waiting: list[str], run_dir: Path) -> list[str]:
+    """``--resume`` of a run that waited (``--detach-on-approval``): the decisions made for its
+    waiting steps hold for the resumed run (copied into its journal folder). A step that was
+    decided and ran in the earlier run is asked again when it runs again. Returns the steps."""
+    carried = []
+    for step_id in waiting:
+        src = decision_path(earlier_dir, step_id)
+        if src.exists():
+            dst = decision_path(run_dir, step_id)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(src.read_bytes())
+            carried.append(step_id)
+    return carried
+
+
 def await_approval(step: Step, run_id: str, run_dir: Path, environ: Any, journal: Any,
-                   stopping: threading.Event) -> None:
+                   stopping: threading.Event, detach: bool = False) -> None:
     """Return when the step is approved; raise ``StepFailed(DENIED)`` when denied or timed out,
-    ``StepFailed(CANCELLED)`` when the run stops meanwhile."""
+    ``StepFailed(CANCELLED)`` when the run stops meanwhile, ``Detached`` when ``detach`` and no
+    decision is there yet (the run exits; ``--resume`` comes back here)."""
     gate = step.approval
     assert gate is not None
     ahead = {s.strip() for s in (environ.get("RUNNER_APPROVE") or "").split(",") if s.strip()}
     if step.id in ahead or "*" in ahead:
         journal.event("step_approved", step=step.id, by="RUNNER_APPROVE", comment="")
         return
+    path = decision_path(run_dir, step.id)
+    if path.exists():  # decided already (for the run this one resumes: carried over)
+        _decided(step, path, journal)
+        return
     message = gate.message or f"approve step {step.id}?"
     journal.event("step_waiting", step=step.id, message=message, timeout=gate.timeout,
-                  approvers=list(gate.approvers))
+                  approvers=list(gate.approvers), detached=detach)
     hint = f"runner approve {run_id} {step.id} [--deny] [--comment TEXT]"
-    print(f"waiting for approval of step {step.id} (run {run_id}): {message}\n  decide with: {hint}",
+    then = f", then: runner apply --resume {run_id}" if detach else ""
+    print(f"waiting for approval of step {step.id} (run {run_id}): {message}\n  decide with: {hint}{then}",
           file=sys.stderr, flush=True)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
@@ -61,7 +82,8 @@ def await_approval(step: Step, run_id: str, run_dir: Path, environ: Any, journal
                 f.write(f"- ⏸ step `{step.id}` of run `{run_id}` waits for approval: {message} (`{hint}`)\n")
         except OSError:
             pass
-    path = decision_path(run_dir, step.id)
+    if detach:
+        raise Detached(message)
     deadline = time.monotonic() + gate.timeout
     while not path.exists():
         if time.monotonic() >= deadline:
@@ -69,6 +91,11 @@ def await_approval(step: Step, run_id: str, run_dir: Path, environ: Any, journal
             raise StepFailed(FailureKind.DENIED, f"step `{step.id}`: no approval within {gate.timeout:g}s")
         if stopping.wait(POLL):
             raise StepFailed(FailureKind.CANCELLED, f"step `{step.id}`: the run stopped while it waited for approval")
+    _decided(step, path, journal)
+
+
+def _decided(step: Step, path: Path, journal: Any) -> None:
+    """Journal the decision in ``path``; raise ``StepFailed(DENIED)`` when it is a denial."""
     try:
         decision = json.loads(path.read_text())
     except (OSError, ValueError):

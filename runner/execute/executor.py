@@ -28,6 +28,8 @@ from runner.errors import (
     EXIT_INFRA,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_WAITING,
+    Detached,
     FailureKind,
     Interrupted,
     RunnerError,
@@ -73,6 +75,10 @@ class Executor:
         self._unsubscribe = ctx.bus.subscribe(self._agent_event)
         self.workspaces = _workspaces(plan, ctx)
         self.spending = Spending(plan.pattern)
+        from runner.resume.fingerprint import StepPrints
+
+        self.prints = StepPrints(plan.pattern, plan.inputs)
+        self.reuser = _reuser(plan, ctx)
         self.breach: Breach | None = None  # the budget that stopped the run
         self._done: queue.SimpleQueue[tuple[str, BaseException | None]] = queue.SimpleQueue()
 
@@ -169,8 +175,11 @@ class Executor:
             task_pool.shutdown(wait=False, cancel_futures=True)
             node_pool.shutdown(wait=False, cancel_futures=True)
             self._unsubscribe()
+            detached = any(r.waiting is not None for r in self.records.values())
             for rec in self.records.values():
-                if rec.status in ("pending", "running", "waiting"):
+                if rec.status in ("running", "waiting") and rec.waiting is None:
+                    rec.status = "cancelled"
+                elif rec.status == "pending" and not detached:  # detached: they run on --resume
                     rec.status = "cancelled"
                 self._end_open_attempts(rec)
         if self.interrupted is not None:
@@ -244,7 +253,8 @@ class Executor:
         node = self.plan.node(node_id)
         if node.kind == "cleanup" or node.step is None:
             return True
-        return self.records[node.step].status not in ("failed", "skipped", "cancelled")
+        rec = self.records[node.step]
+        return rec.status not in ("failed", "skipped", "cancelled") and rec.reused_from is None
 
     def _release(self, node_id: str, waiting: dict[str, int], ready: list[str], rank: dict[str, int]) -> None:
         for succ in self.plan.graph.successors(node_id):
@@ -273,12 +283,14 @@ class Executor:
                     skip = self._reaction(step)
                 if skip is None and not steps.wanted(step):  # before its agents start
                     skip = f"when: {step.when}"
+                if skip is None and self._reused(step, rec, steps):
+                    return None
                 if skip is None and step.approval is not None:  # a human decides before agents start
                     from runner.execute.approval import await_approval
 
                     rec.status = "waiting"
                     await_approval(step, self.ctx.run_id, self.ctx.run_dir, self.ctx.environ, self.journal,
-                                   self.stopping)
+                                   self.stopping, detach=self.ctx.detach_on_approval)
                     rec.status = "running"
                 if skip is not None:  # the step's later nodes are passed over
                     rec.status, rec.finished = "skipped", time.time()
@@ -291,12 +303,48 @@ class Executor:
             elif node.kind == "aggregate":
                 self._budget_failure(step.id)
                 steps.aggregate(step)
+                rec.fingerprint = self._fingerprint(step, steps, [v for _, v in sorted(
+                    steps.task_shas.get(step.id, {}).items())])
                 rec.status, rec.finished = "succeeded", time.time()
+                extra = {"change": rec.change, "landed": rec.landed} if rec.change is not None else {}
                 self._emit("step_finished", step=step.id, status="succeeded", output=rec.output,
-                           confidence=rec.confidence, aggregation=rec.aggregation)
+                           confidence=rec.confidence, aggregation=rec.aggregation, fingerprint=rec.fingerprint,
+                           **extra)
             return None
         except BaseException as exc:  # noqa: BLE001 - recorded on the step, decided by _finish
             return exc
+
+    def _fingerprint(self, step: Step, steps: StepRunner, task_shas: list[str]) -> str:
+        """The step's fingerprint (``runner.resume.fingerprint``) as this run sees it now."""
+        from runner.resume.fingerprint import workspace_base
+
+        needs = []
+        for pred in self.plan.graph.predecessors(f"select:{step.id}"):
+            dep = self.plan.node(pred).step
+            if dep and dep != step.id:
+                r = self.records[dep]
+                needs.append((dep, r.fingerprint, r.status, r.output))
+        base = workspace_base(step, self.workspaces, steps.renderer(step)) if step.workspace else None
+        return self.prints.of(step, self.plan.selections[step.id].agents, base, needs, task_shas)
+
+    def _reused(self, step: Step, rec: StepRecord, steps: StepRunner) -> bool:
+        """``--resume`` / ``cache: true``: the step takes an earlier success of the same
+        fingerprint instead of running (its later nodes are passed over)."""
+        if self.reuser is None or not self.reuser.wants(step):
+            return False
+        from runner.resume.reuse import first_task_shas, restore
+
+        fingerprint = self._fingerprint(step, steps, first_task_shas(steps, step, steps.items(step)))
+        done = self.reuser.find(step, fingerprint)
+        if done is None:
+            return False
+        restore(rec, done, fingerprint)
+        self._emit("step_reused", step=step.id, **{"from": done.origin}, fingerprint=fingerprint,
+                   record=rec.to_dict())
+        extra = {"change": rec.change, "landed": rec.landed} if rec.change is not None else {}
+        self._emit("step_finished", step=step.id, status="succeeded", output=rec.output, confidence=rec.confidence,
+                   aggregation=rec.aggregation, fingerprint=fingerprint, reusedFrom=done.origin, **extra)
+        return True
 
     def _reaction(self, step: Step) -> str | None:
         """Apply ``runs`` to the outcome of the steps ``step`` needs: raises (cancelled) when it
@@ -315,6 +363,11 @@ class Executor:
             if isinstance(error, KeyboardInterrupt | Interrupted):
                 raise error
             node = self.plan.node(node_id)
+            if isinstance(error, Detached) and node.step is not None:
+                # --detach-on-approval: the step waits; what does not need it goes on, then the run exits
+                rec = self.records[node.step]
+                rec.status, rec.waiting = "waiting", str(error)
+                return
             rec = self.records.get(node.step or "")
             kind, message = _classify(error)
             if rec is not None and self.breach is not None and self.breach.step == rec.id:
@@ -358,6 +411,11 @@ class Executor:
         failed = [r for r in self.records.values() if r.status == "failed"]
         if self.error and self.error[0] in (FailureKind.TIMEOUT, FailureKind.BUDGET):
             return "failed", EXIT_FAILED, {"kind": self.error[0].value, "message": self.error[1]}
+        waiting = [r for r in self.records.values() if r.status == "waiting"]
+        if not failed and waiting:
+            hint = f"runner approve {self.ctx.run_id} {waiting[0].id}, then runner apply --resume {self.ctx.run_id}"
+            return "waiting", EXIT_WAITING, {"kind": "waiting", "message": f"step `{waiting[0].id}` waits for "
+                                             f"approval ({waiting[0].waiting}): {hint}"}
         if not failed:
             return "succeeded", EXIT_OK, None
         kinds = {r.error_kind or FailureKind.TASK for r in failed}
@@ -372,6 +430,15 @@ class Executor:
 
 _LOGGED = frozenset({"step", "agent", "attempt", "status", "errorKind", "error", "confidence", "name",
                      "state", "detail", "reason", "problem", "agents"})
+
+
+def _reuser(plan: Plan, ctx: RunContext) -> Any:
+    """What finds earlier successes: with ``--resume``, or when a step has ``cache: true``."""
+    if ctx.resume is None and not any(s.cache for s in plan.pattern.steps):
+        return None
+    from runner.resume.reuse import Reuser
+
+    return Reuser(ctx.resume, ctx.state_dir, ctx.run_id)
 
 
 def _workspaces(plan: Plan, ctx: RunContext) -> Any:

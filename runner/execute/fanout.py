@@ -58,7 +58,7 @@ class FanOut(Attempts):
                 yield pos, functools.partial(self._chain, step, sel, agents, index, item, site)
                 continue
             task = _task_for(step.task, self.context(item=item, index=index, previous=[]), site, self.stopping)
-            task(_FIRST)  # a template error stops the step here, before its agents start
+            self.first_task(step, pos, task(_FIRST))  # a template error stops the step here, before its agents start
             for slot, info in enumerate(agents):
                 yield pos, functools.partial(self._guarded, step, sel, info, slot, index, item, task)
 
@@ -170,7 +170,9 @@ class FanOut(Attempts):
             previous = [{"agent": a.agent_id, "result": a.result, "confidence": a.confidence,
                          "reasoning": a.reasoning} for a in answers]
             task = _task_for(step.task, self.context(item=item, index=index, previous=previous), site, self.stopping)
-            task(_FIRST)  # a template error stops the step here, before the agent starts
+            first = task(_FIRST)  # a template error stops the step here, before the agent starts
+            if slot == 0:
+                self.first_task(step, index or 0, first)
             answer = self._guarded(step, sel, info, slot, index, item, task)
             if answer is not None:
                 answers.append(answer)

@@ -31,7 +31,8 @@ def ms(start: float | None, end: float | None) -> int:
 
 def agent_usage(steps: list[StepRecord], agent_id: str) -> dict[str, Any]:
     """What one agent's attempts cost over the run."""
-    return usage_total(a.usage for s in steps for a in list(s.attempts) if a.agent_id == agent_id)
+    return usage_total(a.usage for s in steps if s.reused_from is None for a in list(s.attempts)
+                       if a.agent_id == agent_id)
 
 
 @dataclass(kw_only=True)
@@ -68,7 +69,7 @@ class AttemptRecord:
 @dataclass(kw_only=True)
 class StepRecord:
     id: str
-    status: str = "pending"  # pending | running | succeeded | failed | skipped | cancelled
+    status: str = "pending"  # pending | running | waiting | succeeded | failed | skipped | cancelled
     started: float | None = None
     finished: float | None = None
     output: Any = None
@@ -81,6 +82,9 @@ class StepRecord:
     answers: list[Any] = field(default_factory=list)  # per item: list of aggregate.Answer
     change: dict[str, Any] | None = None  # the chosen change (steps with a workspace)
     landed: dict[str, Any] | None = None  # where it landed (``land``)
+    fingerprint: str | None = None  # what its answer depends on, hashed (runner.resume.fingerprint)
+    reused_from: str | None = None  # the run whose success it reused (``--resume``, ``cache: true``)
+    waiting: str | None = None  # the approval gate's message while the run is detached there
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_attempt(self, record: AttemptRecord) -> None:
@@ -112,7 +116,10 @@ class StepRecord:
         return list(last.values())
 
     def usage(self) -> dict[str, Any]:
-        """The sum of its attempts' usage (failed and cancelled ones cost too)."""
+        """The sum of its attempts' usage (failed and cancelled ones cost too); nothing when it
+        was reused (that cost was spent by an earlier run)."""
+        if self.reused_from is not None:
+            return {}
         with self.lock:
             return usage_total(a.usage for a in self.attempts)
 
@@ -127,4 +134,7 @@ class StepRecord:
             if self.error else None,
             **({"changes": self.changes(), "change": self.change, "landed": self.landed}
                if any(a.change is not None for a in self.attempts) else {}),
+            **({"fingerprint": self.fingerprint} if self.fingerprint else {}),
+            **({"reusedFrom": self.reused_from} if self.reused_from else {}),
+            **({"waiting": {"message": self.waiting}} if self.waiting is not None and self.status == "waiting" else {}),
         }

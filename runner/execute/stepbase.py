@@ -71,6 +71,8 @@ class StepBase:
         self._slots: dict[tuple[str, int | None], dict[int, str]] = {}
         self._early: dict[str, set[int]] = {}  # step id -> the items decided before all agents answered
         self._escalated: dict[str, dict[int, int]] = {}  # step id -> item -> agents asked beyond agents.min
+        # step id -> item position -> sha256 of its first task as rendered (the step's fingerprint)
+        self.task_shas: dict[str, dict[int, str]] = {}
 
     def stop(self, step: Step) -> threading.Event:
         """The event that ends ``step``'s retries: a step reacting to failures outlives fail-fast."""
@@ -79,6 +81,20 @@ class StepBase:
     # ------------------------------------------------------------ context
     def context(self, **extra: Any) -> dict[str, Any]:
         return {"inputs": self.plan.inputs, "steps": StepsView(self.records), **extra}
+
+    def items(self, step: Step) -> list[Any] | None:
+        """A forEach step's items as ``wanted`` read them (None: not a forEach step)."""
+        return self._items.get(step.id) if step.for_each else None
+
+    def first_task(self, step: Step, pos: int, task: str) -> None:
+        """Item ``pos``'s first task as rendered: part of the step's fingerprint (runner.resume)."""
+        from runner.resume.fingerprint import sha
+
+        self.task_shas.setdefault(step.id, {})[pos] = sha(task)
+
+    def renderer(self, step: Step, **extra: Any) -> Callable[[str, str], str]:
+        """Renders a template of ``step`` (``render(src, key)``; errors point at ``key``)."""
+        return self._renderer(step, **extra)
 
     def _renderer(self, step: Step, **extra: Any) -> Callable[[str, str], str]:
         from runner.spec.templates import render, step_site

@@ -64,6 +64,10 @@ class ProgressReporter:
             if name == "step_started":
                 n = len(step.agents)
                 return [f"step {step.id}: running ({n} agent{'s' if n != 1 else ''})"]
+            if name == "step_waiting":
+                return [f"step {step.id}: waiting for approval: {step.waiting}"]
+            if name == "step_finished" and step.reused_from:
+                return [f"step {step.id}: reused (from run {step.reused_from})"]
             if name in ("step_finished", "step_skipped"):
                 detail = _secs(_elapsed(step, time.time()) if name == "step_finished" else None)
                 if step.confidence is not None:
@@ -133,7 +137,7 @@ class LineProgress(ProgressReporter):
 
 
 #: events whose lines the live view prints above its table (the table shows the rest)
-_ABOVE = frozenset({"attempt_finished", "step_retried", "drain_started", "agent_event", "agent_state",
+_ABOVE = frozenset({"attempt_finished", "step_retried", "drain_started", "agent_event", "agent_state", "step_waiting",
                     "attempt_started"})
 
 
@@ -172,7 +176,11 @@ class LiveProgress(ProgressReporter):
                 elapsed = _elapsed(s, now)
                 cost = s.cost_usd
                 agents = f"{s.busy} busy · {s.done} done" if s.attempts else str(len(s.agents) or "")
-                table.add_row(Text(self.redactor.redact(s.id)), Text(s.status, style=_STYLE.get(s.status, "")), agents,
+                state = "reused" if s.reused_from else s.status
+                if s.status == "waiting" and s.waiting:
+                    state = f"waiting: {s.waiting}"
+                table.add_row(Text(self.redactor.redact(s.id)),
+                              Text(self.redactor.redact(state), style=_STYLE.get(s.status, "")), agents,
                               str(s.attempt or ""), "" if elapsed is None else f"{elapsed:.1f}s",
                               "" if cost is None else f"${cost:.4f}")
         if hidden:
@@ -196,7 +204,7 @@ def _fit(steps: list[Step], rows: int) -> tuple[list[Step], list[Step]]:
     first, then the latest to finish, then the next pending ones (a terminal holds ~40 lines)."""
     if len(steps) <= rows:
         return steps, []
-    rank = {"running": 0, "failed": 1}
+    rank = {"waiting": 0, "running": 0, "failed": 1}
 
     def key(item: tuple[int, Step]) -> tuple[int, float]:
         i, s = item
@@ -210,7 +218,7 @@ def _fit(steps: list[Step], rows: int) -> tuple[list[Step], list[Step]]:
     return [s for i, s in enumerate(steps) if i in chosen], [s for i, s in enumerate(steps) if i not in chosen]
 
 
-_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "cancelled": "magenta", "skipped": "dim",
+_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "waiting": "bold yellow", "cancelled": "magenta", "skipped": "dim",
           "pending": "dim"}
 
 

@@ -99,7 +99,7 @@ class Step:
     needs: list[str] = field(default_factory=list)
     group: str | None = None  # the nested pattern the step came from
     strategy: str | None = None
-    status: str = "pending"  # pending | running | succeeded | failed | skipped | cancelled
+    status: str = "pending"  # pending | running | waiting | succeeded | failed | skipped | cancelled
     agents: list[str] = field(default_factory=list)
     started: float | None = None
     finished: float | None = None
@@ -109,6 +109,8 @@ class Step:
     error_kind: str | None = None
     error: str | None = None
     retries: list[str] = field(default_factory=list)  # why validation sent the step back
+    waiting: str | None = None  # status waiting: the approval gate's message
+    reused_from: str | None = None  # the run whose success this step reused (--resume, cache: true)
     attempts: list[Attempt] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -240,8 +242,16 @@ class RunModel:
             step.error_kind = e.get("errorKind")
             step.error = e.get("error") or (e.get("reason") if name == "step_skipped" else None)
             step.extra.update({k: e[k] for k in EXTRA_KEYS if k in e})
+            if isinstance(e.get("reusedFrom"), str):
+                step.reused_from = e["reusedFrom"]
         elif name == "step_retried":
             step.retries.append(str(e.get("reason") or ""))
+        elif name == "step_waiting":
+            step.status, step.waiting = "waiting", str(e.get("message") or "")
+        elif name in ("step_approved", "step_denied") and step.status == "waiting":
+            step.status, step.waiting = "running", None
+        elif name == "step_reused":
+            step.reused_from = str(e.get("from") or "") or None
         elif name == "attempt_started":
             agent_id = str(e.get("agent"))
             self.agent(agent_id)
@@ -287,6 +297,10 @@ class RunModel:
                 step = self.step(s["id"])
                 if step.status not in FINAL:  # cancelled without an event (the run stopped first)
                     step.status = str(s.get("status") or step.status)
+                if isinstance(s.get("waiting"), dict) and step.status == "waiting":
+                    step.waiting = str(s["waiting"].get("message") or "")
+                if isinstance(s.get("reusedFrom"), str):
+                    step.reused_from = s["reusedFrom"]
                 if isinstance(s.get("error"), dict) and not step.error:
                     step.error_kind, step.error = s["error"].get("kind"), s["error"].get("message")
                 step.extra.update({k: s[k] for k in EXTRA_KEYS if s.get(k) is not None and k not in step.extra})

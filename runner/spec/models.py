@@ -152,6 +152,7 @@ class Step:
     land: Land | None = None
     budget: Budget = field(default_factory=Budget)
     approval: Approval | None = None
+    cache: bool = False  # reuse a past run's success of the same fingerprint (runner.resume)
     line: int = 0  # where the step starts in its file (for messages)
 
 

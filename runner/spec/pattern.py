@@ -128,6 +128,7 @@ def _step(s: dict[str, Any], line: int) -> Step:
         verify=_verify(s.get("verify")),
         land=_land(s.get("land")),
         approval=_approval(s.get("approval")),
+        cache=bool(s.get("cache", False)),
         line=line,
     )
 

@@ -95,3 +95,36 @@ def test_runner_approve_pre_approves_in_ci_and_bad_decisions_are_usage_errors(tm
     assert bad.returncode == 2
     assert_no_traceback(bad)
     assert "has no step 'nosuch' (its steps: build, deploy)" in bad.stderr
+
+
+def test_detach_on_approval_exits_75_and_resume_continues_after_the_decision(tmp_path: Path) -> None:
+    (tmp_path / "gated.yaml").write_text(PATTERN % "60s")
+    first = run(["apply", "gated.yaml", "-q", "-o", "r.json", "--detach-on-approval"], tmp_path)
+    assert first.returncode == 75, first.stderr
+    assert_no_traceback(first)
+    result = _result(tmp_path)
+    run_id = result["runId"]
+    assert result["status"] == "waiting" and result["error"]["kind"] == "waiting"
+    assert [(s["id"], s["status"]) for s in result["steps"]] == [("build", "succeeded"), ("deploy", "waiting")]
+    assert result["steps"][1]["waiting"] == {"message": "Deploy to production?"}
+    assert f"runner apply --resume {run_id}" in first.stderr
+    shown = run(["runs", "show", run_id], tmp_path)
+    assert "deploy  waiting" in shown.stdout and "waiting (deploy): Deploy to production?" in shown.stdout
+    report = run(["report", run_id, "--out", "r.html"], tmp_path)
+    assert report.returncode == 0, report.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert 'class="pill waiting"' in page and "Deploy to production?" in page
+    too_early = run(["apply", "--resume", run_id, "-q", "--detach-on-approval"], tmp_path)
+    assert too_early.returncode == 75  # no decision yet: it waits (and exits) again
+
+    decided = run(["approve", run_id, "deploy", "--comment", "go"], tmp_path)
+    assert decided.returncode == 0, decided.stderr
+    assert f"runner apply --resume {run_id}" in decided.stdout
+    resumed = run(["apply", "--resume", run_id, "-q", "-o", "r2.json"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    after = json.loads((tmp_path / "r2.json").read_text())
+    assert after["outputs"]["deployed"] == "deployed"
+    assert [(s["id"], s.get("reusedFrom")) for s in after["steps"]] == [("build", run_id), ("deploy", None)]
+    journal = events(tmp_path / ".runner" / "runs" / after["runId"])
+    assert [e["by"] for e in journal if e["event"] == "step_approved"] != []
+    assert not any(e["event"] == "step_waiting" for e in journal)  # decided already: it did not wait

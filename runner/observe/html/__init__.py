@@ -68,6 +68,13 @@ def _banner(model: RunModel, now: float) -> str:
     if model.status in ("unfinished", "killed"):
         return ('<p class="banner unfinished" id="banner">The journal ends without a result: the run\'s process '
                 "stopped before it finished. This report shows what the journal holds.</p>")
+    waiting = [s for s in model.steps.values() if s.status == "waiting"]
+    if model.status == "waiting" and waiting:
+        step = waiting[0]
+        return (f'<p class="banner waiting" id="banner">This run waits for approval of step <b>{html.escape(step.id)}'
+                f"</b>: {html.escape(step.waiting or '')}. Decide with <code>runner approve {html.escape(model.run_id)} "
+                f"{html.escape(step.id)}</code>, then continue it with <code>runner apply --resume "
+                f"{html.escape(model.run_id)}</code>.</p>")
     return ""
 
 

@@ -140,6 +140,11 @@ def render_step(step: Step, anchor: str, r: Redactor, run_dir: Path | None = Non
     body = [f'<p class="meta">needs: {esc(", ".join(step.needs) or "–", r)} · agents: '
             f'{esc(", ".join(step.agents) or "–", r)}{" · strategy " + esc(step.strategy, r) if step.strategy else ""}'
             f" · tokens {step.tokens or '–'} · cost {money(step.cost_usd)}</p>"]
+    if step.reused_from:
+        body.append(f'<p class="note reused">reused from run <code>{esc(step.reused_from, r)}</code> (same '
+                    "fingerprint): no agent ran it in this run; its answers are that run's</p>")
+    if step.status == "waiting":
+        body.append(f'<div class="waiting"><b>waiting for approval</b>: {esc(step.waiting, r)}</div>')
     if step.error:
         body.append(f'<div class="error"><b>{esc(step.error_kind or step.status, r)}</b>: {esc(step.error, r)}</div>')
     if step.task is not None:
@@ -156,9 +161,10 @@ def render_step(step: Step, anchor: str, r: Redactor, run_dir: Path | None = Non
         if a.extra:
             body.append(f'<div class="item attempt-change"><h5>{esc(a.agent, r)} attempt {a.attempt}</h5>'
                         f"{_extras(a.extra, r, run_dir)}</div>")
-    opened = " open" if step.status in ("failed", "running") else ""
+    opened = " open" if step.status in ("failed", "running", "waiting") else ""
+    label = "reused" if step.reused_from else state  # data-state stays the status (succeeded)
     return (f'<section class="step {state}" id="{anchor}" data-step="{esc(step.id, r)}" data-state="{state}">'
-            f'<details{opened}><summary><span class="pill {state}">{state}</span> <b>{esc(step.id, r)}</b>'
+            f'<details{opened}><summary><span class="pill {label}">{label}</span> <b>{esc(step.id, r)}</b>'
             f"{took}{conf}</summary>{''.join(body)}</details></section>")
 
 

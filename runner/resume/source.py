@@ -1,0 +1,178 @@
+"""What an earlier run's journal says about its steps, for ``--resume`` and ``cache: true``.
+
+``load_earlier`` reads the run being resumed strictly: a journal that is still being written
+(its lock is held), truncated (the last line has no newline) or corrupt (a line that is not a
+JSON event, no ``run_started``) is a ``UsageError`` (exit 2) naming the file and line, and
+nothing is written to it. ``fold`` turns events into the record of each step that succeeded
+with a fingerprint (``Done``): its output, aggregation and attempts as ``result.json`` has
+them, rebuilt from the events alone, so a run killed with ``kill -9`` can be resumed. A step
+that was itself reused keeps the run it first ran in as its origin.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.errors import UsageError
+from runner.journal.layout import EVENTS_FILE, RUN_FILE, RUNNING
+
+_CUT = re.compile(r"\n\[runner: cut at [\d,]+ of [\d,]+ characters; the whole text is in (texts/[0-9a-f]+\.txt)\]\Z")
+_ATTEMPT_KEYS = ("result", "confidence", "reasoning", "errorKind", "error", "usage")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Done:
+    """A step that succeeded: its fingerprint, the run it ran in, its record (result.json's shape)."""
+
+    step: str
+    fingerprint: str
+    origin: str
+    record: dict[str, Any]
+
+
+@dataclass(kw_only=True)
+class Earlier:
+    """The run being resumed, as its journal tells it."""
+
+    run_id: str
+    dir: Path
+    run: dict[str, Any]
+    done: dict[str, Done] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)  # step id -> its last status
+
+
+def load_earlier(state_dir: Path, run_id: str) -> Earlier:
+    """The run ``run_id`` (or a unique prefix, or ``latest``) to resume; ``UsageError`` when it
+    cannot be (unknown, still running, truncated or corrupt)."""
+    from runner.journal import find_run, is_running
+
+    record = find_run(state_dir, run_id)
+    if record.status == RUNNING or is_running(record.dir):  # the lock, even once result.json is written
+        raise UsageError(f"run {record.run_id} is still running (its journal's lock is held): "
+                         "resume it once it has ended")
+    try:
+        run = json.loads((record.dir / RUN_FILE).read_bytes())
+    except FileNotFoundError:
+        raise UsageError(f"{record.dir / RUN_FILE}: missing: the journal of run {record.run_id} "
+                         "cannot be resumed") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{record.dir / RUN_FILE}: unreadable ({exc}): the journal of run {record.run_id} "
+                         "is corrupt and cannot be resumed") from None
+    if not isinstance(run, dict):
+        raise UsageError(f"{record.dir / RUN_FILE}: not a JSON object: the journal is corrupt")
+    events = read_strict(record.dir / EVENTS_FILE)
+    earlier = Earlier(run_id=record.run_id, dir=record.dir, run=run)
+    fold(events, earlier)
+    return earlier
+
+
+def read_strict(path: Path) -> list[dict[str, Any]]:
+    """Every event of a journal; a truncated or corrupt one is a ``UsageError`` at its line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
+    if data and not data.endswith(b"\n"):
+        line = data.count(b"\n") + 1
+        raise UsageError(f"{path}:{line}: the journal is truncated (its last line is incomplete): "
+                         "this run cannot be resumed; run the pattern again without --resume")
+    events = []
+    for n, raw in enumerate(data.splitlines(), 1):
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+            raise UsageError(f"{path}:{n}: the journal is corrupt (not a JSON event): "
+                             "this run cannot be resumed; run the pattern again without --resume")
+        events.append(event)
+    if not any(e["event"] == "run_started" for e in events[:1]):
+        raise UsageError(f"{path}:1: the journal is corrupt (it does not start with run_started): "
+                         "this run cannot be resumed")
+    return events
+
+
+def read_lenient(path: Path) -> list[dict[str, Any]]:
+    """The events of a past run for ``cache: true``: a bad line is passed over, not an error."""
+    from runner.journal import read_events
+
+    return list(read_events(path.parent))
+
+
+def fold(events: list[dict[str, Any]], earlier: Earlier) -> None:
+    """Fill ``earlier.done`` and ``earlier.statuses`` from a run's events (in order)."""
+    attempts: dict[str, list[dict[str, Any]]] = {}
+    open_: dict[tuple[Any, ...], dict[str, Any]] = {}
+    agents: dict[str, list[str]] = {}
+    reused: dict[str, tuple[str, dict[str, Any]]] = {}
+    landed: dict[str, Any] = {}
+    for e in events:
+        name, step = e.get("event"), e.get("step")
+        if not isinstance(step, str):
+            continue
+        if name == "step_started":
+            attempts[step], agents[step] = [], [str(a) for a in e.get("agents") or []]
+            reused.pop(step, None)
+            earlier.statuses[step] = "running"
+        elif name == "attempt_started":
+            a = {"attempt": e.get("attempt", 1), "agentId": e.get("agent"), "item": e.get("item"),
+                 "startedAt": e.get("time"), "task": e.get("task")}
+            open_[(step, a["agentId"], a["attempt"], a["item"])] = a
+        elif name == "attempt_finished":
+            key = (step, e.get("agent"), e.get("attempt", 1), e.get("item"))
+            a = open_.pop(key, None) or {"attempt": key[2], "agentId": key[1], "item": key[3], "startedAt": None}
+            a.pop("task", None)
+            a.update(finishedAt=e.get("time"), durationMs=e.get("durationMs") or 0, status=e.get("status"),
+                     **{k: e.get(k) for k in _ATTEMPT_KEYS})
+            a["usage"] = a["usage"] if isinstance(a["usage"], dict) else {}
+            if isinstance(e.get("change"), dict):
+                a["change"] = e["change"]
+            attempts.setdefault(step, []).append(a)
+        elif name == "step_reused" and isinstance(e.get("record"), dict):
+            reused[step] = (str(e.get("from") or earlier.run_id), e["record"])
+        elif name == "change_landed":
+            landed[step] = {k: v for k, v in e.items() if k not in ("time", "event", "step", "agent")}
+        elif name in ("step_finished", "step_skipped", "step_waiting"):
+            status = "skipped" if name == "step_skipped" else "waiting" if name == "step_waiting" \
+                else str(e.get("status"))
+            earlier.statuses[step] = status
+            fp = e.get("fingerprint")
+            if status != "succeeded" or not isinstance(fp, str):
+                earlier.done.pop(step, None)
+                continue
+            if step in reused:
+                origin, record = reused[step]
+            else:
+                origin = earlier.run_id
+                record = {"id": step, "status": "succeeded", "output": e.get("output"),
+                          "confidence": e.get("confidence"), "agents": agents.get(step, []),
+                          "aggregation": e.get("aggregation"), "attempts": attempts.get(step, [])}
+                for k in ("change", "changes"):
+                    if e.get(k) is not None:
+                        record[k] = e[k]
+                if step in landed:
+                    record["landed"] = landed[step]
+            earlier.done[step] = Done(step=step, fingerprint=fp, origin=origin, record=unspill(record, earlier.dir))
+        elif name == "step_approved" or name == "step_denied":
+            earlier.statuses[step] = "running"
+
+
+def unspill(value: Any, run_dir: Path) -> Any:
+    """A string the journal cut (``runner.journal.caps``) whole again, from ``texts/``."""
+    if isinstance(value, str):
+        m = _CUT.search(value)
+        if m is None:
+            return value
+        try:
+            return (run_dir / m.group(1)).read_text(encoding="utf-8")
+        except OSError:
+            return value
+    if isinstance(value, dict):
+        return {k: unspill(v, run_dir) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unspill(v, run_dir) for v in value]
+    return value

@@ -1,0 +1,288 @@
+"""`runner apply --resume RUN_ID` and `cache: true`: steps that succeeded with an unchanged
+fingerprint are reused, the rest runs again; bad journals are refused with exit 2; a real
+`kill -9` of a real `runner apply` (first and resumed) leaves a journal that resumes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from e2e_run import RUNNER, assert_no_traceback, env, events, run, run_dirs, write_yaml
+
+from runner.journal import RunLock
+from runner.observe.report import validate_result
+
+pytestmark = pytest.mark.pty
+
+PATTERN = """kind: pattern
+name: resumable
+version: "1"
+inputs:
+  who: {type: string, default: world}
+steps:
+  - id: a
+    agents: {capabilities: [shell]}
+    task: echo alpha-{{ inputs.who }}
+  - id: b
+    agents: {capabilities: [shell]}
+    task: "echo {{ steps.a.output }}-beta"
+  - id: c
+    needs: [b]
+    agents: {capabilities: [shell]}
+    task: cat flag
+  - id: d
+    agents: {capabilities: [shell]}
+    task: "echo {{ steps.c.output }}-delta"
+  - id: e
+    agents: {capabilities: [shell]}
+    task: echo epsilon
+outputs:
+  d: "{{ steps.d.output }}"
+"""
+
+
+def _result(path: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads(path.read_text())
+
+
+def _steps(result: dict) -> dict[str, tuple[str, str | None]]:  # type: ignore[type-arg]
+    return {s["id"]: (s["status"], s.get("reusedFrom")) for s in result["steps"]}
+
+
+def _ran(run_dir: Path) -> set[str]:
+    """The steps of a run whose agents got a task."""
+    return {e["step"] for e in events(run_dir) if e["event"] == "attempt_started"}
+
+
+def _first_run(tmp_path: Path) -> tuple[str, Path]:
+    (tmp_path / "p.yaml").write_text(PATTERN)
+    first = run(["apply", "p.yaml", "-q", "-o", "r1.json"], tmp_path)
+    assert first.returncode == 1, first.stderr  # c fails: no flag file
+    result = _result(tmp_path / "r1.json")
+    assert _steps(result)["c"][0] == "failed" and _steps(result)["d"][0] == "cancelled"
+    return result["runId"], Path(tmp_path / ".runner" / "runs" / result["runId"])
+
+
+def _tree(path: Path) -> dict[str, str]:
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_resume_reuses_what_succeeded_and_runs_the_failed_step_and_what_follows(tmp_path: Path) -> None:
+    first_id, _ = _first_run(tmp_path)
+    (tmp_path / "flag").write_text("gamma\n")
+    resumed = run(["apply", "--resume", first_id, "-q", "-o", "r2.json"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    result = _result(tmp_path / "r2.json")
+    assert validate_result(result) == []
+    assert result["resumedFrom"] == first_id
+    assert _steps(result) == {"a": ("succeeded", first_id), "b": ("succeeded", first_id), "c": ("succeeded", None),
+                              "d": ("succeeded", None), "e": ("succeeded", first_id)}
+    assert result["outputs"] == {"d": "gamma-delta"}
+    run_dir = tmp_path / ".runner" / "runs" / result["runId"]
+    assert _ran(run_dir) == {"c", "d"}  # no agent got a, b or e
+    reused = [e for e in events(run_dir) if e["event"] == "step_reused"]
+    assert {(e["step"], e["from"]) for e in reused} == {("a", first_id), ("b", first_id), ("e", first_id)}
+    # the reused steps' records are the first run's (templates downstream saw the same)
+    first = {s["id"]: s for s in _result(tmp_path / "r1.json")["steps"]}
+    for s in result["steps"]:
+        if s["reusedFrom"] if "reusedFrom" in s else False:
+            assert s["output"] == first[s["id"]]["output"]
+            assert [a["result"] for a in s["attempts"]] == [a["result"] for a in first[s["id"]]["attempts"]]
+            assert s["fingerprint"] == first[s["id"]]["fingerprint"]
+    shown = run(["runs", "show", result["runId"]], tmp_path)
+    assert f"a     reused (from {first_id})" in shown.stdout
+    assert f"resumed   from run {first_id}" in shown.stdout
+
+
+def test_a_resume_of_a_resume_names_the_run_each_step_first_ran_in(tmp_path: Path) -> None:
+    first_id, _ = _first_run(tmp_path)
+    (tmp_path / "flag").write_text("gamma\n")
+    second = _result(tmp_path / "r2.json") if run(["apply", "--resume", first_id, "-q", "-o", "r2.json"],
+                                                   tmp_path).returncode == 0 else None
+    assert second is not None
+    third = run(["apply", "--resume", second["runId"], "-q", "-o", "r3.json"], tmp_path)
+    assert third.returncode == 0, third.stderr
+    assert _steps(_result(tmp_path / "r3.json")) == {
+        "a": ("succeeded", first_id), "b": ("succeeded", first_id), "c": ("succeeded", second["runId"]),
+        "d": ("succeeded", second["runId"]), "e": ("succeeded", first_id)}
+    assert _ran(tmp_path / ".runner" / "runs" / _result(tmp_path / "r3.json")["runId"]) == set()
+
+
+def test_changed_inputs_or_pattern_file_run_every_step_again(tmp_path: Path) -> None:
+    first_id, _ = _first_run(tmp_path)
+    (tmp_path / "flag").write_text("gamma\n")
+    other = run(["apply", "--resume", first_id, "-q", "-o", "r2.json", "--input", "who=you"], tmp_path)
+    assert other.returncode == 0, other.stderr
+    assert all(r is None for _, r in _steps(_result(tmp_path / "r2.json")).values())
+    assert _result(tmp_path / "r2.json")["steps"][0]["output"] == "alpha-you"
+    (tmp_path / "p.yaml").write_text(PATTERN + "# an edit\n")
+    edited = run(["apply", "--resume", first_id, "-q", "-o", "r3.json"], tmp_path)
+    assert edited.returncode == 0, edited.stderr
+    assert all(r is None for _, r in _steps(_result(tmp_path / "r3.json")).values())
+
+
+def test_a_changed_agent_definition_runs_its_steps_and_everything_downstream_again(tmp_path: Path) -> None:
+    pattern = """kind: pattern
+name: two-agents
+version: "1"
+steps:
+  - id: a
+    agents: {capabilities: [first]}
+    task: one
+  - id: b
+    agents: {capabilities: [second]}
+    task: "{{ steps.a.output }}"
+  - id: c
+    agents: {capabilities: [second]}
+    task: three
+"""
+    (tmp_path / "p.yaml").write_text(pattern)
+
+    def pool(first_prefix: str) -> None:
+        write_yaml(tmp_path / "pool.yaml", {"kind": "pool", "name": "two", "templates": [
+            {"name": "first", "type": "command", "command": ["sh", "-c", f"read t; echo {first_prefix}$t"],
+             "capabilities": ["first"]},
+            {"name": "second", "type": "command", "command": ["sh", "-c", "read t; echo got-$t"],
+             "capabilities": ["second"]}]})
+
+    pool("x-")
+    first = run(["apply", "p.yaml", "--pool", "pool.yaml", "-q", "-o", "r1.json"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    first_id = _result(tmp_path / "r1.json")["runId"]
+    pool("y-")
+    again = run(["apply", "--resume", first_id, "-q", "-o", "r2.json"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    result = _result(tmp_path / "r2.json")
+    assert _steps(result) == {"a": ("succeeded", None), "b": ("succeeded", None), "c": ("succeeded", first_id)}
+    assert [s["output"] for s in result["steps"]] == ["y-one", "got-y-one", "got-three"]
+
+
+def test_a_step_with_cache_true_reuses_the_newest_success_of_any_past_run(tmp_path: Path) -> None:
+    pattern = """kind: pattern
+name: cached
+version: "1"
+steps:
+  - id: slow
+    cache: true
+    agents: {capabilities: [shell]}
+    task: "cat counter"
+  - id: fresh
+    agents: {capabilities: [shell]}
+    task: "cat counter"
+"""
+    (tmp_path / "p.yaml").write_text(pattern)
+    (tmp_path / "counter").write_text("1\n")
+    first = run(["apply", "p.yaml", "-q", "-o", "r1.json"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    first_id = _result(tmp_path / "r1.json")["runId"]
+    (tmp_path / "counter").write_text("2\n")
+    second = run(["apply", "p.yaml", "-q", "-o", "r2.json"], tmp_path)
+    assert second.returncode == 0, second.stderr
+    result = _result(tmp_path / "r2.json")
+    assert _steps(result) == {"slow": ("succeeded", first_id), "fresh": ("succeeded", None)}
+    assert [s["output"] for s in result["steps"]] == ["1", "2"]
+    assert "resumedFrom" not in result
+    assert result["steps"][0]["usage"] == {}  # reused: it cost nothing in this run
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.write_bytes(p.read_bytes()[:-7]), "the journal is truncated (its last line is incomplete)"),
+    (lambda p: p.write_bytes(b"{not json\n" + p.read_bytes()), ":1: the journal is corrupt (not a JSON event)"),
+    (lambda p: p.write_bytes(p.read_bytes() + b"[1, 2]\n"), "the journal is corrupt (not a JSON event)"),
+    (lambda p: p.unlink(), "cannot read the journal"),
+])
+def test_a_corrupt_or_truncated_journal_is_refused_with_exit_2_and_left_as_it_was(tmp_path: Path, damage,  # type: ignore[no-untyped-def]
+                                                                                   message) -> None:
+    first_id, run_dir = _first_run(tmp_path)
+    damage(run_dir / "events.jsonl")
+    before = _tree(run_dir)
+    resumed = run(["apply", "--resume", first_id, "-q"], tmp_path)
+    assert resumed.returncode == 2, resumed.stderr
+    assert_no_traceback(resumed)
+    assert message in resumed.stderr and "events.jsonl" in resumed.stderr
+    assert _tree(run_dir) == before
+    assert len(run_dirs(tmp_path)) == 1  # no new run was started
+
+
+def test_an_unknown_run_or_one_still_running_is_refused_with_exit_2(tmp_path: Path) -> None:
+    first_id, run_dir = _first_run(tmp_path)
+    unknown = run(["apply", "--resume", "nope", "-q"], tmp_path)
+    assert unknown.returncode == 2 and "no run 'nope'" in unknown.stderr
+    with RunLock(run_dir):  # what a live runner holds
+        busy = run(["apply", "--resume", first_id, "-q"], tmp_path)
+    assert busy.returncode == 2, busy.stderr
+    assert f"run {first_id} is still running (its journal's lock is held)" in busy.stderr
+    no_pattern = run(["apply", "-q"], tmp_path)
+    assert no_pattern.returncode == 2 and "needs a PATTERN" in no_pattern.stderr
+
+
+SLOW = """kind: pattern
+name: killable
+version: "1"
+steps:
+  - id: quick
+    agents: {capabilities: [shell]}
+    task: echo quick
+  - id: slow
+    needs: [quick]
+    agents: {capabilities: [shell]}
+    task: "sh -c 'touch started-$$; test -f go || sleep 60; echo slow'"
+  - id: last
+    needs: [slow]
+    agents: {capabilities: [shell]}
+    task: "sh -c 'test -f go2 || sleep 60; echo last'"
+"""
+
+
+def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([RUNNER, "apply", *args, "-q"], cwd=tmp_path, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env(), start_new_session=True)
+
+
+def _wait_for(what, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def _kill9(proc: subprocess.Popen[str]) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)  # the runner and the agents it started: nothing cleans up
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def _finished(tmp_path: Path, step: str) -> bool:
+    dirs = run_dirs(tmp_path)
+    return bool(dirs) and any(e["event"] == "step_finished" and e["step"] == step for e in events(dirs[-1]))
+
+
+def test_kill_9_of_a_run_and_of_its_resume_leaves_journals_that_resume(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(SLOW)
+    proc = _start(tmp_path, "p.yaml")
+    _wait_for(lambda: _finished(tmp_path, "quick") and list(tmp_path.glob("started-*")))
+    _kill9(proc)
+    (first_dir,) = run_dirs(tmp_path)
+    assert run(["runs", "show", first_dir.name], tmp_path).stdout.count("unfinished") == 1
+
+    (tmp_path / "go").write_text("")
+    proc = _start(tmp_path, "--resume", first_dir.name)  # quick reused, slow runs, last hangs: kill it
+    _wait_for(lambda: len(run_dirs(tmp_path)) == 2 and _finished(tmp_path, "slow"))
+    _kill9(proc)
+    second_dir = next(d for d in run_dirs(tmp_path) if d != first_dir)
+    assert _ran(second_dir) == {"slow", "last"}
+
+    (tmp_path / "go2").write_text("")
+    third = run(["apply", "--resume", second_dir.name, "-q", "-o", "r3.json"], tmp_path)
+    assert third.returncode == 0, third.stderr
+    result = _result(tmp_path / "r3.json")
+    assert _steps(result) == {"quick": ("succeeded", first_dir.name), "slow": ("succeeded", second_dir.name),
+                              "last": ("succeeded", None)}
+    assert _ran(tmp_path / ".runner" / "runs" / result["runId"]) == {"last"}
