@@ -365,8 +365,8 @@ class Executor:
             node = self.plan.node(node_id)
             if isinstance(error, Detached) and node.step is not None:
                 # --detach-on-approval: the step waits; what does not need it goes on, then the run exits
-                rec = self.records[node.step]
-                rec.status, rec.waiting = "waiting", str(error)
+                gated = self.records[node.step]
+                gated.status, gated.waiting = "waiting", str(error)
                 return
             rec = self.records.get(node.step or "")
             kind, message = _classify(error)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import UsageError
-from runner.journal.layout import EVENTS_FILE, RUN_FILE, RUNNING
+from runner.journal.layout import EVENTS_FILE, RUN_FILE
 
 _CUT = re.compile(r"\n\[runner: cut at [\d,]+ of [\d,]+ characters; the whole text is in (texts/[0-9a-f]+\.txt)\]\Z")
 _ATTEMPT_KEYS = ("result", "confidence", "reasoning", "errorKind", "error", "usage")
@@ -50,22 +50,23 @@ def load_earlier(state_dir: Path, run_id: str) -> Earlier:
     cannot be (unknown, still running, truncated or corrupt)."""
     from runner.journal import find_run, is_running
 
-    record = find_run(state_dir, run_id)
-    if record.status == RUNNING or is_running(record.dir):  # the lock, even once result.json is written
-        raise UsageError(f"run {record.run_id} is still running (its journal's lock is held): "
-                         "resume it once it has ended")
+    run_dir = Path(state_dir) / "runs" / run_id
+    if not run_id or "/" in run_id or not run_dir.is_dir():  # a prefix or `latest`: look among the runs
+        run_dir = find_run(state_dir, run_id).dir  # (reading every run's files: only when needed)
+    name = run_dir.name
+    if is_running(run_dir):  # the lock, even once result.json is written
+        raise UsageError(f"run {name} is still running (its journal's lock is held): resume it once it has ended")
     try:
-        run = json.loads((record.dir / RUN_FILE).read_bytes())
+        run = json.loads((run_dir / RUN_FILE).read_bytes())
     except FileNotFoundError:
-        raise UsageError(f"{record.dir / RUN_FILE}: missing: the journal of run {record.run_id} "
-                         "cannot be resumed") from None
+        raise UsageError(f"{run_dir / RUN_FILE}: missing: the journal of run {name} cannot be resumed") from None
     except (OSError, ValueError) as exc:
-        raise UsageError(f"{record.dir / RUN_FILE}: unreadable ({exc}): the journal of run {record.run_id} "
+        raise UsageError(f"{run_dir / RUN_FILE}: unreadable ({exc}): the journal of run {name} "
                          "is corrupt and cannot be resumed") from None
     if not isinstance(run, dict):
-        raise UsageError(f"{record.dir / RUN_FILE}: not a JSON object: the journal is corrupt")
-    events = read_strict(record.dir / EVENTS_FILE)
-    earlier = Earlier(run_id=record.run_id, dir=record.dir, run=run)
+        raise UsageError(f"{run_dir / RUN_FILE}: not a JSON object: the journal is corrupt")
+    events = read_strict(run_dir / EVENTS_FILE)
+    earlier = Earlier(run_id=str(run.get("runId") or name), dir=run_dir, run=run)
     fold(events, earlier)
     return earlier
 
@@ -119,13 +120,12 @@ def fold(events: list[dict[str, Any]], earlier: Earlier) -> None:
             reused.pop(step, None)
             earlier.statuses[step] = "running"
         elif name == "attempt_started":
-            a = {"attempt": e.get("attempt", 1), "agentId": e.get("agent"), "item": e.get("item"),
-                 "startedAt": e.get("time"), "task": e.get("task")}
+            a: dict[str, Any] = {"attempt": e.get("attempt", 1), "agentId": e.get("agent"), "item": e.get("item"),
+                                 "startedAt": e.get("time")}
             open_[(step, a["agentId"], a["attempt"], a["item"])] = a
         elif name == "attempt_finished":
             key = (step, e.get("agent"), e.get("attempt", 1), e.get("item"))
-            a = open_.pop(key, None) or {"attempt": key[2], "agentId": key[1], "item": key[3], "startedAt": None}
-            a.pop("task", None)
+            a = open_.pop(key, {}) or {"attempt": key[2], "agentId": key[1], "item": key[3], "startedAt": None}
             a.update(finishedAt=e.get("time"), durationMs=e.get("durationMs") or 0, status=e.get("status"),
                      **{k: e.get(k) for k in _ATTEMPT_KEYS})
             a["usage"] = a["usage"] if isinstance(a["usage"], dict) else {}
