@@ -27,7 +27,8 @@ EVERY = "*"  # `--upgrade` without a SOURCE
 
 
 def lock(patterns: Sequence[str], upgrade: Sequence[str], out: TextIO) -> int:
-    from runner.sources.lockfile import NAME, lock_path_for
+    from runner.sources.pins import LOCK_NAME as NAME
+    from runner.sources.pins import lock_path_for
 
     if not patterns:
         here = Path(NAME)

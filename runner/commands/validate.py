@@ -76,8 +76,7 @@ class _Locks:
     def resolver(self, arg: str, problems: list[Diagnostic]) -> Resolver | SpecError | None:
         """The resolver of ``arg``'s lock (None: no lock, not frozen; a SpecError: a corrupt lock,
         reported once into ``problems``)."""
-        from runner.sources.lockfile import lock_path_for
-        from runner.sources.pins import resolver_for
+        from runner.sources.pins import lock_path_for, resolver_for
 
         where = lock_path_for(arg)
         if where not in self._by_path:

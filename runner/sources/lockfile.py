@@ -29,7 +29,6 @@ from typing import Any
 
 from runner.errors import Diagnostic, SpecError
 
-NAME = "runner.lock"
 VERSION = 1
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -59,13 +58,6 @@ def file_digest(path: Path) -> str:
         return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def lock_path_for(pattern_arg: str) -> Path:
-    """The lock of a command-line pattern: next to the file; ``./runner.lock`` for a source ref."""
-    from runner.sources import kind_of
-
-    return Path(NAME) if kind_of(pattern_arg) else Path(pattern_arg).parent / NAME
-
-
 def read(path: Path) -> Lock:
     """The lock at ``path``; SpecError naming the line or key when it is not a valid lock."""
     def bad(where: str, message: str, line: int = 0, col: int = 0) -> SpecError:
@@ -73,7 +65,7 @@ def read(path: Path) -> Lock:
                                      message=f"corrupt lock file: {message} (`runner lock` rewrites it)")])
 
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(path.read_bytes().decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise bad("$", f"not JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except UnicodeDecodeError:

@@ -14,15 +14,22 @@ from runner.errors import SpecError
 from runner.sources import kind_of, resolve, session
 from runner.sources.resolver import Resolver
 
+LOCK_NAME = "runner.lock"
+
+
+def lock_path_for(pattern_arg: str) -> Path:
+    """The lock of a command-line pattern: next to the file; ``./runner.lock`` for a source ref."""
+    return Path(LOCK_NAME) if kind_of(pattern_arg) else Path(pattern_arg).parent / LOCK_NAME
+
 
 def resolver_for(pattern_arg: str, frozen: bool = False) -> Resolver | None:
     """A resolver checking the lock of ``pattern_arg`` (see ``lock_path_for``), or None when
     there is no lock and ``frozen`` is off."""
-    from runner.sources.lockfile import lock_path_for, read
-
     path = lock_path_for(pattern_arg)
     if not path.is_file():
         return Resolver(None, frozen=True) if frozen else None
+    from runner.sources.lockfile import read
+
     return Resolver(read(path), frozen=frozen)
 
 

@@ -98,3 +98,16 @@ def test_bad_git_sources_are_clear_errors(lib: Path, cache: Path, tmp_path: Path
     assert "s3cret" not in str(caught.value)
     if "missing" not in ref:  # (that commit was fetched whole: the tree is cached, the file is not in it)
         assert not (cache / "git").exists() or not [p for p in (cache / "git").iterdir()]
+
+
+def test_a_pattern_without_sources_imports_no_source_machinery(tmp_path: Path) -> None:
+    """(issue 18) Loading a plain pattern file must not import git, hashing or lock modules."""
+    import subprocess
+    import sys
+
+    (tmp_path / "p.yaml").write_text(echo("x"))
+    code = ("import sys\nfrom runner.commands.common import load_pattern_arg\nfrom runner.sources.pins import pinned\n"
+            "with pinned('p.yaml'):\n    load_pattern_arg('p.yaml')\n"
+            "print(sorted(m for m in sys.modules if m.startswith('runner.sources') or m == 'tarfile'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['runner.sources', 'runner.sources.pins', 'runner.sources.resolver']"
