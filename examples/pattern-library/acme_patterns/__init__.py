@@ -1,0 +1,1 @@
+"""acme-patterns: an example runner pattern library (the patterns are in ``patterns/``)."""
