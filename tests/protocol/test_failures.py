@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -101,6 +102,8 @@ class RawServer:
                 conn.close()
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):  # wakes the thread blocked in accept(): closing alone does not
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
         for conn in self.conns:
             conn.close()
