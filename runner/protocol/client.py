@@ -208,6 +208,11 @@ class RemoteHandle(AgentHandle):
         except Exception:  # noqa: BLE001 - a concurrent stop won the race
             pass
 
+    def grace(self, request: TaskRequest) -> float:
+        """Seconds the reply may take beyond the task's timeout: ``read_grace``, plus a second per
+        4 MiB of a workspace sent (the server unpacks it, and packs the change, outside the task's time)."""
+        return self.read_grace + (len(request.archive.data) / (4 << 20) if request.archive is not None else 0.0)
+
     # ------------------------------------------------------------- state bookkeeping
 
     def _enter(self) -> None:

@@ -126,7 +126,7 @@ class GrpcHandle(RemoteHandle):
             timeout_ms=int(request.timeout * 1000) if request.timeout else 0,
             workspace_archive=request.archive.data if request.archive else b"",
             workspace_cwd=request.archive.cwd if request.archive else "")
-        deadline = request.timeout + self.read_grace if request.timeout else None
+        deadline = request.timeout + self.grace(request) if request.timeout else None
         stream = self._follow(request.task_id, on_output) if on_output else None
         # The W3C trace context as metadata (nothing when tracing is off): the server's span joins the run's trace.
         metadata = self._metadata + tuple(trace.inject_headers({}).items())
@@ -160,7 +160,7 @@ class GrpcHandle(RemoteHandle):
         return TaskResult(task_id=reply.task_id, result=result,
                           confidence=reply.confidence if reply.has_confidence else None,
                           reasoning=reply.reasoning, output=reply.output, usage=reported,
-                          patch=reply.change if reply.has_change else None)
+                          patch=reply.change if reply.has_change else None, denied=tuple(reply.denied))
 
     def _call_cancel(self, task_id: str) -> bool:
         """Cancel the call: the server's callback cancels the task when its agent can (per-task

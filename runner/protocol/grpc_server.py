@@ -69,7 +69,7 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
             confidence=result.confidence or 0.0, has_confidence=result.confidence is not None,
             reasoning=result.reasoning, output=result.output,
             usage=json.dumps(dict(result.usage)) if result.usage else "",
-            change=result.patch or b"", has_change=result.patch is not None)
+            change=result.patch or b"", has_change=result.patch is not None, denied=list(result.denied))
 
     def HealthCheck(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         self._auth(context)

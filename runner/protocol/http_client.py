@@ -191,7 +191,7 @@ class HttpHandle(RemoteHandle):
 
     def _call_execute(self, request: TaskRequest, on_output: OutputCallback | None) -> TaskResult:
         body = json.dumps(wire.request_to_json(request)).encode()
-        timeout = request.timeout + self.read_grace if request.timeout else None
+        timeout = request.timeout + self.grace(request) if request.timeout else None
         stream = _OutputStream(self, request.task_id, on_output) if on_output else None
         try:
             # The W3C trace context (nothing when tracing is off): the server's span joins the run's trace.

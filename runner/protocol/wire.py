@@ -96,6 +96,8 @@ def result_to_json(res: TaskResult) -> dict[str, Any]:
             "reasoning": res.reasoning, "output": res.output}
     if res.usage:  # optional: an older peer neither sends nor reads it
         body["usage"] = dict(res.usage)
+    if res.denied:  # optional (version 2): tools the agent was refused (a workspace step fails as `denied`)
+        body["denied"] = list(res.denied)
     if res.patch is not None:  # the answer to a `workspaceArchive`: the change, maybe empty
         body["change"] = {"patch": base64.b64encode(res.patch).decode()}
     return body
@@ -116,11 +118,15 @@ def result_from_json(obj: Any) -> TaskResult:
     change = obj.get("change")
     if change is not None and not isinstance(change, dict):
         raise Malformed("field `change` is not an object")
+    denied = obj.get("denied") or []
+    if not isinstance(denied, list) or not all(isinstance(d, str) for d in denied):
+        raise Malformed("field `denied` is not a list of strings")
     return TaskResult(task_id=_field(obj, "taskId", str), result=obj["result"],
                       confidence=float(confidence) if confidence is not None else None,
                       reasoning=_field(obj, "reasoning", str, optional=True) or "",
                       output=_field(obj, "output", str, optional=True) or "", usage=reported,
-                      patch=_b64(change.get("patch"), "change.patch") if change is not None else None)
+                      patch=_b64(change.get("patch"), "change.patch") if change is not None else None,
+                      denied=tuple(denied))
 
 
 def error_json(kind: FailureKind, message: str) -> dict[str, Any]:

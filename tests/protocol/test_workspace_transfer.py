@@ -271,3 +271,30 @@ def test_a_hostile_patch_from_a_server_is_refused_and_nothing_is_written(tmp_pat
     assert failed.value.kind is kind and said in str(failed.value), (str(failed.value), seen)
     assert git(repo, "status", "--porcelain", "--ignored") == ""
     assert not (tmp_path / "outside.txt").exists() and not (repo / ".git/hooks/post-checkout").exists()
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_denied_tools_travel_back_with_the_change(tmp_path, remote, protocol, tmpdir_of_server) -> None:
+    from runner.agents.inprocess import PythonAgent
+    from runner.agents.model import TaskResult
+    from runner.protocol.grpc_server import GrpcAgentServer
+    from runner.protocol.http_server import HttpAgentServer
+    from runner.protocol.service import AgentService
+
+    def work(request: TaskRequest) -> TaskResult:
+        Path(request.workspace, "made.txt").write_text("by the agent\n")
+        return TaskResult(task_id=request.task_id, result="done", denied=("Bash", "Write"))
+
+    service = AgentService(PythonAgent("py", work), max_tasks=1)
+    server = (HttpAgentServer if protocol == "http" else GrpcAgentServer)(service, "127.0.0.1", 0).start()
+    service.start_agent()
+    try:
+        repo = _repo(tmp_path)
+        handle = remote(server.url)
+        handle.start()
+        result = handle.execute(TaskRequest(task_id="t1", description="x", workspace=str(repo)))
+    finally:
+        service.drain(0.5)
+        server.stop(0.2)
+    assert result.denied == ("Bash", "Write") and (repo / "made.txt").read_text() == "by the agent\n"
+    assert list(tmpdir_of_server.iterdir()) == []
