@@ -3,6 +3,11 @@
 pool of 64 running the same processes in the same run. Prints wall ratios (target <= 1.10 ×
 ideal), runner's peak RSS (target <= 400 MB), and `runner plan` of the pattern (target <= 1 s).
 
+While `runner apply` runs, its open file descriptors and its running agents (child processes)
+are sampled every 50 ms: the least-squares line fds = a × agents + b gives the fds per running
+agent (target <= 4) and the constant. The same pattern also runs over a quarter of the items:
+the journal's bytes per event at both sizes say whether it grows linearly with its events.
+
 Run: .venv/bin/python bench/scale.py [--items N]
 """
 
@@ -16,9 +21,12 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import psutil
 
 CONCURRENCY = 64
 AGENT = [sys.executable, "-c", "import sys, time; sys.stdin.read(); time.sleep(1); print('done')"]
@@ -57,11 +65,45 @@ def thread_pool(n: int) -> float:
     return time.perf_counter() - t0
 
 
-def runner(*args: str, cwd: Path) -> float:
+def runner(*args: str, cwd: Path, samples: list[tuple[int, int]] | None = None) -> float:
+    """Seconds ``runner ARGS`` took; ``samples`` gets (running agents, open fds) every 50 ms."""
     t0 = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).with_name("runner")), *args], cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("runner")), *args], cwd=cwd,
+                            stdout=subprocess.DEVNULL)
+    done = threading.Event()
+    if samples is not None:
+        threading.Thread(target=_sample, args=(proc.pid, samples, done), daemon=True).start()
+    code = proc.wait()
+    done.set()
+    if code != 0:
+        raise SystemExit(f"runner {' '.join(args)} failed ({code})")
     return time.perf_counter() - t0
+
+
+def _sample(pid: int, samples: list[tuple[int, int]], done: threading.Event) -> None:
+    try:
+        me = psutil.Process(pid)
+        while not done.wait(0.05):
+            samples.append((len(me.children()), me.num_fds()))
+    except psutil.Error:  # it ended between two samples
+        return
+
+
+def fds_per_agent(samples: list[tuple[int, int]]) -> tuple[float, float, int, int]:
+    """(slope, intercept) of fds over running agents (least squares), peak agents, peak fds."""
+    if len({a for a, _ in samples}) < 2:
+        return math.nan, math.nan, max((a for a, _ in samples), default=0), max((f for _, f in samples), default=0)
+    n = len(samples)
+    mx, my = sum(a for a, _ in samples) / n, sum(f for _, f in samples) / n
+    slope = sum((a - mx) * (f - my) for a, f in samples) / sum((a - mx) ** 2 for a, _ in samples)
+    return slope, my - slope * mx, max(a for a, _ in samples), max(f for _, f in samples)
+
+
+def journal(state: Path) -> tuple[int, int]:
+    """(events, bytes) of the only run's events.jsonl under ``state``."""
+    path = next(state.glob("runs/*/events.jsonl"))
+    data = path.read_bytes()
+    return data.count(b"\n"), len(data)
 
 
 def main() -> None:
@@ -71,17 +113,29 @@ def main() -> None:
     args = ap.parse_args()
     n = 100 if args.quick else args.items
     ideal = math.ceil(n / CONCURRENCY) * 1.0
+    samples: list[tuple[int, int]] = []
     with tempfile.TemporaryDirectory() as d:
         pattern, pool = files(Path(d), n)
         plan_s = runner("plan", str(pattern), "--pool", str(pool), cwd=Path(d))
         pool_s = thread_pool(n)
-        run_s = runner("apply", str(pattern), "--pool", str(pool), cwd=Path(d))
+        run_s = runner("apply", str(pattern), "--pool", str(pool), "-q", "--state-dir", str(Path(d) / "big"),
+                       cwd=Path(d), samples=samples)
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        big = journal(Path(d) / "big")
+        runner("apply", str(pattern), "--pool", str(pool), "-q", "--state-dir", str(Path(d) / "small"),
+               "--input", f"n={n // 4}", cwd=Path(d))
+        small = journal(Path(d) / "small")
+    slope, constant, peak_agents, peak_fds = fds_per_agent(samples)
     print(f"{n} agents of 1 s, concurrency {CONCURRENCY}: ideal {ideal:.1f} s | thread pool {pool_s:.2f} s "
           f"({pool_s / ideal:.2f} ×) | runner apply {run_s:.2f} s ({run_s / ideal:.2f} × ideal, target <= 1.10; "
           f"{run_s / pool_s:.2f} × the thread pool)")
     print(f"peak RSS of the largest child (runner apply): {rss_mb:.0f} MB (target <= 400); "
           f"runner plan {plan_s:.2f} s (target <= 1)")
+    print(f"open fds of runner apply: {slope:.2f} per running agent + {constant:.0f} (target <= 4 per agent; "
+          f"least squares over {len(samples)} samples; peak {peak_fds} fds with {peak_agents} agents running)")
+    print(f"journal: {small[0]} events {small[1] / 1024:.0f} KiB ({small[1] / small[0]:.0f} B/event) for {n // 4} "
+          f"items; {big[0]} events {big[1] / 1024:.0f} KiB ({big[1] / big[0]:.0f} B/event) for {n}: "
+          f"events × {big[0] / small[0]:.2f}, bytes × {big[1] / small[1]:.2f} (linear: the two ratios equal)")
 
 
 if __name__ == "__main__":

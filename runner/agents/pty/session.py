@@ -72,7 +72,8 @@ class PtySession:
         self._child: Spawn | None = None
         self._fd = -1
         self._stdin_w = -1
-        self._wake_r, self._wake_w = os.pipe()  # written on exit/close, never drained
+        # written on exit/close, never drained: one eventfd (a pipe took two fds per agent, issue 18)
+        self._wake_r = self._wake_w = os.eventfd(0, os.EFD_CLOEXEC)
         self._threads: list[threading.Thread] = []
         self._reap_lock = threading.Lock()
         self._pidfd = -1
@@ -291,7 +292,7 @@ class PtySession:
                     obj.exitstatus, obj.signalstatus = self.exit_status, self.signal_status
             self._exited.set()
         with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"x")  # wakes a blocked send()
+            os.eventfd_write(self._wake_w, 1)  # wakes a blocked send()
         with self._out.cond:
             self._out.cond.notify_all()
         return True
@@ -360,7 +361,7 @@ class PtySession:
             self._cancelled = True
             self._out.cond.notify_all()
         with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"x")
+            os.eventfd_write(self._wake_w, 1)
         if self.pid is not None:
             self._kill_group(grace, sig)
             self._wait_exit(5.0)  # SIGKILLed; only a process stuck in the kernel takes longer
@@ -388,7 +389,7 @@ class PtySession:
             child.ptyproc.closed = child.closed = True
             child.child_fd = child.ptyproc.fd = -1
         with self._write_lock:
-            for fd in (self._stdin_w, self._wake_r, self._wake_w, self._pidfd):
+            for fd in (self._stdin_w, self._wake_r, self._pidfd):  # _wake_w is _wake_r
                 if fd >= 0:
                     with contextlib.suppress(OSError):
                         os.close(fd)
