@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runner.errors import UsageError
 from runner.sources import KINDS, Origin, Source, kind_of, public
@@ -33,6 +33,7 @@ class Resolver:
         self.used: dict[str, Entry] = {}
         self._memo: dict[tuple[str, Path], Source] = {}
         self._origins: list[Origin] = []
+        self.parsed: dict[Path, Any] = {}  # runner.sources.walk's YAML of each file, read once
 
     @property
     def lock_name(self) -> str:

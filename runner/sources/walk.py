@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from runner.errors import Diagnostic, InfrastructureError, RunnerError, SpecError
 from runner.sources import resolve
@@ -27,11 +28,11 @@ def walk(root: Path, resolver: Resolver) -> list[Diagnostic]:
         if file.resolve() in seen:
             continue  # a cycle is the compiler's error to report (with its chain); here: once each
         seen.add(file.resolve())
-        found, marks = uses_of(file, problems)
+        found, marks = uses_of(file, problems, resolver.parsed)
         for ref, where in found:
             try:
                 source = resolve(ref, file.parent, resolver=resolver)
-                problem = _not_a_pattern(source.path)
+                problem = _not_a_pattern(source.path, resolver.parsed)
             except InfrastructureError as exc:
                 line, col = marks.get(where, (0, 0))
                 raise InfrastructureError(f"{file}:{line}:{col}: {where}: {exc.render()}") from exc
@@ -48,16 +49,13 @@ def walk(root: Path, resolver: Resolver) -> list[Diagnostic]:
     return problems
 
 
-def uses_of(file: Path, problems: list[Diagnostic]) -> tuple[list[tuple[str, str]], Mapping[str, tuple[int, int]]]:
+def uses_of(file: Path, problems: list[Diagnostic], parsed: dict[Path, Any] | None = None,
+            ) -> tuple[list[tuple[str, str]], Mapping[str, tuple[int, int]]]:
     """``(ref, key path)`` of each ``steps[i].uses`` of ``file``, and the file's value marks
     (YAML problems go to ``problems``)."""
-    from runner.spec.document import read_text
-    from runner.spec.yamlload import load_yaml
-
-    try:
-        doc = load_yaml(read_text(file), str(file))
-    except SpecError as exc:
-        problems += exc.diagnostics
+    doc = _parse(file, {} if parsed is None else parsed)
+    if isinstance(doc, SpecError):
+        problems += doc.diagnostics
         return [], {}
     steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
     found = [(step["uses"], f"$.steps[{i}].uses") for i, step in enumerate(steps if isinstance(steps, list) else [])
@@ -65,15 +63,26 @@ def uses_of(file: Path, problems: list[Diagnostic]) -> tuple[list[tuple[str, str
     return found, doc.value_marks
 
 
-def _not_a_pattern(path: Path) -> str:
-    """Why ``path`` cannot be called as a pattern ("" when it can)."""
+def _parse(path: Path, parsed: dict[Path, Any]) -> Any:
+    """The YamlDoc of ``path`` (or the SpecError it gave), parsed once per resolver."""
     from runner.spec.document import read_text
     from runner.spec.yamlload import load_yaml
 
-    try:
-        data = load_yaml(read_text(path), str(path)).data
-    except SpecError as exc:
-        return f"`{path}` does not load: {exc.diagnostics[0].render()}"
+    key = path.resolve()
+    if key not in parsed:
+        try:
+            parsed[key] = load_yaml(read_text(path), str(path))
+        except SpecError as exc:
+            parsed[key] = exc
+    return parsed[key]
+
+
+def _not_a_pattern(path: Path, parsed: dict[Path, Any]) -> str:
+    """Why ``path`` cannot be called as a pattern ("" when it can)."""
+    doc = _parse(path, parsed)
+    if isinstance(doc, SpecError):
+        return f"`{path}` does not load: {doc.diagnostics[0].render()}"
+    data = doc.data
     if isinstance(data, dict) and data.get("kind", "pattern") == "pattern" and isinstance(data.get("steps"), list):
         return ""
     what = "a pool file" if isinstance(data, dict) and ("agents" in data or data.get("kind") == "pool") else "no pattern"
