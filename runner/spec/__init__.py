@@ -48,11 +48,13 @@ def load_file(path: str | Path) -> Pattern | Pool:
 
 def parse_file(text: str, source: str = "<memory>") -> Pattern | Pool:
     """``load_file`` for text already read."""
+    from runner.spec.document import paused_gc
     from runner.spec.pattern import parse_pattern
     from runner.spec.pool import parse_pool
     from runner.spec.yamlload import load_yaml
 
-    doc = load_yaml(text, source)
+    with paused_gc():
+        doc = load_yaml(text, source)
     data = doc.data
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind == "pool" or (kind != "pattern" and isinstance(data, dict) and "steps" not in data

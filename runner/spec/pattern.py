@@ -8,7 +8,7 @@ from typing import Any
 
 from runner.errors import FailureKind
 from runner.spec.checks import check_pattern
-from runner.spec.document import load_checked, read_text
+from runner.spec.document import load_checked, paused_gc, read_text
 from runner.spec.models import (
     DEFAULT_RETRY_ON,
     MAX_ITEMS,
@@ -40,8 +40,9 @@ def parse_pattern(text: str, source: str = "<memory>", *, doc: YamlDoc | None = 
 
     ``doc``: the text already parsed by ``load_yaml`` (saves parsing it twice).
     """
-    doc = load_checked(text, source, "pattern", check_pattern, doc)
-    return build_pattern(doc.data, source, doc.marks)
+    with paused_gc():  # building the model allocates as much as checking it (document.paused_gc)
+        doc = load_checked(text, source, "pattern", check_pattern, doc)
+        return build_pattern(doc.data, source, doc.marks)
 
 
 def build_pattern(d: dict[str, Any], source: str, marks: Mapping[str, tuple[int, int]]) -> Pattern:

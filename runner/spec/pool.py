@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.spec.agentdef import agentdef_from_data
-from runner.spec.document import load_checked, read_text
+from runner.spec.document import load_checked, paused_gc, read_text
 from runner.spec.models import (
     AgentTemplate,
     LoginPolicy,
@@ -31,8 +31,9 @@ def parse_pool(text: str, source: str = "<memory>", *, doc: YamlDoc | None = Non
 
     ``doc``: the text already parsed by ``load_yaml`` (saves parsing it twice).
     """
-    doc = load_checked(text, source, "pool", check_pool, doc)
-    return build_pool(doc.data, source, doc.marks)
+    with paused_gc():  # building the model allocates as much as checking it (document.paused_gc)
+        doc = load_checked(text, source, "pool", check_pool, doc)
+        return build_pool(doc.data, source, doc.marks)
 
 
 def build_pool(d: dict[str, Any], source: str, marks: Mapping[str, tuple[int, int]]) -> Pool:
