@@ -144,7 +144,9 @@ pattern["$defs"] = {
             "type": ["string", "object"],
             "if": {"type": "string"}, "then": {"enum": LAND},
             "else": obj({"to": {"enum": LAND}, "branch": {"type": "string", "minLength": 1},
-                         "path": {"type": "string", "minLength": 1}, "message": {"type": "string"}},
+                         "path": {"type": "string", "minLength": 1}, "message": {"type": "string"},
+                         # a later (judge) step lands the change of the agent it names (docs/workspaces.md)
+                         "from": {"type": "string", "minLength": 1}, "change": {"type": "string", "minLength": 1}},
                         required=["to"]),
         },
     }, required=["id", "task"]),

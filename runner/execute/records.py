@@ -133,7 +133,7 @@ class StepRecord:
             "error": {"kind": _value(self.error_kind) or FailureKind.TASK.value, "message": self.error}
             if self.error else None,
             **({"changes": self.changes(), "change": self.change, "landed": self.landed}
-               if any(a.change is not None for a in self.attempts) else {}),
+               if any(a.change is not None for a in self.attempts) or self.landed is not None else {}),
             **({"fingerprint": self.fingerprint} if self.fingerprint else {}),
             **({"reusedFrom": self.reused_from} if self.reused_from else {}),
             **({"waiting": {"message": self.waiting}} if self.waiting is not None and self.status == "waiting" else {}),

@@ -18,6 +18,7 @@ from typing import Any
 from runner.errors import AgentFailure, FailureKind, StepFailed
 from runner.execute.fanout import FanOut
 from runner.execute.outcome import aggregate_items
+from runner.execute.pick import picked_change, picks
 from runner.execute.records import StepRecord
 from runner.spec.models import MAX_ITEMS_LIMIT, Step
 from runner.workspace.manager import captures
@@ -88,7 +89,7 @@ class StepRunner(FanOut):
         for retry in range(step.retry.limit + 1):
             outcome = aggregate_items(step, rec, self._early.get(step.id, set()), self._escalated.get(step.id))
             if outcome is None:
-                if captures(step):
+                if captures(step) or picks(step):
                     self._choose_and_land(step, rec)
                 return
             if step.validation.on_failure == "fallback":
@@ -102,20 +103,24 @@ class StepRunner(FanOut):
 
     # ------------------------------------------------------------ internals
     def _choose_and_land(self, step: Step, rec: StepRecord) -> None:
-        """The step's chosen change (the aggregation's output, or its only change), landed if asked."""
+        """The step's chosen change (the aggregation's output, or its only change), or the one its
+        ``land`` names by agent id (``runner.execute.pick``), landed if asked."""
         from runner.errors import WorkspaceError
 
         answers = [a for items in rec.answers for a in items]
-        rec.change = next((a.change for a in answers if a.change is not None and a.change is rec.output), None)
-        if rec.change is None and len(answers) == 1 and not step.for_each:
-            rec.change = answers[0].change
+        if captures(step):
+            rec.change = next((a.change for a in answers if a.change is not None and a.change is rec.output), None)
+            if rec.change is None and len(answers) == 1 and not step.for_each:
+                rec.change = answers[0].change
         if step.land is None or self.workspaces is None:
             return
+        if picks(step):
+            rec.change = picked_change(step, rec, self.records, self._renderer(step))
         if rec.change is None:
             raise StepFailed(FailureKind.LAND, f"step `{step.id}` chose no single change to land "
                               "(aggregation best-change or voting chooses one)")
         try:
-            rec.landed = self.workspaces.land(step, rec.change, self._renderer(step))
+            rec.landed = self.workspaces.land(step, rec.change, self._renderer(step), source=step.land.source)
         except WorkspaceError as exc:
             raise StepFailed(FailureKind.LAND, exc.render()) from exc
         self.journal.event("change_landed", step=step.id, agent=rec.change["agent"], **rec.landed)

@@ -26,7 +26,7 @@ _SCOPED = {
 }
 # Templates inside objects: (key, sub-key); rendered when the step runs, like `task`
 _NESTED_TEMPLATES = (("workspace", "from"), ("verify", "run"), ("land", "branch"), ("land", "path"),
-                     ("land", "message"))
+                     ("land", "message"), ("land", "change"))
 
 
 def check_pattern(data: Any, rep: Reporter) -> None:
@@ -55,7 +55,7 @@ def check_pattern(data: Any, rep: Reporter) -> None:
     edges: dict[str, list[str]] = {sid: [] for sid in index}
     for i, step in enumerate(steps):
         sid = step.get("id") if isinstance(step.get("id"), str) else None
-        deps = _check_step(i, step, inputs, index, rep)
+        deps = _check_step(i, step, inputs, index, rep, steps)
         if sid is not None and index.get(sid) == i:
             edges[sid] = list(dict.fromkeys(deps))
     outputs = data.get("outputs")
@@ -92,7 +92,7 @@ def _check_inputs(inputs: dict[str, Any], rep: Reporter) -> None:
 
 
 def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dict[str, int],
-                rep: Reporter) -> list[str]:
+                rep: Reporter, steps: list[dict[str, Any]]) -> list[str]:
     """Check one step; return the ids it depends on (needs + steps its templates read)."""
     base = f"$.steps[{i}]"
     deps: list[str] = []
@@ -114,8 +114,11 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
         if isinstance(holder, str) and key == "verify":  # `verify: COMMAND` is short for `verify: {run: COMMAND}`
             deps += _check_template(f"{base}.{key}", holder, False, inputs, index, rep, scope=frozenset())
         if isinstance(holder, dict) and isinstance(holder.get(sub), str):
-            deps += _check_template(f"{base}.{key}.{sub}", holder[sub], False, inputs, index, rep,
+            found = _check_template(f"{base}.{key}.{sub}", holder[sub], False, inputs, index, rep,
                                     scope=frozenset())
+            # `land` runs after the step answered: its templates may read the step's own output
+            deps += [d for d in found if key != "land" or d != step.get("id")]
+    deps += _check_land_from(base, step, index, rep, steps)
     _check_workspace(base, step, rep)
     _check_escalate(base, step, rep)
     if step.get("runs") in ("on-failure", "always") and not deps:
@@ -147,14 +150,43 @@ def _check_escalate(base: str, step: dict[str, Any], rep: Reporter) -> None:
         rep.add(path, "adds agents up to `agents.max`: give a `max` above `min`", at_value=True)
 
 
-def _check_workspace(base: str, step: dict[str, Any], rep: Reporter) -> None:
-    """verify / land / requireChange / best-change need a workspace whose change is captured."""
+def _captures(step: dict[str, Any]) -> bool:
     ws = step.get("workspace")
     mode = ws if isinstance(ws, str) else ws.get("mode") if isinstance(ws, dict) else None
-    captured = ws is not None and mode != "shared"
+    return ws is not None and mode != "shared"
+
+
+def _land_from(step: dict[str, Any]) -> str | None:
+    """The other step whose change ``land`` picks (``land.from``), else None."""
+    land = step.get("land")
+    source = land.get("from") if isinstance(land, dict) else None
+    return source if isinstance(source, str) and source != step.get("id") else None
+
+
+def _check_land_from(base: str, step: dict[str, Any], index: dict[str, int], rep: Reporter,
+                     steps: list[dict[str, Any]]) -> list[str]:
+    """``land.from`` names an existing step whose change is captured; the step runs after it."""
+    source = _land_from(step)
+    if source is None:
+        return []
+    if source not in index:
+        rep.add(f"{base}.land.from", f"unknown step `{source}` ({suggest(source, index)})", at_value=True)
+        return []
+    if not _captures(steps[index[source]]):
+        rep.add(f"{base}.land.from", f"step `{source}` has no `workspace` whose change is captured: "
+                "there is no change of it to land", at_value=True)
+    return [source]
+
+
+def _check_workspace(base: str, step: dict[str, Any], rep: Reporter) -> None:
+    """verify / land / requireChange / best-change need a workspace whose change is captured
+    (``land`` with ``from`` another step lands that step's change)."""
+    ws = step.get("workspace")
+    mode = ws if isinstance(ws, str) else ws.get("mode") if isinstance(ws, dict) else None
+    captured = _captures(step)
     agg = step.get("aggregation")
     agg_type = agg if isinstance(agg, str) else agg.get("type") if isinstance(agg, dict) else None
-    wanting = [f"{base}.{k}" for k in ("verify", "land") if k in step]
+    wanting = [f"{base}.{k}" for k in ("verify", "land") if k in step and not (k == "land" and _land_from(step))]
     if isinstance(ws, dict) and ws.get("requireChange"):
         wanting.append(f"{base}.workspace.requireChange")
     if agg_type == "best-change":

@@ -107,6 +107,8 @@ class Land:
     branch: str | None = None  # template; default runner-land/<run-id>/<step>
     path: str | None = None  # template (patch); default <journal>/changes/<step>/chosen.patch
     message: str | None = None  # template: the commit message (branch)
+    source: str | None = None  # `from`: the step whose changes are chosen from; None: this step
+    change: str | None = None  # template -> the agent whose change lands; None: the step's chosen change
 
 
 @dataclass(frozen=True, kw_only=True)

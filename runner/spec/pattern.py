@@ -154,7 +154,8 @@ def _land(v: Any) -> Land | None:
     if v is None:
         return None
     v = {"to": v} if isinstance(v, str) else v
-    return Land(to=v["to"], branch=v.get("branch"), path=v.get("path"), message=v.get("message"))
+    return Land(to=v["to"], branch=v.get("branch"), path=v.get("path"), message=v.get("message"),
+                source=v.get("from"), change=v.get("change"))
 
 
 def _approval(a: dict[str, Any] | None) -> Approval | None:

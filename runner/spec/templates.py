@@ -219,7 +219,8 @@ def _references(src: str, expression: bool) -> Refs:
 
 
 def step_dependencies(step: Any) -> tuple[str, ...]:
-    """The steps ``step`` runs after: its ``needs``, then the steps its task/when/forEach read.
+    """The steps ``step`` runs after: its ``needs``, then the steps its task/when/forEach and its
+    ``land`` (``from``, templates) read.
 
     The same rule the loader's cycle check uses, so plan and validation agree.
     """
@@ -228,6 +229,13 @@ def step_dependencies(step: Any) -> tuple[str, ...]:
     for expr in (step.when, step.for_each):
         if expr:
             found += sorted(references(expr, expression=True).steps)
+    land = getattr(step, "land", None)
+    if land is not None:  # it lands after the step answered: reading the step's own output is no cycle
+        if land.source and land.source != step.id:
+            found.append(land.source)
+        for src in (land.change, land.branch, land.path, land.message):
+            if src:
+                found += sorted(s for s in references(src).steps if s != step.id)
     return tuple(dict.fromkeys(found))
 
 

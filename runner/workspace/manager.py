@@ -140,15 +140,19 @@ class Workspaces:
                             agent_id=agent_id, output=result.output)
 
     # ------------------------------------------------------------ landing
-    def land(self, step: Step, change: dict[str, Any], render: Render) -> dict[str, Any]:
-        """Land the step's chosen change as ``step.land`` says (``WorkspaceError`` when refused)."""
+    def land(self, step: Step, change: dict[str, Any], render: Render, source: str | None = None) -> dict[str, Any]:
+        """Land the step's chosen change as ``step.land`` says (``WorkspaceError`` when refused);
+        ``source``: the step whose workspaces it came from (``land.from``), None: ``step``."""
         spec = step.land
         assert spec is not None
         patch = Path(change["patch"]).read_bytes()
         from runner.workspace.capture import change_of
 
         chosen = change_of(patch)
-        source = self._sources[step.id]
+        with self._lock:
+            origin = self._sources.get(source or step.id)
+        if origin is None:
+            raise WorkspaceError(f"land: step `{source or step.id}` made no workspace in this run")
         if spec.to == "patch":
             dest = render(spec.path, "land.path") if spec.path else str(self.run_dir / "changes" / step.id / "chosen.patch")
             path = Path(dest).expanduser()
@@ -156,10 +160,11 @@ class Workspaces:
         if spec.to == "branch":
             branch = (render(spec.branch, "land.branch") if spec.branch else "").strip() or \
                 f"runner-land/{ref_part(self.run_id)}/{ref_part(step.id)}"
+            by = f", chosen by {step.id}" if source and source != step.id else ""
             message = render(spec.message, "land.message") if spec.message else \
-                f"runner: {step.id} (agent {change['agent']}, run {self.run_id})"
-            return land_branch(source, chosen, branch.strip(), message)
-        return land_apply(source, chosen, self.force)
+                f"runner: {source or step.id} (agent {change['agent']}{by}, run {self.run_id})"
+            return land_branch(origin, chosen, branch.strip(), message)
+        return land_apply(origin, chosen, self.force)
 
     # ------------------------------------------------------------ cleanup
     def cleanup(self) -> list[str]:

@@ -72,3 +72,48 @@ def test_the_yaml_examples_of_the_workspaces_doc_load():
     assert blocks
     for block in blocks:
         parse_pattern(block, "docs/workspaces.md")
+
+
+def test_a_judge_step_lands_the_change_it_names():
+    p = parse_pattern("""
+name: judged
+steps:
+  - id: implement
+    task: do it
+    workspace: {requireChange: true}
+  - id: judge
+    task: "pick one of {{ steps.implement.changes | map(attribute='agent') | join(', ') }}"
+    land: {to: branch, branch: judged, from: implement, change: "{{ steps.judge.output | trim }}"}
+""", "j.yaml")
+    judge = p.steps[1]
+    assert (judge.land.source, judge.land.change) == ("implement", "{{ steps.judge.output | trim }}")
+    from runner.spec.templates import step_dependencies
+
+    assert step_dependencies(judge) == ("implement",)  # its own output in land.change is no cycle
+
+
+def test_land_from_errors_point_at_the_key(problems):
+    assert problems("""
+        name: judged
+        steps:
+          - id: implement
+            task: do it
+            workspace: shared
+          - id: judge
+            task: pick
+            land: {to: branch, from: implemnt}
+          - id: judge2
+            task: pick
+            land: {to: patch, from: implement, change: "{{ steps.nope.output }}"}
+          - id: judge3
+            task: pick
+            land: {to: patch, change: "{{ steps.judge3.output }}"}
+        """) == [
+        "f.yaml:8:30: $.steps[1].land.from: unknown step `implemnt` (did you mean `implement`?)",
+        "f.yaml:11:29: $.steps[2].land.from: step `implement` has no `workspace` whose change is captured: "
+        "there is no change of it to land",
+        "f.yaml:11:48: $.steps[2].land.change: unknown step `nope` (expected one of: `implement`, `judge`, "
+        "`judge2`, `judge3`)",
+        "f.yaml:14:11: $.steps[3].land: needs a `workspace` whose change is captured (mode worktree, copy or "
+        "readonly; see docs/workspaces.md)",
+    ]
