@@ -39,7 +39,7 @@ def check_agent(info: AgentInfo, auth: AuthConfig | None) -> CheckRow:
     started = time.perf_counter()
     try:
         handle = connect(info, EventBus(), auth)
-        reply = handle.health_reply()  # type: ignore[attr-defined]  # every RemoteHandle has it
+        reply = handle.health_reply()
         healthy, reachable, message = bool(reply.get("healthy")), True, str(reply.get("message", ""))
     except AgentFailure as exc:
         healthy, reachable, message = False, False, str(exc)

@@ -38,7 +38,7 @@ S = AgentState
 
 
 def connect(info: AgentInfo, bus: EventBus, auth: AuthConfig | Mapping[str, Any] | None = None,
-            ) -> AgentHandle:
+            ) -> RemoteHandle:
     """A handle (state ``discovered``) for the agent at ``info.endpoint``; nothing is contacted yet.
 
     ``auth`` is an ``AuthConfig`` or a pool's raw ``auth`` mapping (``{tokenEnv: ...}``; read

@@ -92,10 +92,10 @@ def pack(root: Path, cwd: Path, limit: int = LIMIT) -> Archive:
     entries = git(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], root).split(b"\0")
     wanted: list[tuple[str, str, str]] = []  # (mode, sha, path)
     for entry in filter(None, entries):
-        meta, _, path = entry.partition(b"\t")
+        meta, _, raw_path = entry.partition(b"\t")
         mode, kind, sha = meta.decode().split()
         if kind == "blob":  # a "commit" is a submodule: not sent (docs: limits)
-            wanted.append((mode, sha, path.decode("utf-8", "surrogateescape")))
+            wanted.append((mode, sha, raw_path.decode("utf-8", "surrogateescape")))
     blobs = _blobs(root, [sha for _, sha, _ in wanted])
     total = sum(len(b) for b in blobs.values())
     if total > limit:
