@@ -89,7 +89,10 @@ def fetch(url: str, rev: str, ref: str) -> tuple[str, Path]:
 
             data = _git(["-C", tmp, "archive", "--format=tar", commit], ref, url)
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-                tar.extractall(staging, filter="data")  # no absolute paths, no links out of the tree
+                try:
+                    tar.extractall(staging, filter="data")  # no absolute paths, no links out of the tree
+                except tarfile.FilterError as exc:
+                    raise UsageError(f"git source `{public(ref)}`: commit {commit} is refused: {exc}") from None
 
         return commit, store("git", commit, export)
 

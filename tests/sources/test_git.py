@@ -111,3 +111,15 @@ def test_a_pattern_without_sources_imports_no_source_machinery(tmp_path: Path) -
             "print(sorted(m for m in sys.modules if m.startswith('runner.sources') or m == 'tarfile'))")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['runner.sources', 'runner.sources.pins', 'runner.sources.resolver']"
+
+
+def test_a_tree_with_a_link_out_of_it_is_refused_and_not_cached(tmp_path: Path, cache: Path) -> None:
+    from gitrepo import make_repo
+
+    repo = make_repo(tmp_path / "evil", {"p.yaml": echo("x")})
+    os.symlink("/etc/passwd", repo / "passwd.yaml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "link")
+    with pytest.raises(UsageError, match=r"is refused: .*passwd.yaml"):
+        resolve(f"git+file://{repo}//p.yaml@main", tmp_path)
+    assert [p.name for p in (cache / "git").iterdir()] == []

@@ -89,11 +89,14 @@ def test_a_moved_ref_is_an_error_naming_both_commits_until_upgraded(lib: Path, t
     new = commit(lib, {"lib/plain.yaml": echo("two")})
     git(lib, "tag", "-f", "v1")
     assert cli(["plan", ref], project, cache).returncode == 0  # pinned commit, from the cache: no fetch
+    shown = cli(["patterns", "show", ref], project, cache)
+    assert shown.returncode == 0 and shown.stdout.startswith(f"lib-echo 1.0.0 ({ref})"), shown
     cold = tmp_path / "cold-cache"
-    proc = cli(["plan", ref], project, cold)
-    assert proc.returncode == 2
-    assert proc.stderr == (f"error: source `{ref}` moved: runner.lock pins commit {old}, the ref now resolves to "
-                           f"{new} (`runner lock --upgrade {ref}` moves the pin)\n")
+    for command in (["plan", ref], ["patterns", "show", ref]):
+        proc = cli(command, project, cold)
+        assert proc.returncode == 2
+        assert proc.stderr == (f"error: source `{ref}` moved: runner.lock pins commit {old}, the ref now resolves to "
+                               f"{new} (`runner lock --upgrade {ref}` moves the pin)\n")
     proc = cli(["lock", "--upgrade", ref], project, cold)
     assert proc.returncode == 0 and f"{ref}: moved from {old} {new}" in proc.stdout, proc.stdout
     assert json.loads((project / "runner.lock").read_text())["sources"][ref]["commit"] == new
