@@ -52,7 +52,7 @@ class Resolver:
             from runner.sources import local
 
             inside = self._origin_of(base_dir.resolve())
-            path = local.locate(ref, base_dir, inside.root if inside else None)
+            path = local.locate(ref, base_dir, inside.root if inside else _cached_tree(base_dir.resolve()))
             return self._checked(ref, inside, path) if inside else Source(ref, path)
         entry = self._entry(ref)
         locate = importlib.import_module(KINDS[prefix]).locate
@@ -100,3 +100,14 @@ class Resolver:
             raise UsageError(f"source `{public(origin.key)}`: `{name}` changed: {self.lock_name} has {want}, "
                              f"the file now has {digest} (`runner lock --upgrade {public(origin.key)}` accepts it)")
         return source
+
+
+def _cached_tree(folder: Path) -> Path | None:
+    """The cached git tree ``folder`` is in, if any: a relative source inside one stays inside it
+    even for a caller that resolved the git source with another resolver."""
+    from runner.sources.cache import cache_root
+
+    trees = cache_root().resolve() / "git"
+    if folder.is_relative_to(trees) and folder != trees:
+        return trees / folder.relative_to(trees).parts[0]
+    return None

@@ -123,3 +123,11 @@ def test_a_tree_with_a_link_out_of_it_is_refused_and_not_cached(tmp_path: Path, 
     with pytest.raises(UsageError, match=r"is refused: .*passwd.yaml"):
         resolve(f"git+file://{repo}//p.yaml@main", tmp_path)
     assert [p.name for p in (cache / "git").iterdir()] == []
+
+
+def test_without_a_session_a_relative_source_still_stays_inside_its_git_tree(lib: Path, cache: Path,
+                                                                             tmp_path: Path) -> None:
+    outer = resolve(f"git+file://{lib}//lib/echo.yaml@v1", tmp_path)  # each call: a new resolver
+    assert resolve("./parts/inner.yaml", outer.path.parent).path.read_text() == echo("inner")
+    with pytest.raises(UsageError, match="points outside the source it is in"):
+        resolve("../../../../x.yaml", outer.path.parent)
