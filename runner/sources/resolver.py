@@ -43,7 +43,11 @@ class Resolver:
         """The file ``ref`` names from ``base_dir`` (memoised: each source is fetched once)."""
         key = (ref, base_dir)
         if key not in self._memo:
-            self._memo[key] = self._resolve(ref, base_dir)
+            try:
+                self._memo[key] = self._resolve(ref, base_dir)
+            except (OSError, ValueError) as exc:  # a name no file system takes (NUL, too long), a git argument
+                why = getattr(exc, "strerror", None) or str(exc)
+                raise UsageError(f"pattern source `{public(ref)}` cannot be read: {why}") from None
         return self._memo[key]
 
     def _resolve(self, ref: str, base_dir: Path) -> Source:

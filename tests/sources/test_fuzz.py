@@ -72,3 +72,20 @@ def test_any_git_ref_parses_or_is_a_usage_error(ref: str) -> None:
     except RunnerError:
         return
     assert g.url and g.path and g.rev and ".." not in g.path.split("/")
+
+
+@FUZZ
+@given(prefix=st.sampled_from(["", "./", "../", "builtin:", "pkg:", "pkg:acme/", "git+", "git+./nope//x.yaml@"]),
+       rest=st.text(max_size=40))
+def test_any_source_resolves_or_is_a_runner_error(tmp_path: Path, prefix: str, rest: str) -> None:
+    """(no network: a git+ source here is a local path, which does not exist)"""
+    from runner.sources import resolve
+
+    ref = prefix + rest
+    if ref.startswith("git+") and ("://" in ref or ":" in ref[4:].split("/", 1)[0]):
+        return  # a URL or scp-like host: would ask the network
+    try:
+        source = resolve(ref, tmp_path)
+    except RunnerError:
+        return
+    assert source.path.is_file()
