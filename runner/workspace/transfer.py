@@ -76,7 +76,7 @@ def parse_size(raw: str, what: str) -> int:
     units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
     body, unit = (raw[:-1], raw[-1].upper()) if raw and raw[-1].upper() in units else (raw, "")
     try:
-        value = int(body.strip().removesuffix("i").removesuffix("I")) if body.strip() else -1
+        value = int(body.strip()) if body.strip() else -1
     except ValueError:
         value = -1
     if value <= 0:

@@ -298,3 +298,17 @@ def test_denied_tools_travel_back_with_the_change(tmp_path, remote, protocol, tm
         server.stop(0.2)
     assert result.denied == ("Bash", "Write") and (repo / "made.txt").read_text() == "by the agent\n"
     assert list(tmpdir_of_server.iterdir()) == []
+
+
+def test_max_workspace_sizes_and_a_bad_one_is_a_usage_error(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from runner.workspace.transfer import parse_size
+
+    assert [parse_size(v, "x") for v in ("1024", "64M", "2k", "1G")] == [1024, 64 << 20, 2048, 1 << 30]
+    proc = subprocess.run([sys.executable, "-m", "runner", "agent", "serve", "--id", "x", "--http", "127.0.0.1:0",
+                           "--max-workspace", "12Q", "--", "echo", "hi"], capture_output=True, text=True,
+                          timeout=30, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: --max-workspace: expected a size like 64M or 1048576, got `12Q`"
