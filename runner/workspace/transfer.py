@@ -201,7 +201,9 @@ def unpack(data: bytes, dest: Path, limit: int = LIMIT) -> None:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
             members = tar.getmembers()
             _check(members, limit)
-            tar.extractall(dest, members=members, filter="data")
+            # tarfile's own "data" filter too where this Python has it (3.11.4+; Debian 12 ships 3.11.2)
+            safe: dict[str, str] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            tar.extractall(dest, members=members, **safe)  # type: ignore[arg-type]
     except TransferError:
         raise
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
