@@ -21,6 +21,7 @@ from runner.errors import Diagnostic, SpecError
 from runner.plan.dag import Dag
 from runner.plan.model import Node, Plan, Selection
 from runner.plan.select import default_runtime, select_for_step
+from runner.spec.document import paused_gc
 from runner.spec.models import Pattern, Pool
 
 
@@ -61,6 +62,11 @@ def compile_plan(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: R
     """Build the plan; ``candidates`` defaults to ``discover(ctx, pool)``."""
     if candidates is None:
         candidates = discover(ctx, pool)
+    with paused_gc():  # as loading: the plan's objects all stay alive (runner.spec.document.paused_gc)
+        return _compile(pattern, pool, inputs, candidates)
+
+
+def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], candidates: list[AgentInfo]) -> Plan:
     fallback = default_runtime(pool)
     graph = Dag()
     index: dict[str, int] = {}

@@ -16,6 +16,7 @@ The render context at run time::
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -161,7 +162,7 @@ def references(src: str, *, expression: bool = False) -> Refs:
 
 
 #: token layout (line, kind, text; literal text left out) → the first template seen with it
-_SHAPES: dict[tuple[tuple[int, str, str | None], ...], str] = {}
+_SHAPES: dict[tuple[Any, ...], str] = {}
 _MAX_SHAPES = 4096
 
 
@@ -175,17 +176,37 @@ def shape(src: str) -> str:
     generated pattern of 10,000 steps whose tasks differ only in their text then costs one Jinja
     parse and compile, plus a lex per task. Text that does not lex is its own shape.
     """
-    try:
-        tokens = environment().lexer.tokeniter(src, None)
-        key = tuple((line, kind, None if kind == "data" else text) for line, kind, text in tokens)
-    except Exception:  # noqa: BLE001 - a lexer error: the checks report it on the text itself
-        return src
+    key: tuple[Any, ...] | None = _simple_key(src)
+    if key is None:
+        try:
+            tokens = environment().lexer.tokeniter(src, None)
+            key = tuple((line, kind, None if kind == "data" else text) for line, kind, text in tokens)
+        except Exception:  # noqa: BLE001 - a lexer error: the checks report it on the text itself
+            return src
     found = _SHAPES.get(key)
     if found is None:
         if len(_SHAPES) >= _MAX_SHAPES:
             _SHAPES.clear()
         found = _SHAPES[key] = src
     return found
+
+
+#: ``{{ ... }}`` of names, numbers and operators: what Jinja's lexer always splits into tokens
+#: (its position-bearing "unexpected char" error cannot happen there; a bracket error names a line)
+_SIMPLE = re.compile(r"\{\{([A-Za-z0-9_ \t\n.|()\[\],+\-*/%<>=!~:]*)\}\}")
+
+
+def _simple_key(src: str) -> tuple[Any, ...] | None:
+    """The shape key of a template made only of literal text and ``{{ ... }}`` of names, numbers
+    and operators (``_SIMPLE``, found as Jinja's lexer finds them): each block's first line and
+    text, without lexing. None for any other template (the lexer keys it): ``{%``, ``{#``, a
+    string, any other character or brace, a carriage return (Jinja counts it as a line break)."""
+    if "\r" in src:
+        return None
+    blocks = [(src.count("\n", 0, m.start()) + 1, m.group(1)) for m in _SIMPLE.finditer(src)]
+    if "{" in _SIMPLE.sub("", src):
+        return None
+    return ("simple", *blocks)
 
 
 @lru_cache(maxsize=1024)

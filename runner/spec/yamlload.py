@@ -35,9 +35,26 @@ import yaml
 from runner.errors import Diagnostic, SpecError
 
 try:  # libyaml: ~10x faster than the pure-Python composer
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _Base
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _Base  # type: ignore[assignment]
+_BYTE_OFFSETS = _Base.__name__ != "SafeLoader"  # libyaml reports positions in UTF-8 bytes
+
+
+class _Loader(_Base):
+    """The safe loader, remembering each scalar's implicit tag: the composer asks the (Python)
+    resolver once per scalar, and a file repeats its keys and values (``id``, ``task``, ``1``)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._tags: dict[tuple[Any, ...], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        key = (kind, value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = self._tags[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        return tag
 
 Mark = tuple[int, int]
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -152,7 +169,7 @@ def _load(text: str, source: str, *, marking: bool) -> YamlDoc:
     except _Stop as stop:
         raise SpecError([*builder.problems, stop.diagnostic]) from None
     except yaml.reader.ReaderError as exc:  # a control character, invalid UTF-8...
-        line, col = _position(text, exc.position, byte_offset=_Loader.__name__ != "SafeLoader")
+        line, col = _position(text, exc.position, byte_offset=_BYTE_OFFSETS)
         raise _fail(source, line, col, f"YAML error: {exc.reason} (character #x{exc.character:04x})"
                     if isinstance(exc.character, int) else f"YAML error: {exc.reason}") from None
     except yaml.MarkedYAMLError as exc:
