@@ -160,3 +160,18 @@ def test_upgrade_of_one_source_keeps_the_other_pins(lib: Path, tmp_path: Path) -
     proc = cli(["lock", "--upgrade", "git+nope//x.yaml@v1"], project, cache)
     assert proc.returncode == 2 and "--upgrade git+nope//x.yaml@v1: no pattern of runner.lock uses that source" in (
         proc.stderr)
+
+
+def test_the_lock_of_a_pattern_in_a_subfolder_sits_beside_it(lib: Path, tmp_path: Path) -> None:
+    cache, project = tmp_path / "cache", tmp_path / "project"
+    (project / "ci").mkdir(parents=True)
+    ref = f"git+file://{lib}//lib/plain.yaml@v1"
+    (project / "ci" / "main.yaml").write_text(using(ref))
+    proc = cli(["lock", "ci/main.yaml", "--upgrade"], project, cache)
+    assert proc.returncode == 0 and proc.stdout.endswith("wrote ci/runner.lock: 1 source\n"), proc.stdout
+    assert not (project / "runner.lock").exists()
+    lock = json.loads((project / "ci" / "runner.lock").read_text())
+    assert lock["patterns"] == ["main.yaml"] and list(lock["sources"]) == [ref]
+    (project / "ci" / "runner.lock").write_text("{")
+    proc = cli(["validate", "ci/main.yaml"], project, cache)
+    assert proc.returncode == 2 and proc.stdout.startswith("ci/runner.lock:1:2: $: corrupt lock file"), proc.stdout
