@@ -339,8 +339,7 @@ class Executor:
         if done is None:
             return False
         restore(rec, done, fingerprint)
-        self._emit("step_reused", step=step.id, **{"from": done.origin}, fingerprint=fingerprint,
-                   record=rec.to_dict())
+        # Its attempts stay in the journal of the run it ran in (reusedFrom): resuming this run reads them there.
         extra = {"change": rec.change, "landed": rec.landed} if rec.change is not None else {}
         self._emit("step_finished", step=step.id, status="succeeded", output=rec.output, confidence=rec.confidence,
                    aggregation=rec.aggregation, fingerprint=fingerprint, reusedFrom=done.origin, **extra)

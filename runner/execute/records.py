@@ -52,8 +52,11 @@ class AttemptRecord:
     change: dict[str, Any] | None = None  # the captured change (steps with a workspace)
     diff: str = ""  # the change's patch text, for templates only (not in result.json)
     feedback: str = ""  # why it failed, for the retry's `attempt.feedback` (the verify output tail)
+    recorded: dict[str, Any] | None = None  # a reused attempt: its record as the run it ran in wrote it
 
     def to_dict(self) -> dict[str, Any]:
+        if self.recorded is not None:  # exactly as it was (times at ms are not re-derived)
+            return dict(self.recorded)
         out = {
             "attempt": self.attempt, "agentId": self.agent_id, "item": self.item,
             "startedAt": iso(self.started), "finishedAt": iso(self.finished),

@@ -250,8 +250,6 @@ class RunModel:
             step.status, step.waiting = "waiting", str(e.get("message") or "")
         elif name in ("step_approved", "step_denied") and step.status == "waiting":
             step.status, step.waiting = "running", None
-        elif name == "step_reused":
-            step.reused_from = str(e.get("from") or "") or None
         elif name == "attempt_started":
             agent_id = str(e.get("agent"))
             self.agent(agent_id)

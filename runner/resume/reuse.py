@@ -1,13 +1,13 @@
 """Reusing a step that already succeeded: from the run being resumed, or (``cache: true``) from
 any past run of the same fingerprint (the newest).
 
-The executor asks ``Reuser.reuse(step, record, steps)`` when a step's selection node runs (its
+The executor asks ``Reuser.find(step, fingerprint)`` when a step's selection node runs (its
 ``when`` was true, before its approval gate and before any agent starts). A reused step's record
 is the earlier one (output, aggregation, attempts: templates downstream see what they saw
-then), its status ``succeeded`` and ``reused_from`` the run it ran in; the journal gets
-``step_reused`` (``from``, ``fingerprint`` and the whole record, so this run's journal alone can
-be resumed again) and ``step_finished`` with ``reusedFrom``. A reused step costs nothing in this
-run: its usage is not counted again (budgets, totals).
+then), its status ``succeeded`` and ``reused_from`` the run it ran in; the journal gets its
+``step_finished`` with ``reusedFrom`` and the earlier attempts and agents (so this run's journal
+alone can be resumed again). A reused step costs nothing in this run: its usage is not counted
+again (budgets, totals).
 """
 
 from __future__ import annotations
@@ -38,8 +38,32 @@ class Reuser:
         if self.earlier is not None:
             done = self.earlier.done.get(step.id)
             if done is not None and done.fingerprint == fingerprint:
-                return done
+                return self._whole(done)
         return self._cached(step.id, fingerprint) if step.cache else None
+
+    def _whole(self, done: Done) -> Done | None:
+        """``done`` with its attempts: a step the earlier run reused has them in the journal of
+        the run it ran in (None when that journal is gone: the step runs again)."""
+        if done.record.get("attempts") is not None:
+            return done
+        origin = self._run(done.origin)
+        found = origin.done.get(done.step) if origin is not None else None
+        if found is None or found.fingerprint != done.fingerprint or found.record.get("attempts") is None:
+            return None
+        return Done(step=done.step, fingerprint=done.fingerprint, origin=done.origin,
+                    record={**done.record, "agents": found.record.get("agents") or done.record.get("agents"),
+                            "attempts": found.record["attempts"]})
+
+    def _run(self, run_id: str) -> Earlier | None:
+        """A past run's journal, folded once (passed over when unreadable)."""
+        past = self._past.get(run_id)
+        if past is None:
+            d = self.state_dir / "runs" / run_id
+            if not (d / "events.jsonl").is_file():
+                return None
+            past = self._past[run_id] = Earlier(run_id=run_id, dir=d, run={})
+            fold(read_lenient(d / "events.jsonl"), past)
+        return past
 
     def _cached(self, step_id: str, fingerprint: str) -> Done | None:
         """The newest past run with a success of ``step_id`` of this fingerprint (a fingerprint
@@ -62,7 +86,7 @@ class Reuser:
                 past = self._past[d.name] = Earlier(run_id=d.name, dir=d, run={})
                 fold(read_lenient(d / "events.jsonl"), past)
             done = past.done.get(step_id)
-            if done is not None and done.fingerprint == fingerprint:
+            if done is not None and done.fingerprint == fingerprint and (done := self._whole(done)) is not None:
                 return done
         return None
 
@@ -111,4 +135,4 @@ def _attempt(a: dict[str, Any]) -> AttemptRecord:
                          started=started, finished=finished, status=str(a.get("status") or "ok"),
                          result=a.get("result"), confidence=a.get("confidence"), reasoning=a.get("reasoning") or "",
                          error_kind=error_kind, error=a.get("error"),
-                         usage=dict(a.get("usage") or {}), change=a.get("change"))
+                         usage=dict(a.get("usage") or {}), change=a.get("change"), recorded=a)

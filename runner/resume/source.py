@@ -6,7 +6,9 @@ JSON event, no ``run_started``) is a ``UsageError`` (exit 2) naming the file and
 nothing is written to it. ``fold`` turns events into the record of each step that succeeded
 with a fingerprint (``Done``): its output, aggregation and attempts as ``result.json`` has
 them, rebuilt from the events alone, so a run killed with ``kill -9`` can be resumed. A step
-that was itself reused keeps the run it first ran in as its origin.
+that was itself reused keeps the run it first ran in as its origin (its ``step_finished`` has
+``reusedFrom``); its attempts are read from that run's journal when it is reused again
+(``Reuser.find``), and without that journal it runs again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import UsageError
+from runner.journal.caps import TEXTS_DIR
 from runner.journal.layout import EVENTS_FILE, RUN_FILE
 
 _CUT = re.compile(r"\n\[runner: cut at [\d,]+ of [\d,]+ characters; the whole text is in (texts/[0-9a-f]+\.txt)\]\Z")
@@ -109,15 +112,16 @@ def fold(events: list[dict[str, Any]], earlier: Earlier) -> None:
     attempts: dict[str, list[dict[str, Any]]] = {}
     open_: dict[tuple[Any, ...], dict[str, Any]] = {}
     agents: dict[str, list[str]] = {}
-    reused: dict[str, tuple[str, dict[str, Any]]] = {}
+    origins: dict[str, str] = {}  # step id -> the run it ran in, when this one reused it
     landed: dict[str, Any] = {}
+    spilled = (earlier.dir / TEXTS_DIR).is_dir()  # a string was cut: look for it in texts/
     for e in events:
         name, step = e.get("event"), e.get("step")
         if not isinstance(step, str):
             continue
         if name == "step_started":
             attempts[step], agents[step] = [], [str(a) for a in e.get("agents") or []]
-            reused.pop(step, None)
+            origins.pop(step, None)
             earlier.statuses[step] = "running"
         elif name == "attempt_started":
             a: dict[str, Any] = {"attempt": e.get("attempt", 1), "agentId": e.get("agent"), "item": e.get("item"),
@@ -132,8 +136,6 @@ def fold(events: list[dict[str, Any]], earlier: Earlier) -> None:
             if isinstance(e.get("change"), dict):
                 a["change"] = e["change"]
             attempts.setdefault(step, []).append(a)
-        elif name == "step_reused" and isinstance(e.get("record"), dict):
-            reused[step] = (str(e.get("from") or earlier.run_id), e["record"])
         elif name == "change_landed":
             landed[step] = {k: v for k, v in e.items() if k not in ("time", "event", "step", "agent")}
         elif name in ("step_finished", "step_skipped", "step_waiting"):
@@ -144,19 +146,19 @@ def fold(events: list[dict[str, Any]], earlier: Earlier) -> None:
             if status != "succeeded" or not isinstance(fp, str):
                 earlier.done.pop(step, None)
                 continue
-            if step in reused:
-                origin, record = reused[step]
-            else:
-                origin = earlier.run_id
-                record = {"id": step, "status": "succeeded", "output": e.get("output"),
-                          "confidence": e.get("confidence"), "agents": agents.get(step, []),
-                          "aggregation": e.get("aggregation"), "attempts": attempts.get(step, [])}
-                for k in ("change", "changes"):
-                    if e.get(k) is not None:
-                        record[k] = e[k]
-                if step in landed:
-                    record["landed"] = landed[step]
-            earlier.done[step] = Done(step=step, fingerprint=fp, origin=origin, record=unspill(record, earlier.dir))
+            if isinstance(e.get("reusedFrom"), str):  # reused here: its attempts are in the journal it ran in
+                origins[step] = e["reusedFrom"]
+            record = {"id": step, "status": "succeeded", "output": e.get("output"),
+                      "confidence": e.get("confidence"), "agents": agents.get(step, []),
+                      "aggregation": e.get("aggregation"),
+                      "attempts": None if step in origins else attempts.get(step, [])}
+            for k in ("change", "landed"):
+                if e.get(k) is not None:
+                    record[k] = e[k]
+            if "landed" not in record and step in landed:
+                record["landed"] = landed[step]
+            earlier.done[step] = Done(step=step, fingerprint=fp, origin=origins.get(step, earlier.run_id),
+                                      record=unspill(record, earlier.dir) if spilled else record)
         elif name == "step_approved" or name == "step_denied":
             earlier.statuses[step] = "running"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from e2e_run import RUNNER, assert_no_traceback, env, events, run, run_dirs, write_yaml
 
-from runner.journal import RunLock
+from runner.journal import RunLock, read_events
 from runner.observe.report import validate_result
 
 pytestmark = pytest.mark.pty
@@ -57,7 +57,7 @@ def _steps(result: dict) -> dict[str, tuple[str, str | None]]:  # type: ignore[t
 
 def _ran(run_dir: Path) -> set[str]:
     """The steps of a run whose agents got a task."""
-    return {e["step"] for e in events(run_dir) if e["event"] == "attempt_started"}
+    return {e["step"] for e in read_events(run_dir) if e["event"] == "attempt_started"}
 
 
 def _first_run(tmp_path: Path) -> tuple[str, Path]:
@@ -87,8 +87,8 @@ def test_resume_reuses_what_succeeded_and_runs_the_failed_step_and_what_follows(
     assert result["outputs"] == {"d": "gamma-delta"}
     run_dir = tmp_path / ".runner" / "runs" / result["runId"]
     assert _ran(run_dir) == {"c", "d"}  # no agent got a, b or e
-    reused = [e for e in events(run_dir) if e["event"] == "step_reused"]
-    assert {(e["step"], e["from"]) for e in reused} == {("a", first_id), ("b", first_id), ("e", first_id)}
+    reused = [e for e in events(run_dir) if e["event"] == "step_finished" and e.get("reusedFrom")]
+    assert {(e["step"], e["reusedFrom"]) for e in reused} == {("a", first_id), ("b", first_id), ("e", first_id)}
     # the reused steps' records are the first run's (templates downstream saw the same)
     first = {s["id"]: s for s in _result(tmp_path / "r1.json")["steps"]}
     for s in result["steps"]:
@@ -113,6 +113,21 @@ def test_a_resume_of_a_resume_names_the_run_each_step_first_ran_in(tmp_path: Pat
         "a": ("succeeded", first_id), "b": ("succeeded", first_id), "c": ("succeeded", second["runId"]),
         "d": ("succeeded", second["runId"]), "e": ("succeeded", first_id)}
     assert _ran(tmp_path / ".runner" / "runs" / _result(tmp_path / "r3.json")["runId"]) == set()
+    # a step reused twice has the attempts of the run it ran in (read from that run's journal)
+    third_steps = {s["id"]: s for s in _result(tmp_path / "r3.json")["steps"]}
+    first_steps = {s["id"]: s for s in _result(tmp_path / "r1.json")["steps"]}
+    # (durationMs: the journal's attempt_finished truncates, result.json rounds: 1 ms apart at most)
+    again, then = third_steps["a"]["attempts"][0], first_steps["a"]["attempts"][0]
+    assert abs(again.pop("durationMs") - then.pop("durationMs")) <= 1
+    assert again == then
+    # without the journal of the run a step ran in, it runs again (its record cannot be had whole)
+    import shutil
+
+    shutil.rmtree(tmp_path / ".runner" / "runs" / first_id)
+    fourth = run(["apply", "--resume", second["runId"], "-q", "-o", "r4.json"], tmp_path)
+    assert fourth.returncode == 0, fourth.stderr
+    assert _steps(_result(tmp_path / "r4.json"))["a"] == ("succeeded", None)
+    assert _steps(_result(tmp_path / "r4.json"))["c"] == ("succeeded", second["runId"])
 
 
 def test_changed_inputs_or_pattern_file_run_every_step_again(tmp_path: Path) -> None:
@@ -260,8 +275,9 @@ def _kill9(proc: subprocess.Popen[str]) -> None:
 
 
 def _finished(tmp_path: Path, step: str) -> bool:
+    """(While the run writes its journal: a missing file or an unfinished line is "not yet".)"""
     dirs = run_dirs(tmp_path)
-    return bool(dirs) and any(e["event"] == "step_finished" and e["step"] == step for e in events(dirs[-1]))
+    return bool(dirs) and any(e["event"] == "step_finished" and e.get("step") == step for e in read_events(dirs[-1]))
 
 
 def test_kill_9_of_a_run_and_of_its_resume_leaves_journals_that_resume(tmp_path: Path) -> None:
@@ -274,7 +290,7 @@ def test_kill_9_of_a_run_and_of_its_resume_leaves_journals_that_resume(tmp_path:
 
     (tmp_path / "go").write_text("")
     proc = _start(tmp_path, "--resume", first_dir.name)  # quick reused, slow runs, last hangs: kill it
-    _wait_for(lambda: len(run_dirs(tmp_path)) == 2 and _finished(tmp_path, "slow"))
+    _wait_for(lambda: len(run_dirs(tmp_path)) == 2 and "last" in _ran(run_dirs(tmp_path)[-1]))  # last runs
     _kill9(proc)
     second_dir = next(d for d in run_dirs(tmp_path) if d != first_dir)
     assert _ran(second_dir) == {"slow", "last"}
