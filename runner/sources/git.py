@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import io
 import os
+import posixpath
 import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runner.errors import ConfigurationError, InfrastructureError, UsageError
 from runner.sources import Origin, public
@@ -89,12 +91,34 @@ def fetch(url: str, rev: str, ref: str) -> tuple[str, Path]:
 
             data = _git(["-C", tmp, "archive", "--format=tar", commit], ref, url)
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-                try:
-                    tar.extractall(staging, filter="data")  # no absolute paths, no links out of the tree
-                except tarfile.FilterError as exc:
-                    raise UsageError(f"git source `{public(ref)}`: commit {commit} is refused: {exc}") from None
+                problem = _extract(tar, staging)
+            if problem:
+                raise UsageError(f"git source `{public(ref)}`: commit {commit} is refused: {problem}")
 
         return commit, store("git", commit, export)
+
+
+def _extract(tar: Any, staging: Path) -> str:
+    """Extract the tree into ``staging``: no absolute paths, nothing outside it, no links out of
+    it, no devices. The problem found ("" when none). Python < 3.11.4 has no tarfile filters:
+    the same rules are checked here first."""
+    import tarfile
+
+    if hasattr(tarfile, "data_filter"):
+        try:
+            tar.extractall(staging, filter="data")
+        except tarfile.FilterError as exc:
+            return str(exc)
+        return ""
+    for m in tar.getmembers():
+        name = posixpath.normpath(m.name)
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(name), m.linkname)) if m.issym() else name
+        if not (m.isfile() or m.isdir() or m.issym()):
+            return f"{m.name!r} is not a file, a folder or a symbolic link"
+        if any(p.startswith("/") or p == ".." or p.startswith("../") for p in (name, target)):
+            return f"{m.name!r} {'links to' if m.issym() else 'is'} a path outside the tree"
+    tar.extractall(staging)
+    return ""
 
 
 def _git(args: list[str], ref: str, url: str) -> bytes:

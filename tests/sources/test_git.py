@@ -113,8 +113,15 @@ def test_a_pattern_without_sources_imports_no_source_machinery(tmp_path: Path) -
     assert out.strip() == "['runner.sources', 'runner.sources.pins', 'runner.sources.resolver']"
 
 
-def test_a_tree_with_a_link_out_of_it_is_refused_and_not_cached(tmp_path: Path, cache: Path) -> None:
+@pytest.mark.parametrize("filters", [True, False], ids=["tarfile-filters", "python-before-3.11.4"])
+def test_a_tree_with_a_link_out_of_it_is_refused_and_not_cached(tmp_path: Path, cache: Path, filters: bool,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import tarfile
+
     from gitrepo import make_repo
+
+    if not filters:
+        monkeypatch.delattr(tarfile, "data_filter")
 
     repo = make_repo(tmp_path / "evil", {"p.yaml": echo("x")})
     os.symlink("/etc/passwd", repo / "passwd.yaml")
