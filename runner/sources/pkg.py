@@ -30,6 +30,8 @@ def locate(ref: str, base_dir: Path, pinned: str | None) -> tuple[Origin, str]:
     dist_name, _, name = ref.removeprefix(PREFIX).partition("/")
     if not dist_name or not name.strip("/"):
         raise UsageError(f"package source `{ref}`: write pkg:DIST/NAME (a distribution and one of its patterns)")
+    if ".." in Path(name).parts:
+        raise UsageError(f"package source `{ref}`: `{name}` is not a pattern inside the distribution")
     try:
         dist = metadata.distribution(dist_name)
     except metadata.PackageNotFoundError:

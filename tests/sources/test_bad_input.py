@@ -109,3 +109,24 @@ def test_a_killed_fetch_leaves_no_entry_that_reads_as_valid(lib: Path, tmp_path:
     assert good.returncode == 0, good
     assert sorted(p.name for p in (cache / "git").iterdir()) == [sha]
     assert (cache / "git" / sha / "lib" / "plain.yaml").read_text() == echo("plain")
+
+
+def test_a_package_source_names_only_its_own_patterns(tmp_path: Path) -> None:
+    from patternlib import make_dist
+
+    from runner.errors import UsageError
+    from runner.sources import resolve
+
+    make_dist(tmp_path / "site", {"review.yaml": echo("x")})
+    (tmp_path / "site" / "outside.yaml").write_text(echo("outside"))
+    sys.path.insert(0, str(tmp_path / "site"))
+    try:
+        assert resolve("pkg:acme-patterns/review", tmp_path).path.read_text() == echo("x")
+        with pytest.raises(UsageError, match="is not a pattern inside the distribution"):
+            resolve("pkg:acme-patterns/../../outside", tmp_path)
+        with pytest.raises(UsageError, match=r"has no pattern `nope` \(it has `review`\)"):
+            resolve("pkg:acme-patterns/nope", tmp_path)
+    finally:
+        sys.path.remove(str(tmp_path / "site"))
+        sys.modules.pop("acme_patterns", None)
+        sys.modules.pop("acme_patterns.patterns", None)
