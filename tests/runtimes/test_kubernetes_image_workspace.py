@@ -1,5 +1,5 @@
 """Seam 3 for workspaces: the container of a Pod the kubernetes runtime builds, run unchanged in
-the real agent image (as tests/runtimes/test_kubernetes_image.py does), takes a task's workspace
+the real agent image built from this tree (as tests/runtimes/test_kubernetes_image.py does), takes a task's workspace
 through the agent protocol and sends the change back: the image has what the server needs (git),
 the pod's user can unpack into its temporary directory, and nothing is left there afterwards.
 (No Kubernetes API server exists here; the manifest is validated offline elsewhere.)"""
@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from docker_helpers import base_image, engine  # noqa: F401 - fixtures
 from gitrepo import git, make_repo
 
 from runner.agents.model import AgentInfo, TaskRequest
@@ -34,8 +35,9 @@ def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=60, check=check)
 
 
-def test_a_pods_agent_server_in_the_real_image_takes_a_workspace(tmp_path: Path) -> None:
-    image = os.environ.get("RUNNER_K8S_TEST_IMAGE", "runner/agent-base:latest")
+def test_a_pods_agent_server_in_the_real_image_takes_a_workspace(tmp_path: Path, base_image: str) -> None:  # noqa: F811
+    # agent-base as this source tree builds it (git in it), not whichever tree tagged `latest` last
+    image = os.environ.get("RUNNER_K8S_TEST_IMAGE", base_image)
     assert docker("image", "inspect", image, check=False).returncode == 0, (
         f"image {image} is missing: build it with `runner images build` (the docker runtime's setup)")
     info = AgentInfo(id="k1", name="k1", type="command", definition=AgentDef(type="command", command=EDIT))
