@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -14,15 +14,34 @@ from runner.plan.render import FORMATS
 
 
 def plan(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input_files: Sequence[Path],
-         fmt: str, out: TextIO) -> int:
+         fmt: str, out: TextIO, replay: Path | None = None, state_dir: Path = Path(".runner")) -> int:
     from runner import api
     from runner.plan.render import render
 
     pattern = load_pattern_arg(pattern_path)
     pool = load_pool_arg(pool_path)
     values = load_inputs(pattern, inputs, input_files)
-    out.write(render(api.plan(pattern, pool, values), fmt))
+    text = render(api.plan(pattern, pool, values), fmt)
+    est = _estimate(pattern, replay, state_dir) if fmt in ("text", "json") else None
+    if est is not None and fmt == "json":
+        import json
+
+        doc = json.loads(text)
+        doc["estimate"] = est.as_dict()
+        text = json.dumps(doc, indent=2) + "\n"
+    elif est is not None:
+        from runner.observe.estimate import describe
+
+        text += describe(est, pattern.budget) + "\n"
+    out.write(text)
     return 0
+
+
+def _estimate(pattern: Any, replay: Path | None, state_dir: Path) -> Any:
+    """From the cassette when one is given, else from past runs of the pattern (None: no source)."""
+    from runner.observe.estimate import from_cassette, from_runs
+
+    return from_cassette(replay, pattern) if replay is not None else from_runs(state_dir, pattern)
 
 
 @click.command("plan")
@@ -31,13 +50,17 @@ def plan(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input_
 @click.option("--input", "-i", "inputs", multiple=True, metavar="KEY=VALUE", help="An input value (repeatable).")
 @click.option("--input-file", "input_files", multiple=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--replay", type=click.Path(path_type=Path, dir_okay=False),
+              help="Estimate the run's cost from this cassette (else from past runs of the pattern).")
+@click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=Path(".runner"),
+              show_default=True, help="Where past runs' journals are (for the estimate).")
 @frozen_option
 def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_files: tuple[Path, ...],
-            fmt: str, frozen: bool) -> int:
+            fmt: str, replay: Path | None, state_dir: Path, frozen: bool) -> int:
     """Show how PATTERN would run with a pool, without starting anything.
 
     With runner.lock next to PATTERN, every source it reaches must match its pins."""
     from runner.sources.pins import pinned
 
     with pinned(pattern, frozen):
-        return plan(pattern, pool_path, inputs, input_files, fmt, sys.stdout)
+        return plan(pattern, pool_path, inputs, input_files, fmt, sys.stdout, replay, state_dir)
