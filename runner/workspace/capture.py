@@ -1,7 +1,9 @@
 """Capture what an agent changed in its workspace, as a binary git patch against the base.
 
 Everything in the workspace counts — edits, new files (untracked, not ignored), deletions,
-renames, mode changes, binary files — and commits the agent made itself are looked through:
+renames, mode changes, binary files, a submodule removed — and commits the agent made itself
+are looked through (files written into a submodule's directory, which a workspace leaves
+empty, are refused: ``SubmoduleWrite``):
 the patch is always ``base`` → the files as they are. The workspace's own index (each
 worktree has one; copies have their own repository) is staged with ``git add -A``: the
 user's index is a different file and is never touched.
@@ -10,9 +12,11 @@ user's index is a different file and is never touched.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.errors import WorkspaceError
 from runner.workspace.git import git
 from runner.workspace.patch import FileChange, parse, stats
 
@@ -37,11 +41,31 @@ class Change:
         return self.insertions + self.deletions + sum(1 for f in self.files if f.binary)
 
 
+class SubmoduleWrite(WorkspaceError):
+    """The agent wrote into a submodule's (empty) directory: nothing there can be captured."""
+
+
 def capture(path: Path, base: str) -> Change:
     """The change in the workspace at ``path`` against commit ``base``."""
     git(["add", "-A"], path)
+    if (path / ".gitmodules").is_file():
+        _nothing_in_submodules(path)
     patch = git(["diff", "--cached", "--binary", "-M", "--no-ext-diff", "--no-textconv", base], path)
     return change_of(patch)
+
+
+def _nothing_in_submodules(path: Path) -> None:
+    """Submodules are not checked out in a workspace; ``git add -A`` passes over what an agent
+    writes in their directories without a word, so runner says so instead."""
+    for entry in git(["ls-files", "--stage", "-z"], path).split(b"\0"):
+        if not entry.startswith(b"160000 "):
+            continue
+        rel = entry.split(b"\t", 1)[1].decode(errors="surrogateescape")
+        folder = path / rel
+        inside = sorted(os.listdir(folder)) if folder.is_dir() and not folder.is_symlink() else []
+        if inside:
+            raise SubmoduleWrite(f"the agent wrote into the submodule `{rel}` ({rel}/{inside[0]}): submodules "
+                                 "are not checked out in a workspace and what is written in them is not captured")
 
 
 def change_of(patch: bytes) -> Change:

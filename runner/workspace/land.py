@@ -9,7 +9,8 @@
   never overwritten.
 * ``apply``: ``git apply`` to the working tree, which applies every file or none. A dirty
   tree (anything differing from ``HEAD``, runner's state directory aside) is refused unless
-  forced; a conflict is always refused.
+  forced; a conflict is always refused, and so is a change of a submodule's commit (``git
+  apply`` would leave its directory as it is: half applied).
 
 Every patch is ``check``-ed first: nothing lands in ``.git``, outside the tree, or through a
 symlink.
@@ -76,6 +77,10 @@ def land_apply(source: Source, change: Change, force: bool) -> dict[str, Any]:
                              "or run with --force)")
     if change.empty:
         return {"mode": "apply", "path": str(root), "files": 0}
+    subs = [f.path for f in change.files if f.submodule]
+    if subs:  # `git apply` leaves a submodule's directory as it is: the change would land half
+        raise WorkspaceError(f"land: apply refused, the change adds, moves or removes the submodule "
+                             f"`{subs[0]}`, which `git apply` does not do in a working tree (land it as a branch)")
     ok, problem = attempt([*_APPLY, "--check", "-"], root, input=change.patch)
     if not ok:
         raise WorkspaceError(f"land: apply refused, the change conflicts with {root}: {problem}")

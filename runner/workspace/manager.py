@@ -28,7 +28,7 @@ from typing import Any
 from runner.errors import AgentFailure, FailureKind, WorkspaceError
 from runner.spec.models import Step
 from runner.workspace import WORKSPACES_DIR
-from runner.workspace.capture import Change, capture
+from runner.workspace.capture import Change, SubmoduleWrite, capture
 from runner.workspace.land import land_apply, land_branch, land_patch
 from runner.workspace.snapshot import Source, snapshot
 from runner.workspace.verify import Sandbox, run_verify
@@ -102,6 +102,8 @@ class Workspaces:
         where the agent's runtime runs the verify (given the checkout's root), None: on the host."""
         try:
             change = capture(ws.path, ws.base)
+        except SubmoduleWrite as exc:  # the agent's doing, not the machine's
+            raise AgentFailure(FailureKind.DENIED, f"workspace: {exc}", agent_id=agent_id) from exc
         except WorkspaceError as exc:
             raise AgentFailure(FailureKind.INFRASTRUCTURE, f"workspace: {exc}", agent_id=agent_id) from exc
         name = _name(agent_id, item, attempt)

@@ -99,3 +99,12 @@ def test_copy_mode_works_on_a_plain_directory(tmp_path: Path) -> None:
     assert not (plain / ".git").exists()
     remove(ws.path, ws.repo, ws.branch)
     assert not ws.path.exists()
+
+
+def test_paths_with_spaces_and_quotes_are_read_exactly(repo: Path, tmp_path: Path) -> None:
+    # git ends a `+++` name holding a space with a tab, and quotes one holding `"`: neither is the path
+    ws = create(snapshot(repo), "worktree", tmp_path / "ws", "runner/t/s/a-1")
+    write(ws.path, {"with space.txt": "a\n", 'say "hi".txt': "b\n", "tab\there.txt": "c\n"})
+    change = capture(ws.path, ws.base)
+    assert sorted(f.path for f in change.files) == ['say "hi".txt', "tab\there.txt", "with space.txt"]
+    remove(ws.path, ws.repo, ws.branch)
