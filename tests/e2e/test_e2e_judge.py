@@ -41,7 +41,7 @@ def _setup(tmp_path: Path, answer: str, change: str | None) -> tuple[Path, Path,
               for style in ("careful", "verbose")]
     # the judge reads the changes on stdin and answers an agent id
     agents.append({"id": "judge", "capabilities": ["review"],
-                   "command": ["sh", "-c", f'grep -q "verbose: " && echo "  {answer}"']})
+                   "command": ["sh", "-c", f'task=$(cat); case "$task" in *"verbose: "*) echo "  {answer}";; esac']})
     pool = write_yaml(tmp_path / "pool.yaml", {"kind": "pool", "name": "judged", "runtimes": [{"type": "local"}],
                                                "agents": agents})
     return repo, pattern, pool
