@@ -149,7 +149,10 @@ pattern["$defs"] = {
                          "from": {"type": "string", "minLength": 1}, "change": {"type": "string", "minLength": 1}},
                         required=["to"]),
         },
-    }, required=["id", "task"]),
+        # composition: run another pattern's steps as this step (docs/pattern.md "Calling a pattern")
+        "uses": {"type": "string", "minLength": 1},
+        "with": {"type": "object"},
+    }, required=["id"], **{"not": {"required": ["task", "uses"]}}),
 }
 
 agent_fields = {
@@ -335,7 +338,11 @@ result = {
                    "description": "steps with a workspace: the chosen change"},
         "landed": {"type": ["object", "null"],
                    "description": "where the chosen change landed: {mode: patch, path} | "
-                                  "{mode: branch, branch, commit, parent, onSnapshot} | {mode: apply, path, files}"}
+                                  "{mode: branch, branch, commit, parent, onSnapshot} | {mode: apply, path, files}"},
+        # a step with `uses` (docs/pattern.md "Calling a pattern")
+        "uses": {"type": "string", "description": "steps with `uses`: the called pattern's source"},
+        "outputs": {"type": ["object", "null"],
+                    "description": "steps with `uses`: the called pattern's outputs by name (null: it did not return)"}
       }
     },
     "change": {

@@ -36,6 +36,7 @@ from runner.errors import (
     StepFailed,
     as_failure,
 )
+from runner.execute import calls
 from runner.execute.agents import AgentManager
 from runner.execute.budget import Breach, Spending
 from runner.execute.records import StepRecord
@@ -63,7 +64,7 @@ class Executor:
         self.journal = journal
         self.on_event = on_event
         self.concurrency = concurrency or plan.pattern.concurrency or DEFAULT_CONCURRENCY
-        self.records = {s.id: StepRecord(id=s.id) for s in plan.pattern.steps}
+        self.records = {s.id: StepRecord(id=s.id, uses=s.uses) for s in plan.pattern.steps}
         self.manager = AgentManager(ctx, plan.pool, provided)
         self.stopping = threading.Event()  # aborted (timeout, signal) or over: nothing new starts
         self.halted = threading.Event()  # fail-fast: only steps with `runs: on-failure|always` start
@@ -295,6 +296,12 @@ class Executor:
                 if skip is not None:  # the step's later nodes are passed over
                     rec.status, rec.finished = "skipped", time.time()
                     self._emit("step_skipped", step=step.id, reason=skip)
+                    if step.uses is not None:  # and so are the steps of the pattern it calls
+                        for inner in calls.inside(self.records, step):
+                            inner.status, inner.finished = "skipped", rec.finished
+                            self._emit("step_skipped", step=inner.id, reason=f"call `{step.id}` was skipped")
+                elif step.uses is not None:
+                    calls.enter(steps, step)
             elif node.kind == "spawn":
                 steps.spawn(step)
             elif node.kind == "execute":
@@ -302,7 +309,10 @@ class Executor:
                 self._budget_failure(step.id)
             elif node.kind == "aggregate":
                 self._budget_failure(step.id)
-                steps.aggregate(step)
+                if step.uses is not None:
+                    calls.leave(steps, step)
+                else:
+                    steps.aggregate(step)
                 rec.fingerprint = self._fingerprint(step, steps, [v for _, v in sorted(
                     steps.task_shas.get(step.id, {}).items())])
                 rec.status, rec.finished = "succeeded", time.time()
@@ -330,8 +340,8 @@ class Executor:
     def _reused(self, step: Step, rec: StepRecord, steps: StepRunner) -> bool:
         """``--resume`` / ``cache: true``: the step takes an earlier success of the same
         fingerprint instead of running (its later nodes are passed over)."""
-        if self.reuser is None or not self.reuser.wants(step):
-            return False
+        if self.reuser is None or not self.reuser.wants(step) or step.uses is not None:
+            return False  # a call is never reused itself: its steps are, each by its own fingerprint
         from runner.resume.reuse import first_task_shas, restore
 
         fingerprint = self._fingerprint(step, steps, first_task_shas(steps, step, steps.items(step)))

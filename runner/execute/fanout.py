@@ -57,7 +57,7 @@ class FanOut(Attempts):
             if step.strategy == "sequential":
                 yield pos, functools.partial(self._chain, step, sel, agents, index, item, site)
                 continue
-            task = _task_for(step.task, self.context(item=item, index=index, previous=[]), site, self.stopping)
+            task = _task_for(step.task, self.context(step, item=item, index=index, previous=[]), site, self.stopping)
             self.first_task(step, pos, task(_FIRST))  # a template error stops the step here, before its agents start
             for slot, info in enumerate(agents):
                 yield pos, functools.partial(self._guarded, step, sel, info, slot, index, item, task)
@@ -169,7 +169,7 @@ class FanOut(Attempts):
         for slot, info in enumerate(agents):
             previous = [{"agent": a.agent_id, "result": a.result, "confidence": a.confidence,
                          "reasoning": a.reasoning} for a in answers]
-            task = _task_for(step.task, self.context(item=item, index=index, previous=previous), site, self.stopping)
+            task = _task_for(step.task, self.context(step, item=item, index=index, previous=previous), site, self.stopping)
             first = task(_FIRST)  # a template error stops the step here, before the agent starts
             if slot == 0:
                 self.first_task(step, index or 0, first)

@@ -88,6 +88,8 @@ class StepRecord:
     fingerprint: str | None = None  # what its answer depends on, hashed (runner.resume.fingerprint)
     reused_from: str | None = None  # the run whose success it reused (``--resume``, ``cache: true``)
     waiting: str | None = None  # the approval gate's message while the run is detached there
+    uses: str | None = None  # a call: the called pattern's source
+    outputs: dict[str, Any] | None = None  # a call: the called pattern's outputs, once it returned
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_attempt(self, record: AttemptRecord) -> None:
@@ -108,6 +110,7 @@ class StepRecord:
         view["changes"] = [{**c, "diff": diffs.get(id(c), "")} for c in self.changes()]
         view["change"] = None if self.change is None else {**self.change, "diff": diffs.get(id(self.change), "")}
         view["landed"] = self.landed
+        view["outputs"] = self.outputs or {}
         return view
 
     def changes(self) -> list[dict[str, Any]]:
@@ -140,4 +143,5 @@ class StepRecord:
             **({"fingerprint": self.fingerprint} if self.fingerprint else {}),
             **({"reusedFrom": self.reused_from} if self.reused_from else {}),
             **({"waiting": {"message": self.waiting}} if self.waiting is not None and self.status == "waiting" else {}),
+            **({"uses": self.uses, "outputs": self.outputs} if self.uses is not None else {}),
         }

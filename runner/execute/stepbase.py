@@ -27,17 +27,19 @@ from runner.workspace.manager import Workspaces
 class StepsView(Mapping[str, Any]):
     """``steps`` in templates: each step's view is built when a template reads it (not all, every time)."""
 
-    def __init__(self, records: dict[str, StepRecord]) -> None:
+    def __init__(self, records: dict[str, StepRecord], scope: str = "") -> None:
         self._records = records
+        self._scope = scope  # a called pattern's steps read their own ids: `CALL/` + id
 
     def __getitem__(self, step_id: str) -> dict[str, Any]:
-        return self._records[step_id].template_view()
+        return self._records[self._scope + step_id].template_view()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._records)
+        n = len(self._scope)
+        return (sid[n:] for sid in self._records if sid.startswith(self._scope) and "/" not in sid[n:])
 
     def __len__(self) -> int:
-        return len(self._records)
+        return sum(1 for _ in self)
 
 
 class StepBase:
@@ -73,14 +75,19 @@ class StepBase:
         self._escalated: dict[str, dict[int, int]] = {}  # step id -> item -> agents asked beyond agents.min
         # step id -> item position -> sha256 of its first task as rendered (the step's fingerprint)
         self.task_shas: dict[str, dict[int, str]] = {}
+        self.scopes: dict[str, Mapping[str, Any]] = {}  # `CALL/` -> the inputs its call gave (runner.execute.calls)
 
     def stop(self, step: Step) -> threading.Event:
         """The event that ends ``step``'s retries: a step reacting to failures outlives fail-fast."""
         return self.halted if step.runs == "on-success" else self.stopping
 
     # ------------------------------------------------------------ context
-    def context(self, **extra: Any) -> dict[str, Any]:
-        return {"inputs": self.plan.inputs, "steps": StepsView(self.records), **extra}
+    def context(self, step: Step | None = None, /, *, scope: str | None = None, **extra: Any) -> dict[str, Any]:
+        """What ``step``'s templates see: the inputs and steps of its pattern (a called one: its
+        call's, ``scope``), and ``extra`` (item, index, previous)."""
+        scope = (step.scope if step is not None else "") if scope is None else scope
+        inputs = self.scopes[scope] if scope else self.plan.inputs
+        return {"inputs": inputs, "steps": StepsView(self.records, scope), **extra}
 
     def items(self, step: Step) -> list[Any] | None:
         """A forEach step's items as ``wanted`` read them (None: not a forEach step)."""
@@ -100,7 +107,7 @@ class StepBase:
         from runner.spec.templates import render, step_site
 
         def render_at(src: str, key: str) -> str:
-            return render(src, self.context(**extra), site=step_site(self.plan.pattern, step.id, key),
+            return render(src, self.context(step, **extra), site=step_site(self.plan.pattern, step.id, key),
                           stop=self.stopping)
 
         return render_at

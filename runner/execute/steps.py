@@ -51,7 +51,7 @@ class StepRunner(FanOut):
         too long or empty, starts none."""
         from runner.spec.templates import evaluate, step_site
 
-        if step.when and not evaluate(step.when, self.context(), site=step_site(self.plan.pattern, step.id, "when"),
+        if step.when and not evaluate(step.when, self.context(step), site=step_site(self.plan.pattern, step.id, "when"),
                                       stop=self.stopping):
             return False
         if step.for_each:
@@ -61,7 +61,7 @@ class StepRunner(FanOut):
     def _for_each(self, step: Step) -> list[Any]:
         from runner.spec.templates import evaluate, step_site
 
-        value = evaluate(step.for_each or "", self.context(), site=step_site(self.plan.pattern, step.id, "forEach"),
+        value = evaluate(step.for_each or "", self.context(step), site=step_site(self.plan.pattern, step.id, "forEach"),
                          stop=self.stopping)
         if not isinstance(value, list | tuple):
             raise StepFailed(FailureKind.TASK, f"forEach of step `{step.id}` gave {type(value).__name__}, expected a list")

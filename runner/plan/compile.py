@@ -7,7 +7,9 @@ For each step, in declaration order::
 
 ``spawn:S`` exists only when some agent of the step must be started by a runtime.
 Dependencies are the step's ``needs`` plus every step its templates (task, when,
-forEach) refer to. ``runner plan`` renders this plan; ``runner apply`` executes it.
+forEach) refer to. A call (``uses``) is ``select:C -> aggregate:C`` around the steps of the
+called pattern (``C/ID``, see runner.spec.compose): they start after its select and its
+aggregate waits for them. ``runner plan`` renders this plan; ``runner apply`` executes it.
 """
 
 from __future__ import annotations
@@ -78,6 +80,11 @@ def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], candidates
         return node.id
 
     for step in pattern.steps:
+        if step.uses is not None:  # a call: its select renders `with`, its aggregate the outputs
+            selections[step.id] = Selection(step=step.id, agents=())
+            nx.add_path(graph, [add(Node(id=f"select:{step.id}", kind="select", step=step.id)),
+                                add(Node(id=f"aggregate:{step.id}", kind="aggregate", step=step.id))])
+            continue
         selection = select_for_step(step, candidates, pool, fallback)
         selections[step.id] = selection
         chain = [add(Node(id=f"select:{step.id}", kind="select", step=step.id))]
@@ -92,7 +99,11 @@ def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], candidates
 
     known = {s.id for s in pattern.steps}
     for step in pattern.steps:
-        for dep in step_dependencies(step):
+        if step.scope:  # a called pattern's step runs inside its call (runner.spec.compose)
+            graph.add_edge(f"select:{step.scope[:-1]}", f"select:{step.id}")
+            graph.add_edge(f"aggregate:{step.id}", f"aggregate:{step.scope[:-1]}")
+        for local in step_dependencies(step):
+            dep = step.scope + local
             if dep not in known:
                 raise SpecError([Diagnostic(file=pattern.source, line=step.line, col=0,
                                             path=f"$.steps[{step.id}].needs",

@@ -62,6 +62,8 @@ def _describe(plan: Plan, node_id: str) -> str:
         return f"stop {n} spawned agent{'s' if n != 1 else ''} and release every other one"
     step = plan.pattern.step(node.step or "")
     sel = plan.selections[step.id]
+    if step.uses is not None:
+        return _describe_call(plan, step, node.kind)
     if node.kind == "select":
         caps = ", ".join(step.agents.capabilities) or "any"
         spare = f"; forEach may add {len(sel.lanes)} more group(s) of template instances" if sel.lanes else ""
@@ -104,6 +106,56 @@ def _describe(plan: Plan, node_id: str) -> str:
     return text
 
 
+def _describe_call(plan: Plan, step: Any, kind: str) -> str:
+    """A call's two nodes: what its select gives the callee, what its aggregate gives back."""
+    from runner.spec.compose import callee_of
+
+    callee = callee_of(plan.pattern, step.id)
+    if kind == "select":
+        parts = [f"call {step.uses}" + (f" ({callee.name} {callee.version})" if callee else "")]
+        if step.with_inputs:
+            parts.append("with " + ", ".join(step.with_inputs))
+        if step.when:
+            parts.append(f"when {step.when}")
+        if step.runs != "on-success":
+            parts.append(f"runs {step.runs}")
+        return ", ".join(parts)
+    names = list(callee.outputs) if callee else []
+    return ("outputs " + ", ".join(names) if names else "no outputs") + f" of {step.uses}"
+
+
+def _group(plan: Plan, node_id: str) -> str:
+    """The call (``C/``) a node is drawn inside: its step's scope; a call's own nodes, inside it."""
+    step_id = plan.node(node_id).step
+    if step_id is None:
+        return ""
+    step = plan.pattern.step(step_id)
+    return f"{step.id}/" if step.uses is not None else step.scope
+
+
+def _clusters(plan: Plan, open_: Any, node: Any, close: str) -> list[str]:
+    """Nodes grouped into nested clusters, one per call: ``open_(call id, depth)`` and ``close``
+    lines around each call's nodes, ``node(node id, depth)`` for each node, in plan order."""
+    members: dict[str, list[str]] = {}
+    for n in plan.order:
+        members.setdefault(_group(plan, n), []).append(n)
+    lines: list[str] = []
+
+    def emit(scope: str, depth: int) -> None:
+        done: set[str] = set()
+        for n in members.get(scope, []):
+            lines.append(node(n, depth))
+        for inner in members:  # plan order: a call's cluster follows its parent's nodes
+            if inner != scope and inner.startswith(scope) and "/" not in inner[len(scope):-1] and inner not in done:
+                done.add(inner)
+                lines.append(open_(inner[:-1], depth))
+                emit(inner, depth + 1)
+                lines.append("    " * depth + close)
+
+    emit("", 1)
+    return lines
+
+
 def to_dict(plan: Plan) -> dict[str, Any]:
     return {
         "pattern": {"name": plan.pattern.name, "version": plan.pattern.version},
@@ -137,12 +189,12 @@ def step_graph(plan: Plan) -> dict[str, Any]:
     after: dict[str, set[str]] = {s.id: set() for s in plan.pattern.steps}
     for u, v in plan.graph.edges:
         a, b = plan.node(u).step, plan.node(v).step
-        if a and b and a != b:
+        if a and b and a != b and not a.startswith(f"{b}/"):  # a call waiting for its own steps
             after[b].add(a)
     return {"steps": [{"id": s.id, "needs": sorted(after[s.id], key=plan.pattern.step_index.__getitem__),
                        "strategy": s.strategy, "aggregation": s.aggregation.type,
                        "agents": [a.id for a in plan.selections[s.id].agents] if s.id in plan.selections else [],
-                       "group": None}
+                       "group": s.scope[:-1] or None}
                       for s in plan.pattern.steps]}
 
 
@@ -156,22 +208,24 @@ def render_text(plan: Plan) -> str:
         *([f"budget: {describe_budget(plan.pattern.budget)}"] if plan.pattern.budget else []),
         "",
     ]
-    width = max(len(n) for n in plan.order)
+    width = max(len(n) + 2 * (plan.node(n).step or "").count("/") for n in plan.order)
     for i, node_id in enumerate(plan.order, 1):
         after = sorted(p for p in plan.graph.predecessors(node_id) if not p.startswith(node_id.split(":")[0]))
         dep = f"  (after {', '.join(after)})" if after and plan.node(node_id).kind == "select" else ""
-        lines.append(f"{i:>3}. {node_id:<{width}}  {_describe(plan, node_id)}{dep}")
+        indent = "  " * (plan.node(node_id).step or "").count("/")  # a called pattern's steps
+        lines.append(f"{i:>3}. {indent + node_id:<{width}}  {_describe(plan, node_id)}{dep}")
     return "\n".join(lines) + "\n"
 
 
 def _mermaid_id(node_id: str) -> str:
-    return node_id.replace(":", "_").replace("-", "_")
+    return node_id.replace(":", "_").replace("-", "_").replace("/", "__")
 
 
 def render_mermaid(plan: Plan) -> str:
     lines = ["flowchart TD"]
-    for n in plan.order:
-        lines.append(f'    {_mermaid_id(n)}["{n}"]')
+    lines += _clusters(plan, lambda call, depth: "    " * depth + f'subgraph {_mermaid_id("call:" + call)}'
+                       f'["{call}: {plan.pattern.step(call).uses}"]',
+                       lambda n, depth: "    " * depth + f'{_mermaid_id(n)}["{n}"]', "end")
     for u, v in sorted(plan.graph.edges, key=lambda e: (plan.order.index(e[0]), plan.order.index(e[1]))):
         lines.append(f"    {_mermaid_id(u)} --> {_mermaid_id(v)}")
     return "\n".join(lines) + "\n"
@@ -179,8 +233,10 @@ def render_mermaid(plan: Plan) -> str:
 
 def render_dot(plan: Plan) -> str:
     lines = [f'digraph "{plan.pattern.name}" {{', "    rankdir=TB;"]
-    for n in plan.order:
-        lines.append(f'    "{n}" [shape={"box" if plan.node(n).kind == "execute" else "ellipse"}];')
+    lines += _clusters(plan, lambda call, depth: "    " * depth + f'subgraph "cluster_{call}" {{ label="{call}: '
+                       f'{plan.pattern.step(call).uses}";',
+                       lambda n, depth: "    " * depth + f'"{n}" [shape={"box" if plan.node(n).kind == "execute" else "ellipse"}];',
+                       "}")
     for u, v in sorted(plan.graph.edges, key=lambda e: (plan.order.index(e[0]), plan.order.index(e[1]))):
         lines.append(f'    "{u}" -> "{v}";')
     lines.append("}")

@@ -105,6 +105,7 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
                 deps.append(need)
             else:
                 rep.add(f"{base}.needs[{j}]", f"unknown step `{need}` ({suggest(need, index)})", at_value=True)
+    deps += _check_call(base, step, inputs, index, rep)
     for key, is_expr in _TEMPLATE_KEYS:
         src = step.get(key)
         if isinstance(src, str):
@@ -148,6 +149,37 @@ def _check_escalate(base: str, step: dict[str, Any], rep: Reporter) -> None:
         rep.add(path, f"needs `strategy: parallel`, not `{step.get('strategy')}`", at_value=True)
     elif not (isinstance(lo, int) and isinstance(hi, int) and hi > lo):
         rep.add(path, "adds agents up to `agents.max`: give a `max` above `min`", at_value=True)
+
+
+def _check_call(base: str, step: dict[str, Any], inputs: dict[str, Any], index: dict[str, int],
+                rep: Reporter) -> list[str]:
+    """A step runs agents (`task`) or calls a pattern (`uses`, with `with`); return the steps
+    its `with` templates read. The callee is checked against the call in runner.spec.compose."""
+    if "uses" not in step:
+        if "task" not in step and "id" in step:
+            rep.add(base, "a step needs `task` (what its agents do) or `uses` (a pattern to call)")
+        if "with" in step:
+            rep.add(f"{base}.with", "`with` gives the inputs of a called pattern: it needs `uses`")
+        return []
+    for key in step:
+        if key not in CALL_KEYS and key != "task":
+            rep.add(f"{base}.{key}", f"`{key}` does not apply to a step with `uses` (its steps say it in the "
+                    f"called pattern; a call takes {', '.join(f'`{k}`' for k in CALL_KEYS)})")
+    agents = step.get("agents")
+    for key in agents if isinstance(agents, dict) else ():
+        if key not in ("capabilities", "prefer"):
+            rep.add(f"{base}.agents.{key}", f"`agents.{key}` does not apply to a step with `uses` (a call "
+                    "narrows its steps' agents with `capabilities` and `prefer`)")
+    deps: list[str] = []
+    given = step.get("with")
+    for name, src in given.items() if isinstance(given, dict) else ():
+        if isinstance(src, str):
+            deps += _check_template(f"{base}.with.{name}", src, False, inputs, index, rep, scope=frozenset())
+    return deps
+
+
+# the keys a call step may have (the rest belong to the called pattern's steps)
+CALL_KEYS = ("id", "description", "uses", "with", "agents", "timeout", "retry", "when", "needs", "runs")
 
 
 def _captures(step: dict[str, Any]) -> bool:

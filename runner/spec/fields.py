@@ -17,7 +17,8 @@ from functools import lru_cache
 from typing import Any
 
 STEP_FIELDS = ("output", "confidence", "status", "error", "results",
-               "changes", "change", "landed")  # the last three: steps with a workspace (else [] / none)
+               "changes", "change", "landed",  # these three: steps with a workspace (else [] / none)
+               "outputs")  # a step with `uses`: the called pattern's outputs by name (else {})
 ANSWER_FIELDS = ("agent", "result", "confidence", "reasoning", "item")  # one entry of steps.ID.results
 PREVIOUS_FIELDS = ("agent", "result", "confidence", "reasoning")  # one entry of previous
 
@@ -68,6 +69,34 @@ def _unknown(src: str, expression: bool) -> tuple[str, ...]:
         if known is not None and key not in known[1]:
             problems.append(f"`{known[0]}` has no field `{key}` ({suggest(key, list(known[1]))})")
     return tuple(dict.fromkeys(problems))
+
+
+def outputs_read(src: str, *, expression: bool = False) -> tuple[tuple[str, str], ...]:
+    """(step id, output name) of every ``steps.ID.outputs.NAME`` a template reads (calls' outputs,
+    checked against the callee by runner.spec.compose)."""
+    from runner.spec.templates import plain, shape
+
+    if not expression and plain(src):
+        return ()
+    return _outputs_read(src if expression else shape(src), expression)
+
+
+@lru_cache(maxsize=1024)
+def _outputs_read(src: str, expression: bool) -> tuple[tuple[str, str], ...]:
+    from jinja2 import nodes
+
+    from runner.spec.templates import parsed
+
+    tree = parsed(src, expression)
+    found: dict[tuple[str, str], None] = {}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)) if tree is not None else ():
+        name, holder = _key(node), node.node
+        if name is None or not isinstance(holder, nodes.Getattr | nodes.Getitem) or _key(holder) != "outputs":
+            continue
+        step = _step_of(holder.node)
+        if step is not None:
+            found[(step, name)] = None
+    return tuple(found)
 
 
 def _key(node: Any) -> str | None:

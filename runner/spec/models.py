@@ -156,6 +156,12 @@ class Step:
     approval: Approval | None = None
     cache: bool = False  # reuse a past run's success of the same fingerprint (runner.resume)
     line: int = 0  # where the step starts in its file (for messages)
+    # composition (docs/pattern.md "Calling a pattern"): a call runs another pattern's steps
+    uses: str | None = None  # the source as written (``./review.yaml``, ``builtin:NAME``); task is ""
+    with_inputs: Mapping[str, Any] = field(default_factory=dict)  # `with:` input name -> template/value
+    # the call this step came from, as the prefix of its id ("" at the top, "review/" inside the
+    # call `review`): its templates' `steps.X` and `inputs` are those of that call's pattern
+    scope: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,6 +177,9 @@ class Pattern:
     budget: Budget = field(default_factory=Budget)  # the whole run's
     fail_fast: bool = True
     source: str = "<memory>"  # file the pattern came from
+    # call step id -> the called pattern (itself flattened): its steps follow the call in
+    # ``steps`` with ids ``CALL/ID``; where they came from, for messages (runner.spec.compose)
+    calls: Mapping[str, Pattern] = field(default_factory=dict, compare=False, repr=False)
     # key path -> (line, col), 1-based, e.g. "$.steps[0].task": lets run-time errors point at lines
     marks: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from runner.errors import FailureKind
 from runner.spec.checks import check_pattern
+from runner.spec.compose import flatten, has_calls
 from runner.spec.document import load_checked, paused_gc, read_text
 from runner.spec.models import (
     DEFAULT_RETRY_ON,
@@ -42,7 +43,10 @@ def parse_pattern(text: str, source: str = "<memory>", *, doc: YamlDoc | None = 
     """
     with paused_gc():  # building the model allocates as much as checking it (document.paused_gc)
         doc = load_checked(text, source, "pattern", check_pattern, doc)
-        return build_pattern(doc.data, source, doc.marks)
+        pattern = build_pattern(doc.data, source, doc.marks)
+    if has_calls(doc.data.get("steps")):  # a pattern without `uses` pays nothing more
+        pattern = flatten(pattern)
+    return pattern
 
 
 def build_pattern(d: dict[str, Any], source: str, marks: Mapping[str, tuple[int, int]]) -> Pattern:
@@ -92,7 +96,9 @@ def _step(s: dict[str, Any], line: int) -> Step:
     when = s.get("when")
     return Step(
         id=s["id"],
-        task=s["task"],
+        task=s.get("task", ""),
+        uses=s.get("uses"),
+        with_inputs=dict(s.get("with") or {}),
         agents=AgentRequirement(
             capabilities=tuple(agents.get("capabilities", ())),
             min=low,

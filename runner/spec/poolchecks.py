@@ -117,11 +117,21 @@ def check_pair(pattern: Any, pool: Any) -> list[Diagnostic]:
     out: list[Diagnostic] = []
 
     def add(i: int, key: str, message: str) -> None:
+        step = pattern.steps[i]
+        if step.scope:  # a called pattern's step: at the outermost call's `uses`, naming the callee
+            from runner.spec.compose import callee_of, short
+
+            call = step.id.split("/", 1)[0]
+            i, key = pattern.step_index[call], "uses"
+            home = callee_of(pattern, step.scope[:-1])
+            message = f"{message} (step `{step.id}` of {short(home.source)})"
         path = f"$.steps[{i}].{key}"
         line, col = mark_of(marks, path)
         out.append(Diagnostic(file=pattern.source, line=line, col=col, path=path, message=message))
 
     for i, step in enumerate(pattern.steps):
+        if step.uses is not None:  # a call has no agents: its callee's steps do
+            continue
         wanted = set(step.agents.capabilities)
         able = sum(n for caps, n in providers if wanted <= set(caps))
         where = f"pool `{pool.name}`"

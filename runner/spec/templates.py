@@ -55,7 +55,14 @@ class Site:
 
 
 def step_site(pattern: Any, step_id: str, key: str = "task") -> Site:
-    """The site of a step's ``task`` / ``when`` / ``forEach`` for error messages."""
+    """The site of a step's ``task`` / ``when`` / ``forEach`` for error messages (a called
+    pattern's step: in the callee's file, labelled with its id in the run)."""
+    if "/" in step_id and getattr(pattern, "calls", None):
+        from runner.spec.compose import owner
+
+        home, local, _ = owner(pattern, step_id)
+        site = step_site(home, local, key)
+        return Site(file=site.file, path=site.path, line=site.line, col=site.col, label=f"step `{step_id}`")
     index = pattern.step_index.get(step_id) if hasattr(pattern, "step_index") else None
     if index is not None:
         site = Site.of(pattern, f"$.steps[{index}].{key}")
@@ -243,10 +250,14 @@ def step_dependencies(step: Any) -> tuple[str, ...]:
     """The steps ``step`` runs after: its ``needs``, then the steps its task/when/forEach and its
     ``land`` (``from``, templates) read.
 
-    The same rule the loader's cycle check uses, so plan and validation agree.
+    The same rule the loader's cycle check uses, so plan and validation agree. Ids are those of
+    the step's own file: a called pattern's step reads them in its ``scope`` (``CALL/``).
     """
     found = list(step.needs)
     found += sorted(references(step.task).steps)
+    for value in step.with_inputs.values():
+        if isinstance(value, str):
+            found += sorted(references(value).steps)
     for expr in (step.when, step.for_each):
         if expr:
             found += sorted(references(expr, expression=True).steps)

@@ -230,7 +230,16 @@ def test_the_validate_command_on_hostile_files(tmp_path):
     head = "name: x\nsteps: [{id: a, task: x}]\n"
     bad = {f"{i:02d}.yaml": head + insert for i, insert in enumerate(INSERTS[:7])}
     bad.update({"nul.yaml": "name: x\x00\n", "tag.yaml": head + "v: !!int abc\n",
-                "time.yaml": head.replace("task: x", "task: x, timeout: 10000000h")})
+                "time.yaml": head.replace("task: x", "task: x, timeout: 10000000h"),
+                # calls (`uses:`): a missing source, a name no file system takes, a cycle across two
+                # files (reported where it closes), an input the callee does not have, a pool as callee
+                "uses-gone.yaml": "name: x\nsteps: [{id: a, uses: ./gone.yaml}]\n",
+                "uses-nul.yaml": 'name: x\nsteps: [{id: a, uses: "./\\0"}]\n',
+                "uses-cycle-a.yaml": "name: a\nsteps: [{id: a, uses: ./uses-cycle-b.yaml}]\n",
+                "uses-cycle-b.yaml": "name: b\nsteps: [{id: b, uses: ./uses-cycle-a.yaml}]\n",
+                "uses-input.yaml": "name: x\nsteps: [{id: a, uses: 'builtin:vote', with: {questio: x}}]\n",
+                "uses-pool.yaml": "name: x\nsteps: [{id: a, uses: ./zz-pool.yaml}]\n"})
+    (tmp_path / "zz-pool.yaml").write_text("kind: pool\nname: p\nagents: [{id: a, command: [x]}]\n")
     for name, text in bad.items():
         (tmp_path / name).write_text(text)
     (tmp_path / "zz-good.yaml").write_text("name: good\nsteps: [{id: a, task: x}]\n")
@@ -243,5 +252,7 @@ def test_the_validate_command_on_hostile_files(tmp_path):
     reported = {m.group(1) for m in map(placed.match, lines) if m}
     assert reported == set(bad), proc.stdout
     assert f"ok: {tmp_path / 'zz-good.yaml'} (pattern good, 1 step)" in lines
+    assert any(line.endswith(": cycle of `uses`: uses-cycle-a.yaml -> uses-cycle-b.yaml -> uses-cycle-a.yaml")
+               for line in lines), proc.stdout
     assert all(placed.match(line) or line.startswith("ok: ") for line in lines[:-1]), proc.stdout
     assert re.fullmatch(rf"\d+ errors in {len(bad)} files", lines[-1])
