@@ -98,7 +98,8 @@ def describe(pattern: Pattern) -> dict[str, Any]:
         "steps": [{"id": s.id, "needs": list(step_dependencies(s)),
                    "agents": {"capabilities": list(s.agents.capabilities), "min": s.agents.min,
                               "max": s.agents.max if s.agents.max is not None else s.agents.min},
-                   "aggregation": s.aggregation.type, "when": s.when, "forEach": s.for_each}
+                   "aggregation": s.aggregation.type, "when": s.when, "forEach": s.for_each,
+                   **({"uses": s.uses} if s.uses is not None else {})}  # a call: its steps follow as CALL/ID
                   for s in pattern.steps],
     }
 
@@ -114,6 +115,8 @@ def _step_line(s: dict[str, Any]) -> str:
     count = str(a["min"]) if a["min"] == a["max"] else f"{a['min']}-{a['max']}"
     caps = ", ".join(a["capabilities"]) or "any"
     line = f"  {s['id']}: {count} agent{'s' if a['max'] != 1 else ''} [{caps}], {s['aggregation']}"
+    if "uses" in s:
+        line = f"  {s['id']}: call {s['uses']}"
     line += f", after {', '.join(s['needs'])}" if s["needs"] else ""
     line += f", for each of {s['forEach']}" if s["forEach"] else ""
     return line + (f", when {' '.join(s['when'].split())}" if s["when"] else "")

@@ -20,8 +20,10 @@ from runner.replay.cassette import Cassette, key_of
 
 
 def parse_task_id(task_id: str) -> tuple[str, int | None, int]:
-    """(step, item, attempt) from the executor's ``run/step/item/slot/attempt`` task id."""
-    _run, step, item, _slot, attempt = task_id.rsplit("/", 4)
+    """(step, item, attempt) from the executor's ``run/step/item/slot/attempt`` task id (the step
+    id of a called pattern's step has slashes itself: ``CALL/ID``)."""
+    _run, rest = task_id.split("/", 1)
+    step, item, _slot, attempt = rest.rsplit("/", 3)
     return step, (int(item) if item else None), int(attempt)
 
 

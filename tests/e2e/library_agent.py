@@ -9,6 +9,8 @@ step was given. The first argument picks the role:
     reduce                    every answer it was given, joined by "+"
     answer TEXT CONF          TEXT, with confidence CONF
     judge WORD                the number of the first answer containing WORD
+    classify                  `review` when the request asks to merge, `writing` when it asks to
+                              write, else `question`
 """
 import json
 import re
@@ -44,5 +46,8 @@ elif role == "judge":
     blocks = re.split(r"^Answer (\d+):\n", task, flags=re.M)[1:]
     picks = [int(n) for n, text in zip(blocks[::2], blocks[1::2], strict=True) if args[0] in text]
     answer(picks[0], 0.8, f"answer {picks[0]} mentions {args[0]}")
+elif role == "classify":
+    request = task.split("Request: ", 1)[1].lower()
+    answer("review" if "merge" in request else "writing" if "write" in request else "question")
 else:
     sys.exit(f"unknown role {role}")

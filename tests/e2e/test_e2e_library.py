@@ -98,6 +98,31 @@ def test_judge(tmp_path: Path) -> None:
     assert out["reasons"] == f"answer {out['choice']} mentions exactly"
 
 
+@pytest.mark.parametrize(("request_", "route", "result", "ran"), [
+    ("Should we merge def add(a, b): return a - b?", "review", "reject", ["classify", "review", "review/round1"]),
+    ("Write a haiku.", "writing", "draft+2", ["classify", "writing", "writing/draft", "writing/critique1",
+                                            "writing/revise1"]),
+    ("What is 2 + 2?", "question", "2 + 2 = 4, exactly", ["classify", "question", "question/answer",
+                                                          "question/judge"]),
+])
+def test_route(tmp_path: Path, request_: str, route: str, result: str, ran: list[str]) -> None:
+    """The classifier's word picks the called built-in; the other calls and their steps are skipped."""
+    pool = _pool(tmp_path, {"clerk": (["classify"], ["classify"]),
+                            **{f"r{i}": (["review"], ["review", "reject", "reject", "0.8"]) for i in range(3)},
+                            "author": (["write"], ["write"]), "c1": (["critique"], ["critique", "c1"]),
+                            "c2": (["critique"], ["critique", "c2"]),
+                            "a1": (["answer"], ["answer", "four", "0.9"]),
+                            "a2": (["answer"], ["answer", "2 + 2 = 4, exactly", "0.6"]),
+                            "a3": (["answer"], ["answer", "five", "0.9"]),
+                            "judge": (["judge"], ["judge", "exactly"])})
+    code, out = _apply(tmp_path, "route", pool, f"request={request_}")
+    assert code == 0, out
+    assert out["outputs"] == {"route": route, "result": result}
+    statuses = _statuses(out)
+    assert [s for s, status in statuses.items() if status == "succeeded"] == ran
+    assert all(status == "skipped" for s, status in statuses.items() if s not in ran)
+
+
 @pytest.mark.pty
 def test_implement_test_fix(tmp_path: Path) -> None:
     """One agent (examples/best-of-n/agents/fixer.py `hasty`) gets it wrong; the failed test's output

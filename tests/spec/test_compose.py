@@ -155,7 +155,7 @@ steps:
         f"{in_tmp}/top.yaml:6:5: $.steps[1].uses: `./pool.yaml` (pool.yaml) is a pool file, not a pattern",
         f"{in_tmp}/top.yaml:10:5: $.steps[3].uses: unknown built-in pattern `nope`: "
         "expected one of: `best-of-n`, `consensus-review`, `critique-revise`, `implement-test-fix`, `judge`, "
-        "`map-reduce`, `vote`",
+        "`map-reduce`, `route`, `vote`",
         # the file where the chain closes; the calling files' own errors come first
         f"{in_tmp}/b.yaml:5:5: $.steps[1].uses: cycle of `uses`: a.yaml -> b.yaml -> a.yaml",
     ]

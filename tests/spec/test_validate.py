@@ -89,7 +89,7 @@ def test_builtin_names_are_accepted():
     result = CliRunner().invoke(main, ["validate", "builtin:nope"])
     assert result.exit_code == 2
     assert result.output == ("error: unknown built-in pattern `nope`: expected one of: `best-of-n`, `consensus-review`, "
-                             "`critique-revise`, `implement-test-fix`, `judge`, `map-reduce`, `vote`\n")
+                             "`critique-revise`, `implement-test-fix`, `judge`, `map-reduce`, `route`, `vote`\n")
 
 
 def test_one_bad_file_does_not_hide_the_others(tmp_path):
