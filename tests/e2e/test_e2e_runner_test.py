@@ -29,9 +29,9 @@ def test_the_built_in_patterns_and_the_examples_pass_their_tests(tmp_path: Path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "tests/data/patterns/vote.test.yaml::the majority answer wins PASSED" in proc.stdout
     assert "examples/consensus/consensus.test.yaml::everyone agrees PASSED" in proc.stdout
-    assert proc.stdout.splitlines()[-1].startswith("10 passed, 0 failed in ")
+    assert proc.stdout.splitlines()[-1].startswith("13 passed, 0 failed in ")  # route.test.yaml: 3
     suite = ET.parse(tmp_path / "t.xml").getroot()
-    assert (suite.get("tests"), suite.get("failures")) == ("10", "0")
+    assert (suite.get("tests"), suite.get("failures")) == ("13", "0")
 
 
 def test_a_failing_expectation_prints_the_step_the_expected_and_the_actual(tmp_path: Path) -> None:
