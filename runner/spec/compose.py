@@ -120,7 +120,7 @@ def _load(ref: str, base_dir: Path, chain: tuple[tuple[Path, str], ...], at: Dia
         return _LOADED[key]
     token = _CHAIN.set((*chain, (path, label)))
     try:
-        spec = load_file(path)
+        spec = load_file(short(str(path)))  # messages name it as the user would
     finally:
         _CHAIN.reset(token)
     if not isinstance(spec, Pattern):

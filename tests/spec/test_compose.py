@@ -157,7 +157,7 @@ steps:
         "expected one of: `best-of-n`, `consensus-review`, `critique-revise`, `implement-test-fix`, `judge`, "
         "`map-reduce`, `route`, `vote`",
         # the file where the chain closes; the calling files' own errors come first
-        f"{in_tmp}/b.yaml:5:5: $.steps[1].uses: cycle of `uses`: a.yaml -> b.yaml -> a.yaml",
+        "b.yaml:5:5: $.steps[1].uses: cycle of `uses`: a.yaml -> b.yaml -> a.yaml",
     ]
 
 
