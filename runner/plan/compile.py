@@ -82,8 +82,8 @@ def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], candidates
     for step in pattern.steps:
         if step.uses is not None:  # a call: its select renders `with`, its aggregate the outputs
             selections[step.id] = Selection(step=step.id, agents=())
-            nx.add_path(graph, [add(Node(id=f"select:{step.id}", kind="select", step=step.id)),
-                                add(Node(id=f"aggregate:{step.id}", kind="aggregate", step=step.id))])
+            graph.add_path([add(Node(id=f"select:{step.id}", kind="select", step=step.id)),
+                            add(Node(id=f"aggregate:{step.id}", kind="aggregate", step=step.id))])
             continue
         selection = select_for_step(step, candidates, pool, fallback)
         selections[step.id] = selection

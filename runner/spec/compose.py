@@ -54,7 +54,10 @@ def flatten(pattern: Pattern) -> Pattern:
         if step.uses is None:
             continue
         try:
-            callee = _load(step.uses, base_dir, chain, _at(pattern, i, "uses"))
+            callee = _load(step.uses, base_dir, chain)
+        except _Unplaced as exc:  # placed here: the marks are built only when an error needs them
+            problems.append(replace(_at(pattern, i, "uses"), message=str(exc)))
+            continue
         except SpecError as exc:
             problems += exc.diagnostics
             continue
@@ -88,12 +91,17 @@ def _at(pattern: Pattern, i: int, key: str) -> Diagnostic:
     from runner.spec.yamlload import mark_of
 
     path = f"$.steps[{i}].{key}"
-    line, col = mark_of(dict(pattern.marks), path)
+    line, col = mark_of(pattern.marks, path)  # no copy: built on first need
     return Diagnostic(file=pattern.source, line=line, col=col, path=path, message="")
 
 
-def _load(ref: str, base_dir: Path, chain: tuple[tuple[Path, str], ...], at: Diagnostic) -> Pattern:
-    """The callee ``ref`` names, loaded and flattened; SpecError at the `uses` when it cannot be."""
+class _Unplaced(Exception):
+    """A problem of a `uses` itself (its message), to be placed at the `uses`."""
+
+
+def _load(ref: str, base_dir: Path, chain: tuple[tuple[Path, str], ...]) -> Pattern:
+    """The callee ``ref`` names, loaded and flattened; _Unplaced when the `uses` names no pattern
+    (SpecError from the callee's own file when that file is wrong)."""
     from runner.sources import resolve
     from runner.spec import load_file
 
@@ -101,16 +109,16 @@ def _load(ref: str, base_dir: Path, chain: tuple[tuple[Path, str], ...], at: Dia
         source = resolve(ref, base_dir)
         path = source.path.resolve()
     except UsageError as exc:
-        raise SpecError([replace(at, message=str(exc))]) from None
+        raise _Unplaced(str(exc)) from None
     except (OSError, ValueError) as exc:  # a name no file system takes (NUL, too long)
         why = getattr(exc, "strerror", None) or str(exc)
-        raise SpecError([replace(at, message=f"pattern source `{ref}` cannot be read: {why}")]) from None
+        raise _Unplaced(f"pattern source `{ref}` cannot be read: {why}") from None
     label = ref if ref.startswith("builtin:") else _label(str(source.path), path)
     if any(p == path for p, _ in chain):
         top = chain[0][0].parent  # files named from the folder of the file the chain starts in
         loop = [*chain[[p for p, _ in chain].index(path):], (path, label)]
         names = [name if name.startswith("builtin:") else os.path.relpath(p, top) for p, name in loop]
-        raise SpecError([replace(at, message="cycle of `uses`: " + " -> ".join(names))])
+        raise _Unplaced("cycle of `uses`: " + " -> ".join(names))
     try:
         stat = path.stat()
         key = (path, stat.st_mtime_ns, stat.st_size)
@@ -124,7 +132,7 @@ def _load(ref: str, base_dir: Path, chain: tuple[tuple[Path, str], ...], at: Dia
     finally:
         _CHAIN.reset(token)
     if not isinstance(spec, Pattern):
-        raise SpecError([replace(at, message=f"`{ref}` ({label}) is a pool file, not a pattern")])
+        raise _Unplaced(f"`{ref}` ({label}) is a pool file, not a pattern")
     if key is not None:
         if len(_LOADED) >= _MAX_LOADED:
             _LOADED.clear()
@@ -218,7 +226,7 @@ def _check_outputs_read(pattern: Pattern, calls: Mapping[str, Pattern]) -> list[
             else:
                 hint = suggest(name, list(callee.outputs)) if callee.outputs else "it declares no outputs"
                 message = f"`{pattern.step(sid).uses}` ({short(callee.source)}) has no output `{name}` ({hint})"
-            line, col = mark_of(dict(pattern.marks), path)
+            line, col = mark_of(pattern.marks, path)
             out.append(Diagnostic(file=pattern.source, line=line, col=col, path=path, message=message))
     return out
 
