@@ -280,7 +280,8 @@ class Executor:
                 agents = [a.id for a in self.plan.selections[step.id].agents]
                 with trace.span(trace.SELECT_AGENTS, step_id=step.id, agent_count=len(agents),
                                 capabilities=list(step.agents.capabilities)):
-                    self._emit("step_started", step=step.id, agents=agents)
+                    self._emit("step_started", step=step.id, agents=agents,
+                               **({"uses": step.uses} if step.uses is not None else {}))
                     skip = self._reaction(step)
                 if skip is None and not steps.wanted(step):  # before its agents start
                     skip = f"when: {step.when}"

@@ -61,6 +61,8 @@ class ProgressReporter:
     def lines(self, name: str, f: dict[str, Any], step: Step | None) -> list[str]:
         """What to print for one event (the plain view's lines; the live view prints failures)."""
         if step is not None:
+            if name == "step_started" and step.uses:
+                return [f"step {step.id}: running (calls {step.uses})"]
             if name == "step_started":
                 n = len(step.agents)
                 return [f"step {step.id}: running ({n} agent{'s' if n != 1 else ''})"]

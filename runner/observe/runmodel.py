@@ -98,6 +98,7 @@ class Step:
     id: str
     needs: list[str] = field(default_factory=list)
     group: str | None = None  # the nested pattern the step came from
+    uses: str | None = None  # a call: the pattern it runs (its steps are GROUP/ID)
     strategy: str | None = None
     status: str = "pending"  # pending | running | waiting | succeeded | failed | skipped | cancelled
     agents: list[str] = field(default_factory=list)
@@ -233,6 +234,8 @@ class RunModel:
             step.status, step.started = "running", when
             if isinstance(e.get("agents"), list):
                 step.agents = [str(a) for a in e["agents"]]
+            if isinstance(e.get("uses"), str):
+                step.uses = e["uses"]
         elif name in ("step_finished", "step_skipped"):
             step.status = "skipped" if name == "step_skipped" else str(e.get("status") or "finished")
             step.finished = when

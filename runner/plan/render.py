@@ -156,6 +156,14 @@ def _clusters(plan: Plan, open_: Any, node: Any, close: str) -> list[str]:
     return lines
 
 
+def _call_dict(plan: Plan, step_id: str) -> dict[str, Any]:
+    from runner.spec.compose import callee_of
+
+    callee = callee_of(plan.pattern, step_id)
+    return {"uses": plan.pattern.step(step_id).uses, "pattern": callee.name, "version": callee.version,
+            "source": callee.source, "outputs": list(callee.outputs)}
+
+
 def to_dict(plan: Plan) -> dict[str, Any]:
     return {
         "pattern": {"name": plan.pattern.name, "version": plan.pattern.version},
@@ -177,6 +185,8 @@ def to_dict(plan: Plan) -> dict[str, Any]:
             }
             for step, sel in plan.selections.items()
         },
+        # steps with `uses`: what each calls (its steps are in "nodes" as CALL/ID)
+        "calls": {s.id: _call_dict(plan, s.id) for s in plan.pattern.steps if s.uses is not None},
         "spawned": len(plan.spawned_agents),
         "budget": _budget_dict(plan.pattern.budget),
         "budgets": {s.id: _budget_dict(s.budget) for s in plan.pattern.steps if s.budget},

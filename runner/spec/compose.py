@@ -29,9 +29,10 @@ from runner.spec.models import AgentRequirement, Pattern, RetryPolicy, Step
 
 # the files being loaded, outermost first: a file met again is a cycle
 _CHAIN: contextvars.ContextVar[tuple[tuple[Path, str], ...]] = contextvars.ContextVar("uses_chain", default=())
-# (path, mtime, size) -> the loaded callee: a file called from many places is read once
-_LOADED: dict[tuple[Path, int, int], Pattern] = {}
-_MAX_LOADED = 512
+# (path, mtime, size) -> the loaded callee, for one top-level load: a file called from many
+# places is read once, and each load resolves (and lock-checks) its sources afresh
+_LOADED: contextvars.ContextVar[dict[tuple[Path, int, int], Pattern] | None] = contextvars.ContextVar(
+    "uses_loaded", default=None)
 
 
 def has_calls(steps: Any) -> bool:
@@ -41,6 +42,12 @@ def has_calls(steps: Any) -> bool:
 
 def flatten(pattern: Pattern) -> Pattern:
     """``pattern`` with every call's callee inlined after the call (see the module docstring)."""
+    if _LOADED.get() is None:  # the top of a tree: its callees are cached while it loads
+        token = _LOADED.set({})
+        try:
+            return flatten(pattern)
+        finally:
+            _LOADED.reset(token)
     own = Path(pattern.source).resolve() if pattern.source != "<memory>" else None
     chain = _CHAIN.get()
     if own is not None and (not chain or chain[-1][0] != own):
@@ -124,8 +131,9 @@ def _load(ref: str, base_dir: Path, chain: tuple[tuple[Path, str], ...]) -> Patt
         key = (path, stat.st_mtime_ns, stat.st_size)
     except OSError:
         key = None
-    if key is not None and key in _LOADED:
-        return _LOADED[key]
+    loaded = _LOADED.get()
+    if key is not None and loaded is not None and key in loaded:
+        return loaded[key]
     token = _CHAIN.set((*chain, (path, label)))
     try:
         spec = load_file(short(str(path)))  # messages name it as the user would
@@ -133,10 +141,8 @@ def _load(ref: str, base_dir: Path, chain: tuple[tuple[Path, str], ...]) -> Patt
         _CHAIN.reset(token)
     if not isinstance(spec, Pattern):
         raise _Unplaced(f"`{ref}` ({label}) is a pool file, not a pattern")
-    if key is not None:
-        if len(_LOADED) >= _MAX_LOADED:
-            _LOADED.clear()
-        _LOADED[key] = spec
+    if key is not None and loaded is not None:
+        loaded[key] = spec
     return spec
 
 

@@ -74,6 +74,7 @@ def test_a_tree_of_calls_is_one_plan_one_run_one_report(tmp_path: Path) -> None:
     applied = run(["apply", "top.yaml", "--pool", "pool.yaml", "-o", "r.json"], tmp_path)
     assert applied.returncode == 0, applied.stderr
     assert_no_traceback(applied)
+    assert "] step outer: running (calls ./lib/mid.yaml)" in applied.stderr  # the live lines
     result = json.loads((tmp_path / "r.json").read_text())
     assert [s["id"] for s in result["steps"]] == ["ask", "outer", "outer/inner", "outer/inner/say"]
     assert result["outputs"] == {"final": "echo: leaf mid echo: start"}
