@@ -53,6 +53,14 @@ def uses_of(file: Path, problems: list[Diagnostic], parsed: dict[Path, Any] | No
             ) -> tuple[list[tuple[str, str]], Mapping[str, tuple[int, int]]]:
     """``(ref, key path)`` of each ``steps[i].uses`` of ``file``, and the file's value marks
     (YAML problems go to ``problems``)."""
+    from runner.spec.document import read_text
+
+    try:
+        if "uses" not in read_text(file):  # most files call nothing: no YAML parse for them
+            return [], {}
+    except SpecError as exc:
+        problems += exc.diagnostics
+        return [], {}
     doc = _parse(file, {} if parsed is None else parsed)
     if isinstance(doc, SpecError):
         problems += doc.diagnostics
