@@ -87,3 +87,47 @@ def test_a_stopping_run_stops_the_verify_container_labelled_with_the_run(
     assert not v.ok and v.exit_code is None
     assert len(seen) == 1 and "-coder-verify-" in seen[0]  # it carried the run's labels
     assert _verify_containers(docker_rt) == []
+
+
+VERIFY_ORPHAN = """
+import sys
+from pathlib import Path
+from runner.agents.model import AgentInfo
+from runner.context import RunContext
+from runner.runtimes.docker import DockerRuntime
+from runner.spec.models import AgentDef
+from runner.workspace.verify import run_verify
+root = Path(sys.argv[1])
+ctx = RunContext(workdir=root)
+rt = DockerRuntime(ctx, {"image": sys.argv[2]})
+info = AgentInfo(id="coder", name="coder", type="command", definition=AgentDef(type="command", command=("true",)))
+print(ctx.run_id, flush=True)
+run_verify("sleep 600", root, timeout=None, env={}, sandbox=rt.verify_sandbox(info)(root))
+"""
+
+
+def test_gc_removes_the_verify_container_of_a_killed_run(tmp_path: Path, base_image: str) -> None:  # noqa: F811
+    import signal
+    import subprocess
+    import sys
+
+    from docker_helpers import CLIENT
+
+    root, _ = _checkout(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", VERIFY_ORPHAN, str(root), base_image], stdout=subprocess.PIPE,
+                            text=True, env=dict(os.environ, RUNNER_DOCKER_CLIENT=CLIENT))
+    try:
+        assert proc.stdout is not None
+        run_id = proc.stdout.readline().strip()
+        names = wait_for(lambda: docker("ps", "-q", "--filter", f"label=runner.run-id={run_id}",
+                                        "--filter", "label=runner.role=verify").split(), 60, "the verify container")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()  # type: ignore[union-attr]
+    assert len(names) == 1  # the kill left it running
+    done = subprocess.run([sys.executable, "-m", "runner", "gc", "--run", run_id], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, RUNNER_DOCKER_CLIENT=CLIENT))
+    assert done.returncode == 0, done.stderr
+    assert "-coder-verify-" in done.stdout and "\tremoved" in done.stdout
+    assert docker("ps", "-aq", "--filter", f"label=runner.run-id={run_id}").split() == []
