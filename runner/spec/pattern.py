@@ -92,7 +92,7 @@ def _step(s: dict[str, Any], line: int) -> Step:
     val = s.get("validation") or {}
     retry = s.get("retry") or {}
     backoff = retry.get("backoff") or {}
-    base = Backoff()
+    base = _BACKOFF
     when = s.get("when")
     return Step(
         id=s["id"],
@@ -172,7 +172,12 @@ def _approval(a: dict[str, Any] | None) -> Approval | None:
                     approvers=tuple(a.get("approvers") or ()))
 
 
+_BACKOFF = Backoff()  # the defaults; models are frozen, so steps share them
+_NO_BUDGET = Budget()
+
+
 def _budget(b: dict[str, Any] | None) -> Budget:
-    b = b or {}
+    if not b:
+        return _NO_BUDGET
     return Budget(cost=float(b["cost"]) if "cost" in b else None, tokens=b.get("tokens"),
                   time=optional_duration(b.get("time")))
