@@ -99,6 +99,10 @@ def test_resume_reuses_what_succeeded_and_runs_the_failed_step_and_what_follows(
     shown = run(["runs", "show", result["runId"]], tmp_path)
     assert f"a     reused (from {first_id})" in shown.stdout
     assert f"resumed   from run {first_id}" in shown.stdout
+    report = run(["report", result["runId"], "--out", "r.html"], tmp_path)
+    assert report.returncode == 0, report.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert page.count('class="pill reused"') == 3 and f"reused from run <code>{first_id}</code>" in page
 
 
 def test_a_resume_of_a_resume_names_the_run_each_step_first_ran_in(tmp_path: Path) -> None:

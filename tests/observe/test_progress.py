@@ -123,3 +123,24 @@ def test_the_live_table_fits_the_terminal_and_says_what_it_hides():
     shown = [line.split()[0] for line in lines[1:-1]]
     assert shown[:2] == ["s3", "s7"] and set(shown[2:]) == {"s54", "s55", "s56", "s57", "s58", "s59"}
     assert re.search(r"… 92 more\s+40 pending, 52 succeeded", lines[-1])
+
+
+def test_a_waiting_step_and_a_reused_one_say_so_in_lines_and_in_the_live_table() -> None:
+    def feed(p) -> None:  # type: ignore[no-untyped-def]
+        p.on_event("step_started", step="build", agents=["a1"])
+        p.on_event("step_finished", step="build", status="succeeded", output="ok", reusedFrom="20260101-000000-abc123")
+        p.on_event("step_started", step="deploy", agents=["a1"])
+        p.on_event("step_waiting", step="deploy", message="Deploy to production?", timeout=60.0)
+
+    out = io.StringIO()
+    feed(LineProgress(out))
+    assert plain_lines(out.getvalue())[1:] == ["step build: reused (from run 20260101-000000-abc123)",
+                                               "step deploy: running (1 agent)",
+                                               "step deploy: waiting for approval: Deploy to production?"]
+    screen = io.StringIO()
+    live = LiveProgress(screen, force_terminal=True)
+    with live:
+        feed(live)
+    text = ANSI.sub("", screen.getvalue())
+    assert "reused" in text and "waiting: Deploy to production?" in text
+    assert live.model.steps["deploy"].status == "waiting" and live.model.steps["build"].reused_from
