@@ -110,3 +110,38 @@ def test_bad_calls_are_exit_2_with_placed_errors(tmp_path: Path) -> None:
         "top.yaml:6:13: $.steps[1].task: `./lib/mid.yaml` (lib/mid.yaml) has no output `sad` (did you mean `said`?)",
         "2 errors in 1 file",
     ]
+
+
+def test_resume_reuses_the_steps_of_a_call_one_by_one(tmp_path: Path) -> None:
+    """A called step that crashed runs again on --resume; its sibling that succeeded is reused."""
+    (tmp_path / "lib.yaml").write_text("""name: lib
+steps:
+  - id: fine
+    agents: {capabilities: [echo]}
+    task: fine
+  - id: flaky
+    agents: {capabilities: [once]}
+    task: "after {{ steps.fine.output }}"
+outputs:
+  out: "{{ steps.flaky.output }}"
+""")
+    (tmp_path / "top.yaml").write_text("name: top\nsteps:\n  - id: c\n    uses: ./lib.yaml\n"
+                                       "outputs:\n  out: '{{ steps.c.output }}'\n")
+    agent = Path(__file__).with_name("e2e_agent.py")
+    (tmp_path / "pool.yaml").write_text(f"""kind: pool
+name: p
+agents:
+  - {{id: echo, command: [{sys.executable}, {ECHO}], capabilities: [echo]}}
+  - {{id: once, command: [{sys.executable}, {agent}, killonce, {tmp_path / "state"}], capabilities: [once]}}
+""")
+    first = run(["apply", "top.yaml", "--pool", "pool.yaml", "-o", "r1.json"], tmp_path)
+    assert first.returncode == 1, first.stderr
+    steps = {s["id"]: s["status"] for s in json.loads((tmp_path / "r1.json").read_text())["steps"]}
+    assert steps == {"c": "failed", "c/fine": "succeeded", "c/flaky": "failed"}
+    again = run(["apply", "--resume", "latest", "-o", "r2.json"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    result = json.loads((tmp_path / "r2.json").read_text())
+    by_id = {s["id"]: s for s in result["steps"]}
+    assert "reusedFrom" in by_id["c/fine"] and "reusedFrom" not in by_id["c/flaky"] and "reusedFrom" not in by_id["c"]
+    assert by_id["c/flaky"]["status"] == "succeeded" and by_id["c/flaky"]["output"]
+    assert result["outputs"] == {"out": by_id["c/flaky"]["output"]} == by_id["c"]["outputs"]
