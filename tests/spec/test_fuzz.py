@@ -71,7 +71,8 @@ scalars = st.one_of(
 )
 values = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.text(max_size=8), st.sampled_from(
-        ["id", "task", "needs", "agents", "command", "timeout", "retry", "limit", "min", "max", "<<"])), inner,
+        ["id", "task", "needs", "agents", "command", "timeout", "retry", "limit", "min", "max", "<<", "uses",
+         "with"])), inner,
         max_size=4)), max_leaves=6)
 
 
