@@ -5,6 +5,7 @@ between as any other step: runner.spec.compose inlined them, runner.plan.compile
     enter(runner, step)   render `with` in the caller's scope -> the callee's inputs (checked)
     leave(runner, step)   the callee's steps all succeeded -> render its outputs in its scope
     inside(records, step) the records of every step the call holds, at any depth
+    reacting(...)         whether a step is inside a running call with `runs: on-failure|always`
 """
 
 from __future__ import annotations
@@ -87,3 +88,14 @@ def leave(runner: Any, step: Step) -> None:
 def inside(records: Mapping[str, StepRecord], step: Step) -> list[StepRecord]:
     """The records of the steps call ``step`` holds, nested calls' included."""
     return [r for sid, r in records.items() if sid.startswith(f"{step.id}/")]
+
+
+def reacting(pattern: Any, records: Mapping[str, StepRecord], step: Step) -> bool:
+    """Whether ``step`` is held by a running call that reacts to failures (``runs:
+    on-failure|always``): after fail-fast, such a call's steps still run, as the call does."""
+    parts = step.scope.split("/")[:-1]  # "a/b/" -> the calls a, a/b
+    for n in range(1, len(parts) + 1):
+        call = "/".join(parts[:n])
+        if pattern.step(call).runs != "on-success" and records[call].status == "running":
+            return True
+    return False

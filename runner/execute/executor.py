@@ -239,7 +239,11 @@ class Executor:
             return True
         if node.kind != "select" or node.step is None:
             return False
-        return self.plan.pattern.step(node.step).runs != "on-success" and self.records[node.step].status == "pending"
+        if self.records[node.step].status != "pending":
+            return False
+        step = self.plan.pattern.step(node.step)
+        # a called step goes on inside a call that reacts to failures and runs (runner.execute.calls)
+        return step.runs != "on-success" or calls.reacting(self.plan.pattern, self.records, step)
 
     def _not_started(self, node_id: str) -> None:
         step = self.plan.node(node_id).step

@@ -159,3 +159,20 @@ steps:
     assert steps["add"]["status"] == "failed" and steps["add/each"]["status"] == "cancelled"
     assert steps["add"]["error"] == {"kind": "config", "message": 'input `items` of `./sum.yaml`: expected a list '
                                      'written as JSON, got "not a list"'}
+
+
+def test_a_call_that_runs_always_runs_its_steps_after_fail_fast(tmp_path):
+    outcome, steps, _ = run(tmp_path, """name: top
+steps:
+  - id: boom
+    agents: {capabilities: [crash]}
+    task: go
+  - id: report
+    uses: ./sum.yaml
+    needs: [boom]
+    runs: always
+    with: {items: ["{{ steps.boom.status }}"]}
+""", sum=SUM)
+    assert outcome.exit_code == 1
+    assert {k: s["status"] for k, s in steps.items()} == {"boom": "failed", "report": "succeeded",
+                                                           "report/each": "succeeded"}
