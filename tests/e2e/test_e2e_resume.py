@@ -307,3 +307,32 @@ def test_kill_9_of_a_run_and_of_its_resume_leaves_journals_that_resume(tmp_path:
     assert _steps(result) == {"quick": ("succeeded", first_dir.name), "slow": ("succeeded", second_dir.name),
                               "last": ("succeeded", None)}
     assert _ran(tmp_path / ".runner" / "runs" / result["runId"]) == {"last"}
+
+
+def test_a_changed_workspace_base_runs_the_step_that_works_in_it_again(tmp_path: Path) -> None:
+    from gitrepo import git, make_repo
+
+    repo = make_repo(tmp_path / "repo", {"a.txt": "one\n"})
+    (tmp_path / "a.txt").write_text("outside\n")  # what `other` reads (it has no workspace)
+    write_yaml(tmp_path / "pool.yaml", {"kind": "pool", "name": "p", "runtimes": [{"type": "local"}], "agents": [
+        {"id": "reader", "command": ["sh", "-c", "read t; cat a.txt"], "capabilities": ["read"]}]})
+    write_yaml(tmp_path / "p.yaml", {"name": "ws", "steps": [
+        {"id": "look", "agents": {"capabilities": ["read"]}, "task": "read", "workspace": {"from": str(repo)}},
+        {"id": "other", "agents": {"capabilities": ["read"]}, "task": "again"}]})
+
+    def apply(*args: str) -> dict:  # type: ignore[type-arg]
+        proc = run(["apply", *args, "-q", "-o", "r.json"], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        return _result(tmp_path / "r.json")
+
+    first = apply("p.yaml", "--pool", "pool.yaml")
+    assert first["steps"][0]["output"] == "one"
+    same = apply("--resume", first["runId"])
+    assert _steps(same) == {"look": ("succeeded", first["runId"]), "other": ("succeeded", first["runId"])}
+    (repo / "a.txt").write_text("two\n")  # uncommitted: the working state is the base
+    dirty = apply("--resume", first["runId"])
+    assert _steps(dirty) == {"look": ("succeeded", None), "other": ("succeeded", first["runId"])}
+    assert dirty["steps"][0]["output"] == "two"
+    git(repo, "commit", "-qam", "two")
+    committed = apply("--resume", dirty["runId"])  # the same files, now committed: another base commit
+    assert _steps(committed)["other"] == ("succeeded", first["runId"])
