@@ -69,7 +69,7 @@ def runner(*args: str, cwd: Path, samples: list[tuple[int, int]] | None = None) 
     """Seconds ``runner ARGS`` took; ``samples`` gets (running agents, open fds) every 50 ms."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(Path(sys.executable).with_name("runner")), *args], cwd=cwd,
-                            stdout=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the progress lines too
     done = threading.Event()
     if samples is not None:
         threading.Thread(target=_sample, args=(proc.pid, samples, done), daemon=True).start()
@@ -118,11 +118,11 @@ def main() -> None:
         pattern, pool = files(Path(d), n)
         plan_s = runner("plan", str(pattern), "--pool", str(pool), cwd=Path(d))
         pool_s = thread_pool(n)
-        run_s = runner("apply", str(pattern), "--pool", str(pool), "-q", "--state-dir", str(Path(d) / "big"),
+        run_s = runner("apply", str(pattern), "--pool", str(pool), "--state-dir", str(Path(d) / "big"),
                        cwd=Path(d), samples=samples)
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         big = journal(Path(d) / "big")
-        runner("apply", str(pattern), "--pool", str(pool), "-q", "--state-dir", str(Path(d) / "small"),
+        runner("apply", str(pattern), "--pool", str(pool), "--state-dir", str(Path(d) / "small"),
                "--input", f"n={n // 4}", cwd=Path(d))
         small = journal(Path(d) / "small")
     slope, constant, peak_agents, peak_fds = fds_per_agent(samples)
