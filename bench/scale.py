@@ -65,14 +65,16 @@ def thread_pool(n: int) -> float:
     return time.perf_counter() - t0
 
 
-def runner(*args: str, cwd: Path, samples: list[tuple[int, int]] | None = None) -> float:
-    """Seconds ``runner ARGS`` took; ``samples`` gets (running agents, open fds) every 50 ms."""
+def runner(*args: str, cwd: Path, samples: list[tuple[int, int]] | None = None,
+           cpu: list[float] | None = None) -> float:
+    """Seconds ``runner ARGS`` took; ``samples`` gets (running agents, open fds) every 50 ms, and
+    ``cpu`` the CPU seconds runner's own process had used at the last sample (its agents not counted)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(Path(sys.executable).with_name("runner")), *args], cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the progress lines too
     done = threading.Event()
     if samples is not None:
-        threading.Thread(target=_sample, args=(proc.pid, samples, done), daemon=True).start()
+        threading.Thread(target=_sample, args=(proc.pid, samples, done, cpu), daemon=True).start()
     code = proc.wait()
     done.set()
     if code != 0:
@@ -80,11 +82,14 @@ def runner(*args: str, cwd: Path, samples: list[tuple[int, int]] | None = None) 
     return time.perf_counter() - t0
 
 
-def _sample(pid: int, samples: list[tuple[int, int]], done: threading.Event) -> None:
+def _sample(pid: int, samples: list[tuple[int, int]], done: threading.Event, cpu: list[float] | None) -> None:
     try:
         me = psutil.Process(pid)
         while not done.wait(0.05):
             samples.append((len(me.children()), me.num_fds()))
+            if cpu is not None:
+                times = me.cpu_times()
+                cpu[:] = [times.user + times.system]
     except psutil.Error:  # it ended between two samples
         return
 
@@ -114,16 +119,18 @@ def main() -> None:
     n = 100 if args.quick else args.items
     ideal = math.ceil(n / CONCURRENCY) * 1.0
     samples: list[tuple[int, int]] = []
+    cpu_big: list[float] = []
+    cpu_small: list[float] = []
     with tempfile.TemporaryDirectory() as d:
         pattern, pool = files(Path(d), n)
         plan_s = runner("plan", str(pattern), "--pool", str(pool), cwd=Path(d))
         pool_s = thread_pool(n)
         run_s = runner("apply", str(pattern), "--pool", str(pool), "--state-dir", str(Path(d) / "big"),
-                       cwd=Path(d), samples=samples)
+                       cwd=Path(d), samples=samples, cpu=cpu_big)
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         big = journal(Path(d) / "big")
         runner("apply", str(pattern), "--pool", str(pool), "--state-dir", str(Path(d) / "small"),
-               "--input", f"n={n // 4}", cwd=Path(d))
+               "--input", f"n={n // 4}", cwd=Path(d), samples=[], cpu=cpu_small)
         small = journal(Path(d) / "small")
     slope, constant, peak_agents, peak_fds = fds_per_agent(samples)
     print(f"{n} agents of 1 s, concurrency {CONCURRENCY}: ideal {ideal:.1f} s | thread pool {pool_s:.2f} s "
@@ -136,6 +143,9 @@ def main() -> None:
     print(f"journal: {small[0]} events {small[1] / 1024:.0f} KiB ({small[1] / small[0]:.0f} B/event) for {n // 4} "
           f"items; {big[0]} events {big[1] / 1024:.0f} KiB ({big[1] / big[0]:.0f} B/event) for {n}: "
           f"events × {big[0] / small[0]:.2f}, bytes × {big[1] / small[1]:.2f} (linear: the two ratios equal)")
+    if cpu_big and cpu_small:
+        print(f"runner apply's own CPU (its agents not counted): {1000 * cpu_small[0] / (n // 4):.1f} ms per item "
+              f"for {n // 4} items, {1000 * cpu_big[0] / n:.1f} ms per item for {n} (linear: about equal)")
 
 
 if __name__ == "__main__":
