@@ -34,7 +34,7 @@ SCHEMA = "result.schema.json"
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 STATUS_ICON = {"succeeded": "✅", "failed": "❌", "skipped": "⏭️", "cancelled": "🚫", "pending": "⏳",
-               "interrupted": "🛑", "error": "💥"}
+               "interrupted": "🛑", "error": "💥", "waiting": "⏸️"}
 
 
 @cache
@@ -101,7 +101,7 @@ def junit_xml(result: Mapping[str, Any], redactor: Redactor | None = None) -> st
     """The run as JUnit XML: a ``<testsuites>`` with one ``<testsuite>``, a ``<testcase>`` per step.
 
     Failed steps carry ``<failure message=... type=errorKind>`` with the reason and the failed
-    attempts; skipped, cancelled and pending steps are ``<skipped>``. A run that failed before
+    attempts; skipped, cancelled, pending and waiting steps are ``<skipped>``. A run that failed before
     or outside any step (``status: error``) adds an ``<error>`` testcase named ``(run)``.
     """
     import xml.etree.ElementTree as ET  # lazy: cold start (only --junit writes XML)
@@ -130,8 +130,10 @@ def junit_xml(result: Mapping[str, Any], redactor: Redactor | None = None) -> st
             message, kind, details = _failure_text(step, r)
             ET.SubElement(case, "failure", {"message": message, "type": kind}).text = details
             counts["failures"] += 1
-        elif step["status"] in ("skipped", "cancelled", "pending"):
-            ET.SubElement(case, "skipped", {"message": step["status"]})
+        elif step["status"] in ("skipped", "cancelled", "pending", "waiting"):
+            waiting = (step.get("waiting") or {}).get("message") if step["status"] == "waiting" else None
+            ET.SubElement(case, "skipped", {"message": _text(f"waiting for approval: {waiting}", r) if waiting
+                                            else step["status"]})
             counts["skipped"] += 1
         changes = step_change_lines(step)  # workspace steps: every change, the chosen one, where it landed
         if step.get("output") is not None or changes:
@@ -172,7 +174,8 @@ def _votes(aggregation: Mapping[str, Any] | None) -> str:
 #: Mermaid fill and stroke per step state (GitHub renders ```mermaid blocks)
 MERMAID_STYLE = {"succeeded": "#dafbe1,stroke:#2e9e4f", "failed": "#ffebe9,stroke:#d1342f",
                  "running": "#ddf4ff,stroke:#2f6fd1", "cancelled": "#fbefff,stroke:#a66bbf",
-                 "skipped": "#f6f8fa,stroke:#9aa0a6", "pending": "#eef1f4,stroke:#8c959f"}
+                 "skipped": "#f6f8fa,stroke:#9aa0a6", "pending": "#eef1f4,stroke:#8c959f",
+                 "waiting": "#fff8c5,stroke:#bf8700"}
 
 
 def _mermaid_text(text: str) -> str:
@@ -188,7 +191,8 @@ def mermaid_dag(model: RunModel, redactor: Redactor | None = None) -> str:
     lines = ["flowchart TD"]
     for sid, step in model.steps.items():
         state = step.status if step.status in MERMAID_STYLE else "pending"
-        lines.append(f'  {ids[sid]}["{_mermaid_text(_text(sid, r, 60))}: {_mermaid_text(step.status)}"]:::{state}')
+        label = "reused" if step.reused_from else step.status  # --resume, cache: true
+        lines.append(f'  {ids[sid]}["{_mermaid_text(_text(sid, r, 60))}: {_mermaid_text(label)}"]:::{state}')
     for sid, step in model.steps.items():
         lines += [f"  {ids[n]} --> {ids[sid]}" for n in step.needs if n in ids]
     lines += [f"  classDef {k} fill:{v}" for k, v in MERMAID_STYLE.items()]

@@ -99,8 +99,10 @@ def test_runner_approve_pre_approves_in_ci_and_bad_decisions_are_usage_errors(tm
 
 def test_detach_on_approval_exits_75_and_resume_continues_after_the_decision(tmp_path: Path) -> None:
     (tmp_path / "gated.yaml").write_text(PATTERN % "60s")
-    first = run(["apply", "gated.yaml", "-q", "-o", "r.json", "--detach-on-approval"], tmp_path)
+    first = run(["apply", "gated.yaml", "-q", "-o", "r.json", "--detach-on-approval", "--junit", "j.xml"], tmp_path)
     assert first.returncode == 75, first.stderr
+    junit = (tmp_path / "j.xml").read_text()
+    assert '<skipped message="waiting for approval: Deploy to production?"' in junit
     assert_no_traceback(first)
     result = _result(tmp_path)
     run_id = result["runId"]
