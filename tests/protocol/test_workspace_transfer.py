@@ -29,7 +29,9 @@ EDIT = ("pwd > where.txt; cd \"$(git rev-parse --show-toplevel)\"; printf 'def a
 
 def _repo(tmp_path: Path) -> Path:
     repo = make_repo(tmp_path / "repo", {"calc.py": "def add(a, b):\n    pass\n", "old.txt": "bye\n",
-                                         "run.sh": "echo hi\n", "sub/keep.txt": "k\n", ".gitignore": "*.log\n"})
+                                         "run.sh": "echo hi\n", "sub/keep.txt": "k\n", ".gitignore": "*.log\n",
+                                         "odd/sp ace \u00fcn\u00efc\u00f8de \"q\" \\b.txt": "odd\n",
+                                         "deep/" + "/".join(["long-directory-name"] * 8) + "/f.txt": "deep\n"})
     (repo / "link").symlink_to("sub/keep.txt")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "link")
