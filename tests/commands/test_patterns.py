@@ -116,3 +116,15 @@ def test_every_builtin_is_documented_and_described() -> None:
         assert all(i.description for i in pattern.inputs) and pattern.outputs, name
         assert f"## `builtin:{name}`" in doc and f"| `{name}` | {pattern.version} |" in doc, name
         assert f"runner apply builtin:{name} " in doc, name
+
+
+def test_show_a_pattern_with_calls_names_what_each_call_runs(tmp_path: Path) -> None:
+    done = runner("patterns", "show", "builtin:route", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "  review: call builtin:consensus-review, after classify, when (steps.classify.output | string | trim " \
+           "| lower) == 'review'" in lines
+    assert "  review/round1: 3 agents [review], voting" in lines
+    info = json.loads(runner("patterns", "show", "builtin:route", "--json", cwd=tmp_path).stdout)
+    steps = {s["id"]: s for s in info["steps"]}
+    assert steps["writing"]["uses"] == "builtin:critique-revise" and "uses" not in steps["writing/draft"]

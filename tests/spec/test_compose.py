@@ -191,3 +191,21 @@ steps:
         f"{f}:11:5: $.steps[2]: a step needs `task` (what its agents do) or `uses` (a pattern to call)",
         f"{f}:12:5: $.steps[2].with: `with` gives the inputs of a called pattern: it needs `uses`",
     ]
+
+
+def test_pool_capabilities_are_checked_across_the_tree(in_tmp):
+    from runner.spec import check_pair
+    from runner.spec.pool import parse_pool
+
+    top = write(in_tmp, top="""name: top
+steps:
+  - id: rev
+    uses: ./review.yaml
+    with: {code: x}
+    agents: {capabilities: [fast]}
+""", review=REVIEW)
+    pool = parse_pool("kind: pool\nname: p\nagents: [{id: a, command: [x], capabilities: [review]}]\n", "pool.yaml")
+    assert [d.render() for d in check_pair(load_pattern(top), pool)] == [
+        f"{top}:4:5: $.steps[0].uses: no agent or template of pool `p` has `fast` (step `rev/look` of review.yaml)",
+        f"{top}:4:5: $.steps[0].uses: no agent or template of pool `p` has `fast` (step `rev/sum` of review.yaml)",
+    ]
