@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from runner.errors import FailureKind
@@ -98,7 +99,7 @@ def _step(s: dict[str, Any], line: int) -> Step:
         id=s["id"],
         task=s.get("task", ""),
         uses=s.get("uses"),
-        with_inputs=dict(s.get("with") or {}),
+        with_inputs=dict(given) if (given := s.get("with")) else _NO_INPUTS,
         agents=AgentRequirement(
             capabilities=tuple(agents.get("capabilities", ())),
             min=low,
@@ -174,6 +175,7 @@ def _approval(a: dict[str, Any] | None) -> Approval | None:
 
 _BACKOFF = Backoff()  # the defaults; models are frozen, so steps share them
 _NO_BUDGET = Budget()
+_NO_INPUTS: Mapping[str, Any] = MappingProxyType({})  # `with` of a step that calls nothing (shared, read-only)
 
 
 def _budget(b: dict[str, Any] | None) -> Budget:
