@@ -3,11 +3,13 @@
 The caller ``pack``\\ s the attempt's checkout as it was made — the base commit's tree, read from
 git's objects, so the archive is exactly the base (no ``export-ignore``, no smudge filters) — as a
 gzip-compressed tar of regular files, executables and symlinks (submodules are left out). The
-agent server ``unpack``\\ s it into a temporary directory after checking every entry: a path that
-is absolute, climbs out with ``..``, lies in ``.git``, passes through a symlink, or a symlink
-pointing outside the directory, a hard link, a device or FIFO, more bytes than the cap: refused
-with a clear error before anything is written. The server commits what it unpacked (the base),
-runs the agent there and returns ``git diff --binary`` of what changed; the caller checks that
+agent server ``unpack``\\ s it into a temporary repository after checking every entry: a path
+that is absolute, climbs out with ``..``, has a ``.`` component, lies in ``.git``, passes through
+a symlink, or a symlink pointing outside the directory, a hard link, a device or FIFO, a path given
+twice or as both file and directory, more bytes than the cap: refused with a clear error before
+anything is written. The entries become the repository's first commit (``git fast-import``, then
+``git read-tree -u``: its tree is the caller's base tree, hash for hash); the server runs the
+agent there and returns ``git diff --binary`` of what changed; the caller checks that
 patch as ``land`` does (``runner.workspace.patch.check``) and applies it to the attempt's
 checkout, where it is captured, verified and landed like a local agent's change.
 
