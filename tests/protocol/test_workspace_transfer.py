@@ -320,3 +320,27 @@ def test_max_workspace_sizes_and_a_bad_one_is_a_usage_error(tmp_path) -> None:
                           timeout=30, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: --max-workspace: expected a size like 64M or 1048576, got `12Q`"
+
+
+def test_a_remote_agent_in_readonly_and_requirechange_steps_fails_as_a_local_one(tmp_path, tmpdir_of_server) -> None:
+    from gitrepo import fingerprint, leftovers
+
+    from runner.api import apply
+    from runner.context import RunContext
+    from runner.spec.pattern import parse_pattern
+    from runner.spec.pool import parse_pool
+
+    repo = make_repo(tmp_path / "repo", {"f.txt": "1\n"})
+    before = fingerprint(repo)
+    for script, mode, kind in (("echo 2 > f.txt; echo wrote", "readonly", "denied"),
+                               ("echo looked", "worktree", "no-change")):
+        with served(AgentDef(type="command", command=("sh", "-c", script), capabilities=("w",))) as server:
+            pool = parse_pool(f"kind: pool\nname: r\nagents:\n  - {{id: r1, endpoint: '{server.urls['http']}', "
+                              "capabilities: [w]}\n", "pool.yaml")
+            pattern = parse_pattern(f"name: p\nsteps:\n  - id: s\n    agents: {{capabilities: [w]}}\n    task: go\n"
+                                    f"    workspace: {{from: {repo}, mode: {mode}, requireChange: true}}\n", "p.yaml")
+            outcome = apply(pattern, pool, {}, ctx=RunContext(workdir=tmp_path, state_dir=tmp_path / "state"))
+        attempt = outcome.result["steps"][0]["attempts"][0]
+        assert attempt["errorKind"] == kind, attempt
+    assert fingerprint(repo) == before and leftovers(repo) == ([], [])
+    assert list(tmpdir_of_server.iterdir()) == []
