@@ -175,7 +175,18 @@ def _check_call(base: str, step: dict[str, Any], inputs: dict[str, Any], index: 
     for name, src in given.items() if isinstance(given, dict) else ():
         if isinstance(src, str):
             deps += _check_template(f"{base}.with.{name}", src, False, inputs, index, rep, scope=frozenset())
+        elif isinstance(src, list | dict) and _holds_template(src):
+            rep.add(f"{base}.with.{name}", "a template inside a list or mapping is not rendered: give the whole "
+                    "value as one expression, e.g. `\"{{ [inputs.a, steps.b.output] }}\"`", at_value=True)
     return deps
+
+
+def _holds_template(value: Any, depth: int = 0) -> bool:
+    """Whether a `with` list or mapping holds a string with template markup (at any depth)."""
+    if isinstance(value, str):
+        return not templates.plain(value)
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return depth < 64 and any(_holds_template(v, depth + 1) for v in items)
 
 
 # the keys a call step may have (the rest belong to the called pattern's steps)

@@ -99,15 +99,14 @@ steps:
     task: "mid {{ inputs.word }}"
   - id: deeper
     uses: ./sum.yaml
-    with: {items: ["{{ inputs.word }}", "{{ steps.each.output }}"], label: deep}
+    with: {items: "{{ [inputs.word, steps.each.output] }}", label: deep}
 outputs:
   out: "{{ steps.deeper.outputs.text }}"
 """, sum=SUM)
     assert outcome.exit_code == 0, outcome.result["error"]
     assert list(steps) == ["mid", "mid/each", "mid/deeper", "mid/deeper/each"]
-    # a list of templates stays a list: its items are not rendered (give one expression instead)
-    assert steps["mid/deeper/each"]["output"].startswith("echo: deep {{ inputs.word }}+")
     assert steps["mid/each"]["output"] == "echo: mid top-word!"
+    assert steps["mid/deeper/each"]["output"] == "echo: deep top-word!+echo: mid top-word! x2"
     assert outcome.result["outputs"]["final"] == steps["mid/deeper/each"]["output"]
 
 
@@ -171,7 +170,7 @@ steps:
     uses: ./sum.yaml
     needs: [boom]
     runs: always
-    with: {items: ["{{ steps.boom.status }}"]}
+    with: {items: "{{ [steps.boom.status] }}"}
 """, sum=SUM)
     assert outcome.exit_code == 1
     assert {k: s["status"] for k, s in steps.items()} == {"boom": "failed", "report": "succeeded",

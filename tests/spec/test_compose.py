@@ -179,6 +179,9 @@ steps:
     task: x
   - id: neither
     with: {code: x}
+  - id: nested
+    uses: ./review.yaml
+    with: {code: x, tone: ["{{ inputs.x }}"]}
 """, review=REVIEW)
     f = str(top)
     assert errors(top) == [
@@ -190,6 +193,8 @@ steps:
         f"{f}:8:5: $.steps[1]: give only one of: task, uses",
         f"{f}:11:5: $.steps[2]: a step needs `task` (what its agents do) or `uses` (a pattern to call)",
         f"{f}:12:5: $.steps[2].with: `with` gives the inputs of a called pattern: it needs `uses`",
+        f"{f}:15:27: $.steps[3].with.tone: a template inside a list or mapping is not rendered: give the whole "
+        'value as one expression, e.g. `"{{ [inputs.a, steps.b.output] }}"`',
     ]
 
 
