@@ -9,14 +9,17 @@ alternating, in the same run (load from other processes falls on both alike):
     capture    runner.workspace.capture.capture (add -A, diff --binary, stats)
                vs  `git add -A` + `git diff --cached --binary HEAD` — the same staging a bare
                capture of new files needs — after the same edit of 20 files and 5 new ones
+    capture binary  the same, after a few bytes of a 20 MB incompressible file (in the
+               repository) change and a 2 MB one is added: the patch is ~4 MB of base85
     snapshot   runner.workspace.snapshot.snapshot of a dirty tree (printed, no target: once a step)
 
-Targets: prepare <= 1.2x, capture <= 1.2x. Run: .venv/bin/python bench/workspace.py [-n RUNS]
+Targets: prepare <= 1.2x, capture <= 1.2x (both cases). Run: .venv/bin/python bench/workspace.py [-n RUNS]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -39,7 +42,9 @@ FILES = 10_000
 
 
 def sh(*args: str, cwd: Path) -> None:
-    subprocess.run(["git", *args], cwd=cwd, env=git_env(), check=True, capture_output=True)
+    proc = subprocess.run(["git", *args], cwd=cwd, env=git_env(), capture_output=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"git {' '.join(args)} failed: {proc.stderr.decode(errors='replace').strip()}")
 
 
 def make_repo(root: Path) -> Path:
@@ -52,6 +57,12 @@ def make_repo(root: Path) -> Path:
     sh("add", "-A", cwd=repo)
     sh("commit", "-qm", "initial", cwd=repo)
     return repo
+
+
+def edit_binary(ws: Path, blob: bytes) -> None:
+    """The large-binary case: a few bytes of a 20 MB incompressible file change, a 2 MB one is new."""
+    (ws / "big.bin").write_bytes(blob[:1000] + b"changed by the agent" + blob[1020:])
+    (ws / "new.bin").write_bytes(blob[:2_000_000])
 
 
 def edit(ws: Path) -> None:
@@ -75,11 +86,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-ws-") as tmp:
         root = Path(tmp)
         repo = make_repo(root)
+        blob = os.urandom(20 * 1024 * 1024)
+        (repo / "big.bin").write_bytes(blob)
+        sh("add", "big.bin", cwd=repo)
+        sh("commit", "-qm", "a large binary", cwd=repo)
         (repo / "pkg00" / "mod0.py").write_text("dirty\n")  # a dirty tree: the snapshot is a real commit
         t_snap = timed(lambda: snapshot(repo))
         source = snapshot(repo)
         counter = iter(range(10**6))
-        results: dict[str, list[float]] = {k: [] for k in ("bare", "runner", "bare8", "runner8", "diff", "capture")}
+        results: dict[str, list[float]] = {k: [] for k in ("bare", "runner", "bare8", "runner8", "diff", "capture",
+                                                           "diffbin", "capturebin")}
 
         def bare_add() -> Path:
             k = next(counter)
@@ -121,12 +137,18 @@ def main() -> int:
             order = [("diff", bare_capture), ("capture", ours)]
             for key, fn in order if run % 2 == 0 else order[::-1]:  # neither always gets the warm cache
                 results[key].append(timed(fn))
+            a, b = bare_add(), runner_add()
+            edit_binary(a, blob)
+            edit_binary(b, blob)
+            order = [("diffbin", lambda a=a: bare_capture(a)), ("capturebin", lambda b=b: capture(b, source.base))]
+            for key, fn in order if run % 2 == 0 else order[::-1]:
+                results[key].append(timed(fn))
             clean()
     med = {k: statistics.median(v) for k, v in results.items()}
     ok = True
     print(f"snapshot of a dirty {FILES}-file tree: {t_snap * 1000:.0f} ms (once per step)")
     for label, bare, ours in (("prepare", "bare", "runner"), ("prepare x8", "bare8", "runner8"),
-                              ("capture", "diff", "capture")):
+                              ("capture", "diff", "capture"), ("capture bin", "diffbin", "capturebin")):
         ratio = med[ours] / med[bare]
         ok &= ratio <= TARGET
         print(f"{label:11s} bare {med[bare] * 1000:7.1f} ms   runner {med[ours] * 1000:7.1f} ms   "

@@ -1,8 +1,9 @@
 """Make and remove one attempt's workspace: a git worktree on a runner-owned branch, or a copy.
 
 ``create`` returns a ``Workspace`` whose ``base`` is the commit its change is measured
-against. A ``worktree`` is ``git worktree add -b runner/<run>/<step>/<agent>-<attempt>`` of
-the source's base; a ``copy`` copies the directory (without ``.git`` and runner's state
+against. A ``worktree`` is ``git worktree add --no-checkout -b runner/<run>/<step>/<agent>-<attempt>``
+of the source's base (one at a time per repository: ``worktrees_locked``), then checked out
+with ``read-tree -u`` in it (at the same time as the others); a ``copy`` copies the directory (without ``.git`` and runner's state
 directory) and commits the copy in a repository of its own, so that both capture the same
 way. ``readonly`` is a worktree (or copy) whose files are not writable; a change found in it
 anyway fails the attempt. ``remove`` undoes ``create`` whatever state it is in.
@@ -11,10 +12,15 @@ anyway fails the attempt. ``remove`` undoes ``create`` whatever state it is in.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import os
 import re
 import shutil
 import stat
+import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +60,9 @@ def create(source: Source, mode: str, path: Path, branch: str) -> Workspace:
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode in ("worktree", "readonly") and source.is_git:
         assert source.base is not None
-        git(["worktree", "add", "--quiet", "-b", branch, str(path), source.base], source.root)
+        with worktrees_locked(source.root):  # the registration only: quick
+            git(["worktree", "add", "--quiet", "--no-checkout", "-b", branch, str(path), source.base], source.root)
+        git(["read-tree", "--reset", "-u", "HEAD"], path)  # the checkout, beside the others'
         ws = Workspace(path=path, cwd=path / source.subdir, base=source.base, mode=mode, repo=source.root,
                        branch=branch)
     else:
@@ -104,21 +112,45 @@ def _writable(root: Path) -> None:
 def remove(path: Path, repo: Path | None, branch: str | None) -> list[str]:
     """Remove a workspace (its worktree registration and branch too); problems as text."""
     problems: list[str] = []
-    if path.exists() and not os.access(path, os.W_OK):
-        _writable(path)
-    if repo is not None and repo.is_dir():
-        if path.exists():
-            out = git(["worktree", "remove", "--force", "--force", str(path)], repo, check=False)
-            _ = out
-        git(["worktree", "prune"], repo, check=False)
-        if branch and text(["rev-parse", "-q", "--verify", f"refs/heads/{branch}"], repo, check=False):
-            try:
-                git(["branch", "-D", "--quiet", branch], repo)
-            except WorkspaceError as exc:
-                problems.append(str(exc))
-    if path.exists():
+    if path.exists():  # the files first, beside the others' (a worktree's .git is a file: no repository goes)
         _writable(path)
         shutil.rmtree(path, ignore_errors=True)
         if path.exists():
             problems.append(f"could not remove workspace {path}")
+    if repo is not None and repo.is_dir():
+        with worktrees_locked(repo):
+            git(["worktree", "prune"], repo, check=False)  # the registration of a checkout that is gone
+            if branch and text(["rev-parse", "-q", "--verify", f"refs/heads/{branch}"], repo, check=False):
+                try:
+                    git(["branch", "-D", "--quiet", branch], repo)
+                except WorkspaceError as exc:
+                    problems.append(str(exc))
     return problems
+
+
+_GUARD = threading.Lock()
+_REPO_LOCKS: dict[str, threading.Lock] = {}
+
+
+@contextlib.contextmanager
+def worktrees_locked(repo: Path) -> Iterator[None]:
+    """One git command at a time that adds, lists or prunes ``repo``'s worktrees.
+
+    git reads every registration (``.git/worktrees/*``) in ``worktree add``/``prune`` and
+    ``branch -D`` and dies on one another process is still writing ("failed to read
+    .git/worktrees/X/commondir"): eight agents starting at once hit it. A lock per repository
+    in this process, and a ``flock`` for other runner processes (another run, ``runner gc``)."""
+    key = hashlib.sha256(str(Path(repo).resolve()).encode()).hexdigest()[:16]
+    with _GUARD:
+        lock = _REPO_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        try:
+            fd = os.open(Path(tempfile.gettempdir()) / f"runner-worktrees-{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:  # another user's lock file: this process's lock still holds
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
