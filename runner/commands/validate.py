@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from runner.commands.common import frozen_option
-from runner.errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, Diagnostic, SpecError
+from runner.errors import (
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_OK,
+    Diagnostic,
+    InfrastructureError,
+    RunnerError,
+    SpecError,
+)
 
 if TYPE_CHECKING:
     from runner.sources.resolver import Resolver
@@ -151,6 +159,11 @@ def validate(paths: Sequence[Path | str], pool: Path | None, out: TextIO, frozen
                 spec = load_test_file(path) if _is_test_file(path) else load_file(path)
         except SpecError as exc:
             problems += exc.diagnostics
+            continue
+        except InfrastructureError:
+            raise  # a source's remote could not be reached: exit 3, as in apply and plan
+        except RunnerError as exc:  # a call that could not be made (e.g. a source refused): this file's problem
+            problems.append(Diagnostic(file=str(path), line=0, col=0, path="$", message=exc.render()))
             continue
         except Exception as exc:  # noqa: BLE001 - a bug must not hide the other files' results
             bugs.append(f"{path}: internal error (a bug in runner, please report it): {type(exc).__name__}: {exc}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.errors import ConfigurationError, InfrastructureError, UsageError
+from runner.errors import InfrastructureError, UsageError
 from runner.sources import Origin, public
 from runner.sources.cache import lookup, store
 
@@ -126,7 +126,7 @@ def _git(args: list[str], ref: str, url: str) -> bytes:
     try:
         done = subprocess.run(["git", *args], capture_output=True, env=env, timeout=TIMEOUT, check=False)
     except FileNotFoundError:
-        raise ConfigurationError(f"git source `{public(ref)}` is not in the cache and git is not installed") from None
+        raise UsageError(f"git source `{public(ref)}` is not in the cache and git is not installed") from None
     except subprocess.TimeoutExpired:
         raise InfrastructureError(f"git source `{public(ref)}`: git {args[2] if len(args) > 2 else args[0]} "
                                   f"took longer than {TIMEOUT:g}s") from None

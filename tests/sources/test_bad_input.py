@@ -130,3 +130,17 @@ def test_a_package_source_names_only_its_own_patterns(tmp_path: Path) -> None:
         sys.path.remove(str(tmp_path / "site"))
         sys.modules.pop("acme_patterns", None)
         sys.modules.pop("acme_patterns.patterns", None)
+
+
+def test_a_call_of_an_unreachable_or_ungettable_source_without_a_lock(tmp_path: Path) -> None:
+    """Composition resolves it (no lock, so no walk first): exit 3, or 2 placed at the uses."""
+    (tmp_path / "main.yaml").write_text(using("git+http://127.0.0.1:1/lib.git//x.yaml@v1"))
+    for command in (["validate", "main.yaml"], ["plan", "main.yaml"]):
+        proc = cli(command, tmp_path, tmp_path / "cache")
+        assert proc.returncode == 3, proc
+        assert "could not reach http://127.0.0.1:1/lib.git" in proc.stdout + proc.stderr
+    (tmp_path / "bin").mkdir()
+    proc = cli(["validate", "main.yaml"], tmp_path, tmp_path / "cache", PATH=str(tmp_path / "bin"))
+    assert proc.returncode == 2, proc
+    assert proc.stdout.startswith("main.yaml:4:5: $.steps[0].uses: git source `git+http://127.0.0.1:1/lib.git//x.yaml@v1`"
+                                  " is not in the cache and git is not installed"), proc.stdout

@@ -10,7 +10,7 @@ import pytest
 from gitrepo import git
 from patternlib import commit, echo
 
-from runner.errors import ConfigurationError, InfrastructureError, UsageError
+from runner.errors import InfrastructureError, UsageError
 from runner.sources import resolve
 from runner.sources.git import parse
 
@@ -68,7 +68,7 @@ def test_a_cached_sha_needs_no_git(lib: Path, cache: Path, tmp_path: Path, monke
     resolve(f"git+file://{lib}//lib/plain.yaml@{sha}", tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
     assert resolve(f"git+file://{lib}//lib/plain.yaml@{sha}", tmp_path).commit == sha
-    with pytest.raises(ConfigurationError, match="git is not installed"):  # a branch must ask the remote
+    with pytest.raises(UsageError, match="git is not installed"):  # a branch must ask the remote
         resolve(f"git+file://{lib}//lib/plain.yaml@main", tmp_path)
 
 

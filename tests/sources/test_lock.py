@@ -175,3 +175,24 @@ def test_the_lock_of_a_pattern_in_a_subfolder_sits_beside_it(lib: Path, tmp_path
     (project / "ci" / "runner.lock").write_text("{")
     proc = cli(["validate", "ci/main.yaml"], project, cache)
     assert proc.returncode == 2 and proc.stdout.startswith("ci/runner.lock:1:2: $: corrupt lock file"), proc.stdout
+
+
+def test_a_locked_pattern_calling_git_sources_runs_cold_from_the_cache_without_git(lib: Path, tmp_path: Path) -> None:
+    """The pattern's own `uses:` (composition) goes through the lock: pinned commit, no git process."""
+    cache, project, calls = tmp_path / "cache", tmp_path / "project", tmp_path / "git-calls"
+    project.mkdir()
+    ref = f"git+file://{lib}//lib/echo.yaml@main"  # a branch: without the lock it would ask the remote
+    (project / "main.yaml").write_text(using(ref) + "outputs:\n  said: \"{{ steps.s0.outputs.said }}\"\n")
+    assert cli(["lock", "main.yaml"], project, cache).returncode == 0
+    old = git(lib, "rev-parse", "main").strip()
+    commit(lib, {"lib/echo.yaml": echo("moved")})  # the branch moves on; the lock still pins `old`
+    no_git = fake_bin(tmp_path / "bin", calls)
+    proc = cli(["apply", "main.yaml", "-q"], project, cache, **no_git)
+    assert proc.returncode == 0, proc.stderr
+    assert "output said: one" in proc.stdout, proc.stdout
+    assert not calls.exists(), calls.read_text()
+    assert cli(["validate", "--frozen", "main.yaml"], project, cache, **no_git).returncode == 0
+    proc = cli(["plan", "main.yaml"], project, tmp_path / "cold", **no_git)  # not cached: git is needed
+    assert proc.returncode == 2 and calls.exists()
+    proc = cli(["plan", "main.yaml"], project, tmp_path / "cold")
+    assert proc.returncode == 2 and f"runner.lock pins commit {old}, the ref now resolves to" in proc.stderr + proc.stdout
