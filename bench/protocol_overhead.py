@@ -27,7 +27,7 @@ from runner.agents.handle import AgentHandle, Health, OutputCallback
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.context import EventBus
-from runner.protocol.client import connect
+from runner.protocol.connect import connect
 from runner.protocol.grpc_server import GrpcAgentServer
 from runner.protocol.http_server import HttpAgentServer
 from runner.protocol.serve import ServeOptions, build_handle

@@ -24,15 +24,19 @@ from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
 from runner.agents.usage import total as usage_total
 from runner.context import RunContext
+from runner.errors import SpecError
 from runner.execute.executor import Executor
 from runner.execute.records import agent_usage, iso, ms
 from runner.journal import Journal, RunRecord, find_run
 from runner.journal import list_runs as _list_runs
 from runner.journal.caps import Caps
+from runner.observe import trace
+from runner.observe.log import log_context
 from runner.plan.compile import compile_plan, discover
 from runner.plan.model import Plan
 from runner.plan.render import step_graph
 from runner.spec.models import Pattern, Pool
+from runner.spec.templates import render
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,9 +81,6 @@ def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], ctx: RunCo
 
 
 def _outputs(pattern: Pattern, executor: Executor) -> dict[str, Any]:
-    from runner.errors import SpecError
-    from runner.spec.templates import render
-
     ctx = {"inputs": dict(executor.plan.inputs),
            "steps": {sid: r.template_view() for sid, r in executor.records.items()}}
     outputs: dict[str, Any] = {}
@@ -151,7 +152,7 @@ def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunC
     journal.event("run_started", runId=ctx.run_id, pattern=pattern.name, pool=pool.name, inputs=dict(inputs),
                   **resumed)
     if ctx.resume is not None:
-        from runner.execute.approval import carry_decisions
+        from runner.execute.approval import carry_decisions  # lazy: cold start (only approval steps)
 
         waiting = [s for s, status in ctx.resume.statuses.items() if status == "waiting"]
         for step_id in carry_decisions(ctx.resume.dir, waiting, ctx.run_dir):
@@ -159,8 +160,6 @@ def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunC
     all_agents = {a.id: a for sel in compiled.selections.values() for a in sel.agents}
     executor = Executor(compiled, ctx, journal, candidates=candidates, provided=handles, concurrency=concurrency)
     interrupted = None
-    from runner.observe import trace
-    from runner.observe.log import log_context
 
     with log_context(runId=ctx.run_id, patternName=pattern.name), \
             trace.span(trace.PATTERN_EXECUTION, pattern_name=pattern.name, run_id=ctx.run_id,

@@ -9,6 +9,7 @@ SIGPIPE does; anything else is a bug and says so.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -63,8 +64,6 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy and name not in self.commands:
-            import importlib
-
             module, _, attr = self.lazy[name].partition(":")
             self.add_command(handled(getattr(importlib.import_module(module), attr)), name)
         return super().get_command(ctx, name)

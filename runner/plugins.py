@@ -18,24 +18,14 @@ The contract every plug-in class declares as data (checked by the contract tests
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
 from runner.errors import ConfigurationError
-
-
-def suggest(name: str, known: list[str] | Mapping[str, Any]) -> str:
-    """`` (did you mean `x`?)`` for a near miss, else the list of known names."""
-    names = sorted(known)
-    if not names:
-        return "none expected here"
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean `{close[0]}`?"
-    return "expected one of: " + ", ".join(f"`{n}`" for n in names)
+from runner.nearmiss import suggest
+from runner.spec.diagnose import schema_problems
 
 
 def load(kind: str, registry: Mapping[str, str], name: str) -> Any:
@@ -68,8 +58,6 @@ def described(schema: Mapping[str, Any], text: str) -> dict[str, Any]:
 def option_errors(schema: Mapping[str, Any], options: Any) -> list[str]:
     """Every problem of ``options`` against a plug-in's ``schema``, one line each (no file marks:
     for options built in code; a pool file's are reported by ``runner validate`` with their lines)."""
-    from runner.spec.diagnose import schema_problems
-
     out = []
     for path, message, at_key in schema_problems(schema, options):
         where = path[2:] if path.startswith("$.") else ""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import UsageError
+from runner.nearmiss import suggest
 
 BUILTIN_PREFIX = "builtin:"
 
@@ -49,8 +50,6 @@ def builtin_patterns() -> list[str]:
 
 def builtin_pattern(name: str) -> Path:
     """The file of built-in pattern ``name`` (``vote`` or ``builtin:vote``); UsageError if unknown."""
-    from runner.plugins import suggest
-
     bare = name.removeprefix(BUILTIN_PREFIX)
     path = builtin_patterns_dir() / f"{bare}.yaml"
     if not path.is_file():

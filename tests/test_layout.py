@@ -1,6 +1,8 @@
 """tests/ mirrors runner/: a test of ``runner/x/y.py`` lives in ``tests/x/``; suites that cross
 rooms (real runs end to end, the lifecycle of agents) live in ``tests/e2e/``."""
 
+import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,3 +18,63 @@ def test_every_test_folder_is_a_room_of_runner():
 def test_no_test_module_sits_loose_in_tests():
     loose = sorted(p.name for p in (ROOT / "tests").glob("test_*.py") if p.name != Path(__file__).name)
     assert loose == [], f"put these beside the code they test (tests/<room>/): {loose}"
+
+
+# ------------------------------------------------------------------ imports (README "Imports")
+
+def _modules() -> dict[str, ast.Module]:
+    out = {}
+    for path in sorted((ROOT / "runner").rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return out
+
+
+def test_every_import_inside_a_function_says_why_it_is_lazy():
+    """An import inside a function is for an optional or heavy dependency, or keeps a module off
+    the cold ``runner apply`` path; its line says which (``# lazy: <reason>``)."""
+    unexplained = []
+    for path in sorted((ROOT / "runner").rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for fn in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    text = "\n".join(lines[node.lineno - 1:node.end_lineno])
+                    if not re.search(r"# (noqa: [A-Z0-9, ]+ - )?lazy: \S", text):
+                        unexplained.append(f"{path.relative_to(ROOT)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+    assert unexplained == [], "move these to the top of their module, or say `# lazy: <reason>`:\n" + \
+        "\n".join(sorted(set(unexplained)))
+
+
+def test_no_module_level_import_cycle_in_runner():
+    """The arrows of module-level imports run one way (a package's ``__init__`` importing its own
+    modules is not an arrow back): a cycle is a backward arrow, fixed by moving what both need."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, tree in modules.items():
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                graph[name] |= {a.name for a in node.names if a.name in modules}
+            elif isinstance(node, ast.ImportFrom) and node.module in modules and node.level == 0:
+                graph[name].add(node.module)
+                graph[name] |= {f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in modules}
+    graph = {n: {t for t in ts if t != n} for n, ts in graph.items()}
+    cycles, state = [], {}
+
+    def visit(name: str, stack: list[str]) -> None:
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                cycles.append(" -> ".join([*stack[stack.index(target):], target]))
+            elif target not in state:
+                visit(target, [*stack, target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == [], "import cycles among runner's modules:\n" + "\n".join(cycles)

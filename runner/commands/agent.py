@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runner.errors import Diagnostic, SpecError, UsageError
-from runner.spec.agentdef import DEFINITION_ENV
+from runner.observe import trace
+from runner.protocol.registration import RegisterOptions
+from runner.protocol.serve import ServeOptions, serve
+from runner.spec.agentdef import DEFINITION_ENV, agentdef_from_data
+from runner.spec.units import parse_duration
+from runner.workspace.transfer import LIMIT, parse_size
 
 if TYPE_CHECKING:
     from runner.spec.models import AgentDef
@@ -31,8 +36,6 @@ def definition_from_options(*, definition: str | None = None, agent_type: str | 
     ``pass_env``: names of the server's environment variables the agent program gets too (its
     environment is otherwise minimal); how credentials reach an agent in a container or pod.
     """
-    from runner.spec.agentdef import agentdef_from_data
-
     if command and argv:
         raise UsageError("give the program either with --command or after `--`, not both")
     data = _definition_data(definition) if definition else {}
@@ -73,14 +76,10 @@ def serve_command(*, definition: str | None = None, agent_type: str | None, agen
                   insecure: bool = False, max_workspace: str | None = None) -> int:
     """Build the agent definition from the options (``definition_from_options``) and serve it;
     returns the exit code."""
-    from runner.protocol.serve import ServeOptions, serve
-    from runner.spec.units import parse_duration
-
     try:
         drain = parse_duration(drain_timeout)
     except ValueError as exc:
         raise UsageError(f"--drain-timeout: {exc}") from exc
-    from runner.workspace.transfer import LIMIT, parse_size
 
     try:
         workspace_cap = parse_size(max_workspace, "--max-workspace") if max_workspace else LIMIT
@@ -88,8 +87,6 @@ def serve_command(*, definition: str | None = None, agent_type: str | None, agen
         raise UsageError(str(exc)) from exc
     registration = None
     if register:
-        from runner.protocol.registration import RegisterOptions
-
         registration = RegisterOptions(endpoints=register, prefix=register_prefix, ttl=register_ttl,
                                        advertise=register_endpoint)
 
@@ -100,7 +97,6 @@ def serve_command(*, definition: str | None = None, agent_type: str | None, agen
                         token_file=token_file, tls_cert=tls_cert, tls_key=tls_key,
                         drain_timeout=drain, max_tasks=max_tasks,
                         register=registration, insecure=insecure, max_workspace=workspace_cap)
-    from runner.observe import trace
 
     try:
         return serve(opts, dict(os.environ))

@@ -7,15 +7,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
+from runner.agents.model import AgentInfo
+from runner.context import EventBus, RunContext
 from runner.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, AgentFailure
-
-if TYPE_CHECKING:  # the CLI imports this module at start-up: keep it light
-    from runner.agents.model import AgentInfo
-    from runner.protocol.auth import AuthConfig
+from runner.plugins import load
+from runner.protocol.auth import AuthConfig
+from runner.protocol.connect import connect, display_endpoint
+from runner.registries import REGISTRIES
+from runner.spec import load_pool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,9 +33,6 @@ class CheckRow:
 
 def check_agent(info: AgentInfo, auth: AuthConfig | None) -> CheckRow:
     """One health call; never raises."""
-    from runner.context import EventBus
-    from runner.protocol.client import connect, display_endpoint
-
     endpoint = info.endpoint or ""
     protocol = endpoint.partition("://")[0]
     started = time.perf_counter()
@@ -56,13 +55,6 @@ def check_agent(info: AgentInfo, auth: AuthConfig | None) -> CheckRow:
 
 def endpoint_agents(pool_path: str) -> tuple[list[AgentInfo], AuthConfig | None]:
     """The pool's static agents and env-registry agents that have an endpoint, and its auth."""
-    from runner.agents.model import AgentInfo
-    from runner.context import RunContext
-    from runner.plugins import load
-    from runner.protocol.auth import AuthConfig
-    from runner.registries import REGISTRIES
-    from runner.spec import load_pool
-
     pool = load_pool(pool_path)
     ctx = RunContext()
     infos = [AgentInfo(id=a.id, name=a.name, type=a.definition.type, capabilities=a.definition.capabilities,

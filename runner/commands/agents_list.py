@@ -15,7 +15,12 @@ from typing import TextIO
 import click
 
 from runner.agents.model import AgentInfo
+from runner.context import RunContext
 from runner.errors import EXIT_OK, UsageError
+from runner.plugins import load
+from runner.registries import REGISTRIES
+from runner.spec import load_pool
+from runner.spec.models import Pool, RegistryConfig
 
 COLUMNS = ("ID", "NAME", "TYPE", "ENDPOINT", "CAPABILITIES", "HEALTHY", "SOURCE")
 
@@ -46,16 +51,9 @@ def render_table(agents: Sequence[AgentInfo]) -> str:
 
 def collect(pool_path: Path | None, etcd: str | None, prefix: str | None, timeout: float) -> list[AgentInfo]:
     """Every agent the pool (its static agents and registries) and ``etcd`` know, by id."""
-    from runner.context import RunContext
-    from runner.plugins import load
-    from runner.registries import REGISTRIES
-    from runner.spec.models import Pool, RegistryConfig
-
     if pool_path is None and etcd is None:
         raise UsageError("agents list: give --pool POOL or --etcd URL")
     if pool_path is not None:
-        from runner.spec import load_pool
-
         pool = load_pool(pool_path)
     else:
         pool = Pool(name="--etcd")

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import sys
+import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 
+from runner import api
 from runner.commands.common import frozen_option, load_inputs, load_pattern_arg, load_pool_arg, summary_text
 from runner.context import RunContext
 from runner.errors import Interrupted, UsageError
+from runner.journal import load_result, load_run
+from runner.observe import trace
+from runner.observe.log import setup_logging
+from runner.observe.progress import make_progress
+from runner.observe.redact import from_pool
+from runner.observe.report import append_github_summary, junit_xml
+from runner.observe.runmodel import load_model
+from runner.replay.cassette import Recorder, load
+from runner.sources.pins import pinned
 from runner.spec.models import MAX_CONCURRENCY
 
 
@@ -30,15 +43,10 @@ def apply(pattern_path: str | None, pool_path: str | None, inputs: Sequence[str]
           record: Path | None = None, replay: Path | None = None, replay_missing: str = "error",
           resume: str | None = None, detach_on_approval: bool = False) -> int:
 
-    from runner import api
-    from runner.observe import trace
-    from runner.observe.log import setup_logging
-    from runner.observe.progress import make_progress
-    from runner.observe.redact import from_pool
 
     earlier = None
     if resume is not None:
-        from runner.resume.source import load_earlier
+        from runner.resume.source import load_earlier  # lazy: cold start (only --resume)
 
         earlier = load_earlier(state_dir, resume)
         pattern_path = pattern_path or earlier.run.get("patternSource")
@@ -87,7 +95,6 @@ def _inputs(pattern: Any, pairs: Sequence[str], files: Sequence[Path], earlier: 
     """The run's inputs; ``--resume``: the earlier run's, with ``--input``/``--input-file`` on top."""
     if earlier is None or not isinstance(earlier.run.get("inputs"), dict):
         return load_inputs(pattern, pairs, files)
-    import tempfile
 
     declared = {s.name for s in pattern.inputs}
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="runner-resume-inputs-") as f:
@@ -99,8 +106,6 @@ def _inputs(pattern: Any, pairs: Sequence[str], files: Sequence[Path], earlier: 
 def _cassettes(record: Path | None, replay: Path | None, missing: str, redactor: Any) -> tuple[Any, Any]:
     """``--replay`` loads (and checks) a cassette; ``--record`` writes one; with
     ``--replay-missing=run`` the exchanges that were missing are added to the replayed one."""
-    from runner.replay.cassette import Recorder, load
-
     if record is not None and replay is not None:
         raise UsageError("--record and --replay exclude each other (--replay-missing=run adds to the cassette)")
     if replay is None:
@@ -111,8 +116,6 @@ def _cassettes(record: Path | None, replay: Path | None, missing: str, redactor:
 
 
 def _nothing():
-    import contextlib
-
     return contextlib.nullcontext()
 
 
@@ -120,14 +123,10 @@ def _write_reports(ctx: RunContext, output: Path | None, junit: Path | None, red
                    result: dict[str, Any] | None = None, html: Path | None = None) -> None:
     """result.json (``--output``), JUnit XML (``--junit``), the HTML report (``--html``) and the
     GitHub step summary (which links the HTML report and draws the DAG)."""
-    from runner.journal import load_result
-    from runner.observe.report import append_github_summary, junit_xml
-    from runner.observe.runmodel import load_model
-
     result = result if result is not None else load_result(ctx.run_dir)
     model = load_model(ctx.run_dir) if html is not None or os.environ.get("GITHUB_STEP_SUMMARY") else None
     if html is not None and model is not None:
-        from runner.observe.html import render_report
+        from runner.observe.html import render_report  # lazy: cold start (only --html)
 
         _write_file(html, render_report(model, redactor), "--html", ctx)
     if result is None:
@@ -151,16 +150,12 @@ def _write_file(path: Path, text: str, option: str, ctx: RunContext) -> None:
 
 
 def _main_thread() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 
 def _progress_hook(reporter: Any, ctx: RunContext):
     """Journal events -> the progress reporter; at the start, the plan's steps from ``run.json``
     (so the live table lists every step, pending ones too)."""
-    from runner.journal import load_run
-
     def hook(name: str, fields: dict[str, Any]) -> None:
         if name == "run_started":
             reporter.model.set_plan(load_run(ctx.run_dir, running=True).run.get("plan"))
@@ -213,9 +208,6 @@ def command(pattern: str | None, pool_path: str | None, inputs: tuple[str, ...],
     """Run PATTERN (a file, or a source: builtin:NAME, pkg:DIST/NAME, git+URL//FILE@REF) with a pool.
 
     With runner.lock next to PATTERN, every source it reaches must match its pins."""
-    import contextlib
-
-    from runner.sources.pins import pinned
 
     # --resume without PATTERN runs the earlier run's pattern file as it was resolved then
     with pinned(pattern, frozen) if pattern is not None else contextlib.nullcontext():

@@ -10,13 +10,13 @@ from typing import TextIO
 
 import click
 
-from runner.errors import UsageError
+from runner.errors import SpecError, UsageError
+from runner.execute.approval import decision_path, write_decision
+from runner.journal import find_run
+from runner.spec import load_pattern
 
 
 def approve(run_id: str, step_id: str, deny: bool, comment: str, state_dir: Path, out: TextIO) -> int:
-    from runner.execute.approval import decision_path, write_decision
-    from runner.journal import find_run
-
     run = find_run(state_dir, run_id)
     steps = [s.get("id") for s in (run.run.get("plan") or {}).get("steps", [])]
     if step_id not in steps:
@@ -44,9 +44,6 @@ def _step_status(result: dict | None, step_id: str) -> str | None:
 
 def _approvers(source: str | None, step_id: str) -> tuple[str, ...]:
     """The step's ``approval.approvers`` from the run's pattern file (none when it cannot be read)."""
-    from runner.errors import SpecError
-    from runner.spec import load_pattern
-
     if not source:
         return ()
     try:

@@ -10,7 +10,12 @@ from typing import Any
 import click
 
 from runner.errors import UsageError
+from runner.resources import builtin_hint, default_pool_path
+from runner.sources.pins import pattern_file
+from runner.spec import load_pattern, load_pool
+from runner.spec.inputs import parse_assignments, resolve_inputs
 from runner.spec.models import Pattern, Pool
+from runner.workspace.describe import step_change_lines
 
 #: apply, plan, validate: refuse sources runner.lock does not list (runner.sources.pins)
 frozen_option = click.option("--frozen", is_flag=True,
@@ -20,10 +25,6 @@ frozen_option = click.option("--frozen", is_flag=True,
 def load_pattern_arg(arg: str) -> Pattern:
     """A pattern file, or a source: ``builtin:NAME``, ``pkg:DIST/NAME``, ``git+URL//file@REF``
     (resolved, and checked against the active lock: ``runner.sources.pins``)."""
-    from runner.resources import builtin_hint
-    from runner.sources.pins import pattern_file
-    from runner.spec import load_pattern
-
     path = pattern_file(arg)
     if not path.exists():
         raise UsageError(f"pattern file not found: {arg}{builtin_hint(arg)}")
@@ -32,9 +33,6 @@ def load_pattern_arg(arg: str) -> Pattern:
 
 def load_pool_arg(arg: str | None) -> Pool:
     """A pool file, or the embedded default pool (local runtime, ``command`` agents)."""
-    from runner.resources import default_pool_path
-    from runner.spec import load_pool
-
     if arg is None:
         return load_pool(default_pool_path())
     path = Path(arg)
@@ -44,8 +42,6 @@ def load_pool_arg(arg: str | None) -> Pool:
 
 
 def load_inputs(pattern: Pattern, pairs: Sequence[str], files: Sequence[Path]) -> dict[str, Any]:
-    from runner.spec.inputs import parse_assignments, resolve_inputs
-
     return resolve_inputs(pattern, parse_assignments(list(pairs)), list(files))
 
 
@@ -57,8 +53,6 @@ def _short(value: Any, width: int = 60) -> str:
 
 def summary_text(result: dict[str, Any]) -> str:
     """A readable end-of-run summary: one line per step, its agents' answers, the outputs."""
-    from runner.workspace.describe import step_change_lines
-
     lines = [f"run {result['runId']}: {result['status']} (exit {result['exitCode']}, "
              f"{result['durationMs'] / 1000:.2f}s) — pattern {result['pattern']['name']}"]
     for step in result["steps"]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from runner.agents.types import CLI_TYPES, load_type
+from runner.agents.types.screensession import CliSession
 from runner.context import RunContext
 from runner.errors import AgentFailure, LoginRequired
 from runner.spec.models import AgentDef
@@ -44,8 +45,6 @@ class Report:
 
 def check(name: str, environ: Mapping[str, str]) -> Report:
     """Probe one CLI type; never raises for the CLI's own problems (they are the report)."""
-    from runner.agents.types.screensession import CliSession
-
     t = load_type(name)
     env_vars = sorted({v for k, v in t.key_env.items() if k != "githubToken"})
     found = tuple(v for v in env_vars if environ.get(v))

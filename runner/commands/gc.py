@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 import click
 
-if TYPE_CHECKING:
-    from runner.runtimes.base import GcRequest, Leftover
+from runner.commands.common import load_pool_arg
+from runner.journal import UNFINISHED, list_runs, mark_killed
+from runner.plugins import load
+from runner.runtimes import RUNTIMES
+from runner.runtimes.base import GcRequest, Leftover
+from runner.workspace.gc import gc_workspaces
 
 
 def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, out: TextIO,
@@ -24,14 +28,8 @@ def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, o
     every unfinished run of ``state_dir`` (its runner died: nobody holds its journal's lock) as
     ``killed`` in its journal.
     """
-    from runner.plugins import load
-    from runner.runtimes import RUNTIMES
-    from runner.runtimes.base import GcRequest
-
     configs = {}
     if pool_path:
-        from runner.commands.common import load_pool_arg
-
         configs = {r.type: r.options for r in reversed(load_pool_arg(pool_path).runtimes)}  # first entry wins
     environ = dict(os.environ, **({"RUNNER_DOCKER_CLIENT": client} if client else {}))
     request = GcRequest(state_dir=state_dir, run_id=run_id, dry_run=dry_run, all_hosts=all_hosts, environ=environ)
@@ -51,16 +49,11 @@ def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, o
 
 
 def _workspaces(request: GcRequest) -> list[Leftover]:
-    from runner.workspace.gc import gc_workspaces
-
     return gc_workspaces(request.state_dir, dry_run=request.dry_run, run_id=request.run_id)
 
 
 def _mark_killed(state_dir: Path, run_id: str | None, dry_run: bool) -> list[Leftover]:
     """The unfinished runs of ``state_dir`` (only ``run_id`` when given), marked ``killed``."""
-    from runner.journal import UNFINISHED, list_runs, mark_killed
-    from runner.runtimes.base import Leftover
-
     out = []
     for run in list_runs(state_dir):
         if run.status != UNFINISHED or run_id not in (None, run.run_id):

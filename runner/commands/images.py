@@ -9,12 +9,12 @@ from typing import TextIO
 
 import click
 
+from runner.images.build import build_images
+
 
 def build(only: Sequence[str], prefix: str, root: str | None, client: str | None, source: Path | None,
           verbose: bool, out: TextIO, err: TextIO) -> int:
     """Build the images; one line per image: tag, ``built``/``cached``, seconds."""
-    from runner.images.build import build_images
-
     def log(line: str) -> None:
         click.echo(line, file=err)
 

@@ -19,6 +19,12 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from runner.errors import EXIT_OK, SpecError, UsageError
+from runner.sources import kind_of, session
+from runner.sources.lockfile import read, write
+from runner.sources.pins import LOCK_NAME as NAME
+from runner.sources.pins import lock_path_for, pattern_file
+from runner.sources.resolver import ALL, Resolver
+from runner.sources.walk import walk
 
 if TYPE_CHECKING:
     from runner.sources.lockfile import Lock
@@ -27,9 +33,6 @@ EVERY = "*"  # `--upgrade` without a SOURCE
 
 
 def lock(patterns: Sequence[str], upgrade: Sequence[str], out: TextIO) -> int:
-    from runner.sources.pins import LOCK_NAME as NAME
-    from runner.sources.pins import lock_path_for
-
     if not patterns:
         here = Path(NAME)
         found = _existing(here, out) if here.is_file() else None
@@ -47,8 +50,6 @@ def lock(patterns: Sequence[str], upgrade: Sequence[str], out: TextIO) -> int:
 
 
 def _existing(path: Path, out: TextIO) -> Lock | None:
-    from runner.sources.lockfile import read
-
     try:
         return read(path)
     except SpecError as exc:
@@ -57,12 +58,6 @@ def _existing(path: Path, out: TextIO) -> Lock | None:
 
 
 def _lock_one(path: Path, args: list[str], upgrade: Sequence[str], out: TextIO) -> None:
-    from runner.sources import kind_of, session
-    from runner.sources.lockfile import write
-    from runner.sources.pins import pattern_file
-    from runner.sources.resolver import ALL, Resolver
-    from runner.sources.walk import walk
-
     old = _existing(path, out) if path.is_file() else None
     names = [_relative(a, path.parent) for a in args]
     for listed in old.patterns if old is not None else ():
@@ -99,8 +94,6 @@ def _lock_one(path: Path, args: list[str], upgrade: Sequence[str], out: TextIO) 
 
 
 def _relative(arg: str, folder: Path) -> str:
-    from runner.sources import kind_of
-
     if kind_of(arg):
         return arg
     return os.path.relpath(Path(arg).resolve(), folder.resolve())

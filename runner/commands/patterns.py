@@ -16,17 +16,18 @@ from typing import Any, TextIO
 
 import click
 
+from runner.commands.common import load_pattern_arg
 from runner.errors import EXIT_INVALID, EXIT_OK, SpecError, UsageError
+from runner.resources import BUILTIN_PREFIX, builtin_pattern, builtin_patterns
+from runner.sources.pins import pattern_file, pinned
+from runner.sources.pkg import installed
+from runner.spec import load_file, load_pattern, step_dependencies
 from runner.spec.models import Pattern
 
 
 def _load(source: str) -> Pattern:
     """A source (``builtin:NAME``, ``pkg:DIST/NAME``, ``git+URL//FILE@REF``) or a pattern file; a
     pool file or a file that is no pattern is an error."""
-    from runner.commands.common import load_pattern_arg
-    from runner.sources.pins import pattern_file
-    from runner.spec import load_file
-
     path = pattern_file(source)
     if path.is_file():
         spec = load_file(path)
@@ -56,10 +57,6 @@ def _loaded(source: str, path: Path, load_file: Any) -> dict[str, Any]:
 def list_patterns(directory: Path | None, as_json: bool, out: TextIO) -> int:
     """The built-ins, the patterns of installed packages, then every pattern file under
     ``directory``; 2 when one of them is broken."""
-    from runner.resources import BUILTIN_PREFIX, builtin_pattern, builtin_patterns
-    from runner.sources.pkg import installed
-    from runner.spec import load_file, load_pattern
-
     rows = [_row(BUILTIN_PREFIX + name, load_pattern(builtin_pattern(name))) for name in builtin_patterns()]
     for ref, path in installed():  # pkg:DIST/NAME of the `runner.patterns` entry points
         rows.append(_loaded(ref, path, load_file))
@@ -84,8 +81,6 @@ def list_patterns(directory: Path | None, as_json: bool, out: TextIO) -> int:
 
 def describe(pattern: Pattern) -> dict[str, Any]:
     """What ``show --json`` prints: everything a caller needs to know to run the pattern."""
-    from runner.spec import step_dependencies
-
     return {
         "name": pattern.name, "version": pattern.version, "source": pattern.source,
         "description": " ".join(pattern.description.split()),
@@ -123,8 +118,6 @@ def _step_line(s: dict[str, Any]) -> str:
 
 
 def show(source: str, as_json: bool, out: TextIO) -> int:
-    from runner.sources.pins import pinned
-
     with pinned(source):  # checked against the runner.lock next to it, as apply would
         info = describe(_load(source))
     if as_json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,29 +10,25 @@ from typing import Any, TextIO
 
 import click
 
+from runner import api
 from runner.commands.common import frozen_option, load_inputs, load_pattern_arg, load_pool_arg
-from runner.plan.render import FORMATS
+from runner.observe.estimate import describe, from_cassette, from_runs
+from runner.plan.render import FORMATS, render
+from runner.sources.pins import pinned
 
 
 def plan(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input_files: Sequence[Path],
          fmt: str, out: TextIO, replay: Path | None = None, state_dir: Path = Path(".runner")) -> int:
-    from runner import api
-    from runner.plan.render import render
-
     pattern = load_pattern_arg(pattern_path)
     pool = load_pool_arg(pool_path)
     values = load_inputs(pattern, inputs, input_files)
     text = render(api.plan(pattern, pool, values), fmt)
     est = _estimate(pattern, replay, state_dir) if fmt in ("text", "json") else None
     if est is not None and fmt == "json":
-        import json
-
         doc = json.loads(text)
         doc["estimate"] = est.as_dict()
         text = json.dumps(doc, indent=2) + "\n"
     elif est is not None:
-        from runner.observe.estimate import describe
-
         text += describe(est, pattern.budget) + "\n"
     out.write(text)
     return 0
@@ -39,8 +36,6 @@ def plan(pattern_path: str, pool_path: str | None, inputs: Sequence[str], input_
 
 def _estimate(pattern: Any, replay: Path | None, state_dir: Path) -> Any:
     """From the cassette when one is given, else from past runs of the pattern (None: no source)."""
-    from runner.observe.estimate import from_cassette, from_runs
-
     return from_cassette(replay, pattern) if replay is not None else from_runs(state_dir, pattern)
 
 
@@ -60,7 +55,5 @@ def command(pattern: str, pool_path: str | None, inputs: tuple[str, ...], input_
     """Show how PATTERN would run with a pool, without starting anything.
 
     With runner.lock next to PATTERN, every source it reaches must match its pins."""
-    from runner.sources.pins import pinned
-
     with pinned(pattern, frozen):
         return plan(pattern, pool_path, inputs, input_files, fmt, sys.stdout, replay, state_dir)

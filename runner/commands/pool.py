@@ -7,6 +7,8 @@ agent it started; ``status`` lists the agents. See ``runner.warm.supervisor``.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -16,15 +18,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
+import psutil
 
 from runner.commands.common import load_pool_arg
 from runner.errors import EXIT_FAILED, EXIT_INFRA, EXIT_OK, UsageError
 from runner.warm.state import pid_alive, read_state, remove_state, state_path
+from runner.warm.supervisor import Supervisor
 
 
 def up(pool_path: str, state_dir: Path, detach: bool, interval: float, wait: float, out: TextIO) -> int:
-    from runner.warm.supervisor import Supervisor
-
     pool = load_pool_arg(pool_path)
     if not pool.warm_pool:
         raise UsageError(f"pool `{pool.name}` has no warmPool")
@@ -87,16 +89,12 @@ def down(pool_path: str, state_dir: Path, timeout: float, out: TextIO) -> int:
     path = state_path(state_dir, pool.name)
     state: dict[str, Any] | None = None
     try:
-        import json
-
         state = json.loads(path.read_text())
     except (OSError, ValueError):
         out.write(f"no warm pool of `{pool.name}` runs\n")
         return EXIT_OK
     pid = int(state.get("supervisor", 0))
     if pid_alive(pid):
-        import os
-
         os.kill(pid, signal.SIGTERM)  # it stops its agents and removes the state file
         deadline = time.monotonic() + timeout
         while pid_alive(pid) and time.monotonic() < deadline:
@@ -108,8 +106,6 @@ def down(pool_path: str, state_dir: Path, timeout: float, out: TextIO) -> int:
 
 
 def _kill_leftovers(state: dict[str, Any]) -> int:
-    import psutil
-
     killed = 0
     for pid in [int(state.get("supervisor", 0))] + [int(a.get("pid", 0)) for a in state.get("agents", [])]:
         if not pid_alive(pid):

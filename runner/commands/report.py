@@ -15,15 +15,14 @@ import click
 
 from runner.commands.runs import STATE_DIR
 from runner.errors import UsageError
+from runner.journal import find_run
+from runner.observe.html import render_report
+from runner.observe.redact import Redactor
+from runner.observe.runmodel import load_model
 
 
 def report_command(state_dir: Path, run_id: str, out_path: Path | None, out: IO[str]) -> int:
     """Write the report of ``run_id`` to ``out_path`` (default: ``report.html`` in the run's folder)."""
-    from runner.journal import find_run
-    from runner.observe.html import render_report
-    from runner.observe.redact import Redactor
-    from runner.observe.runmodel import load_model
-
     record = find_run(state_dir, run_id)
     model = load_model(record.dir)
     page = render_report(model, Redactor())  # the journal is redacted; key shapes are caught anyway

@@ -11,6 +11,7 @@ import click
 
 from runner.journal import RunRecord, find_run, list_runs
 from runner.observe.redact import Redactor
+from runner.observe.report import usage_text
 
 
 def _duration(ms: Any) -> str:
@@ -85,7 +86,6 @@ def _status(step: dict[str, Any]) -> str:
 
 def show_command(state_dir: Path, run_id: str, as_json: bool, out: IO[str]) -> int:
     """Print one run: its header, a table of its steps, its agents and errors."""
-    from runner.observe.report import usage_text
     record = find_run(state_dir, run_id)
     redact = Redactor().redact  # the journal is redacted already; this catches key shapes anyway
     if as_json:

@@ -7,6 +7,7 @@ import json
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,17 @@ from typing import Any, TextIO
 
 import click
 
+from runner import api
+from runner.agents.model import AgentInfo
+from runner.commands.common import load_pattern_arg, load_pool_arg
+from runner.context import RunContext
 from runner.errors import UsageError
+from runner.observe.redact import from_pool
+from runner.registries.static import static_agent_info
+from runner.replay.cassette import load
+from runner.replay.script import Script
+from runner.spec.inputs import resolve_inputs
+from runner.spec.testfile import load_test_file
 
 _SKIP_DIRS = {".git", ".venv", "node_modules", ".runner", "__pycache__"}
 
@@ -49,15 +60,6 @@ def find_tests(paths: Sequence[str]) -> list[Path]:
 
 def run_case(tf: Any, case: Any) -> list[str]:
     """Run one test; the expectations it failed (each: what, expected, actual)."""
-    from runner import api
-    from runner.commands.common import load_pattern_arg, load_pool_arg
-    from runner.context import RunContext
-    from runner.observe.redact import from_pool
-    from runner.registries.static import static_agent_info
-    from runner.replay.cassette import load
-    from runner.replay.script import Script
-    from runner.spec.inputs import resolve_inputs
-
     pattern = load_pattern_arg(tf.pattern)
     pool = load_pool_arg(tf.pool)
     if case.cassette is not None:
@@ -78,8 +80,6 @@ def scripted_agents(pattern: Any) -> list[Any]:
     """Agents for a test whose pool lists none (the default pool has templates only): as many as
     the most demanding step needs, each with every capability the pattern asks for, named
     ``scripted-1``, ``scripted-2``..."""
-    from runner.agents.model import AgentInfo
-
     caps = tuple(sorted({c for s in pattern.steps for c in s.agents.capabilities}))
     count = max([s.agents.min for s in pattern.steps] + [1])
     return [AgentInfo(id=f"scripted-{i}", name=f"scripted-{i}", type="scripted", capabilities=caps,
@@ -110,8 +110,6 @@ def compare(expect: Any, result: dict[str, Any]) -> list[str]:
 
 
 def test(paths: Sequence[str], junit: Path | None, out: TextIO) -> int:
-    from runner.spec.testfile import load_test_file
-
     started = time.perf_counter()
     files = [load_test_file(p) for p in find_tests(paths)]  # a bad file: exit 2 before any test runs
     outcomes = []
@@ -135,8 +133,6 @@ def test(paths: Sequence[str], junit: Path | None, out: TextIO) -> int:
 
 
 def _write_junit(path: Path, outcomes: list[Outcome], seconds: float) -> None:
-    import xml.etree.ElementTree as ET
-
     suite = ET.Element("testsuite", name="runner test", tests=str(len(outcomes)),
                        failures=str(sum(1 for o in outcomes if o.problems)), time=f"{seconds:.3f}")
     for o in outcomes:

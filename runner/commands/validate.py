@@ -24,6 +24,13 @@ from runner.errors import (
     RunnerError,
     SpecError,
 )
+from runner.resources import builtin_hint
+from runner.sources import kind_of, resolve, session
+from runner.sources.pins import lock_path_for, resolver_for
+from runner.sources.walk import walk
+from runner.spec import check_pair, load_file, load_pool
+from runner.spec.models import Pattern
+from runner.spec.testfile import TestFile, load_test_file
 
 if TYPE_CHECKING:
     from runner.sources.resolver import Resolver
@@ -32,9 +39,6 @@ if TYPE_CHECKING:
 def _files(paths: Sequence[Path | str], skip: Path | None, problems: list[Diagnostic],
            locks: _Locks) -> Iterator[tuple[Path, str]]:
     """Each file to check, with the argument it came from (the lock of a source ref is ./runner.lock)."""
-    from runner.resources import builtin_hint
-    from runner.sources import kind_of
-
     seen = {skip.resolve()} if skip is not None else set()
     for arg in paths:
         arg = str(arg)
@@ -66,8 +70,6 @@ def _source_file(ref: str, problems: list[Diagnostic], locks: _Locks) -> Path | 
     """The file of a source argument, checked against ./runner.lock; None when that lock is
     corrupt (reported once into ``problems``). A source that does not resolve is an error, as in
     ``apply``."""
-    from runner.sources import resolve
-
     resolver = locks.resolver(ref, problems)
     if isinstance(resolver, SpecError):
         return None
@@ -84,8 +86,6 @@ class _Locks:
     def resolver(self, arg: str, problems: list[Diagnostic]) -> Resolver | SpecError | None:
         """The resolver of ``arg``'s lock (None: no lock, not frozen; a SpecError: a corrupt lock,
         reported once into ``problems``)."""
-        from runner.sources.pins import lock_path_for, resolver_for
-
         where = lock_path_for(arg)
         if where not in self._by_path:
             try:
@@ -97,8 +97,6 @@ class _Locks:
 
     def check(self, arg: str, file: Path, problems: list[Diagnostic]) -> Resolver | SpecError | None:
         """``resolver(arg)``, after checking the tree of ``file`` against it (problems go to ``problems``)."""
-        from runner.sources.walk import walk
-
         resolver = self.resolver(arg, problems)
         if resolver is not None and not isinstance(resolver, SpecError) and not _is_test_file(file):
             problems += walk(file, resolver)
@@ -111,9 +109,6 @@ def _is_test_file(path: Path) -> bool:
 
 
 def _describe(spec: object) -> str:
-    from runner.spec.models import Pattern
-    from runner.spec.testfile import TestFile
-
     if isinstance(spec, TestFile):
         n = len(spec.cases)
         return f"tests of {spec.pattern}, {n} test{'s' if n != 1 else ''}"
@@ -133,11 +128,6 @@ def validate(paths: Sequence[Path | str], pool: Path | None, out: TextIO, frozen
     With ``pool``, the pool is checked too, and every pattern is checked against it
     (capabilities no agent or template of the pool provides).
     """
-    from runner.sources import session
-    from runner.spec import check_pair, load_file, load_pool
-    from runner.spec.models import Pattern
-    from runner.spec.testfile import load_test_file
-
     problems: list[Diagnostic] = []
     bugs: list[str] = []  # files whose check raised something unexpected
     good: list[tuple[Path, object]] = []

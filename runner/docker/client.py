@@ -48,7 +48,7 @@ def engine_problem(client: str, timeout: float = 10.0) -> str | None:
 def whales(client: str) -> Any:
     """A ``python_on_whales.DockerClient`` calling ``client``."""
     try:
-        from python_on_whales import DockerClient
+        from python_on_whales import DockerClient  # lazy: optional extra [docker]
     except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
         # a missing extra is the pool's configuration (exit 2), as for every other plug-in
         raise ConfigurationError("runtime `docker` needs the Python package `python_on_whales`: "
@@ -60,3 +60,11 @@ def require_engine(client: str) -> None:
     problem = engine_problem(client)
     if problem:
         raise InfrastructureError(problem)
+
+
+def one_line(exc: BaseException) -> str:
+    """The last meaningful line: python-on-whales puts docker's own message in ``stderr``."""
+    text = str(getattr(exc, "stderr", None) or exc)
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip().strip("'\"") and not line.startswith("See '")]
+    return lines[-1] if lines else type(exc).__name__

@@ -17,7 +17,9 @@ import threading
 from collections.abc import Mapping
 from dataclasses import replace
 
+from runner.cli import run_command
 from runner.errors import Diagnostic, SpecError
+from runner.protocol.serve import ServeOptions, serve
 from runner.spec.agentdef import DEFINITION_ENV, agentdef_from_data, agentdef_to_data
 from runner.spec.models import AgentDef
 
@@ -48,8 +50,6 @@ def definition_from_json(text: str) -> AgentDef:
 
 def serve_from_env(environ: dict[str, str]) -> int:
     """Serve the agent the container's environment describes; returns the exit code."""
-    from runner.protocol.serve import ServeOptions, serve
-
     definition = definition_from_json(environ[DEFINITION_ENV])
     port = int(environ.get("RUNNER_AGENT_PORT", CONTAINER_PORT))
     agent_id = environ.get("RUNNER_AGENT_ID", "agent")
@@ -68,8 +68,6 @@ def serve_from_env(environ: dict[str, str]) -> int:
 
 
 def main(environ: Mapping[str, str] = os.environ) -> int:
-    from runner.cli import run_command
-
     run_command(serve_from_env, dict(environ))  # a bad definition: one line, exit 2
     return 0  # not reached: run_command exits
 

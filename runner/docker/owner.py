@@ -14,10 +14,10 @@ import os
 import socket
 from collections.abc import Callable, Mapping
 
+import psutil
+
 
 def _start_time(pid: int) -> str:
-    import psutil
-
     try:
         return f"{psutil.Process(pid).create_time():.2f}"
     except psutil.Error:

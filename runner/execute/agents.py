@@ -13,6 +13,7 @@ import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from runner import plugins
@@ -20,7 +21,11 @@ from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
-from runner.errors import AgentFailure, ConfigurationError, FailureKind, LoginRequired, RunnerError
+from runner.errors import AgentFailure, FailureKind, LoginRequired, RunnerError
+from runner.execute.health import HealthMonitor
+from runner.observe import trace
+from runner.observe.metrics import measure_handle
+from runner.runtimes import RUNTIMES
 from runner.runtimes.base import Runtime
 from runner.spec.models import Pool, RuntimeConfig
 
@@ -56,8 +61,6 @@ class AgentManager:
     def runtime(self, name: str) -> Runtime:
         with self._lock:
             if name not in self._runtimes:
-                from runner.runtimes import RUNTIMES
-
                 config = next((c for c in self._runtime_configs() if c.type == name), RuntimeConfig(type=name))
                 cls = plugins.load("runtime", RUNTIMES, name)
                 self._runtimes[name] = cls(self.ctx, config.options)
@@ -94,8 +97,6 @@ class AgentManager:
                 raise AgentFailure(FailureKind.INFRASTRUCTURE, self._retired[info.id], agent_id=info.id)
             lock = self._locks.setdefault(info.id, threading.Lock())
             if self._monitor is None:
-                from runner.execute.health import HealthMonitor  # noqa: PLC0415 - it imports this module
-
                 self._monitor = HealthMonitor(self).start()
         with lock:
             handle = self._handles.get(info.id)
@@ -108,8 +109,6 @@ class AgentManager:
             elif handle.state in (AgentState.STOPPING, AgentState.STOPPED):
                 raise AgentFailure(FailureKind.CANCELLED, "agent was stopped", agent_id=info.id)
             try:
-                from runner.observe import trace
-
                 with trace.span(trace.SPAWN_AGENT, agent_id=info.id, agent_type=info.type,
                                 runtime=self._runtime_of.get(info.id) or "remote"):
                     handle.start()
@@ -123,7 +122,7 @@ class AgentManager:
 
     def _connect(self, info: AgentInfo, runtime: str | None) -> AgentHandle:
         if self.ctx.replay is not None:  # --replay: answers come from the cassette, nothing starts
-            from runner.replay.handle import CassetteHandle
+            from runner.replay.handle import CassetteHandle  # lazy: cold start (only --replay)
 
             fallback = None
             if self.ctx.replay_missing == "run" and (info.endpoint or info.definition is not None):
@@ -136,14 +135,10 @@ class AgentManager:
 
     def _connect_real(self, info: AgentInfo, runtime: str | None) -> AgentHandle:
         if info.endpoint:
-            try:
-                from runner.protocol.client import connect
-            except ImportError as exc:  # pragma: no cover - protocol support is part of runner
-                raise ConfigurationError(f"agent {info.id}: remote agents need runner's protocol support") from exc
-            if self._auth is None:
-                from pathlib import Path
+            from runner.protocol.connect import connect  # lazy: cold start (only remote agents)
 
-                from runner.protocol.auth import AuthConfig
+            if self._auth is None:
+                from runner.protocol.auth import AuthConfig  # lazy: cold start (only remote agents)
 
                 # tokenFile / caFile are relative to the pool file; the token comes from the run's env
                 self._auth = AuthConfig.from_pool(self.pool.auth, self.ctx.environ, Path(self.pool.source).parent)
@@ -191,7 +186,6 @@ class AgentManager:
         """Keep the agent's metrics (once: the first stop sees it still running)."""
         if handle.id in self.metrics or handle.state not in LIVE:
             return
-        from runner.observe.metrics import measure_handle
 
         metrics = measure_handle(handle)
         if metrics is not None:

@@ -19,6 +19,7 @@ from runner.execute.retry import delays, should_retry
 from runner.execute.stepbase import StepBase
 from runner.observe import trace
 from runner.plan.model import Selection
+from runner.replay.cassette import exchange
 from runner.spec.models import Step
 from runner.workspace.manager import captures
 
@@ -90,7 +91,6 @@ class Attempts(StepBase):
         recorder = self.manager.ctx.recorder
         if recorder is None or (failure is not None and failure.kind is FailureKind.CANCELLED):
             return
-        from runner.replay.cassette import exchange
 
         recorder.record(exchange(step.id, index, slot, task, info, record, failure))
 

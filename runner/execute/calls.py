@@ -15,15 +15,15 @@ from typing import Any
 
 from runner.errors import FailureKind, StepFailed
 from runner.execute.records import StepRecord
+from runner.spec.compose import callee_of
+from runner.spec.inputs import check_value, coerce
 from runner.spec.models import InputSpec, Step
+from runner.spec.templates import Site, evaluate, expression_source, plain, render, step_site
 
 
 def enter(runner: Any, step: Step) -> None:
     """Give the callee its inputs: each `with` value rendered in the caller's scope, typed and
     checked against the callee's declaration (a template's value can only be checked now)."""
-    from runner.spec.compose import callee_of
-    from runner.spec.templates import step_site
-
     callee = callee_of(runner.plan.pattern, step.id)
     context = runner.context(step)
     values: dict[str, Any] = {}
@@ -39,9 +39,6 @@ def enter(runner: Any, step: Step) -> None:
 def _value(step: Step, spec: InputSpec, given: Any, context: Mapping[str, Any], site: Any, stop: Any) -> Any:
     """One input's value: a literal as written; a template rendered (one ``{{ expression }}``
     for a non-string input keeps its value's type: a list stays a list)."""
-    from runner.spec.inputs import check_value, coerce
-    from runner.spec.templates import evaluate, expression_source, plain, render
-
     value = given
     if isinstance(given, str) and not plain(given):
         whole = given.strip()
@@ -65,9 +62,6 @@ def _value(step: Step, spec: InputSpec, given: Any, context: Mapping[str, Any], 
 def leave(runner: Any, step: Step) -> None:
     """The call's outcome: failed as its first failed step when one did not succeed, else its
     outputs (``steps.ID.outputs``; ``steps.ID.output`` is the only one, or all of them)."""
-    from runner.spec.compose import callee_of
-    from runner.spec.templates import Site, render
-
     records: dict[str, StepRecord] = runner.records
     scope = f"{step.id}/"
     mine = [r for r in records.values() if r.id.startswith(scope) and "/" not in r.id[len(scope):]]

@@ -42,8 +42,11 @@ from runner.execute.budget import Breach, Spending
 from runner.execute.records import StepRecord
 from runner.execute.shutdown import Shutdown
 from runner.execute.steps import StepRunner
+from runner.observe import trace
 from runner.plan.model import Plan
+from runner.resume.fingerprint import StepPrints, workspace_base
 from runner.spec.models import Step
+from runner.workspace.manager import Workspaces, captures
 
 DEFAULT_CONCURRENCY = 64
 INFRA_KINDS = frozenset({FailureKind.INFRASTRUCTURE, FailureKind.LOGIN})  # exit 3 when all failures are these
@@ -76,7 +79,6 @@ class Executor:
         self._unsubscribe = ctx.bus.subscribe(self._agent_event)
         self.workspaces = _workspaces(plan, ctx)
         self.spending = Spending(plan.pattern)
-        from runner.resume.fingerprint import StepPrints
 
         self.prints = StepPrints(plan.pattern, plan.inputs)
         self.reuser = _reuser(plan, ctx)
@@ -277,8 +279,6 @@ class Executor:
             step = self.plan.pattern.step(node.step or "")
             rec = self.records[step.id]
             if node.kind == "select":
-                from runner.observe import trace
-
                 rec.status, rec.started = "running", time.time()
                 self.spending.step_began(step.id)
                 agents = [a.id for a in self.plan.selections[step.id].agents]
@@ -292,7 +292,7 @@ class Executor:
                 if skip is None and self._reused(step, rec, steps):
                     return None
                 if skip is None and step.approval is not None:  # a human decides before agents start
-                    from runner.execute.approval import await_approval
+                    from runner.execute.approval import await_approval  # lazy: cold start (approval steps)
 
                     rec.status = "waiting"
                     await_approval(step, self.ctx.run_id, self.ctx.run_dir, self.ctx.environ, self.journal,
@@ -331,8 +331,6 @@ class Executor:
 
     def _fingerprint(self, step: Step, steps: StepRunner, task_shas: list[str]) -> str:
         """The step's fingerprint (``runner.resume.fingerprint``) as this run sees it now."""
-        from runner.resume.fingerprint import workspace_base
-
         needs = []
         for pred in self.plan.graph.predecessors(f"select:{step.id}"):
             dep = self.plan.node(pred).step
@@ -347,7 +345,7 @@ class Executor:
         fingerprint instead of running (its later nodes are passed over)."""
         if self.reuser is None or not self.reuser.wants(step) or step.uses is not None:
             return False  # a call is never reused itself: its steps are, each by its own fingerprint
-        from runner.resume.reuse import first_task_shas, restore
+        from runner.resume.reuse import first_task_shas, restore  # lazy: cold start (only --resume)
 
         fingerprint = self._fingerprint(step, steps, first_task_shas(steps, step, steps.items(step)))
         done = self.reuser.find(step, fingerprint)
@@ -404,7 +402,6 @@ class Executor:
         if self._cleaned:
             return
         self._cleaned = True
-        from runner.observe import trace
 
         started = sorted(self.manager.started())
         with trace.span(trace.CLEANUP_AGENTS, agent_count=len(started)):
@@ -450,15 +447,13 @@ def _reuser(plan: Plan, ctx: RunContext) -> Any:
     """What finds earlier successes: with ``--resume``, or when a step has ``cache: true``."""
     if ctx.resume is None and not any(s.cache for s in plan.pattern.steps):
         return None
-    from runner.resume.reuse import Reuser
+    from runner.resume.reuse import Reuser  # lazy: cold start (only --resume)
 
     return Reuser(ctx.resume, ctx.state_dir, ctx.run_id)
 
 
 def _workspaces(plan: Plan, ctx: RunContext) -> Any:
     """The run's workspaces when a step works in them."""
-    from runner.workspace.manager import Workspaces, captures
-
     if not any(captures(s) for s in plan.pattern.steps):
         return None
     return Workspaces(ctx.run_dir, ctx.run_id, ctx.workdir, ctx.state_dir, keep=ctx.keep_workspaces,

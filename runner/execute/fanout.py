@@ -18,6 +18,7 @@ from runner.execute.attempts import Attempts, TaskFor
 from runner.execute.decide import early_rule, escalation_rule
 from runner.plan.model import Selection
 from runner.spec.models import Step
+from runner.spec.templates import render, step_site
 
 _FIRST = {"number": 1, "feedback": ""}  # the `attempt` a first attempt's task sees
 _LOSER_WAIT = 5.0  # s a cancelled race loser may take to return (so its attempt is on record)
@@ -48,8 +49,6 @@ class FanOut(Attempts):
         """(item position, work) for every item: one chain of agents (sequential), else one
         task per agent; item i runs on lane i mod len(lanes). Each item's task is rendered when
         its work is first handed out."""
-        from runner.spec.templates import step_site
-
         site = step_site(self.plan.pattern, step.id)  # errors point at the step's task in the file
         for pos, item in enumerate(items):
             index = pos if step.for_each else None
@@ -202,8 +201,6 @@ class FanOut(Attempts):
 def _task_for(src: str, context: dict[str, Any], site: Any, stop: threading.Event) -> TaskFor:
     """The task of each attempt: rendered once, again for a retry (which sees ``attempt``);
     rendering ends when ``stop`` is set (the run is aborted)."""
-    from runner.spec.templates import render
-
     first: list[str] = []
 
     def task_for(attempt: dict[str, Any]) -> str:

@@ -24,12 +24,15 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from runner.agents.handle import AgentHandle, Health
 from runner.agents.lifecycle import AgentState
 from runner.errors import AgentFailure, FailureKind, LoginRequired
-from runner.execute.agents import AgentManager
 from runner.execute.limits import Limits
+
+if TYPE_CHECKING:  # the manager owns the monitor (runner.execute.agents imports this module)
+    from runner.execute.agents import AgentManager
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ def probe(handle: AgentHandle) -> Health:
         return Health(healthy=False, message=f"health check failed: {exc}")
     pid = health.metrics.get("pid") if health.healthy else None
     if pid:
-        import psutil  # noqa: PLC0415
+        import psutil  # lazy: cold start (psutil)
 
         try:
             status = psutil.Process(int(pid)).status()

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import AgentEvent, AgentState
 from runner.errors import FailureKind
-from runner.execute.agents import AgentManager
+
+if TYPE_CHECKING:  # the manager owns the monitor (runner.execute.agents imports this module)
+    from runner.execute.agents import AgentManager
 
 
 class Limits:

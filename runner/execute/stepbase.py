@@ -20,7 +20,9 @@ from runner.execute.agents import AgentManager
 from runner.execute.login import LoginHandler
 from runner.execute.records import StepRecord
 from runner.plan.model import Plan
+from runner.resume.fingerprint import sha
 from runner.spec.models import Step
+from runner.spec.templates import render, step_site
 from runner.workspace.manager import Workspaces
 
 
@@ -95,8 +97,6 @@ class StepBase:
 
     def first_task(self, step: Step, pos: int, task: str) -> None:
         """Item ``pos``'s first task as rendered: part of the step's fingerprint (runner.resume)."""
-        from runner.resume.fingerprint import sha
-
         self.task_shas.setdefault(step.id, {})[pos] = sha(task)
 
     def renderer(self, step: Step, **extra: Any) -> Callable[[str, str], str]:
@@ -104,8 +104,6 @@ class StepBase:
         return self._renderer(step, **extra)
 
     def _renderer(self, step: Step, **extra: Any) -> Callable[[str, str], str]:
-        from runner.spec.templates import render, step_site
-
         def render_at(src: str, key: str) -> str:
             return render(src, self.context(step, **extra), site=step_site(self.plan.pattern, step.id, key),
                           stop=self.stopping)

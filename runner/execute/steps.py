@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-from runner.errors import AgentFailure, FailureKind, StepFailed
+from runner.errors import AgentFailure, FailureKind, StepFailed, WorkspaceError
 from runner.execute.fanout import FanOut
 from runner.execute.outcome import aggregate_items
 from runner.execute.pick import picked_change, picks
 from runner.execute.records import StepRecord
 from runner.spec.models import MAX_ITEMS_LIMIT, Step
+from runner.spec.templates import evaluate, step_site
 from runner.workspace.manager import captures
 
 
@@ -49,8 +50,6 @@ class StepRunner(FanOut):
         """Whether the step runs: its ``when`` (if any) is true; a forEach's items are read here
         too. Asked before any agent is started, so a skipped step, or a forEach whose list is
         too long or empty, starts none."""
-        from runner.spec.templates import evaluate, step_site
-
         if step.when and not evaluate(step.when, self.context(step), site=step_site(self.plan.pattern, step.id, "when"),
                                       stop=self.stopping):
             return False
@@ -59,8 +58,6 @@ class StepRunner(FanOut):
         return True
 
     def _for_each(self, step: Step) -> list[Any]:
-        from runner.spec.templates import evaluate, step_site
-
         value = evaluate(step.for_each or "", self.context(step), site=step_site(self.plan.pattern, step.id, "forEach"),
                          stop=self.stopping)
         if not isinstance(value, list | tuple):
@@ -105,8 +102,6 @@ class StepRunner(FanOut):
     def _choose_and_land(self, step: Step, rec: StepRecord) -> None:
         """The step's chosen change (the aggregation's output, or its only change), or the one its
         ``land`` names by agent id (``runner.execute.pick``), landed if asked."""
-        from runner.errors import WorkspaceError
-
         answers = [a for items in rec.answers for a in items]
         if captures(step):
             rec.change = next((a.change for a in answers if a.change is not None and a.change is rec.output), None)

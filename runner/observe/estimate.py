@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.agents import usage as usage_
+from runner.journal import list_runs
+from runner.replay.cassette import load
 
 RUNS = 5  # past runs a median is taken over
 
@@ -34,8 +36,6 @@ class Estimate:
 
 def from_cassette(path: Path, pattern: Any) -> Estimate:
     """The recorded answers' usage; ``UsageError`` for a bad cassette or one of another pattern."""
-    from runner.replay.cassette import load
-
     cassette = load(path)
     cassette.check(pattern)
     answers = [e["answer"] for found in cassette.entries.values() for e in found if isinstance(e.get("answer"), dict)]
@@ -47,8 +47,6 @@ def from_cassette(path: Path, pattern: Any) -> Estimate:
 
 def from_runs(state_dir: Path, pattern: Any) -> Estimate | None:
     """Medians over the latest finished runs of ``pattern``; None when there is none."""
-    from runner.journal import list_runs
-
     finished = []
     for run in list_runs(state_dir):
         result = run.result or {}

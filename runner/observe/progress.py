@@ -149,8 +149,8 @@ class LiveProgress(ProgressReporter):
     def __init__(self, stream: IO[str], redactor: Redactor | None = None, *, verbose: bool = False,
                  force_terminal: bool | None = None) -> None:
         super().__init__(stream, redactor, verbose=verbose)
-        from rich.console import Console
-        from rich.live import Live
+        from rich.console import Console  # lazy: cold start (rich: only the live display on a terminal)
+        from rich.live import Live  # lazy: cold start (rich: only the live display on a terminal)
 
         self.console = Console(file=stream, force_terminal=force_terminal, highlight=False)
         self._live = Live(console=self.console, get_renderable=self._render, refresh_per_second=4,
@@ -159,14 +159,14 @@ class LiveProgress(ProgressReporter):
     def say(self, line: str, name: str, step: Step | None) -> None:
         failed = name == "step_finished" and step is not None and step.status == "failed"
         if name in _ABOVE or failed:
-            from rich.text import Text
+            from rich.text import Text  # lazy: cold start (rich: only the live display on a terminal)
 
             bad = failed or (name == "attempt_finished" and not line.endswith(": ok") and " ok in " not in line)
             self.console.print(Text(line, style="red" if bad else ""))
 
     def _render(self) -> Any:
-        from rich.table import Table
-        from rich.text import Text
+        from rich.table import Table  # lazy: cold start (rich: only the live display on a terminal)
+        from rich.text import Text  # lazy: cold start (rich: only the live display on a terminal)
 
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
         for column in ("step", "state", "agents", "attempt", "elapsed", "cost"):

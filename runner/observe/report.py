@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from runner.agents import usage
 from runner.agents.usage import FIELDS
 from runner.observe.redact import Redactor
+from runner.workspace.describe import step_change_lines as lines
 
 if TYPE_CHECKING:
     from runner.observe.runmodel import RunModel
@@ -48,7 +49,7 @@ def result_schema() -> dict[str, Any]:
 
 def validate_result(result: Mapping[str, Any]) -> list[str]:
     """Every way ``result`` breaks its schema, as ``$.path: message`` lines (empty when valid)."""
-    import jsonschema
+    import jsonschema  # lazy: cold start (jsonschema: only `runner report --check`)
 
     validator = jsonschema.Draft202012Validator(result_schema(), format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(result), key=lambda e: list(e.absolute_path))
@@ -92,8 +93,6 @@ def _failure_text(step: Mapping[str, Any], redactor: Redactor) -> tuple[str, str
 
 
 def step_change_lines(step: Mapping[str, Any]) -> list[str]:
-    from runner.workspace.describe import step_change_lines as lines
-
     return lines(step)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from runner.agents.usage import FIELDS
 from runner.agents.usage import tokens as tokens_of
+from runner.journal import load_run, read_events
 
 #: step states that no longer change
 FINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
@@ -380,8 +381,6 @@ def load_model(run_dir: Path) -> RunModel:
     """The model of the run in ``run_dir``, complete up to now: a run still being written is
     ``running``; one whose writer died without ``result.json`` has the journal's status for it
     (``unfinished``, ``killed``)."""
-    from runner.journal import load_run, read_events
-
     record = load_run(Path(run_dir))
     model = RunModel(record.run_id, record.dir)
     model.pattern, model.pool = record.pattern or "", record.pool or ""

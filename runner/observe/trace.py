@@ -99,7 +99,7 @@ class Span:
     def error(self, kind: str, message: str = "") -> None:
         """Mark the span failed (an attempt's failure the executor handled without raising)."""
         if self.raw is not None:
-            from opentelemetry.trace import Status, StatusCode
+            from opentelemetry.trace import Status, StatusCode  # lazy: optional extra [otel]
 
             self.raw.set_attributes({"error.kind": kind})
             self.raw.set_status(Status(StatusCode.ERROR, _state["redactor"].redact(message)))
@@ -153,9 +153,9 @@ def configure(*, stream: IO[str] | None = None, environ: Mapping[str, str] | Non
         if not enabled(env):
             return False
         try:
-            from opentelemetry.sdk.resources import Resource
-            from opentelemetry.sdk.trace import TracerProvider
-            from opentelemetry.sdk.trace.export import (
+            from opentelemetry.sdk.resources import Resource  # lazy: optional extra [otel]
+            from opentelemetry.sdk.trace import TracerProvider  # lazy: optional extra [otel]
+            from opentelemetry.sdk.trace.export import (  # lazy: optional extra [otel]
                 BatchSpanProcessor,
                 ConsoleSpanExporter,
                 SimpleSpanProcessor,
@@ -174,7 +174,9 @@ def configure(*, stream: IO[str] | None = None, environ: Mapping[str, str] | Non
             provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(
                 out=out, formatter=lambda s: s.to_json(indent=None) + "\n")))
         if "otlp" in exporters:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # lazy: optional extra [otel]
+                OTLPSpanExporter,
+            )
 
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         _state["provider"] = provider
@@ -210,7 +212,7 @@ def _live_span(t: Any, name: str, context: Any, attributes: Mapping[str, Any]) -
         try:
             yield Span(raw)
         except BaseException as exc:
-            from opentelemetry.trace import Status, StatusCode
+            from opentelemetry.trace import Status, StatusCode  # lazy: optional extra [otel]
 
             redact = _state["redactor"].redact
             stack = "".join(traceback.format_exception(exc))
@@ -228,7 +230,7 @@ def inject_headers(carrier: dict[str, str] | None = None) -> dict[str, str]:
     """
     carrier = {} if carrier is None else carrier
     if _state["tracer"] is not None:
-        from opentelemetry import propagate
+        from opentelemetry import propagate  # lazy: optional extra [otel]
 
         propagate.inject(carrier)
     return carrier
@@ -238,7 +240,7 @@ def extract(carrier: Mapping[str, str] | Any) -> Any:
     """The remote parent context in HTTP headers or gRPC metadata (pairs), for ``span(context=)``."""
     if tracer() is NOOP_TRACER:
         return None
-    from opentelemetry import propagate
+    from opentelemetry import propagate  # lazy: optional extra [otel]
 
     if not isinstance(carrier, Mapping):
         carrier = {str(k).lower(): v for k, v in carrier}

@@ -17,21 +17,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from runner import plugins
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
 from runner.errors import Diagnostic, SpecError
 from runner.plan.dag import Dag
 from runner.plan.model import Node, Plan, Selection
 from runner.plan.select import default_runtime, select_for_step
+from runner.registries import REGISTRIES, capabilities
 from runner.spec.document import paused_gc
 from runner.spec.models import Pattern, Pool
+from runner.spec.templates import step_dependencies
+from runner.warm.state import state_path
 
 
 def discover(ctx: RunContext, pool: Pool) -> list[AgentInfo]:
     """Every agent known now: direct registrations, then the env registry, then the pool's."""
-    from runner import plugins
-    from runner.registries import REGISTRIES, capabilities
-
     # the implicit registries are asked for every run (in the table's order), with the pool's
     # options when it lists them; the others when the pool lists them
     implicit = [t for t in REGISTRIES if capabilities(t).implicit]
@@ -42,8 +43,6 @@ def discover(ctx: RunContext, pool: Pool) -> list[AgentInfo]:
         else:
             configs.append((reg.type, reg.options))
     if all(t != "warm" for t, _ in configs):
-        from runner.warm.state import state_path
-
         if state_path(ctx.state_dir, pool.name).exists():  # a warm pool runs (or ran): ask it
             configs.append(("warm", {}))
     seen: dict[str, AgentInfo] = {}
@@ -95,7 +94,6 @@ def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], candidates
         graph.add_path(chain)
     cleanup = add(Node(id="cleanup", kind="cleanup"))
 
-    from runner.spec.templates import step_dependencies
 
     known = {s.id for s in pattern.steps}
     for step in pattern.steps:

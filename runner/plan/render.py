@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from runner import plugins
+from runner.errors import RunnerError
 from runner.plan.model import Plan
+from runner.runtimes import RUNTIMES
+from runner.spec.compose import callee_of
 from runner.spec.models import Budget
 
 FORMATS = ("text", "json", "mermaid", "dot")
@@ -31,10 +35,6 @@ def _budget_dict(budget: Budget) -> dict[str, Any] | None:
 
 def _spawn_detail(plan: Plan, agent_id: str, runtime: str | None) -> str:
     """The runtime's own words for what spawning the agent creates (a pod, a container), or ""."""
-    from runner import plugins
-    from runner.errors import RunnerError
-    from runner.runtimes import RUNTIMES
-
     info = next((a for sel in plan.selections.values() for a in sel.agents if a.id == agent_id), None)
     config = next((c for c in plan.pool.runtimes if c.type == runtime), None)
     if info is None or runtime is None:
@@ -108,8 +108,6 @@ def _describe(plan: Plan, node_id: str) -> str:
 
 def _describe_call(plan: Plan, step: Any, kind: str) -> str:
     """A call's two nodes: what its select gives the callee, what its aggregate gives back."""
-    from runner.spec.compose import callee_of
-
     callee = callee_of(plan.pattern, step.id)
     if kind == "select":
         parts = [f"call {step.uses}" + (f" ({callee.name} {callee.version})" if callee else "")]
@@ -157,8 +155,6 @@ def _clusters(plan: Plan, open_: Any, node: Any, close: str) -> list[str]:
 
 
 def _call_dict(plan: Plan, step_id: str) -> dict[str, Any]:
-    from runner.spec.compose import callee_of
-
     callee = callee_of(plan.pattern, step_id)
     return {"uses": plan.pattern.step(step_id).uses, "pattern": callee.name, "version": callee.version,
             "source": callee.source, "outputs": list(callee.outputs)}

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from runner.agents.model import AgentInfo
 from runner.errors import ConfigurationError, InfrastructureError
 from runner.plan.model import Selection
+from runner.registries import capabilities
 from runner.spec.models import AgentTemplate, Pool, RuntimeConfig, Step
 
 DEFAULT_MAX_AGENTS = RuntimeConfig(type="local").max_agents
@@ -76,7 +77,6 @@ def select_for_step(step: Step, candidates: Sequence[AgentInfo], pool: Pool,
     if len(chosen) < req.min:
         caps = ", ".join(req.capabilities) or "(any)"
         short = req.min - len(chosen)
-        from runner.registries import capabilities
 
         dynamic = any(capabilities(r.type).dynamic for r in pool.registries)
         error = InfrastructureError if dynamic else ConfigurationError

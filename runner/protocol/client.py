@@ -1,7 +1,8 @@
-"""Handles for agents that already run elsewhere and are reached over HTTP or gRPC.
+"""Handles for agents that already run elsewhere and are reached over HTTP or gRPC: the base
+both clients share (``RemoteHandle``).
 
-``connect(info, bus, auth)`` picks the client by the endpoint's scheme (``http://``,
-``https://``, ``grpc://``, ``grpcs://``). The returned handle starts ``discovered``;
+``runner.protocol.connect.connect(info, bus, auth)`` picks the client by the endpoint's scheme
+(``http://``, ``https://``, ``grpc://``, ``grpcs://``). The returned handle starts ``discovered``;
 ``start()`` is a health check that makes it ``ready``. Failures are translated at this edge
 into ``AgentFailure`` kinds the retry policy understands::
 
@@ -17,16 +18,15 @@ from __future__ import annotations
 
 import abc
 import threading
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from runner.agents.handle import AgentHandle, Health, OutputCallback
 from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.context import EventBus
-from runner.errors import AgentFailure, ConfigurationError, FailureKind, LoginRequired
+from runner.errors import AgentFailure, FailureKind, LoginRequired
 from runner.protocol.auth import AuthConfig
+from runner.protocol.sending import incoming, outgoing
 from runner.protocol.wire import BUSY
 
 SCHEMES = ("http", "https", "grpc", "grpcs")
@@ -35,34 +35,6 @@ CONNECT_TIMEOUT = 5.0
 HEALTH_TIMEOUT = 5.0
 
 S = AgentState
-
-
-def connect(info: AgentInfo, bus: EventBus, auth: AuthConfig | Mapping[str, Any] | None = None,
-            ) -> RemoteHandle:
-    """A handle (state ``discovered``) for the agent at ``info.endpoint``; nothing is contacted yet.
-
-    ``auth`` is an ``AuthConfig`` or a pool's raw ``auth`` mapping (``{tokenEnv: ...}``; read
-    from ``os.environ``, relative files from the working directory; prefer
-    ``AuthConfig.from_pool(pool.auth, ctx.environ, pool_folder)`` once per run).
-    """
-    if auth is not None and not isinstance(auth, AuthConfig):
-        auth = AuthConfig.from_pool(auth)
-    if not info.endpoint:
-        raise ConfigurationError(f"agent {info.id} has no endpoint to connect to")
-    scheme = urlsplit(info.endpoint).scheme.lower()
-    if scheme in ("http", "https"):
-        from runner.protocol.http_client import HttpHandle
-
-        return HttpHandle(info, bus, auth)
-    if scheme in ("grpc", "grpcs"):
-        try:
-            from runner.protocol.grpc_client import GrpcHandle
-        except ModuleNotFoundError as exc:
-            raise ConfigurationError(f"agent {info.id} uses gRPC, which needs `grpcio` and `protobuf`: "
-                                     "pip install 'runner[grpc]'") from exc
-        return GrpcHandle(info, bus, auth)
-    raise ConfigurationError(f"agent {info.id}: endpoint scheme `{scheme}` is not supported "
-                             f"(expected one of: {', '.join(s + '://' for s in SCHEMES)})")
 
 
 def display_endpoint(endpoint: str) -> str:
@@ -152,8 +124,6 @@ class RemoteHandle(AgentHandle):
         self.lifecycle.to(S.READY)
 
     def execute(self, request: TaskRequest, on_output: OutputCallback | None = None) -> TaskResult:
-        from runner.protocol.sending import incoming, outgoing
-
         request, root = outgoing(self, request)
         result = self._send(request, on_output)
         return incoming(self, root, result) if root is not None else result

@@ -27,11 +27,15 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
+from waitress import wasyncore
+from waitress.server import create_server
+
 from runner.errors import AgentFailure, FailureKind
 from runner.observe import trace
 from runner.protocol import wire
 from runner.protocol.auth import authorized
 from runner.protocol.service import AgentService, Busy, Unavailable
+from runner.protocol.tls_channel import tls_channel
 from runner.workspace.transfer import message_limit
 
 _MAX_BODY = 16 << 20
@@ -176,9 +180,6 @@ class HttpAgentServer:
 
     def __init__(self, service: AgentService, host: str, port: int, *, token: str | None = None,
                  tls: ssl.SSLContext | None = None, limits: HttpLimits | None = None) -> None:
-        from waitress.server import create_server
-
-        from runner.protocol.tls_channel import tls_channel
 
         limits = limits or HttpLimits()
         self.app = AgentApp(service, token)
@@ -213,8 +214,6 @@ class HttpAgentServer:
         return self
 
     def _serve(self) -> None:
-        from waitress import wasyncore
-
         try:
             while not self._stopping.is_set():
                 wasyncore.poll2(1.0, self._map)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from runner.agents.model import TaskRequest, TaskResult
 from runner.errors import FailureKind, WorkspaceError
+from runner.protocol.wire import WORKSPACE_VERSION
 from runner.workspace.git import toplevel
 from runner.workspace.transfer import TransferError, apply, limit_from_env, mib, pack
 
@@ -31,7 +32,6 @@ def outgoing(handle: RemoteHandle, request: TaskRequest) -> tuple[TaskRequest, P
     when it has no workspace or the handle passes paths (the docker runtime's mount)."""
     if not request.workspace or not handle.sends_workspace:
         return request, None
-    from runner.protocol.wire import WORKSPACE_VERSION
 
     version = handle.server_version
     if not version.isdigit() or int(version) < WORKSPACE_VERSION:

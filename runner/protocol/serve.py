@@ -9,7 +9,9 @@ the agent and exits 0.
 
 from __future__ import annotations
 
+import ipaddress
 import signal
+import socket
 import sys
 import threading
 import time
@@ -19,12 +21,15 @@ from typing import IO, TYPE_CHECKING, Any
 
 from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
+from runner.agents.types import AGENT_TYPES
 from runner.context import EventBus, RunContext
 from runner.errors import ConfigurationError, UsageError
 from runner.plugins import load
 from runner.protocol.auth import read_token_file
 from runner.protocol.http_server import HttpAgentServer, server_tls
+from runner.protocol.registration import mirror_health, start_registration
 from runner.protocol.service import AgentService
+from runner.runtimes.local import LocalRuntime
 from runner.spec.models import AgentDef
 from runner.workspace.transfer import LIMIT
 
@@ -63,9 +68,6 @@ def split_address(value: str, what: str) -> tuple[str, int]:
 
 def build_handle(opts: ServeOptions, bus: EventBus | None = None) -> AgentHandle:
     """The agent's handle from the local runtime (state ``spawned``); checks the definition first."""
-    from runner.agents.types import AGENT_TYPES
-    from runner.runtimes.local import LocalRuntime
-
     problems = load("agent type", AGENT_TYPES, opts.definition.type)().validate(opts.definition)
     if problems:
         raise UsageError(f"agent {opts.agent_id}: " + "; ".join(problems))
@@ -81,8 +83,6 @@ def build_handle(opts: ServeOptions, bus: EventBus | None = None) -> AgentHandle
 
 def type_concurrency(definition: AgentDef) -> int:
     """Tasks one agent of this type takes at once, as the type declares (``command``: 1)."""
-    from runner.agents.types import AGENT_TYPES
-
     return max(1, load("agent type", AGENT_TYPES, definition.type).capabilities.concurrency)
 
 
@@ -94,9 +94,6 @@ def resolve_token(opts: ServeOptions, environ: dict[str, str]) -> str | None:
 
 def is_loopback(host: str) -> bool:
     """Whether every address ``host`` names is a loopback one (``0.0.0.0`` and ``::`` are not)."""
-    import ipaddress
-    import socket
-
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -146,7 +143,7 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
         http_server = HttpAgentServer(service, host, port, token=token, tls=tls).start()
     if opts.grpc:
         try:  # grpc only when asked for
-            from runner.protocol.grpc_server import GrpcAgentServer
+            from runner.protocol.grpc_server import GrpcAgentServer  # lazy: optional extra [grpc]
         except ModuleNotFoundError as exc:
             raise ConfigurationError("--grpc needs `grpcio` and `protobuf`: pip install 'runner[grpc]'") from exc
 
@@ -158,8 +155,6 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
     urls += [f"grpc={grpc_server.url}"] if grpc_server else []
     registration = None
     if opts.register is not None:
-        from runner.protocol.registration import start_registration
-
         try:  # registered before `listening`: whoever waits for that line finds it in etcd
             registration = start_registration(opts.register, service.handle.info,
                                               dict(u.split("=", 1) for u in urls), service.health(), environ)
@@ -183,8 +178,6 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
             woken = wake.wait(0.5)  # a caller's `stop` is looked at this often
             wake.clear()
             if registration is not None and not stop.is_set() and (woken or time.monotonic() >= next_check):
-                from runner.protocol.registration import mirror_health
-
                 # at once on a state change: a warm agent is selectable as soon as it is ready
                 mirror_health(registration, service.health())
                 next_check = time.monotonic() + HEALTH_POLL

@@ -14,11 +14,16 @@ import threading
 import time
 from typing import Any
 
+import psutil
+
 from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import AgentEvent, AgentState
 from runner.agents.model import TaskRequest, TaskResult
 from runner.agents.usage import total as usage_total
 from runner.errors import AgentFailure, FailureKind, LoginRequired, RunnerError
+from runner.observe import trace
+from runner.observe.metrics import from_health, prometheus_text
+from runner.protocol.received import run_received
 from runner.protocol.wire import BUSY, PROTOCOL_VERSION
 from runner.workspace.transfer import LIMIT
 
@@ -131,8 +136,6 @@ class AgentService:
         ``trace_context``: the caller's trace context (``trace.extract`` of the request's headers or
         metadata); the ``handle-task`` span is its child, so the server's spans join the run's trace.
         """
-        from runner.observe import trace
-
         with trace.span(HANDLE_TASK, context=trace_context, **{"task.id": request.task_id},
                         agent_id=self.handle.id, agent_type=self.handle.info.type):
             return self._execute(request)
@@ -157,7 +160,6 @@ class AgentService:
                     self._outputs.popitem(last=False)
             publish = lambda text: self._publish(request.task_id, text)  # noqa: E731
             if request.archive is not None:  # the task brought its workspace (protocol 2)
-                from runner.protocol.received import run_received
 
                 result = run_received(self.handle, request, publish, self.max_workspace)
             else:
@@ -284,8 +286,6 @@ class AgentService:
 
     def prometheus(self) -> str:
         """``GET /metrics`` in the Prometheus text format: cpu %, memory, uptime, messages of this agent."""
-        from runner.observe.metrics import from_health, prometheus_text
-
         metrics = from_health(self.metrics())  # CPU seconds and uptime seconds → the common form
         metrics.update(self.usage)  # the usage series (runner.observe.metrics._SERIES)
         return prometheus_text({self.handle.id: metrics},
@@ -293,8 +293,6 @@ class AgentService:
 
     def metrics(self) -> dict[str, Any]:
         """The ``GET /metrics`` body: this server and its agent processes together."""
-        import psutil  # lazily: only servers answer metrics
-
         cpu = 0.0
         memory = 0
         try:

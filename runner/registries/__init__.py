@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from runner.plugins import load
+
 REGISTRIES: dict[str, str] = {
     "direct": "runner.registries.direct:DirectRegistry",
     "env": "runner.registries.env:EnvRegistry",
@@ -19,6 +21,4 @@ REGISTRIES: dict[str, str] = {
 
 def capabilities(name: str) -> Any:
     """The ``RegistryCapabilities`` of registry ``name`` (ConfigurationError when unknown)."""
-    from runner.plugins import load
-
     return load("registry", REGISTRIES, name).capabilities

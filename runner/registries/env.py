@@ -27,7 +27,8 @@ from typing import Any
 
 from runner.agents.model import AgentInfo
 from runner.errors import Diagnostic, SpecError
-from runner.plugins import closed, described, suggest
+from runner.nearmiss import suggest
+from runner.plugins import closed, described
 from runner.registries.base import Registry, RegistryCapabilities
 from runner.spec.agentdef import agentdef_from_data, definition_keys
 

@@ -108,7 +108,7 @@ class EtcdClient:
         password: str | None = None,
     ) -> None:
         try:
-            import etcd3gw  # noqa: F401 - lazy: only pools with an etcd registry need it
+            import etcd3gw  # noqa: F401 - lazy: optional extra [etcd], only pools with an etcd registry need it
         except ModuleNotFoundError as exc:
             raise ConfigurationError("the etcd registry needs etcd3gw: pip install 'runner[etcd]'") from exc
         self.endpoints = parse_endpoints(endpoints)
@@ -130,8 +130,8 @@ class EtcdClient:
     def _client(self, endpoint: str) -> Any:
         client = self._clients.get(endpoint)
         if client is None:
-            import etcd3gw
-            import requests
+            import etcd3gw  # lazy: optional extra [etcd]
+            import requests  # lazy: optional extra [etcd]
 
             scheme, _, hostport = endpoint.partition("://")
             host, _, port = hostport.rpartition(":")
@@ -155,7 +155,7 @@ class EtcdClient:
 
     def call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST ``payload`` to ``/v3/<path>`` on the first endpoint that answers."""
-        from etcd3gw import exceptions as gw
+        from etcd3gw import exceptions as gw  # lazy: optional extra [etcd]
 
         reasons: list[str] = []
         with self._lock:
@@ -257,8 +257,8 @@ class EtcdClient:
         function that aborts the stream from another thread (for ``close()``).
         Unreachable etcd → InfrastructureError.
         """
-        import requests
-        from etcd3gw import exceptions as gw
+        import requests  # lazy: optional extra [etcd]
+        from etcd3gw import exceptions as gw  # lazy: optional extra [etcd]
 
         endpoint = self.endpoint  # the one that answered last (the caller has just listed)
         body = {

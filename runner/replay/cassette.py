@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner import __version__
 from runner.agents.model import AgentInfo
 from runner.errors import UsageError
 
@@ -54,8 +55,6 @@ def _entry_key(e: dict[str, Any]) -> Key:
 
 
 def header(pattern: Any, agents: Iterable[AgentInfo]) -> dict[str, Any]:
-    from runner import __version__
-
     return {"cassette": FORMAT, "runner": __version__,
             "pattern": {"name": pattern.name, "version": pattern.version, "sha256": file_sha(pattern.source)},
             "agents": [{"id": a.id, "name": a.name, "type": a.type, "capabilities": list(a.capabilities),

@@ -16,9 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from runner.errors import FailureKind
 from runner.execute.records import AttemptRecord, StepRecord
+from runner.observe.runmodel import epoch
 from runner.resume.fingerprint import sha
 from runner.resume.source import Done, Earlier, fold, read_lenient
+from runner.spec.templates import render, step_site
 
 _FIRST = {"number": 1, "feedback": ""}
 
@@ -93,8 +96,6 @@ class Reuser:
 
 def first_task_shas(steps: Any, step: Any, items: list[Any] | None) -> list[str]:
     """sha256 of each item's first task, rendered as the step's first attempt renders it."""
-    from runner.spec.templates import render, step_site
-
     site = step_site(steps.plan.pattern, step.id)
     out = []
     for pos, item in enumerate(items if items is not None else [None]):
@@ -119,9 +120,6 @@ def restore(rec: StepRecord, done: Done, fingerprint: str) -> None:
 
 
 def _attempt(a: dict[str, Any]) -> AttemptRecord:
-    from runner.errors import FailureKind
-    from runner.observe.runmodel import epoch
-
     kind = a.get("errorKind")
     started = epoch(a.get("startedAt"))
     finished = epoch(a.get("finishedAt"))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import UsageError
+from runner.journal import find_run, is_running, read_events
 from runner.journal.caps import TEXTS_DIR
 from runner.journal.layout import EVENTS_FILE, RUN_FILE
 
@@ -51,8 +52,6 @@ class Earlier:
 def load_earlier(state_dir: Path, run_id: str) -> Earlier:
     """The run ``run_id`` (or a unique prefix, or ``latest``) to resume; ``UsageError`` when it
     cannot be (unknown, still running, truncated or corrupt)."""
-    from runner.journal import find_run, is_running
-
     run_dir = Path(state_dir) / "runs" / run_id
     if not run_id or "/" in run_id or not run_dir.is_dir():  # a prefix or `latest`: look among the runs
         run_dir = find_run(state_dir, run_id).dir  # (reading every run's files: only when needed)
@@ -102,8 +101,6 @@ def read_strict(path: Path) -> list[dict[str, Any]]:
 
 def read_lenient(path: Path) -> list[dict[str, Any]]:
     """The events of a past run for ``cache: true``: a bad line is passed over, not an error."""
-    from runner.journal import read_events
-
     return list(read_events(path.parent))
 
 

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
+from runner.agents.types import AGENT_TYPES
 from runner.context import RunContext
-from runner.plugins import check_options, closed
+from runner.errors import ConfigurationError
+from runner.plugins import check_options, closed, load
 from runner.spec.models import AgentDef
 
 if TYPE_CHECKING:
@@ -82,10 +84,6 @@ class Runtime(abc.ABC):
     @staticmethod
     def type_runs(definition: AgentDef) -> bool:
         """Whether the agent's type can run it in its mode (the type's capabilities say so)."""
-        from runner.agents.types import AGENT_TYPES
-        from runner.errors import ConfigurationError
-        from runner.plugins import load
-
         if definition.type not in AGENT_TYPES:
             return False
         try:

@@ -30,14 +30,16 @@ from typing import Any
 from runner.agents.handle import AgentHandle
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
-from runner.docker.client import client_path, engine_problem, whales
+from runner.docker.client import client_path, engine_problem, one_line, whales
 from runner.docker.entry import CONTAINER_GRPC_PORT, CONTAINER_PORT, CONTAINER_WORKSPACES
 from runner.docker.owner import owner_labels
 from runner.errors import AgentFailure, ConfigurationError, FailureKind
 from runner.images.recipes import IMAGE_FOR_TYPE
 from runner.plugins import closed, described
 from runner.runtimes.base import GcRequest, GcResult, Leftover, Runtime
+from runner.runtimes.docker_gc import collect
 from runner.runtimes.docker_handle import DockerHandle
+from runner.runtimes.docker_verify import ContainerVerify
 from runner.workspace import WORKSPACES_DIR
 
 # The server's cwd: its state (``.runner/``: seeded CLI homes) must be writable even when the
@@ -125,15 +127,13 @@ class DockerRuntime(Runtime):
             try:
                 self.docker.container.remove(cid, force=True, volumes=True)
             except Exception as exc:  # noqa: BLE001 - reported, not raised
-                left.append(f"container {cid[:12]}: {_one_line(exc)}")
+                left.append(f"container {cid[:12]}: {one_line(exc)}")
         return left
 
     @classmethod
     def gc(cls, options: Mapping[str, Any] | None, request: GcRequest) -> GcResult:
         """Containers, volumes and networks of dead runs (``runner.runtimes.docker_gc``); skipped when no
         engine answers."""
-        from runner.runtimes.docker_gc import collect
-
         path = client_path(options, request.environ)
         problem = engine_problem(path, timeout=5.0)
         if problem is not None:
@@ -189,7 +189,7 @@ class DockerRuntime(Runtime):
                 publish=[("127.0.0.1:", port) for port in self.container_ports()],
                 stop_timeout=int(self.options.get("stop_timeout", 10)), **kwargs)
         except Exception as exc:  # noqa: BLE001 - translated at the adapter edge
-            message = _one_line(exc)
+            message = one_line(exc)
             if "no such image" in message.lower() or "unable to find image" in message.lower():
                 raise AgentFailure(FailureKind.CONFIG, f"image {self.image_for(info)} not found: build it with "
                                    f"`runner images build` (or set the runtime's `image`)",
@@ -200,8 +200,6 @@ class DockerRuntime(Runtime):
 
     def verify_sandbox(self, info: AgentInfo) -> Any:
         """A verify runs in a container of the agent's image (``runner.runtimes.docker_verify``)."""
-        from runner.runtimes.docker_verify import ContainerVerify
-
         return lambda root: ContainerVerify(self, info, root)
 
     def workspaces_root(self) -> Path:
@@ -240,7 +238,7 @@ class DockerRuntime(Runtime):
         try:
             return str(self.docker.container.logs(cid, tail=lines)).rstrip()
         except Exception as exc:  # noqa: BLE001
-            return f"(no logs: {_one_line(exc)})"
+            return f"(no logs: {one_line(exc)})"
 
     def remove_container(self, cid: str, force: bool = False) -> None:
         """Graceful ``stop -t N`` (or ``kill``), then ``rm``; errors are swallowed (stop never raises)."""
@@ -259,11 +257,3 @@ class DockerRuntime(Runtime):
     def run_containers(self) -> list[str]:
         found = self.docker.container.list(all=True, filters=[("label", f"runner.run-id={self.ctx.run_id}")])
         return [str(c.id) for c in found]
-
-
-def _one_line(exc: BaseException) -> str:
-    """The last meaningful line: python-on-whales puts docker's own message in ``stderr``."""
-    text = str(getattr(exc, "stderr", None) or exc)
-    lines = [line.strip() for line in text.splitlines()
-             if line.strip().strip("'\"") and not line.startswith("See '")]
-    return lines[-1] if lines else type(exc).__name__

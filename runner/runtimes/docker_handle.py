@@ -17,6 +17,7 @@ import secrets
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from runner.agents.handle import OutputCallback
@@ -35,6 +36,8 @@ from runner.docker.entry import (
     definition_to_json,
 )
 from runner.errors import AgentFailure, FailureKind, LoginRequired
+from runner.protocol.auth import AuthConfig
+from runner.protocol.connect import connect
 from runner.runtimes.docker_workspace import in_container
 from runner.runtimes.served import ServedHandle
 
@@ -127,10 +130,6 @@ class DockerHandle(ServedHandle):
             self.endpoint = f"http://127.0.0.1:{rt.published_port(self.container_id)}"
 
     def _connect(self) -> Any:
-        from dataclasses import replace
-
-        from runner.protocol.auth import AuthConfig
-        from runner.protocol.client import connect
 
         # A private bus: the client's own state changes would otherwise appear twice.
         info = replace(self.info, endpoint=self.endpoint)

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from runner.agents.model import TaskRequest
+from runner.docker.client import one_line
 from runner.docker.entry import CONTAINER_WORKSPACES
 from runner.errors import AgentFailure, FailureKind
 
@@ -62,7 +63,6 @@ def _chown(runtime: DockerRuntime, cid: str, owner: str, path: str, agent_id: st
     try:
         runtime.chown(cid, owner, path)
     except Exception as exc:  # noqa: BLE001 - translated at the adapter edge
-        from runner.runtimes.docker import _one_line
 
         raise AgentFailure(FailureKind.INFRASTRUCTURE, f"workspace {path}: chown to {owner} in the container "
-                           f"failed: {_one_line(exc)}", agent_id=agent_id) from exc
+                           f"failed: {one_line(exc)}", agent_id=agent_id) from exc

@@ -20,7 +20,7 @@ from runner.runtimes.k8s_options import K8sSettings, in_cluster
 def import_client() -> Any:
     """The ``kubernetes`` package; a one-line ConfigurationError when it is not installed."""
     try:
-        import kubernetes
+        import kubernetes  # lazy: optional extra [kubernetes]
     except ModuleNotFoundError as exc:
         raise ConfigurationError("runtime `kubernetes` needs the Python package `kubernetes`: "
                                  "pip install 'runner[kubernetes]'") from exc
@@ -113,7 +113,7 @@ class K8sApi:
         except self.k.client.ApiException as exc:
             raise InfrastructureError(f"kubernetes: watching pod {name} failed: {one_line(exc)}") from exc
         except Exception as exc:  # noqa: BLE001 - urllib3: a read timeout ends the slice
-            import urllib3
+            import urllib3  # lazy: optional extra [kubernetes]
 
             if isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError, urllib3.exceptions.ProtocolError)):
                 raise TimeoutError(one_line(exc)) from exc

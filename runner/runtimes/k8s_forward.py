@@ -97,7 +97,7 @@ class PortForward:
 
 def client_stream(api: Any, pod: str, port: int) -> Callable[[], Stream]:
     """``open_stream`` for a pod through the official client's port-forward (one per connection)."""
-    from kubernetes.stream import portforward
+    from kubernetes.stream import portforward  # lazy: optional extra [kubernetes]
 
     def open_stream() -> Stream:
         pf = portforward(api.core.connect_get_namespaced_pod_portforward, pod, api.ns, ports=str(port))

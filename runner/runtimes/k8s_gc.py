@@ -16,7 +16,9 @@ from typing import Any
 from runner.docker import owner as docker_owner
 from runner.errors import RunnerError
 from runner.runtimes.base import Leftover
+from runner.runtimes.k8s_api import K8sApi
 from runner.runtimes.k8s_manifests import L_RUN, label_value
+from runner.runtimes.k8s_options import parse_settings
 
 HOST, PID, PID_START = "runner.host", "runner.pid", "runner.pid-start"
 
@@ -39,9 +41,6 @@ def gc_kubernetes(options: Mapping[str, Any], *, run_id: str | None = None, dry_
     One ``Leftover`` per object (status ``removed``, ``would remove`` with ``dry_run``, or
     ``FAILED: why``). Live runs' objects are never touched; another host's only with ``all_hosts``.
     """
-    from runner.runtimes.k8s_api import K8sApi
-    from runner.runtimes.k8s_options import parse_settings
-
     api = K8sApi(parse_settings(options, environ), environ)
     out: list[Leftover] = []
     try:

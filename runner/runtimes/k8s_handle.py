@@ -23,6 +23,9 @@ from runner.agents.lifecycle import AgentState
 from runner.agents.model import AgentInfo, TaskRequest, TaskResult
 from runner.context import EventBus
 from runner.errors import AgentFailure, ConfigurationError, FailureKind, LoginRequired, RunnerError
+from runner.protocol.auth import AuthConfig
+from runner.protocol.connect import connect
+from runner.runtimes import k8s_forward
 from runner.runtimes.k8s_manifests import TOKEN_KEY, object_name, pod_manifest, secret_manifest
 from runner.runtimes.served import ServedHandle
 
@@ -183,18 +186,13 @@ class KubernetesHandle(ServedHandle):
         return True
 
     def _connect(self, pod: Any) -> None:
-        from runner.protocol.auth import AuthConfig
-        from runner.protocol.client import connect
-
         rt = self.runtime
         if rt.settings.access == "pod-ip":
             if not pod.status.pod_ip:
                 raise self._failure(FailureKind.INFRASTRUCTURE, "Running without a pod IP")
             self.endpoint = f"http://{pod.status.pod_ip}:{rt.settings.port}"
         else:
-            from runner.runtimes.k8s_forward import PortForward, client_stream
-
-            self._forward = PortForward(client_stream(rt.api, self.pod_name, rt.settings.port))
+            self._forward = k8s_forward.PortForward(k8s_forward.client_stream(rt.api, self.pod_name, rt.settings.port))
             self.endpoint = f"http://127.0.0.1:{self._forward.port}"
         # A private bus: the client's own state changes would otherwise show twice.
         self._client = connect(replace(self.info, endpoint=self.endpoint), EventBus(), AuthConfig(token=self._token))

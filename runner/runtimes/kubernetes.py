@@ -24,6 +24,7 @@ from runner.runtimes.base import GcRequest, GcResult, Runtime
 from runner.runtimes.k8s_api import K8sApi, import_client
 from runner.runtimes.k8s_gc import gc_kubernetes, owner_labels
 from runner.runtimes.k8s_handle import KubernetesHandle
+from runner.runtimes.k8s_manifests import image_for, object_name
 from runner.runtimes.k8s_options import OPTIONS_SCHEMA, K8sSettings, parse_settings
 
 __all__ = ["KubernetesHandle", "KubernetesRuntime", "gc_kubernetes"]
@@ -97,8 +98,6 @@ class KubernetesRuntime(Runtime):
     @classmethod
     def describe_spawn(cls, info: AgentInfo, options: Mapping[str, Any]) -> str:
         """``pod runner-<run>-<id> in namespace N, image I`` (the run id is not known yet)."""
-        from runner.runtimes.k8s_manifests import image_for, object_name
-
         if info.definition is None:
             return ""
         try:

@@ -109,7 +109,7 @@ class LocalRuntime(Runtime):
     def gc(cls, options: Mapping[str, Any] | None, request: GcRequest) -> GcResult:
         """Agent processes of dead runs, found by ``RUNNER_RUN_ID`` in their environment
         (``runner.runtimes.local_gc``)."""
-        from runner.runtimes.local_gc import gc_local
+        from runner.runtimes.local_gc import gc_local  # lazy: cold start (only `runner gc`)
 
         found = gc_local([request.state_dir], dry_run=request.dry_run, run_id=request.run_id)
         return GcResult(leftovers=tuple(

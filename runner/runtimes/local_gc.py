@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from runner.journal import LOCK_FILE, is_running
+
 
 @dataclass(frozen=True, kw_only=True)
 class Leftover:
@@ -33,8 +37,6 @@ def gc_local(state_dirs: Iterable[Path] = (Path(".runner"),), *, dry_run: bool =
              run_id: str | None = None, wait: float = 2.0) -> list[Leftover]:
     """Kill every local agent process of a dead run (only of ``run_id`` when given); returns
     what was found (``killed`` False with ``dry_run`` or when a process survived)."""
-    import psutil  # noqa: PLC0415
-
     by_run: dict[str, list[Any]] = {}
     for proc in psutil.process_iter(["pid"]):
         try:
@@ -61,9 +63,6 @@ def gc_local(state_dirs: Iterable[Path] = (Path(".runner"),), *, dry_run: bool =
 
 
 def _run_dead(run_id: str, procs: list[Any], state_dirs: list[Path]) -> bool:
-    import psutil  # noqa: PLC0415
-
-    from runner.journal import LOCK_FILE, is_running
 
     for state_dir in state_dirs:
         run_dir = Path(state_dir) / "runs" / run_id
@@ -81,8 +80,6 @@ def _run_dead(run_id: str, procs: list[Any], state_dirs: list[Path]) -> bool:
 
 
 def _alive(proc: Any) -> bool:
-    import psutil  # noqa: PLC0415
-
     try:
         return proc.status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
     except psutil.Error:

@@ -323,7 +323,9 @@ class LocalHandle(AgentHandle):
         mark, turns, asked = session.mark(), screen.turns, len(screen.approvals)
         done_before = screen.detector.done_lines()
         typed = self.agent_type.format_task(self.definition, request)
-        from runner.agents.types.screendrive import task_marker
+        from runner.agents.types.screendrive import (  # lazy: cold start (pyte: only the screen-driven CLIs)
+            task_marker,
+        )
 
         marker = task_marker(typed)
         screen.type_task(session.send, typed)
@@ -378,7 +380,7 @@ class LocalHandle(AgentHandle):
 
     def _start_session(self) -> None:
         spec = self.agent_type.launch(self.definition, None, self.ctx, self.id)
-        from runner.agents.types.screendrive import make_driver  # pyte: only the screen-driven CLIs
+        from runner.agents.types.screendrive import make_driver  # lazy: pyte: only the screen-driven CLIs
 
         screen = make_driver(self.agent_type, self.definition)
         if screen is not None:

@@ -22,7 +22,9 @@ _URL = re.compile(r"https?://[^\s'\"<>)\]]+")
 
 def error_kind(text: str) -> FailureKind:
     """A CLI's on-screen error: a refused key is configuration, the rest infrastructure."""
-    from runner.agents.types.jsonout import AUTH_HINTS  # noqa: PLC0415
+    from runner.agents.types.jsonout import (  # lazy: cold start (only an agent type that prints JSON)
+        AUTH_HINTS,
+    )
 
     return FailureKind.CONFIG if AUTH_HINTS.search(text) else FailureKind.INFRASTRUCTURE
 

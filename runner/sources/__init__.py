@@ -1,6 +1,7 @@
 """Pattern sources: what a ``uses:`` (or a command-line pattern argument) names, as a local file.
 
-One entry point, :func:`resolve`. The kinds of source, by prefix (``KINDS``, one module each):
+One entry point, :func:`resolve`. The kinds of source, by prefix (``KINDS``, one module each;
+what they share is in ``model``):
 
 - ``./relative/path.yaml`` — relative to the calling file's folder (``local``);
 - ``builtin:NAME`` — a pattern shipped with runner (``builtin``);
@@ -20,50 +21,14 @@ source of that kind is named.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from runner.sources.resolver import Resolver
+from runner.sources.model import KINDS, Origin, Source, kind_of, public
+from runner.sources.resolver import Resolver
 
-#: prefix -> module with ``locate(ref, base_dir, pinned) -> (Origin, file)``; ``./`` is ``local``
-KINDS = {
-    "builtin:": "runner.sources.builtin",
-    "pkg:": "runner.sources.pkg",
-    "git+": "runner.sources.git",
-}
-
-
-@dataclass(frozen=True)
-class Source:
-    """A resolved source: ``ref`` as written, ``path`` the local file to read, ``commit`` the
-    resolved git commit for git sources (else None), ``origin`` the pinned source the file
-    belongs to (the ref of a builtin, package or git source; None for a plain local file)."""
-
-    ref: str
-    path: Path
-    commit: str | None = None
-    origin: str | None = None
-
-
-@dataclass(frozen=True)
-class Origin:
-    """A source that brings files from outside the calling tree: ``key`` its ref (the lock's
-    name for it), ``root`` the folder its files are in, and what pins it."""
-
-    key: str
-    root: Path
-    commit: str | None = None  # git
-    version: str | None = None  # distribution / runner version (informative)
-
-
-def kind_of(ref: str) -> str | None:
-    """The KINDS prefix of ``ref``, or None for a local path."""
-    return next((prefix for prefix in KINDS if ref.startswith(prefix)), None)
+__all__ = ["KINDS", "Origin", "Resolver", "Source", "kind_of", "public", "resolve", "session"]
 
 
 def resolve(ref: str, base_dir: Path, *, resolver: Resolver | None = None) -> Source:
@@ -75,8 +40,6 @@ def resolve(ref: str, base_dir: Path, *, resolver: Resolver | None = None) -> So
     if resolver is None:
         resolver = _ACTIVE[-1] if _ACTIVE else None
     if resolver is None:
-        from runner.sources.resolver import Resolver
-
         resolver = Resolver()
     return resolver.resolve(ref, base_dir)
 
@@ -95,11 +58,3 @@ def session(resolver: Resolver | None) -> Iterator[Resolver | None]:
         yield resolver
     finally:
         _ACTIVE.remove(resolver)
-
-
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
-
-
-def public(text: str) -> str:
-    """``text`` with the credentials of any URL in it (``https://user:token@host``) hidden."""
-    return _USERINFO.sub("***@", text)

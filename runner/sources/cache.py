@@ -11,6 +11,8 @@ entry once it is stored.
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -37,8 +39,6 @@ def store(kind: str, address: str, fill: Callable[[Path], None]) -> Path:
 
     ``fill`` writes the tree; it is then made read-only and renamed into place atomically. If
     another process stored the same address meanwhile, its entry (the same content) wins."""
-    import secrets
-
     found = lookup(kind, address)
     if found is not None:
         return found
@@ -63,8 +63,6 @@ def store(kind: str, address: str, fill: Callable[[Path], None]) -> Path:
 
 def remove(path: Path) -> None:
     """Remove a (read-only) cache folder."""
-    import shutil
-
     for folder, dirs, _files in os.walk(path):
         os.chmod(folder, 0o700)
         for d in dirs:

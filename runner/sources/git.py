@@ -19,14 +19,15 @@ import os
 import posixpath
 import re
 import subprocess
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runner.errors import InfrastructureError, UsageError
-from runner.sources import Origin, public
 from runner.sources.cache import lookup, store
+from runner.sources.model import Origin, public
 
 PREFIX = "git+"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -87,8 +88,6 @@ def fetch(url: str, rev: str, ref: str) -> tuple[str, Path]:
         commit = _git(["-C", tmp, "rev-parse", "FETCH_HEAD^{commit}"], ref, url).decode().strip()
 
         def export(staging: Path) -> None:
-            import tarfile
-
             data = _git(["-C", tmp, "archive", "--format=tar", commit], ref, url)
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
                 problem = _extract(tar, staging)
@@ -102,8 +101,6 @@ def _extract(tar: Any, staging: Path) -> str:
     """Extract the tree into ``staging``: no absolute paths, nothing outside it, no links out of
     it, no devices. The problem found ("" when none). Python < 3.11.4 has no tarfile filters:
     the same rules are checked here first."""
-    import tarfile
-
     if hasattr(tarfile, "data_filter"):
         try:
             tar.extractall(staging, filter="data")

@@ -19,6 +19,7 @@ A corrupt lock is a SpecError (exit 2) pointing at its line or key, never a trac
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -52,8 +53,6 @@ class Lock:
 
 
 def file_digest(path: Path) -> str:
-    import hashlib
-
     with path.open("rb") as fh:
         return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
 

@@ -28,7 +28,7 @@ def resolver_for(pattern_arg: str, frozen: bool = False) -> Resolver | None:
     path = lock_path_for(pattern_arg)
     if not path.is_file():
         return Resolver(None, frozen=True) if frozen else None
-    from runner.sources.lockfile import read
+    from runner.sources.lockfile import read  # lazy: cold start (only with a lock file)
 
     return Resolver(read(path), frozen=frozen)
 
@@ -50,7 +50,7 @@ def pinned(pattern_arg: str, frozen: bool = False) -> Iterator[Resolver | None]:
 
 
 def check_tree(root: Path, resolver: Resolver) -> None:
-    from runner.sources.walk import walk
+    from runner.sources.walk import walk  # lazy: cold start (only with a lock file)
 
     if root.is_file():
         problems = walk(root, resolver)

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from runner.errors import UsageError
-from runner.sources import Origin
+from runner.sources.model import Origin
 
 PREFIX = "pkg:"
 GROUP = "runner.patterns"

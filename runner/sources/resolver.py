@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import UsageError
-from runner.sources import KINDS, Origin, Source, kind_of, public
+from runner.sources.model import KINDS, Origin, Source, kind_of, public
 
 if TYPE_CHECKING:
     from runner.sources.lockfile import Entry, Lock
@@ -53,7 +53,7 @@ class Resolver:
     def _resolve(self, ref: str, base_dir: Path) -> Source:
         prefix = kind_of(ref)
         if prefix is None:
-            from runner.sources import local
+            from runner.sources import local  # lazy: cold start (only a source named by a relative path)
 
             inside = self._origin_of(base_dir.resolve())
             path = local.locate(ref, base_dir, inside.root if inside else _cached_tree(base_dir.resolve()))
@@ -84,7 +84,7 @@ class Resolver:
         source = Source(ref, path, origin.commit, origin.key)
         if not self.record:
             return source
-        from runner.sources.lockfile import Entry, file_digest
+        from runner.sources.lockfile import Entry, file_digest  # lazy: cold start (only with a lock file)
 
         name = path.relative_to(origin.root).as_posix()
         digest = file_digest(path)
@@ -109,7 +109,7 @@ class Resolver:
 def _cached_tree(folder: Path) -> Path | None:
     """The cached git tree ``folder`` is in, if any: a relative source inside one stays inside it
     even for a caller that resolved the git source with another resolver."""
-    from runner.sources.cache import cache_root
+    from runner.sources.cache import cache_root  # lazy: cold start (only git sources)
 
     trees = cache_root().resolve() / "git"
     if folder.is_relative_to(trees) and folder != trees:

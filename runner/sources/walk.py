@@ -16,6 +16,8 @@ from typing import Any
 from runner.errors import Diagnostic, InfrastructureError, RunnerError, SpecError
 from runner.sources import resolve
 from runner.sources.resolver import Resolver
+from runner.spec.document import read_text
+from runner.spec.yamlload import load_yaml
 
 
 def walk(root: Path, resolver: Resolver) -> list[Diagnostic]:
@@ -53,8 +55,6 @@ def uses_of(file: Path, problems: list[Diagnostic], parsed: dict[Path, Any] | No
             ) -> tuple[list[tuple[str, str]], Mapping[str, tuple[int, int]]]:
     """``(ref, key path)`` of each ``steps[i].uses`` of ``file``, and the file's value marks
     (YAML problems go to ``problems``)."""
-    from runner.spec.document import read_text
-
     try:
         if "uses" not in read_text(file):  # most files call nothing: no YAML parse for them
             return [], {}
@@ -73,9 +73,6 @@ def uses_of(file: Path, problems: list[Diagnostic], parsed: dict[Path, Any] | No
 
 def _parse(path: Path, parsed: dict[Path, Any]) -> Any:
     """The YamlDoc of ``path`` (or the SpecError it gave), parsed once per resolver."""
-    from runner.spec.document import read_text
-    from runner.spec.yamlload import load_yaml
-
     key = path.resolve()
     if key not in parsed:
         try:

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from runner.spec.models import Pattern, Pool
 
 # Loaded on first use: importing ``runner.spec.models`` (every command does) must not pull in
-# the YAML, jsonschema and Jinja machinery that only loading a file needs.
+# the YAML, jsonschema and Jinja machinery that only loading a file needs, nor the plug-in
+# registries the pool checks read (their modules import ``runner.spec.models`` themselves).
 _LAZY = {
     "Pattern": "runner.spec.models", "Pool": "runner.spec.models",
     "load_pattern": "runner.spec.pattern", "parse_pattern": "runner.spec.pattern",
@@ -29,7 +30,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
+        import importlib  # lazy: the façade stays light (see _LAZY)
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(name)
@@ -41,17 +42,17 @@ __all__ = ["Pattern", "Pool", "check_pair", "load_file", "load_pattern", "load_p
 
 def load_file(path: str | Path) -> Pattern | Pool:
     """Load a pattern or a pool: by its top-level ``kind``, else ``steps`` means a pattern."""
-    from runner.spec.document import read_text
+    from runner.spec.document import read_text  # lazy: the façade stays light (see _LAZY)
 
     return parse_file(read_text(path), str(path))
 
 
 def parse_file(text: str, source: str = "<memory>") -> Pattern | Pool:
     """``load_file`` for text already read."""
-    from runner.spec.document import paused_gc
-    from runner.spec.pattern import parse_pattern
-    from runner.spec.pool import parse_pool
-    from runner.spec.yamlload import load_yaml
+    from runner.spec.document import paused_gc  # lazy: the façade stays light (see _LAZY)
+    from runner.spec.pattern import parse_pattern  # lazy: the façade stays light (see _LAZY)
+    from runner.spec.pool import parse_pool  # lazy: the façade stays light (see _LAZY)
+    from runner.spec.yamlload import load_yaml  # lazy: the façade stays light (see _LAZY)
 
     with paused_gc():
         doc = load_yaml(text, source)

@@ -23,6 +23,8 @@ from functools import cache
 from typing import Any
 
 from runner.errors import Diagnostic, SpecError
+from runner.resources import schema
+from runner.spec.diagnose import schema_diagnostics
 from runner.spec.models import AgentDef, Resources
 from runner.spec.units import optional_duration, parse_cpu, parse_memory
 
@@ -40,8 +42,6 @@ _DEFAULT = AgentDef()
 @cache
 def definition_keys() -> tuple[str, ...]:
     """The keys of an agent definition, as the pool schema lists them."""
-    from runner.resources import schema
-
     return tuple(schema("pool")["$defs"]["definition"]["properties"])
 
 
@@ -86,8 +86,6 @@ def agentdef_from_data(data: Any, *, source: str = "<data>", path: str = "$", ch
 
 
 def _problems(data: Any, source: str, path: str) -> list[Diagnostic]:
-    from runner.spec.diagnose import schema_diagnostics
-
     found = [replace(d, path=path + d.path[1:])
              for d in schema_diagnostics(data, SCHEMA, source, {}, {})]
     if found or not isinstance(data, dict):

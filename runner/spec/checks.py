@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from runner.plugins import suggest
+from runner.nearmiss import suggest
 from runner.spec import templates
 from runner.spec.diagnose import Reporter
 from runner.spec.fields import unknown_fields
+from runner.spec.inputs import check_value
 from runner.spec.models import MAX_STEPS
 
 _TEMPLATE_KEYS = (("task", False), ("when", True), ("forEach", True))
@@ -68,8 +69,6 @@ def check_pattern(data: Any, rep: Reporter) -> None:
 
 
 def _check_inputs(inputs: dict[str, Any], rep: Reporter) -> None:
-    from runner.spec.inputs import check_value
-
     for name, spec in inputs.items():
         if not isinstance(spec, dict):
             continue

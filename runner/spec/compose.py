@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import Diagnostic, SpecError, UsageError
-from runner.spec.models import AgentRequirement, Pattern, RetryPolicy, Step
+from runner.nearmiss import suggest
+from runner.sources import resolve
+from runner.spec import load_file
+from runner.spec.fields import outputs_read
+from runner.spec.inputs import check_value, coerce
+from runner.spec.models import AgentRequirement, Pattern, RetryPolicy, Step, owner
+from runner.spec.templates import plain
+from runner.spec.yamlload import mark_of
 
 # the files being loaded, outermost first: a file met again is a cycle
 _CHAIN: contextvars.ContextVar[tuple[tuple[Path, str], ...]] = contextvars.ContextVar("uses_chain", default=())
@@ -95,8 +102,6 @@ def short(path: str) -> str:
 
 def _at(pattern: Pattern, i: int, key: str) -> Diagnostic:
     """A Diagnostic (message to fill) at ``$.steps[i].KEY`` of ``pattern``."""
-    from runner.spec.yamlload import mark_of
-
     path = f"$.steps[{i}].{key}"
     line, col = mark_of(pattern.marks, path)  # no copy: built on first need
     return Diagnostic(file=pattern.source, line=line, col=col, path=path, message="")
@@ -109,9 +114,6 @@ class _Unplaced(Exception):
 def _load(ref: str, base_dir: Path, chain: tuple[tuple[Path, str], ...]) -> Pattern:
     """The callee ``ref`` names, loaded and flattened; _Unplaced when the `uses` names no pattern
     (SpecError from the callee's own file when that file is wrong)."""
-    from runner.sources import resolve
-    from runner.spec import load_file
-
     try:
         source = resolve(ref, base_dir)
         path = source.path.resolve()
@@ -165,10 +167,6 @@ def _inline(call: Step, s: Step) -> Step:
 
 def check_call(pattern: Pattern, i: int, step: Step, callee: Pattern) -> list[Diagnostic]:
     """What call ``step`` (``$.steps[i]`` of ``pattern``) gives that ``callee`` does not take."""
-    from runner.plugins import suggest
-    from runner.spec.inputs import check_value, coerce
-    from runner.spec.templates import plain
-
     out: list[Diagnostic] = []
     specs = {s.name: s for s in callee.inputs}
     name_of = f"`{step.uses}` ({short(callee.source)})"
@@ -215,10 +213,6 @@ def _templates(pattern: Pattern) -> Iterator[tuple[str, str, bool]]:
 
 def _check_outputs_read(pattern: Pattern, calls: Mapping[str, Pattern]) -> list[Diagnostic]:
     """Every ``steps.ID.outputs.NAME`` read of a NAME the callee of ``ID`` does not have."""
-    from runner.plugins import suggest
-    from runner.spec.fields import outputs_read
-    from runner.spec.yamlload import mark_of
-
     out: list[Diagnostic] = []
     for path, src, is_expr in _templates(pattern):
         for sid, name in outputs_read(src, expression=is_expr):
@@ -238,20 +232,6 @@ def _check_outputs_read(pattern: Pattern, calls: Mapping[str, Pattern]) -> list[
 
 
 # ---------------------------------------------------------------- where a step came from
-
-
-def owner(pattern: Pattern, step_id: str) -> tuple[Pattern, str, list[tuple[Pattern, str]]]:
-    """The pattern whose file declares step ``step_id``, its id there, and the calls on the way
-    (each as (pattern holding the call, call id)), outermost first."""
-    via: list[tuple[Pattern, str]] = []
-    while "/" in step_id:
-        call, rest = step_id.split("/", 1)
-        callee = pattern.calls.get(call)
-        if callee is None:
-            break
-        via.append((pattern, call))
-        pattern, step_id = callee, rest
-    return pattern, step_id, via
 
 
 def callee_of(pattern: Pattern, step_id: str) -> Pattern:

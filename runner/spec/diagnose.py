@@ -14,8 +14,10 @@ from functools import cache
 from typing import Any
 
 from runner.errors import Diagnostic
-from runner.plugins import suggest
+from runner.nearmiss import suggest
+from runner.resources import schema
 from runner.spec.fastschema import is_valid
+from runner.spec.units import unit_problem
 from runner.spec.yamlload import Mark, child_path, mark_of
 
 _ARTICLE = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
@@ -25,8 +27,6 @@ _ARTICLE = {"object": "a mapping", "array": "a list", "string": "a string", "int
 @cache
 def _schema(name: str) -> Any:
     """Schema ``name``; ``pool#definition``: that schema's ``$defs`` entry."""
-    from runner.resources import schema
-
     base, _, part = name.partition("#")
     return schema(base)["$defs"][part] if part else schema(base)
 
@@ -34,7 +34,10 @@ def _schema(name: str) -> Any:
 @cache
 def _validator(name: str) -> Any:
     """The jsonschema validator of schema ``name``, with runner's ``x-unit`` keyword."""
-    from jsonschema import Draft202012Validator, validators
+    from jsonschema import (  # lazy: cold start (only to describe a refused file)
+        Draft202012Validator,
+        validators,
+    )
 
     # types-jsonschema leaves `extend` unannotated
     return validators.extend(Draft202012Validator, {"x-unit": _unit})(_schema(name))  # type: ignore[no-untyped-call]
@@ -43,9 +46,10 @@ def _validator(name: str) -> Any:
 def _unit(validator: Any, unit: str, instance: Any, schema: dict[str, Any]) -> Any:
     """``"x-unit": "duration"``: the value must parse as that unit, within its maximum
     (``runner.spec.units.unit_problem``)."""
-    from jsonschema.exceptions import ValidationError
+    from jsonschema.exceptions import (  # lazy: cold start (only to describe a refused file)
+        ValidationError,
+    )
 
-    from runner.spec.units import unit_problem
 
     problem = unit_problem(unit, instance, schema)
     if problem is not None:
@@ -62,7 +66,7 @@ def schema_problems(schema: Any, data: Any) -> list[tuple[str, str, bool]]:
         return []
     entry = _PLUGIN_VALIDATORS.get(id(schema))
     if entry is None or entry[0] is not schema:
-        from jsonschema import Draft202012Validator
+        from jsonschema import Draft202012Validator  # lazy: cold start (only to describe a refused file)
 
         entry = _PLUGIN_VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
     out: dict[tuple[str, str], tuple[str, str, bool]] = {}
@@ -125,7 +129,7 @@ def _path(parts: Any) -> str:
 
 def _translate(error: Any) -> list[tuple[str, str, bool]]:
     """(path, message, point-at-key?) for one jsonschema error; may yield several (unknown keys)."""
-    from jsonschema.exceptions import best_match
+    from jsonschema.exceptions import best_match  # lazy: cold start (only to describe a refused file)
 
     path = _path(error.absolute_path)
     v, value, schema = error.validator, error.instance, error.schema

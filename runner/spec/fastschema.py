@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from runner.spec.units import unit_problem
+
 Check = Callable[[Any], bool]
 
 #: keywords that only annotate (``format`` is not asserted: jsonschema runs without a format checker)
@@ -165,8 +167,6 @@ class _Compiler:
         if key == "x-unit" and not self.units:
             return _always, True
         if key == "x-unit":
-            from runner.spec.units import unit_problem
-
             return (lambda v: unit_problem(value, v, schema) is None), True
         return None  # a keyword this check does not know: jsonschema decides
 

@@ -16,6 +16,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from runner.nearmiss import suggest
+from runner.spec.templates import parsed, plain, shape
+
 STEP_FIELDS = ("output", "confidence", "status", "error", "results",
                "changes", "change", "landed",  # these three: steps with a workspace (else [] / none)
                "outputs")  # a step with `uses`: the called pattern's outputs by name (else {})
@@ -25,8 +28,6 @@ PREVIOUS_FIELDS = ("agent", "result", "confidence", "reasoning")  # one entry of
 
 def unknown_fields(src: str, *, expression: bool = False) -> tuple[str, ...]:
     """A message for every read of a field that the value read does not have."""
-    from runner.spec.templates import plain, shape
-
     if expression:
         return _unknown(src, True)
     return () if plain(src) else _unknown(shape(src), False)
@@ -34,10 +35,8 @@ def unknown_fields(src: str, *, expression: bool = False) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1024)
 def _unknown(src: str, expression: bool) -> tuple[str, ...]:
-    from jinja2 import nodes
+    from jinja2 import nodes  # lazy: cold start (jinja2: only patterns with templates)
 
-    from runner.plugins import suggest
-    from runner.spec.templates import parsed
 
     tree = parsed(src, expression)
     if tree is None:
@@ -74,8 +73,6 @@ def _unknown(src: str, expression: bool) -> tuple[str, ...]:
 def outputs_read(src: str, *, expression: bool = False) -> tuple[tuple[str, str], ...]:
     """(step id, output name) of every ``steps.ID.outputs.NAME`` a template reads (calls' outputs,
     checked against the callee by runner.spec.compose)."""
-    from runner.spec.templates import plain, shape
-
     if not expression and plain(src):
         return ()
     return _outputs_read(src if expression else shape(src), expression)
@@ -83,9 +80,8 @@ def outputs_read(src: str, *, expression: bool = False) -> tuple[tuple[str, str]
 
 @lru_cache(maxsize=1024)
 def _outputs_read(src: str, expression: bool) -> tuple[tuple[str, str], ...]:
-    from jinja2 import nodes
+    from jinja2 import nodes  # lazy: cold start (jinja2: only patterns with templates)
 
-    from runner.spec.templates import parsed
 
     tree = parsed(src, expression)
     found: dict[tuple[str, str], None] = {}
@@ -101,7 +97,7 @@ def _outputs_read(src: str, expression: bool) -> tuple[tuple[str, str], ...]:
 
 def _key(node: Any) -> str | None:
     """The constant name ``node`` reads (``x.name`` or ``x['name']``), else None."""
-    from jinja2 import nodes
+    from jinja2 import nodes  # lazy: cold start (jinja2: only patterns with templates)
 
     if isinstance(node, nodes.Getattr):
         return str(node.attr)
@@ -112,7 +108,7 @@ def _key(node: Any) -> str | None:
 
 def _step_of(node: Any) -> str | None:
     """``steps.ID`` / ``steps['ID']`` → ID."""
-    from jinja2 import nodes
+    from jinja2 import nodes  # lazy: cold start (jinja2: only patterns with templates)
 
     if isinstance(node, nodes.Getattr | nodes.Getitem) and isinstance(node.node, nodes.Name) \
             and node.node.name == "steps":
@@ -122,7 +118,7 @@ def _step_of(node: Any) -> str | None:
 
 def _entries(node: Any) -> tuple[str, tuple[str, ...]] | None:
     """(label, fields of one entry) when ``node`` is a list of known entries."""
-    from jinja2 import nodes
+    from jinja2 import nodes  # lazy: cold start (jinja2: only patterns with templates)
 
     if isinstance(node, nodes.Name) and node.name == "previous":
         return "previous[]", PREVIOUS_FIELDS
@@ -135,7 +131,7 @@ def _entries(node: Any) -> tuple[str, tuple[str, ...]] | None:
 
 def _fields_of(node: Any, loops: dict[str, tuple[str, tuple[str, ...]]]) -> tuple[str, tuple[str, ...]] | None:
     """(label, fields) of the value ``node`` evaluates to, when it is known."""
-    from jinja2 import nodes
+    from jinja2 import nodes  # lazy: cold start (jinja2: only patterns with templates)
 
     step = _step_of(node)
     if step is not None:

@@ -15,7 +15,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from runner.errors import Diagnostic, SpecError
+from runner.errors import Diagnostic, SpecError, UsageError
+from runner.nearmiss import suggest
+from runner.spec.diagnose import describe
+from runner.spec.yamlload import load_yaml, mark_of
 
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
@@ -25,8 +28,6 @@ _TYPE_NAMES = {"string": "a string", "number": "a number", "integer": "an intege
 
 def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
     """``["a=1", "b=x=y"]`` (repeated ``--input`` options) → ``{"a": "1", "b": "x=y"}``."""
-    from runner.errors import UsageError
-
     out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -88,8 +89,6 @@ def check_value(value: Any, *, type: str = "string", enum: Sequence[Any] | None 
                 min: float | None = None, max: float | None = None,  # noqa: A002
                 pattern: str | None = None) -> str | None:
     """Why ``value`` does not fit the declared input, or None when it does."""
-    from runner.spec.diagnose import describe
-
     if not _type_ok(value, type):
         return f"expected {_TYPE_NAMES.get(type, type)}, got {describe(value)}"
     if enum is not None and value not in enum:
@@ -121,9 +120,6 @@ def resolve_inputs(pattern: Any, given: Mapping[str, str], files: Sequence[Path]
     Later sources override earlier ones. Optional inputs without a value are None (so that
     ``{% if inputs.x %}`` works under StrictUndefined). Raises SpecError listing every problem.
     """
-    from runner.plugins import suggest
-    from runner.spec.yamlload import load_yaml, mark_of
-
     specs = {s.name: s for s in pattern.inputs}
     values: dict[str, Any] = {}
     where: dict[str, tuple[str, str, int, int]] = {}  # name -> (file, path, line, col)

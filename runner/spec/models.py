@@ -289,3 +289,17 @@ class Pool:
     login: LoginPolicy = field(default_factory=LoginPolicy)
     source: str = "<memory>"
     marks: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+
+
+def owner(pattern: Pattern, step_id: str) -> tuple[Pattern, str, list[tuple[Pattern, str]]]:
+    """The pattern whose file declares step ``step_id``, its id there, and the calls on the way
+    (each as (pattern holding the call, call id)), outermost first."""
+    via: list[tuple[Pattern, str]] = []
+    while "/" in step_id:
+        call, rest = step_id.split("/", 1)
+        callee = pattern.calls.get(call)
+        if callee is None:
+            break
+        via.append((pattern, call))
+        pattern, step_id = callee, rest
+    return pattern, step_id, via

@@ -17,8 +17,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from runner.agents.types import AGENT_TYPES
 from runner.errors import ConfigurationError
 from runner.plugins import closed, load, missing_extras
+from runner.registries import REGISTRIES
+from runner.runtimes import RUNTIMES
 from runner.spec.diagnose import Reporter, schema_problems
 
 #: the keys of an entry that are the pool's own, not the plug-in's
@@ -29,9 +32,6 @@ _merged: dict[tuple[int, ...], dict[str, Any]] = {}
 
 def check_plugins(data: dict[str, Any], rep: Reporter) -> None:
     """Add every problem of the pool's plug-in options and extras to ``rep``."""
-    from runner.registries import REGISTRIES
-    from runner.runtimes import RUNTIMES
-
     used: dict[str, Any] = {}
     for key, table, kind in (("runtimes", RUNTIMES, "runtime"), ("registries", REGISTRIES, "registry")):
         for i, entry in enumerate(_entries(data.get(key))):
@@ -84,9 +84,6 @@ def _check_entry(entry: dict[str, Any], own: tuple[str, ...], schema: Mapping[st
 
 
 def _check_agent(entry: dict[str, Any], base: str, runtimes: dict[str, Any], rep: Reporter) -> None:
-    from runner.agents.types import AGENT_TYPES
-    from runner.runtimes import RUNTIMES
-
     endpoint = entry.get("endpoint")
     if isinstance(endpoint, str) and endpoint.startswith("grpc"):
         for message in missing_extras({"grpc": "grpc"}):

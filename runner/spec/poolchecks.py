@@ -8,12 +8,18 @@ Plug-in names are checked against the literal registries (``AGENT_TYPES``, ``RUN
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Any
 
+from runner.agents.types import AGENT_TYPES
 from runner.errors import Diagnostic
-from runner.plugins import suggest
+from runner.nearmiss import suggest
+from runner.registries import REGISTRIES, capabilities
+from runner.runtimes import RUNTIMES
 from runner.spec.checks import regex_error
+from runner.spec.compose import callee_of, short
 from runner.spec.diagnose import Reporter
+from runner.spec.pluginchecks import check_plugins
 from runner.spec.yamlload import mark_of
 
 _SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD)$", re.IGNORECASE)
@@ -22,10 +28,6 @@ _AGENT_KEYS = ("agents", "templates")
 
 def check_pool(data: Any, rep: Reporter) -> None:
     """Add every semantic problem of pool ``data`` to ``rep``."""
-    from runner.agents.types import AGENT_TYPES
-    from runner.registries import REGISTRIES
-    from runner.runtimes import RUNTIMES
-
     if not isinstance(data, dict):
         return
     for key, id_key, what in (("agents", "id", "agent id"), ("templates", "name", "template name")):
@@ -45,7 +47,6 @@ def check_pool(data: Any, rep: Reporter) -> None:
             kind = entry.get("type")
             if isinstance(kind, str) and kind not in registry:
                 rep.add(f"$.{key}[{i}].type", f"unknown {what} `{kind}` ({suggest(kind, registry)})", at_value=True)
-    from runner.spec.pluginchecks import check_plugins
 
     check_plugins(data, rep)
     names = [n for t in _list(data.get("templates")) if isinstance(n := t.get("name"), str)]
@@ -75,8 +76,6 @@ def _check_agent(entry: dict[str, Any], base: str, rep: Reporter, types: Any, ru
     if kind == "command" and entry.get("mode") == "long-lived" and "readyPattern" not in entry:
         rep.add(f"{base}.mode", "a long-lived `command` agent needs `readyPattern` (its prompt, as a regex)")
     if isinstance(entry.get("command"), str):
-        import shlex
-
         try:
             shlex.split(entry["command"])
         except ValueError as exc:
@@ -107,8 +106,6 @@ def check_pair(pattern: Any, pool: Any) -> list[Diagnostic]:
     Skipped entirely when the pool has a registry whose agents are not written in the pool file
     (e.g. ``env``, ``etcd``): they are only known at run time.
     """
-    from runner.registries import capabilities
-
     if any(not capabilities(r.type).in_pool_file for r in pool.registries):
         return []
     providers = [(a.definition.capabilities, 1) for a in pool.agents]
@@ -119,7 +116,6 @@ def check_pair(pattern: Any, pool: Any) -> list[Diagnostic]:
     def add(i: int, key: str, message: str) -> None:
         step = pattern.steps[i]
         if step.scope:  # a called pattern's step: at the outermost call's `uses`, naming the callee
-            from runner.spec.compose import callee_of, short
 
             call = step.id.split("/", 1)[0]
             i, key = pattern.step_index[call], "uses"

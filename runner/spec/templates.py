@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-from runner.errors import Diagnostic, SpecError
+from runner.errors import Diagnostic, Interrupted, SpecError
+from runner.spec.models import owner
+from runner.spec.yamlload import mark_of
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,6 @@ class Site:
     @classmethod
     def of(cls, spec: Any, path: str) -> Site:
         """The site of ``path`` (e.g. ``$.steps[1].task``) in a loaded Pattern or Pool."""
-        from runner.spec.yamlload import mark_of
-
         line, col = mark_of(getattr(spec, "marks", None) or {}, path)  # no copy: marks are large
         return cls(file=getattr(spec, "source", "<memory>"), path=path, line=line, col=col)
 
@@ -58,8 +58,6 @@ def step_site(pattern: Any, step_id: str, key: str = "task") -> Site:
     """The site of a step's ``task`` / ``when`` / ``forEach`` for error messages (a called
     pattern's step: in the callee's file, labelled with its id in the run)."""
     if "/" in step_id and getattr(pattern, "calls", None):
-        from runner.spec.compose import owner
-
         home, local, _ = owner(pattern, step_id)
         site = step_site(home, local, key)
         return Site(file=site.file, path=site.path, line=site.line, col=site.col, label=f"step `{step_id}`")
@@ -71,8 +69,7 @@ def step_site(pattern: Any, step_id: str, key: str = "task") -> Site:
 
 
 def _pass_through() -> tuple[type[BaseException], ...]:
-    from runner.errors import Interrupted
-    from runner.spec.sandbox import Stopped
+    from runner.spec.sandbox import Stopped  # lazy: cold start (jinja2: only patterns with templates)
 
     # a signal (raised in the main thread wherever it runs) or the run stopping is not the template's fault
     return (Interrupted, Stopped)
@@ -81,9 +78,9 @@ def _pass_through() -> tuple[type[BaseException], ...]:
 @cache
 def environment() -> Any:
     """The shared SandboxedEnvironment (built on first use: jinja2 stays out of `runner --help`)."""
-    from jinja2 import StrictUndefined
+    from jinja2 import StrictUndefined  # lazy: cold start (jinja2: only patterns with templates)
 
-    from runner.spec.sandbox import BoundedSandbox
+    from runner.spec.sandbox import BoundedSandbox  # lazy: cold start (jinja2: only patterns with templates)
 
     env = BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.add_filter("tojson", lambda value, indent=None: json.dumps(value, indent=indent, ensure_ascii=False))
@@ -116,7 +113,10 @@ def render(src: str, context: Mapping[str, Any], *, site: Site | None = None,
     """
     if plain(src) and "\r" not in src:  # renders as itself (Jinja would turn \r\n into \n): no jinja2 needed
         return src
-    from runner.spec.sandbox import join_bounded, stopping_on
+    from runner.spec.sandbox import (  # lazy: cold start (jinja2: only patterns with templates)
+        join_bounded,
+        stopping_on,
+    )
 
     try:
         with stopping_on(stop):
@@ -130,7 +130,7 @@ def render(src: str, context: Mapping[str, Any], *, site: Site | None = None,
 def evaluate(expr: str, context: Mapping[str, Any], *, site: Site | None = None,
              stop: threading.Event | None = None) -> Any:
     """Evaluate a ``when`` / ``forEach`` expression to a native Python value (``stop``: as ``render``)."""
-    from runner.spec.sandbox import stopping_on
+    from runner.spec.sandbox import stopping_on  # lazy: cold start (jinja2: only patterns with templates)
 
     try:
         with stopping_on(stop):
@@ -228,7 +228,7 @@ def parsed(src: str, expression: bool) -> Any:
 
 @lru_cache(maxsize=1024)
 def _references(src: str, expression: bool) -> Refs:
-    from jinja2 import meta, nodes
+    from jinja2 import meta, nodes  # lazy: cold start (jinja2: only patterns with templates)
 
     tree = parsed(src, expression)
     if tree is None:
@@ -272,7 +272,10 @@ def step_dependencies(step: Any) -> tuple[str, ...]:
 
 
 def _message(exc: Exception, what: str) -> str:
-    from jinja2 import TemplateSyntaxError, UndefinedError
+    from jinja2 import (  # lazy: cold start (jinja2: only patterns with templates)
+        TemplateSyntaxError,
+        UndefinedError,
+    )
 
     if isinstance(exc, TemplateSyntaxError):
         where = f" on line {exc.lineno}" if what == "template" and exc.lineno and exc.lineno > 1 else ""

@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 
 def state_path(state_dir: Path, pool_name: str) -> Path:
     return Path(state_dir) / "pools" / f"{pool_name}.json"
@@ -49,7 +51,6 @@ def pid_alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie does not count)."""
     if pid <= 0:
         return False
-    import psutil  # noqa: PLC0415
 
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE

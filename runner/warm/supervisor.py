@@ -23,11 +23,17 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+import psutil
+
 from runner.errors import ConfigurationError
+from runner.protocol.auth import AuthConfig
+from runner.registries.etcd_client import parse_endpoints
 from runner.spec.agentdef import DEFINITION_ENV, agentdef_to_data
 from runner.spec.models import AgentTemplate, Pool
 from runner.warm.state import remove_state, state_path, write_state
@@ -152,8 +158,6 @@ class Supervisor:
         argv = [sys.executable, "-m", "runner", "agent", "serve", "--id", slot.id, "--name", slot.id,
                 "--http", f"127.0.0.1:{port}"]
         if self.etcd is not None:
-            from runner.registries.etcd_client import parse_endpoints
-
             argv += ["--register", ",".join(parse_endpoints(self.etcd.get("endpoints", "http://127.0.0.1:2379")))]
             if self.etcd.get("prefix"):
                 argv += ["--register-prefix", str(self.etcd["prefix"])]
@@ -188,8 +192,6 @@ class Supervisor:
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGKILL the server and every process under it (its agent runs in a PTY session of its own)."""
-    import psutil  # noqa: PLC0415
-
     try:
         victims = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
     except psutil.Error:
@@ -213,17 +215,12 @@ def _free_port() -> int:
 
 def _token(pool: Pool, environ: dict[str, str]) -> str | None:
     """The pool's bearer token (``auth``; a tokenFile is relative to the pool file)."""
-    from runner.protocol.auth import AuthConfig
-
     auth = AuthConfig.from_pool(pool.auth, environ, Path(pool.source).parent)
     return auth.token if auth is not None else None
 
 
 def _get(endpoint: str, path: str, token: str | None = None) -> dict[str, Any] | None:
     """The server's JSON reply to GET ``path`` (also on 503: unhealthy), None when it does not answer."""
-    import urllib.error
-    import urllib.request
-
     try:
         request = urllib.request.Request(endpoint + path, headers={"Authorization": f"Bearer {token}"} if token else {})
         with urllib.request.urlopen(request, timeout=2.0) as response:  # noqa: S310 - our own URL

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from runner.journal import is_running as run_alive
 from runner.runtimes.base import Leftover
+from runner.workspace.git import text
 from runner.workspace.manager import INDEX_FILE
 from runner.workspace.worktree import remove
 
@@ -57,6 +58,5 @@ def _entries(index: Path) -> list[dict[str, str | None]]:
 def _has_branch(repo: str | None, branch: str | None) -> bool:
     if not repo or not branch or not Path(repo).is_dir():
         return False
-    from runner.workspace.git import text
 
     return bool(text(["rev-parse", "-q", "--verify", f"refs/heads/{branch}"], repo, check=False))

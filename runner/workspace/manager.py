@@ -28,7 +28,7 @@ from typing import Any
 from runner.errors import AgentFailure, FailureKind, WorkspaceError
 from runner.spec.models import Step
 from runner.workspace import WORKSPACES_DIR
-from runner.workspace.capture import Change, SubmoduleWrite, capture
+from runner.workspace.capture import Change, SubmoduleWrite, capture, change_of
 from runner.workspace.land import land_apply, land_branch, land_patch
 from runner.workspace.snapshot import Source, snapshot
 from runner.workspace.verify import Sandbox, run_verify
@@ -148,7 +148,6 @@ class Workspaces:
         spec = step.land
         assert spec is not None
         patch = Path(change["patch"]).read_bytes()
-        from runner.workspace.capture import change_of
 
         chosen = change_of(patch)
         with self._lock:

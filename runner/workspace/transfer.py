@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import WorkspaceError
-from runner.workspace.git import git, text
+from runner.workspace.git import attempt, git, text
+from runner.workspace.patch import check, parse
 
 LIMIT = 64 << 20
 OVERHEAD = 1 << 20  # tar headers and gzip framing beyond the files' own bytes
@@ -140,8 +141,6 @@ def apply(root: Path, patch: bytes) -> None:
 
     ``TransferError`` starting with ``refused:`` for a hostile patch; else one that says git
     could not apply it."""
-    from runner.workspace.patch import check, parse
-
     if not patch.strip():
         return
     try:
@@ -152,7 +151,6 @@ def apply(root: Path, patch: bytes) -> None:
         check(files, root)
     except WorkspaceError as exc:
         raise TransferError(str(exc)) from exc
-    from runner.workspace.git import attempt
 
     ok, said = attempt(["apply", "--binary", "--whitespace=nowarn", "-"], root, input=patch)
     if not ok:

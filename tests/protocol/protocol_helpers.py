@@ -18,7 +18,7 @@ from pathlib import Path
 from runner.agents.model import AgentInfo
 from runner.context import EventBus
 from runner.protocol.auth import AuthConfig
-from runner.protocol.client import connect
+from runner.protocol.connect import connect
 from runner.protocol.grpc_server import GrpcAgentServer
 from runner.protocol.http_server import HttpAgentServer, server_tls
 from runner.protocol.serve import ServeOptions, build_handle, type_concurrency

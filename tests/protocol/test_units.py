@@ -10,7 +10,7 @@ from runner.context import EventBus
 from runner.errors import AgentFailure, ConfigurationError, FailureKind
 from runner.protocol import wire
 from runner.protocol.auth import AuthConfig, authorized
-from runner.protocol.client import connect, display_endpoint
+from runner.protocol.connect import connect, display_endpoint
 
 
 def test_auth_from_env_and_file(tmp_path):

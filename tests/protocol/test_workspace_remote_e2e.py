@@ -35,7 +35,7 @@ def test_best_of_n_done_when_on_remote_agents(tmp_path: Path, protocol: str) -> 
 def test_the_kubernetes_pods_command_takes_a_workspace(tmp_path: Path) -> None:
     from runner.agents.model import AgentInfo, TaskRequest
     from runner.context import EventBus
-    from runner.protocol.client import connect
+    from runner.protocol.connect import connect
     from runner.runtimes.k8s_manifests import SERVE_COMMAND, pod_manifest
     from runner.runtimes.k8s_options import K8sSettings
     from runner.spec.models import AgentDef

@@ -12,7 +12,7 @@ import pytest
 
 from runner.agents.model import TaskRequest
 from runner.context import EventBus
-from runner.protocol.client import connect
+from runner.protocol.connect import connect
 from tests.helpers.etcd import EtcdServer, free_port, make_registry, served_agent, wait_for
 
 pytestmark = [pytest.mark.etcd, pytest.mark.pty]

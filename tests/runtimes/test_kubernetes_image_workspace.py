@@ -18,7 +18,7 @@ from gitrepo import git, make_repo
 from runner.agents.model import AgentInfo, TaskRequest
 from runner.context import EventBus
 from runner.protocol.auth import AuthConfig
-from runner.protocol.client import connect
+from runner.protocol.connect import connect
 from runner.runtimes.k8s_manifests import pod_manifest
 from runner.runtimes.k8s_options import parse_settings
 from runner.spec.models import AgentDef

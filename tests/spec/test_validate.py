@@ -107,18 +107,18 @@ def test_one_bad_file_does_not_hide_the_others(tmp_path):
 
 
 def test_a_bug_in_one_file_still_reports_the_others(tmp_path, monkeypatch):
-    import runner.spec
+    import runner.commands.validate
 
     (tmp_path / "a.yaml").write_text("name: a\nsteps: [{id: a, task: x}]\n")
     (tmp_path / "b.yaml").write_text("name: b\nsteps: [{id: a, task: x}]\n")
-    real = runner.spec.load_file
+    real = runner.commands.validate.load_file
 
     def load_file(path):
         if Path(path).name == "a.yaml":
             raise KeyError("boom")
         return real(path)
 
-    monkeypatch.setattr(runner.spec, "load_file", load_file)
+    monkeypatch.setattr(runner.commands.validate, "load_file", load_file)
     out = io.StringIO()
     assert validate([tmp_path], None, out) == 4
     assert out.getvalue().splitlines() == [

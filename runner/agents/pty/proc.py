@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import math
 import os
+import resource
 import select
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
@@ -142,8 +143,6 @@ def ready(read: Iterable[int], write: Iterable[int] = (), timeout: float | None 
 def raise_fd_limit() -> int:
     """Raise this process's soft limit of open files to its hard limit (each agent holds about
     five: PTY, wake pipe, pidfd, stdin pipe, transcript); returns the soft limit now in force."""
-    import resource
-
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or hard > soft:
         target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)

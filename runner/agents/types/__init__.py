@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from runner.plugins import load
+
 AGENT_TYPES: dict[str, str] = {
     "command": "runner.agents.types.command:CommandType",
     "claude": "runner.agents.types.claude:ClaudeType",
@@ -18,6 +20,4 @@ CLI_TYPES: tuple[str, ...] = tuple(name for name in AGENT_TYPES if name != "comm
 
 def load_type(name: str) -> Any:
     """An instance of the agent type registered as ``name`` (ConfigurationError when unknown)."""
-    from runner.plugins import load
-
     return load("agent type", AGENT_TYPES, name)()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from runner.agents.model import TaskRequest, TaskResult
 from runner.context import RunContext
 from runner.plugins import closed
+from runner.spec.diagnose import schema_problems
 from runner.spec.models import AgentDef
 
 if TYPE_CHECKING:
@@ -87,8 +88,6 @@ class AgentType(abc.ABC):
     def option_problems(self, definition: AgentDef) -> list[str]:
         """Problems with the values of the options this type declares (``options_schema``).
         Unknown keys are ``runner validate``'s to report: the runtimes read some keys too."""
-        from runner.spec.diagnose import schema_problems
-
         relaxed = _relaxed(self.options_schema)
         return [f"options{path[1:]}: {message}" for path, message, _ in schema_problems(relaxed, definition.options)]
 

@@ -23,6 +23,7 @@ from runner.agents.types.base import AgentType, Detectors, TypeCapabilities
 from runner.agents.types.screen import ScreenDetector
 from runner.agents.types.screentable import load_table
 from runner.context import RunContext
+from runner.errors import AgentFailure, ConfigurationError, FailureKind
 from runner.plugins import closed, described
 from runner.spec.models import AgentDef
 
@@ -86,8 +87,6 @@ class CliType(AgentType):
 
     def screen_result(self, definition: AgentDef, request: TaskRequest, text: str) -> TaskResult:
         """A result from the answer read off the screen (long-lived mode): text + confidence."""
-        from runner.errors import AgentFailure, FailureKind
-
         answer, confidence = split_confidence(text)
         if not answer:
             raise AgentFailure(FailureKind.PARSE, "no answer on the screen", output=text)
@@ -138,8 +137,6 @@ class CliType(AgentType):
         return shutil.which(self.binary) or shutil.which(self.binary, path=_local_bin())
 
     def require_binary(self, definition: AgentDef) -> str:
-        from runner.errors import ConfigurationError
-
         found = self.find_binary(definition)
         if not found:
             raise ConfigurationError(f"agent type `{self.name}`: `{self.binary}` not installed "

@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
+import networkx as nx
+
 from runner.observe.runmodel import RunModel
 
 NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 150, 38, 24, 34, 16
@@ -19,8 +21,6 @@ PER_ROW = 10
 
 def layers(model: RunModel) -> list[list[str]]:
     """Steps in layers: each step below every step it needs; declaration order, then barycentre."""
-    import networkx as nx
-
     graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(model.steps)
     for step in model.steps.values():
