@@ -2,6 +2,7 @@
 rooms (real runs end to end, the lifecycle of agents) live in ``tests/e2e/``."""
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -22,38 +23,59 @@ def test_no_test_module_sits_loose_in_tests():
 
 # ------------------------------------------------------------------ imports (README "Imports")
 
-def _modules() -> dict[str, ast.Module]:
+@functools.cache
+def _sources() -> dict[str, tuple[Path, str, ast.Module]]:
+    """Every module of runner/ by dotted name: (path, text, syntax tree), parsed once."""
     out = {}
     for path in sorted((ROOT / "runner").rglob("*.py")):
         parts = list(path.relative_to(ROOT).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
-        out[".".join(parts)] = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        text = path.read_text(encoding="utf-8")
+        out[".".join(parts)] = (path, text, ast.parse(text, str(path)))
     return out
+
+
+class _InFunction(ast.NodeVisitor):
+    """The import statements inside a function (at any depth)."""
+
+    def __init__(self) -> None:
+        self.depth, self.found = 0, []
+
+    def visit_FunctionDef(self, node: ast.AST) -> None:
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if self.depth:
+            self.found.append(node)
+
+    visit_ImportFrom = visit_Import
 
 
 def test_every_import_inside_a_function_says_why_it_is_lazy():
     """An import inside a function is for an optional or heavy dependency, or keeps a module off
     the cold ``runner apply`` path; its line says which (``# lazy: <reason>``)."""
     unexplained = []
-    for path in sorted((ROOT / "runner").rglob("*.py")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        for fn in ast.walk(ast.parse("\n".join(lines))):
-            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
-            for node in ast.walk(fn):
-                if isinstance(node, ast.Import | ast.ImportFrom):
-                    text = "\n".join(lines[node.lineno - 1:node.end_lineno])
-                    if not re.search(r"# (noqa: [A-Z0-9, ]+ - )?lazy: \S", text):
-                        unexplained.append(f"{path.relative_to(ROOT)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+    for path, text, tree in _sources().values():
+        lines = text.splitlines()
+        finder = _InFunction()
+        finder.visit(tree)
+        for node in finder.found:
+            statement = "\n".join(lines[node.lineno - 1:node.end_lineno])
+            if not re.search(r"# (noqa: [A-Z0-9, ]+ - )?lazy: \S", statement):
+                unexplained.append(f"{path.relative_to(ROOT)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
     assert unexplained == [], "move these to the top of their module, or say `# lazy: <reason>`:\n" + \
-        "\n".join(sorted(set(unexplained)))
+        "\n".join(unexplained)
 
 
 def test_no_module_level_import_cycle_in_runner():
     """The arrows of module-level imports run one way (a package's ``__init__`` importing its own
     modules is not an arrow back): a cycle is a backward arrow, fixed by moving what both need."""
-    modules = _modules()
+    modules = {name: tree for name, (_, _, tree) in _sources().items()}
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, tree in modules.items():
         for node in tree.body:
