@@ -3,11 +3,10 @@ in the cache, pinned by runner.lock), next to a plain `runner validate` of 200 f
 sources.
 
 Target (2 cores): `runner validate` of the tree <= 1 s, beside the plain load (the ratio is
-printed). Once `uses:` composition is in the schema, the tree itself is validated (`runner
-validate --frozen`: lock check + load + composition); until then the tree's files cannot load
-(`uses` is an unknown key), so this measures what runner adds for sources — `runner lock` (walk,
-resolve from the cache, sha256 of every file, write) and the lock check `apply`/`plan`/`validate`
-run before loading (in-process) — and says so.
+printed): `runner validate --frozen` of the tree (lock check + load + composition). On a runner
+without `uses:` composition in the schema the tree's files cannot load, so it measures what
+runner adds for sources instead — `runner lock` (walk, resolve from the cache, sha256 of every
+file, write) and the walk's lock check (in-process) — and says so.
 
 Wall and CPU time (user + system) are both printed: on a loaded machine the CPU time is the
 steadier figure.

@@ -27,7 +27,6 @@ from runner.errors import (
 from runner.resources import builtin_hint
 from runner.sources import kind_of, resolve, session
 from runner.sources.pins import lock_path_for, resolver_for
-from runner.sources.walk import walk
 from runner.spec import check_pair, load_file, load_pool
 from runner.spec.models import Pattern
 from runner.spec.testfile import TestFile, load_test_file
@@ -95,13 +94,6 @@ class _Locks:
                 self._by_path[where] = exc
         return self._by_path[where]
 
-    def check(self, arg: str, file: Path, problems: list[Diagnostic]) -> Resolver | SpecError | None:
-        """``resolver(arg)``, after checking the tree of ``file`` against it (problems go to ``problems``)."""
-        resolver = self.resolver(arg, problems)
-        if resolver is not None and not isinstance(resolver, SpecError) and not _is_test_file(file):
-            problems += walk(file, resolver)
-        return resolver
-
 
 def _is_test_file(path: Path) -> bool:
     """``*.test.yaml``: tests of a pattern (``runner test``), checked against their own schema."""
@@ -140,10 +132,9 @@ def validate(paths: Sequence[Path | str], pool: Path | None, out: TextIO, frozen
             problems += exc.diagnostics
     locks = _Locks(frozen)
     for path, arg in _files(paths, pool, problems, locks):
-        before = len(problems)
-        resolver = locks.check(arg, path, problems)
-        if len(problems) > before or isinstance(resolver, SpecError):
-            continue  # its sources are wrong: loading it would only say so again
+        resolver = locks.resolver(arg, problems)
+        if isinstance(resolver, SpecError):
+            continue  # its lock is corrupt (reported once)
         try:
             with session(resolver):
                 spec = load_test_file(path) if _is_test_file(path) else load_file(path)

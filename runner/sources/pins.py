@@ -1,7 +1,8 @@
-"""How the commands use ``runner.lock``: find it next to the pattern, make the resolver that
-checks it active for the whole command, and check the pattern's tree before anything loads.
+"""How the commands use ``runner.lock``: find it next to the pattern, and make the resolver that
+checks it active for the whole command (``pinned``): loading the pattern resolves every source
+of its tree through it.
 
-No lock and no ``--frozen``: nothing happens (no lock parsing, no hashing, no walk).
+No lock and no ``--frozen``: nothing happens (no lock parsing, no hashing).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from runner.errors import SpecError
 from runner.sources import kind_of, resolve, session
 from runner.sources.resolver import Resolver
 
@@ -40,19 +40,9 @@ def pattern_file(arg: str) -> Path:
 
 @contextmanager
 def pinned(pattern_arg: str, frozen: bool = False) -> Iterator[Resolver | None]:
-    """Inside: ``resolve`` checks against the lock of ``pattern_arg``, whose whole tree is checked
-    on entry (SpecError listing every problem; InfrastructureError for an unreachable remote)."""
+    """Inside: ``resolve`` checks against the lock of ``pattern_arg`` (or refuses unpinned
+    sources with ``frozen``). Composition resolves every ``uses`` of the tree through it while the
+    pattern loads, so every source is checked before anything runs."""
     resolver = resolver_for(pattern_arg, frozen)
     with session(resolver):
-        if resolver is not None:
-            check_tree(pattern_file(pattern_arg), resolver)
         yield resolver
-
-
-def check_tree(root: Path, resolver: Resolver) -> None:
-    from runner.sources.walk import walk  # lazy: cold start (only with a lock file)
-
-    if root.is_file():
-        problems = walk(root, resolver)
-        if problems:
-            raise SpecError(problems)

@@ -1,8 +1,9 @@
 """Walk a pattern tree: resolve every ``uses:`` of a pattern file, and of the files it reaches.
 
 Reads only the ``steps[*].uses`` strings (with their marks) from each file's YAML — composing the
-called patterns is the compiler's work — so ``runner lock`` can pin the whole tree and
-``apply``/``plan``/``validate`` can check it against ``runner.lock`` before anything loads.
+called patterns is the compiler's work (``runner.spec.compose``, which resolves through the same
+active resolver when a pattern loads) — so ``runner lock`` can pin the whole tree, even one whose
+files do not load yet.
 A problem is a Diagnostic at the ``uses`` that leads to it (``file:line:col: $.steps[i].uses``);
 an unreachable remote is an InfrastructureError (exit 3) with that location in front.
 """
@@ -53,7 +54,7 @@ def walk(root: Path, resolver: Resolver) -> list[Diagnostic]:
 
 def uses_of(file: Path, problems: list[Diagnostic], parsed: dict[Path, Any] | None = None,
             ) -> tuple[list[tuple[str, str]], Mapping[str, tuple[int, int]]]:
-    """``(ref, key path)`` of each ``steps[i].uses`` of ``file``, and the file's value marks
+    """``(ref, key path)`` of each ``steps[i].uses`` of ``file``, and the file's key marks
     (YAML problems go to ``problems``)."""
     try:
         if "uses" not in read_text(file):  # most files call nothing: no YAML parse for them
@@ -68,7 +69,7 @@ def uses_of(file: Path, problems: list[Diagnostic], parsed: dict[Path, Any] | No
     steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
     found = [(step["uses"], f"$.steps[{i}].uses") for i, step in enumerate(steps if isinstance(steps, list) else [])
              if isinstance(step, dict) and isinstance(step.get("uses"), str)]
-    return found, doc.value_marks
+    return found, doc.marks  # the key's place, as composition reports a call's problems
 
 
 def _parse(path: Path, parsed: dict[Path, Any]) -> Any:

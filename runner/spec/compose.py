@@ -24,7 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from runner.errors import Diagnostic, SpecError, UsageError
+from runner.errors import Diagnostic, InfrastructureError, SpecError, UsageError
 from runner.nearmiss import suggest
 from runner.sources import resolve
 from runner.spec import load_file
@@ -75,6 +75,8 @@ def flatten(pattern: Pattern) -> Pattern:
         except SpecError as exc:
             problems += exc.diagnostics
             continue
+        except InfrastructureError as exc:  # a source's remote unreachable: still exit 3, placed at the `uses`
+            raise InfrastructureError(_at(pattern, i, "uses").render() + exc.render()) from exc
         calls[step.id] = callee
         problems += check_call(pattern, i, step, callee)
         steps += [_inline(step, s) for s in callee.steps]

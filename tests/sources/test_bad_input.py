@@ -34,17 +34,17 @@ def test_each_bad_source_is_placed_at_its_uses(lib: Path, tmp_path: Path) -> Non
     proc = cli(["lock", "main.yaml"], tmp_path, tmp_path / "cache")
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
-    assert lines[0] == f"error: main.yaml:4:11: $.steps[0].uses: pattern source `./missing.yaml` not found " \
+    assert lines[0] == f"error: main.yaml:4:5: $.steps[0].uses: pattern source `./missing.yaml` not found " \
                        f"(looked for {tmp_path / 'missing.yaml'})"
-    assert lines[1] == f"main.yaml:6:11: $.steps[1].uses: `{tmp_path / 'pool.yaml'}` is a pool file, not a pattern " \
+    assert lines[1] == f"main.yaml:6:5: $.steps[1].uses: `{tmp_path / 'pool.yaml'}` is a pool file, not a pattern " \
                        "(a pattern has `steps`)"
-    assert lines[2].startswith(f"main.yaml:8:11: $.steps[2].uses: git source `git+file://{lib}//lib/plain.yaml@nope`: "
+    assert lines[2].startswith(f"main.yaml:8:5: $.steps[2].uses: git source `git+file://{lib}//lib/plain.yaml@nope`: "
                                "ref does not resolve")
-    assert lines[3] == "main.yaml:10:11: $.steps[3].uses: package source `pkg:no-such-dist/x`: no installed Python " \
+    assert lines[3] == "main.yaml:10:5: $.steps[3].uses: package source `pkg:no-such-dist/x`: no installed Python " \
                        "distribution `no-such-dist` (pip install no-such-dist)"
-    assert lines[4].startswith("main.yaml:12:11: $.steps[4].uses: unknown built-in pattern `nope`")
-    assert lines[5].startswith("main.yaml:14:11: $.steps[5].uses: git source") and "names no ref" in lines[5]
-    assert lines[6].startswith("main.yaml:16:11: $.steps[6].uses: `") and "does not load" in lines[6]
+    assert lines[4].startswith("main.yaml:12:5: $.steps[4].uses: unknown built-in pattern `nope`")
+    assert lines[5].startswith("main.yaml:14:5: $.steps[5].uses: git source") and "names no ref" in lines[5]
+    assert lines[6].startswith("main.yaml:16:5: $.steps[6].uses: `") and "does not load" in lines[6]
     assert lines[7:] == ["7 errors found"]
     assert not (tmp_path / "runner.lock").exists()
 
@@ -54,7 +54,7 @@ def test_an_unreachable_remote_is_exit_3_at_its_uses(tmp_path: Path) -> None:
     for command in (["lock", "main.yaml"], ["validate", "--frozen", "main.yaml"]):
         proc = cli(command, tmp_path, tmp_path / "cache")
         assert proc.returncode == 3, proc
-        assert proc.stderr.startswith("error: main.yaml:4:11: $.steps[0].uses: git source "
+        assert proc.stderr.startswith("error: main.yaml:4:5: $.steps[0].uses: git source "
                                       "`git+http://127.0.0.1:1/lib.git//x.yaml@v1`: could not reach"), proc.stderr
 
 

@@ -123,7 +123,7 @@ def test_a_changed_package_file_is_an_error_naming_both_hashes(tmp_path: Path) -
                    f"has {sha256(folder / 'review.yaml')} (`runner lock --upgrade pkg:acme-patterns/review` accepts it)")
         assert message in proc.stdout + proc.stderr
     proc = cli(["validate", "main.yaml"], project, cache, **py)
-    assert proc.stdout.startswith("main.yaml:4:11: $.steps[0].uses: source `pkg:acme-patterns/review`"), proc.stdout
+    assert proc.stdout.startswith("main.yaml:4:5: $.steps[0].uses: source `pkg:acme-patterns/review`"), proc.stdout
     assert cli(["lock", "--upgrade", "pkg:acme-patterns/review"], project, cache, **py).returncode == 0
     assert cli(["plan", "pkg:acme-patterns/review"], project, cache, **py).returncode == 0
 
