@@ -73,11 +73,6 @@ def labels(run_id: str, info: AgentInfo, owner: Mapping[str, str] | None = None)
             L_TYPE: label_value(info.type), **{k: label_value(v) for k, v in (owner or {}).items()}}
 
 
-def run_selector(run_id: str) -> str:
-    """The label selector of everything one run created."""
-    return f"{L_MANAGED}=true,{L_RUN}={label_value(run_id)}"
-
-
 def secret_manifest(settings: K8sSettings, run_id: str, info: AgentInfo, data: dict[str, str],
                     owner: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The agent's own Secret (token + resolved credentials), named and labelled like its Pod."""

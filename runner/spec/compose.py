@@ -240,9 +240,3 @@ def callee_of(pattern: Pattern, step_id: str) -> Pattern:
     """The pattern call ``step_id`` (at any depth) calls."""
     home, local, _ = owner(pattern, step_id)
     return home.calls[local]
-
-
-def call_site(pattern: Pattern, step_id: str) -> tuple[Pattern, str] | None:
-    """(pattern, call id) of the outermost call holding ``step_id``; None for a top step."""
-    via = owner(pattern, step_id)[2]
-    return via[0] if via else None

@@ -141,11 +141,6 @@ class PtySession:
         """All output has been read (the program closed the terminal or was stopped)."""
         return self._out.eof
 
-    @property
-    def last_output(self) -> float:
-        """``time.monotonic()`` of the last output (or of the start)."""
-        return self._out.last
-
     def mark(self) -> int:
         """The current end of the transcript, to pass to ``output_since`` / ``wait_for``."""
         return self._out.mark()
@@ -336,11 +331,6 @@ class PtySession:
             self._out.end()
 
     # ------------------------------------------------------------ stop
-
-    @property
-    def closing(self) -> bool:
-        """``close`` was called (it may still be running in another thread)."""
-        return self._cancelled
 
     def close(self, grace: float = 3.0, sig: int = signal.SIGTERM, wait: bool = True) -> None:
         """Stop the program: ``sig`` to its whole process group, up to ``grace`` seconds for

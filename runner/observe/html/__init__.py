@@ -15,7 +15,6 @@ import time
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
 from runner.observe.html.dag import render_svg
 from runner.observe.html.steps import money, render_step, render_usage
@@ -141,9 +140,3 @@ def render_report(model: RunModel, redactor: Redactor | None = None, now: float 
         ]
     title = html.escape(clean(f"runner · {model.pattern or 'run'} · {model.run_id} · {model.status}", r), quote=False)
     return _skeleton().replace("@@TITLE@@", title).replace("@@BODY@@", "".join(body))
-
-
-def write_report(model: RunModel, path: Path, redactor: Redactor | None = None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(model, redactor), encoding="utf-8")
-    return path
