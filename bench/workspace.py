@@ -98,10 +98,19 @@ def main() -> int:
                                                            "diffbin", "capturebin")}
 
         def bare_add() -> Path:
-            k = next(counter)
-            path = root / f"bare{k}"
-            sh("worktree", "add", "--quiet", "-b", f"bare/{k}", str(path), source.base, cwd=repo)
-            return path
+            # Bare `git worktree add`s at once die now and then reading a registration another is
+            # still writing ("failed to read .git/worktrees/X/commondir"; runner takes them one at
+            # a time): the bare side tries again under a new name, its time counted.
+            for _ in range(10):
+                k = next(counter)
+                path = root / f"bare{k}"
+                proc = subprocess.run(["git", "worktree", "add", "--quiet", "-b", f"bare/{k}", str(path), source.base],
+                                      cwd=repo, env=git_env(), capture_output=True)
+                if proc.returncode == 0:
+                    return path
+                if b"failed to read" not in proc.stderr:
+                    raise SystemExit(f"git worktree add failed: {proc.stderr.decode(errors='replace').strip()}")
+            raise SystemExit("git worktree add kept failing")
 
         def runner_add() -> Path:
             k = next(counter)
