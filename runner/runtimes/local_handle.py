@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from runner.agents.handle import AgentHandle, Health, OutputCallback
@@ -48,11 +46,11 @@ from runner.errors import AgentFailure, FailureKind, LoginRequired, RunnerError,
 from runner.runtimes.local_outcomes import (
     clean_output,
     drop_echo,
-    error_kind,
     failure,
     login_instruction,
     time_left,
 )
+from runner.runtimes.local_program import resolve_program
 
 if TYPE_CHECKING:
     from runner.agents.types.screendrive import ScreenDriver
@@ -62,9 +60,6 @@ S = AgentState
 # Failures after which a long-lived session is gone (it was killed or died).
 _SESSION_LOST = {FailureKind.CRASH, FailureKind.TIMEOUT, FailureKind.HANG, FailureKind.LOGIN,
                  FailureKind.INFRASTRUCTURE}
-# Keep the program as given (the pyenv shim resolves it the same way, and resolving it here
-# would only hide which interpreter the pool asked for).
-_AS_GIVEN = {"python", "python3"}
 _CANCEL = object()  # a per-task task cancelled before its program started
 
 
@@ -124,7 +119,7 @@ class LocalHandle(AgentHandle):
                 raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)
             self.lifecycle.to(S.STARTING)
         try:
-            self._program = self._resolve_program()
+            self._program = resolve_program(self.agent_type, self.definition, self.ctx, self.id)
             if self.long_lived:
                 stale = self._session
                 if stale is not None:  # a restart after an error: never two sessions
@@ -292,8 +287,10 @@ class LocalHandle(AgentHandle):
                 raise AgentFailure(FailureKind.CRASH, "the agent's session is gone")
             self._task_output = on_output
             if self.screen is not None:
+                from runner.runtimes import local_screen  # lazy: pyte: only the screen-driven CLIs
+
                 try:
-                    return self._run_on_screen(session, self.screen, request)
+                    return local_screen.run_on_screen(self, session, self.screen, request)
                 finally:
                     self._task_output = None
             try:
@@ -317,74 +314,14 @@ class LocalHandle(AgentHandle):
 
     # ------------------------------------------------------------ sessions
 
-    def _run_on_screen(self, session: PtySession, screen: ScreenDriver, request: TaskRequest) -> TaskResult:
-        """One task in a full-screen CLI: type it, wait for a completed turn, read the answer
-        off the rendered screen (approval prompts answered per the approval preset)."""
-        mark, turns, asked = session.mark(), screen.turns, len(screen.approvals)
-        done_before = screen.detector.done_lines()
-        typed = self.agent_type.format_task(self.definition, request)
-        from runner.agents.types.screendrive import (  # lazy: cold start (pyte: only the screen-driven CLIs)
-            task_marker,
-        )
-
-        marker = task_marker(typed)
-        screen.type_task(session.send, typed)
-        timeout = request.timeout or 600.0
-        try:
-            c = screen.wait(session.send, lambda: session.alive, ("done", "ready"), timeout,
-                            inactivity=request.inactivity, turns_after=turns, done_before=done_before, marker=marker,
-                            output=lambda: session.output_since(mark))
-        except AgentFailure:
-            self._close(session, 0.0)
-            raise
-        if c.state == "login_required":
-            self.lifecycle.emit("login_required", detail=c.text)
-            self._close(session, 0.0)
-            raise AgentFailure(FailureKind.LOGIN, f"login required: {c.text}", output=c.text)
-        if c.state == "error":
-            raise AgentFailure(error_kind(c.text), c.text, output=session.output_since(mark))
-        denied = [text for text, ok in screen.approvals[asked:] if not ok]
-        answer = screen.answer(marker)
-        if answer is None:  # plain-line CLIs (aider): the transcript is the answer
-            answer = session.output_since(mark)
-        if denied and "CONFIDENCE" not in answer.upper():
-            raise AgentFailure(FailureKind.TASK, f"denied per approval preset: {denied[0]}", output=answer)
-        if not answer.strip():  # the screen (not an empty string) tells what went wrong
-            raise AgentFailure(FailureKind.PARSE, "no answer on the screen", output=screen.detector.text())
-        return self.agent_type.parse_result(self.definition, request, answer, None)
-
-    def _start_on_screen(self, spec: LaunchSpec, screen: ScreenDriver) -> None:
-        """Start a full-screen CLI and wait until its screen says ready (or login / error)."""
-        self.screen = screen
-
-        def output(text: str) -> None:
-            screen.feed(text)
-            self._session_output(text)
-
-        session = self._open(spec, output, stdin_pipe=False)
-        try:
-            c = screen.wait(session.send, lambda: session.alive, ("ready",), self.start_timeout,
-                            output=lambda: session.output_since(0))
-        except AgentFailure as exc:
-            self._close(session, 0.0)
-            kind = FailureKind.CANCELLED if self._stopping else FailureKind.INFRASTRUCTURE
-            raise AgentFailure(kind, f"did not show its prompt: {exc}", agent_id=self.id,
-                               output=exc.output) from exc
-        if c.state == "login_required":
-            self._close(session, 0.0)
-            raise LoginRequired(self.id, c.text)  # announced by start()
-        if c.state == "error":
-            self._close(session, 0.0)
-            raise AgentFailure(error_kind(c.text), c.text, agent_id=self.id, output=session.output_since(0))
-        self._session = session
-
     def _start_session(self) -> None:
         spec = self.agent_type.launch(self.definition, None, self.ctx, self.id)
         from runner.agents.types.screendrive import make_driver  # lazy: pyte: only the screen-driven CLIs
+        from runner.runtimes import local_screen  # lazy: pyte: only the screen-driven CLIs
 
         screen = make_driver(self.agent_type, self.definition)
         if screen is not None:
-            return self._start_on_screen(spec, screen)
+            return local_screen.start_on_screen(self, spec, screen)
         session = self._open(spec, self._session_output, stdin_pipe=False)
         patterns = {"ready": self.detectors.ready, "login": self.detectors.login}
         try:
@@ -450,26 +387,3 @@ class LocalHandle(AgentHandle):
         self._close(session, 0.0)
         raise AgentFailure(FailureKind.LOGIN, f"login required: {instruction}", agent_id=self.id,
                            output=instruction)
-
-    def _resolve_program(self) -> str:
-        """The program's path, checked once (a clear error instead of a failed exec)."""
-        spec = self.agent_type.launch(self.definition, None, self.ctx, self.id)
-        if not spec.argv or not spec.argv[0]:
-            raise AgentFailure(FailureKind.INFRASTRUCTURE, "no command to run", agent_id=self.id)
-        if not Path(spec.cwd).is_dir():
-            raise AgentFailure(FailureKind.INFRASTRUCTURE, f"working directory {spec.cwd} does not exist",
-                               agent_id=self.id)
-        program = spec.argv[0]
-        path_var = build_env(spec.env, self.ctx.environ)["PATH"]
-        if os.sep in program:
-            found = str(Path(spec.cwd) / program)
-            if not (os.path.isfile(found) and os.access(found, os.X_OK)):
-                raise AgentFailure(FailureKind.INFRASTRUCTURE,
-                                   f"program `{program}` does not exist or is not executable",
-                                   agent_id=self.id)
-            return found
-        on_path = shutil.which(program, path=path_var)
-        if on_path is None:
-            raise AgentFailure(FailureKind.INFRASTRUCTURE,
-                               f"program `{program}` was not found on PATH", agent_id=self.id)
-        return program if program in _AS_GIVEN else on_path
