@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import re
 import shutil
 import stat
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -139,14 +137,15 @@ def worktrees_locked(repo: Path) -> Iterator[None]:
     git reads every registration (``.git/worktrees/*``) in ``worktree add``/``prune`` and
     ``branch -D`` and dies on one another process is still writing ("failed to read
     .git/worktrees/X/commondir"): eight agents starting at once hit it. A lock per repository
-    in this process, and a ``flock`` for other runner processes (another run, ``runner gc``)."""
-    key = hashlib.sha256(str(Path(repo).resolve()).encode()).hexdigest()[:16]
+    in this process, and a ``flock`` of the repository's folder itself for other runner
+    processes (another run, ``runner gc``): no lock file is made, so none is left behind."""
+    root = str(Path(repo).resolve())
     with _GUARD:
-        lock = _REPO_LOCKS.setdefault(key, threading.Lock())
+        lock = _REPO_LOCKS.setdefault(root, threading.Lock())
     with lock:
         try:
-            fd = os.open(Path(tempfile.gettempdir()) / f"runner-worktrees-{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError:  # another user's lock file: this process's lock still holds
+            fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:  # gone or unreadable: git will say so; this process's lock still holds
             yield
             return
         try:
