@@ -63,6 +63,11 @@ def _lock_one(path: Path, args: list[str], upgrade: Sequence[str], out: TextIO) 
     for listed in old.patterns if old is not None else ():
         if listed not in names and (kind_of(listed) or (path.parent / listed).is_file()):
             names.append(listed)  # keep locking the other patterns of this lock
+    local = [u for u in upgrade if u != EVERY and not kind_of(u)]
+    if local:  # only git, pkg: and builtin: sources are pinned; a pattern file here was swallowed
+        raise UsageError(f"--upgrade {local[0]}: not a pinned source (git+URL//PATH@REF, pkg:DIST/NAME or "
+                         f"builtin:NAME); to move every pin, put the patterns first: "
+                         f"`runner lock PATTERN... --upgrade`")
     targets = ALL if EVERY in upgrade else frozenset(upgrade)
     resolver = Resolver(old, record=True, upgrade=targets)
     problems = []
@@ -85,7 +90,7 @@ def _lock_one(path: Path, args: list[str], upgrade: Sequence[str], out: TextIO) 
         if before is None:
             what = "pinned"
         elif before.commit != entry.commit or dict(before.files) != dict(entry.files):
-            what = f"moved from {before.commit or 'changed files'}"
+            what = f"moved from {before.commit or 'changed files'} to"
         else:
             what = "kept"
         out.write(f"{key}: {what} {pin} ({len(entry.files)} file{'s' if len(entry.files) != 1 else ''})\n")

@@ -97,8 +97,12 @@ def test_a_moved_ref_is_an_error_naming_both_commits_until_upgraded(lib: Path, t
         assert proc.returncode == 2
         assert proc.stderr == (f"error: source `{ref}` moved: runner.lock pins commit {old}, the ref now resolves to "
                                f"{new} (`runner lock --upgrade {ref}` moves the pin)\n")
+    # `--upgrade` takes an optional SOURCE: a pattern file after it is refused, not taken for one
+    proc = cli(["lock", "--upgrade", "p.yaml"], project, cold)
+    assert proc.returncode == 2 and "--upgrade p.yaml: not a pinned source" in proc.stderr, proc.stderr
+    assert "`runner lock PATTERN... --upgrade`" in proc.stderr
     proc = cli(["lock", "--upgrade", ref], project, cold)
-    assert proc.returncode == 0 and f"{ref}: moved from {old} {new}" in proc.stdout, proc.stdout
+    assert proc.returncode == 0 and f"{ref}: moved from {old} to {new}" in proc.stdout, proc.stdout
     assert json.loads((project / "runner.lock").read_text())["sources"][ref]["commit"] == new
     proc = cli(["apply", ref, "-q"], project, cold)
     assert proc.returncode == 0 and "output said: two" in proc.stdout
