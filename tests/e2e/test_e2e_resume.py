@@ -295,9 +295,14 @@ def test_kill_9_of_a_run_and_of_its_resume_leaves_journals_that_resume(tmp_path:
 
     (tmp_path / "go").write_text("")
     proc = _start(tmp_path, "--resume", first_dir.name)  # quick reused, slow runs, last hangs: kill it
-    _wait_for(lambda: len(run_dirs(tmp_path)) == 2 and "last" in _ran(run_dirs(tmp_path)[-1]))  # last runs
+
+    def second() -> Path | None:  # run ids sort by second, then at random: not "the last folder"
+        return next((d for d in run_dirs(tmp_path) if d != first_dir), None)
+
+    _wait_for(lambda: (d := second()) is not None and "last" in _ran(d))  # last runs
     _kill9(proc)
-    second_dir = next(d for d in run_dirs(tmp_path) if d != first_dir)
+    second_dir = second()
+    assert second_dir is not None
     assert _ran(second_dir) == {"slow", "last"}
 
     (tmp_path / "go2").write_text("")
