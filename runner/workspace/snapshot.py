@@ -82,7 +82,10 @@ def _working_state(root: Path, head: str | None, exclude: tuple[str, ...]) -> st
     with tempfile.TemporaryDirectory(prefix="runner-snapshot-") as tmp:
         index = Path(tmp) / "index"
         if (git_dir / "index").is_file():
-            shutil.copyfile(git_dir / "index", index)
+            # copy2: the copy keeps the index's mtime, which git compares with each file's to
+            # re-read one edited in the same second as the index was written ("racily clean");
+            # a fresh mtime made such an edit of the same size look unchanged
+            shutil.copy2(git_dir / "index", index)
         env = {"GIT_INDEX_FILE": str(index)}
         spec = ["--", ".", *(f":(exclude,top){e}" for e in exclude)]
         git(["add", "-A", *spec], root, env=env)

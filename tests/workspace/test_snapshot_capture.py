@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,24 @@ def test_paths_with_spaces_and_quotes_are_read_exactly(repo: Path, tmp_path: Pat
     change = capture(ws.path, ws.base)
     assert sorted(f.path for f in change.files) == ['say "hi".txt', "tab\there.txt", "with space.txt"]
     remove(ws.path, ws.repo, ws.branch)
+
+
+def test_an_edit_in_the_same_second_as_the_index_is_in_the_snapshot(tmp_path: Path) -> None:
+    # git re-reads a file whose mtime is not older than the index ("racily clean"); the snapshot's
+    # copy of the index must keep the index's mtime, or an edit of the same size made in the
+    # index's second and snapshotted in a later one looks unchanged. The later second is waited
+    # for: it is the case under test, not a margin.
+    exercised = 0
+    for i in range(10):
+        r = make_repo(tmp_path / f"r{i}", {"a.txt": "one\n"})
+        (r / "a.txt").write_text("two\n")
+        second = (r / ".git" / "index").stat().st_mtime_ns // 10**9
+        if (r / "a.txt").stat().st_mtime_ns // 10**9 != second:
+            continue  # the edit fell in the next second: not the racy case
+        while time.time_ns() // 10**9 <= second:
+            time.sleep(0.01)
+        assert git(r, "show", f"{snapshot(r).base}:a.txt") == "two\n", i
+        exercised += 1
+        if exercised == 2:
+            break
+    assert exercised
