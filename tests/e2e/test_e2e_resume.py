@@ -4,12 +4,14 @@ fingerprint are reused, the rest runs again; bad journals are refused with exit 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -261,9 +263,23 @@ steps:
 """
 
 
-def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([RUNNER, "apply", *args, "-q"], cwd=tmp_path, text=True, stdout=subprocess.PIPE,
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen[str]]]:
+    """The runners a test started: killed, their pipes closed, whatever the test did."""
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+
+
+def _start(tmp_path: Path, *args: str, started: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([RUNNER, "apply", *args, "-q"], cwd=tmp_path, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env(), start_new_session=True)
+    started.append(proc)
+    return proc
 
 
 def _wait_for(what, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
@@ -285,16 +301,17 @@ def _finished(tmp_path: Path, step: str) -> bool:
     return bool(dirs) and any(e["event"] == "step_finished" and e.get("step") == step for e in read_events(dirs[-1]))
 
 
-def test_kill_9_of_a_run_and_of_its_resume_leaves_journals_that_resume(tmp_path: Path) -> None:
+def test_kill_9_of_a_run_and_of_its_resume_leaves_journals_that_resume(
+        tmp_path: Path, started: list[subprocess.Popen[str]]) -> None:
     (tmp_path / "p.yaml").write_text(SLOW)
-    proc = _start(tmp_path, "p.yaml")
+    proc = _start(tmp_path, "p.yaml", started=started)
     _wait_for(lambda: _finished(tmp_path, "quick") and list(tmp_path.glob("started-*")))
     _kill9(proc)
     (first_dir,) = run_dirs(tmp_path)
     assert run(["runs", "show", first_dir.name], tmp_path).stdout.count("unfinished") == 1
 
     (tmp_path / "go").write_text("")
-    proc = _start(tmp_path, "--resume", first_dir.name)  # quick reused, slow runs, last hangs: kill it
+    proc = _start(tmp_path, "--resume", first_dir.name, started=started)  # quick reused, slow runs, last hangs: kill it
 
     def second() -> Path | None:  # run ids sort by second, then at random: not "the last folder"
         return next((d for d in run_dirs(tmp_path) if d != first_dir), None)
