@@ -30,21 +30,12 @@ from runner.workspace.capture import capture  # noqa: E402
 from runner.workspace.git import git_env  # noqa: E402
 from runner.workspace.transfer import apply, pack, received  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workspace import make_repo  # noqa: E402  (the same repository as the local bench)
+
 
 def sh(*args: str, cwd: Path) -> bytes:
     return subprocess.run(["git", *args], cwd=cwd, env=git_env(), check=True, capture_output=True).stdout
-
-
-def make_repo(root: Path, files: int) -> Path:
-    repo = root / "repo"
-    for i in range(files):
-        p = repo / f"pkg{i % 100:02d}" / f"mod{i}.py"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text("".join(f"value_{i}_{k} = {k}\n" for k in range(10)))
-    sh("init", "-q", "-b", "main", cwd=repo)
-    sh("add", "-A", cwd=repo)
-    sh("commit", "-qm", "initial", cwd=repo)
-    return repo
 
 
 def edit(ws: Path) -> None:

@@ -47,9 +47,10 @@ def sh(*args: str, cwd: Path) -> None:
         raise SystemExit(f"git {' '.join(args)} failed: {proc.stderr.decode(errors='replace').strip()}")
 
 
-def make_repo(root: Path) -> Path:
+def make_repo(root: Path, files: int = FILES) -> Path:
+    """A committed repository of ``files`` small Python files (also bench/remote_workspace.py's)."""
     repo = root / "repo"
-    for i in range(FILES):
+    for i in range(files):
         p = repo / f"pkg{i % 100:02d}" / f"mod{i}.py"
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("".join(f"value_{i}_{k} = {k}\n" for k in range(10)))
