@@ -8,7 +8,11 @@ are sampled every 50 ms: the least-squares line fds = a × agents + b gives the 
 agent (target <= 4) and the constant. The same pattern also runs over a quarter of the items:
 the journal's bytes per event at both sizes say whether it grows linearly with its events.
 
-Run: .venv/bin/python bench/scale.py [--items N]
+Then the same figures with 1,000 agents already registered in a real etcd (started here on
+free loopback ports, throw-away data dir) and a pool that has no agent of its own, only that
+etcd registry: "selection only" (``bench/scale_etcd.py`` says what that means here).
+
+Run: .venv/bin/python bench/scale.py [--items N] [--registered N] [--only local|etcd]
 """
 
 from __future__ import annotations
@@ -17,22 +21,24 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CONCURRENCY = 64
 AGENT = [sys.executable, "-c", "import sys, time; sys.stdin.read(); time.sleep(1); print('done')"]
 
 
-def files(d: Path, n: int) -> tuple[Path, Path]:
+def pattern_file(d: Path, n: int) -> Path:
     pattern = d / "scale.yaml"
     pattern.write_text(f"""name: scale
 concurrency: {CONCURRENCY}
@@ -44,18 +50,25 @@ steps:
     agents: {{capabilities: [sleep]}}
     task: "item {{{{ item }}}}"
 """)
+    return pattern
+
+
+def pool_file(d: Path, registry: str = "") -> Path:
+    """The local runtime with room for the whole fan-out; the sleeper as the pool's own agent,
+    or (``registry``: a pool's ``registries:`` entry) no agent of its own."""
     pool = d / "pool.yaml"
+    agents = f"""agents:
+  - id: sleeper
+    command: {json.dumps(AGENT)}
+    capabilities: [sleep]
+""" if not registry else f"registries:\n  - {registry}\n"
     pool.write_text(f"""kind: pool
 name: scale
 runtimes:
   - type: local
     options: {{maxParallel: {CONCURRENCY}}}
-agents:
-  - id: sleeper
-    command: {json.dumps(AGENT)}
-    capabilities: [sleep]
-""")
-    return pattern, pool
+{agents}""")
+    return pool
 
 
 def thread_pool(n: int) -> float:
@@ -65,31 +78,39 @@ def thread_pool(n: int) -> float:
     return time.perf_counter() - t0
 
 
-def runner(*args: str, cwd: Path, samples: list[tuple[int, int]] | None = None,
-           cpu: list[float] | None = None) -> float:
-    """Seconds ``runner ARGS`` took; ``samples`` gets (running agents, open fds) every 50 ms, and
-    ``cpu`` the CPU seconds runner's own process had used at the last sample (its agents not counted)."""
+@dataclass
+class Sampled:
+    """What the sampler saw of one ``runner apply``: (running agents, open fds) every 50 ms, its
+    CPU seconds at the last sample (its agents not counted), its peak resident size."""
+
+    samples: list[tuple[int, int]] = field(default_factory=list)
+    cpu: float = 0.0
+    rss: int = 0
+
+
+def runner(*args: str, cwd: Path, sampled: Sampled | None = None) -> float:
+    """Seconds ``runner ARGS`` took, sampled into ``sampled``."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(Path(sys.executable).with_name("runner")), *args], cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the progress lines too
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # the progress lines too
     done = threading.Event()
-    if samples is not None:
-        threading.Thread(target=_sample, args=(proc.pid, samples, done, cpu), daemon=True).start()
-    code = proc.wait()
+    if sampled is not None:
+        threading.Thread(target=_sample, args=(proc.pid, sampled, done), daemon=True).start()
+    _, err = proc.communicate()
     done.set()
-    if code != 0:
-        raise SystemExit(f"runner {' '.join(args)} failed ({code})")
+    if proc.returncode != 0:
+        raise SystemExit(f"runner {' '.join(args)} failed ({proc.returncode}): {err.decode()[-2000:]}")
     return time.perf_counter() - t0
 
 
-def _sample(pid: int, samples: list[tuple[int, int]], done: threading.Event, cpu: list[float] | None) -> None:
+def _sample(pid: int, sampled: Sampled, done: threading.Event) -> None:
     try:
         me = psutil.Process(pid)
         while not done.wait(0.05):
-            samples.append((len(me.children()), me.num_fds()))
-            if cpu is not None:
-                times = me.cpu_times()
-                cpu[:] = [times.user + times.system]
+            sampled.samples.append((len(me.children()), me.num_fds()))
+            times = me.cpu_times()
+            sampled.cpu = times.user + times.system
+            sampled.rss = max(sampled.rss, me.memory_info().rss)
     except psutil.Error:  # it ended between two samples
         return
 
@@ -111,41 +132,68 @@ def journal(state: Path) -> tuple[int, int]:
     return data.count(b"\n"), len(data)
 
 
+def measure(d: Path, pool: Path, n: int, ideal: float, pool_s: float, label: str) -> list[str]:
+    """``runner plan`` and ``runner apply`` of the pattern over ``n`` and ``n // 4`` items with
+    ``pool``; the agents each step ran on; the figures, as lines."""
+    pattern = pattern_file(d, n)
+    plan_s = runner("plan", str(pattern), "--pool", str(pool), cwd=d)
+    big, small = Sampled(), Sampled()
+    run_s = runner("apply", str(pattern), "--pool", str(pool), "--state-dir", str(d / "big"),
+                   "-o", str(d / "big.json"), cwd=d, sampled=big)
+    runner("apply", str(pattern), "--pool", str(pool), "--state-dir", str(d / "small"),
+           "--input", f"n={n // 4}", cwd=d, sampled=small)
+    agents = json.loads((d / "big.json").read_text())["steps"][0]["agents"]
+    jbig, jsmall = journal(d / "big"), journal(d / "small")
+    slope, constant, peak_agents, peak_fds = fds_per_agent(big.samples)
+    return [
+        f"[{label}] {n} agents of 1 s, concurrency {CONCURRENCY} (ran on {', '.join(agents)}): ideal {ideal:.1f} s "
+        f"| thread pool {pool_s:.2f} s ({pool_s / ideal:.2f} ×) | runner apply {run_s:.2f} s ({run_s / ideal:.2f} × "
+        f"ideal, target <= 1.10; {run_s / pool_s:.2f} × the thread pool)",
+        f"[{label}] peak RSS of runner apply: {big.rss / 2**20:.0f} MB (target <= 400); runner plan {plan_s:.2f} s "
+        "(target <= 1)",
+        f"[{label}] open fds of runner apply: {slope:.2f} per running agent + {constant:.0f} (target <= 4 per agent; "
+        f"least squares over {len(big.samples)} samples; peak {peak_fds} fds with {peak_agents} agents running)",
+        f"[{label}] journal: {jsmall[0]} events {jsmall[1] / 1024:.0f} KiB ({jsmall[1] / jsmall[0]:.0f} B/event) for "
+        f"{n // 4} items; {jbig[0]} events {jbig[1] / 1024:.0f} KiB ({jbig[1] / jbig[0]:.0f} B/event) for {n}: "
+        f"events × {jbig[0] / jsmall[0]:.2f}, bytes × {jbig[1] / jsmall[1]:.2f} (linear: the two ratios equal)",
+        f"[{label}] runner apply's own CPU (its agents not counted): {1000 * small.cpu / (n // 4):.1f} ms per item "
+        f"for {n // 4} items, {1000 * big.cpu / n:.1f} ms per item for {n} (linear: about equal)",
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=1000)
-    ap.add_argument("--quick", action="store_true", help="100 items (a smoke run)")
+    ap.add_argument("--registered", type=int, default=1000, help="agents registered in etcd")
+    ap.add_argument("--only", choices=["local", "etcd"], help="one of the two pools (default: both)")
+    ap.add_argument("--quick", action="store_true", help="100 items, 100 registered agents (a smoke run)")
     args = ap.parse_args()
-    n = 100 if args.quick else args.items
+    n, registered = (100, 100) if args.quick else (args.items, args.registered)
     ideal = math.ceil(n / CONCURRENCY) * 1.0
-    samples: list[tuple[int, int]] = []
-    cpu_big: list[float] = []
-    cpu_small: list[float] = []
-    with tempfile.TemporaryDirectory() as d:
-        pattern, pool = files(Path(d), n)
-        plan_s = runner("plan", str(pattern), "--pool", str(pool), cwd=Path(d))
+    lines: list[str] = []
+    load = [os.getloadavg()[0]]
+    with tempfile.TemporaryDirectory() as tmp:
         pool_s = thread_pool(n)
-        run_s = runner("apply", str(pattern), "--pool", str(pool), "--state-dir", str(Path(d) / "big"),
-                       cwd=Path(d), samples=samples, cpu=cpu_big)
-        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        big = journal(Path(d) / "big")
-        runner("apply", str(pattern), "--pool", str(pool), "--state-dir", str(Path(d) / "small"),
-               "--input", f"n={n // 4}", cwd=Path(d), samples=[], cpu=cpu_small)
-        small = journal(Path(d) / "small")
-    slope, constant, peak_agents, peak_fds = fds_per_agent(samples)
-    print(f"{n} agents of 1 s, concurrency {CONCURRENCY}: ideal {ideal:.1f} s | thread pool {pool_s:.2f} s "
-          f"({pool_s / ideal:.2f} ×) | runner apply {run_s:.2f} s ({run_s / ideal:.2f} × ideal, target <= 1.10; "
-          f"{run_s / pool_s:.2f} × the thread pool)")
-    print(f"peak RSS of the largest child (runner apply): {rss_mb:.0f} MB (target <= 400); "
-          f"runner plan {plan_s:.2f} s (target <= 1)")
-    print(f"open fds of runner apply: {slope:.2f} per running agent + {constant:.0f} (target <= 4 per agent; "
-          f"least squares over {len(samples)} samples; peak {peak_fds} fds with {peak_agents} agents running)")
-    print(f"journal: {small[0]} events {small[1] / 1024:.0f} KiB ({small[1] / small[0]:.0f} B/event) for {n // 4} "
-          f"items; {big[0]} events {big[1] / 1024:.0f} KiB ({big[1] / big[0]:.0f} B/event) for {n}: "
-          f"events × {big[0] / small[0]:.2f}, bytes × {big[1] / small[1]:.2f} (linear: the two ratios equal)")
-    if cpu_big and cpu_small:
-        print(f"runner apply's own CPU (its agents not counted): {1000 * cpu_small[0] / (n // 4):.1f} ms per item "
-              f"for {n // 4} items, {1000 * cpu_big[0] / n:.1f} ms per item for {n} (linear: about equal)")
+        if args.only in (None, "local"):
+            (Path(tmp) / "local").mkdir()
+            lines += measure(Path(tmp) / "local", pool_file(Path(tmp) / "local"), n, ideal, pool_s, "local")
+            load.append(os.getloadavg()[0])
+        if args.only in (None, "etcd"):
+            import scale_etcd  # bench/scale_etcd.py: the real etcd and its registered agents
+
+            (Path(tmp) / "etcd").mkdir()
+            with scale_etcd.registered(Path(tmp) / "etcd", AGENT, registered) as etcd:
+                d = Path(tmp) / "etcd"
+                ranges = etcd.range_reads()
+                lines += measure(d, pool_file(d, etcd.pool_entry), n, ideal, pool_s,
+                                 f"etcd, {registered} registered")
+                lines.append(f"[etcd, {registered} registered] etcd range reads: {etcd.range_reads() - ranges} for "
+                             "one runner plan and two runner apply (one per run)")
+                lines += etcd.selection_lines()
+            load.append(os.getloadavg()[0])
+    print("\n".join(lines))
+    print(f"load average (1 min) at start and after each part: {', '.join(f'{x:.1f}' for x in load)} "
+          f"on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
