@@ -96,9 +96,14 @@ class ConfigurationError(RunnerError):
 
 class Detached(RunnerError):
     """A step reached its approval gate with no decision and the run was asked to exit there
-    (``--detach-on-approval``): recorded as the step's ``waiting``, never reaching the CLI."""
+    (``--detach-on-approval``): recorded as the step's ``waiting``, never reaching the CLI.
+    ``deadline``: when the gate's timeout ends (epoch seconds)."""
 
     exit_code = EXIT_WAITING
+
+    def __init__(self, message: str, *, deadline: float | None = None) -> None:
+        super().__init__(message)
+        self.deadline = deadline
 
 
 class WorkspaceError(RunnerError):

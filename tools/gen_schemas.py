@@ -329,8 +329,12 @@ result = {
         "reusedFrom": {"type": "string", "minLength": 1,
                        "description": "the run whose success of the same fingerprint this step reused "
                                       "(its attempts are that run's; it cost nothing in this run)"},
-        "waiting": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}},
-                    "description": "status waiting: the approval gate's message"},
+        "waiting": {"type": "object", "required": ["message"],
+                    "properties": {"message": {"type": "string"},
+                                   "deadline": {"type": "string", "format": "date-time",
+                                                "description": "when the gate's timeout ends: a decision "
+                                                               "after it is refused, a resume denies the step"}},
+                    "description": "status waiting: the approval gate's message and deadline"},
         # steps with a workspace (docs/workspaces.md)
         "changes": {"type": "array", "items": {"$ref": "#/$defs/change"},
                     "description": "steps with a workspace: the last captured change of each agent"},

@@ -13,6 +13,7 @@ import click
 from runner.errors import SpecError, UsageError
 from runner.execute.approval import decision_path, write_decision
 from runner.journal import find_run
+from runner.journal.gates import waiting_gates
 from runner.spec import load_pattern
 
 
@@ -27,6 +28,11 @@ def approve(run_id: str, step_id: str, deny: bool, comment: str, state_dir: Path
         raise UsageError(f"step {step_id} of run {run.run_id} is not waiting for a decision")
     if decision_path(run.dir, step_id).exists():
         raise UsageError(f"step {step_id} of run {run.run_id} is already decided")
+    gate = next((g for g in waiting_gates(run) if g.step == step_id), None)
+    if gate is not None and gate.expired():
+        raise UsageError(f"step {step_id} of run {run.run_id} timed out at {gate.deadline} with no decision: "
+                         "too late to decide (it counts as denied"
+                         + (f"; `runner apply --resume {run.run_id}` fails it)" if run.finished else ")"))
     user = getpass.getuser()
     approvers = _approvers(run.run.get("patternSource"), step_id)
     if approvers and user not in approvers:

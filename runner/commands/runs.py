@@ -9,7 +9,8 @@ from typing import IO, Any
 
 import click
 
-from runner.journal import RunRecord, find_run, list_runs
+from runner.journal import RUNNING, UNFINISHED, RunRecord, find_run, list_runs
+from runner.journal.gates import Gate, waiting_gates
 from runner.observe.redact import Redactor
 from runner.observe.report import usage_text
 
@@ -40,17 +41,26 @@ def _table(rows: list[list[str]], out: IO[str]) -> None:
 def list_command(state_dir: Path, as_json: bool, out: IO[str]) -> int:
     """Print the runs under ``state_dir``, newest first."""
     runs = list_runs(state_dir)
+    gates = {r.run_id: _gates(r) for r in runs}
     if as_json:
-        out.write(json.dumps([r.summary() for r in runs], indent=2) + "\n")
+        out.write(json.dumps([{**r.summary(), **({"waiting": [
+            {"step": g.step, "deadline": g.deadline, "expired": g.expired()} for g in gates[r.run_id]]}
+            if gates[r.run_id] else {})} for r in runs], indent=2) + "\n")
         return 0
     if not runs:
         out.write(f"no runs in {state_dir / 'runs'}\n")
         return 0
     rows = [["RUN ID", "PATTERN", "POOL", "STATUS", "STARTED", "DURATION"]]
-    rows += [[r.run_id, r.pattern or "-", r.pool or "-", r.status, r.started_at or "-", _duration(r.duration_ms)]
-             for r in runs]
+    rows += [[r.run_id, r.pattern or "-", r.pool or "-", r.status + "".join(
+              f" ({g.step} {g.when()})".replace(" )", ")") for g in gates[r.run_id]),
+              r.started_at or "-", _duration(r.duration_ms)] for r in runs]
     _table(rows, out)
     return 0
+
+
+def _gates(record: RunRecord) -> list[Gate]:
+    """The approval gates a run waits at (only a run that is or may be waiting reads them)."""
+    return waiting_gates(record) if record.status in ("waiting", RUNNING, UNFINISHED) else []
 
 
 def _steps_from_events(record: RunRecord) -> list[dict[str, Any]]:
@@ -66,7 +76,8 @@ def _steps_from_events(record: RunRecord) -> list[dict[str, Any]]:
             step["status"] = "running"
             step.pop("waiting", None)
         elif name == "step_waiting":
-            step.update(status="waiting", waiting={"message": event.get("message") or ""})
+            step.update(status="waiting", waiting={"message": event.get("message") or "",
+                                                   **({"deadline": event["deadline"]} if event.get("deadline") else {})})
         elif name == "step_skipped":
             step["status"] = "skipped"
         elif name == "step_finished":
@@ -115,12 +126,18 @@ def show_command(state_dir: Path, run_id: str, as_json: bool, out: IO[str]) -> i
                          redact(_short(s.get("output"))).replace("  ", " ")])
         out.write("\n")
         _table(rows, out)
-    for s in steps or []:
-        if s.get("status") == "waiting":
-            message = (s.get("waiting") or {}).get("message") or ""
-            out.write(redact(f"\nwaiting ({s.get('id')}): {message}\n  decide with: runner approve "
-                             f"{record.run_id} {s.get('id')} [--deny]") +
-                      (f"\n  then continue: runner apply --resume {record.run_id}" if record.finished else "") + "\n")
+    for gate in waiting_gates(record):
+        lines = [f"waiting ({gate.step}): {gate.message}"]
+        if gate.expired():
+            lines.append(f"  deadline: expired at {gate.deadline}: no decision in time, it counts as denied"
+                         + (f" (runner apply --resume {record.run_id} fails it)" if record.finished else ""))
+        else:
+            if gate.deadline:
+                lines.append(f"  deadline: {gate.deadline}")
+            lines.append(f"  decide with: runner approve {record.run_id} {gate.step} [--deny]")
+            if record.finished:
+                lines.append(f"  then continue: runner apply --resume {record.run_id}")
+        out.write("\n" + redact("\n".join(lines)) + "\n")
     agents = result.get("agents") or []
     if agents:
         out.write("\n")

@@ -5,6 +5,11 @@ stderr with the run id, a line in ``$GITHUB_STEP_SUMMARY``) and polls for a deci
 ``<run dir>/approvals/<step>.json``, that ``runner approve`` writes from any shell on the
 machine. ``RUNNER_APPROVE=STEP,...`` approves ahead (CI); no decision within the timeout
 is a denial (failure kind ``denied``).
+
+The timeout is absolute: the wait's deadline (``deadline`` of ``step_waiting``, an ISO time)
+is fixed when the step first waits, and a ``--resume`` of a run that waited there keeps it
+(the runner may have exited meanwhile: ``--detach-on-approval``). A resume after the deadline
+with no decision denies the step at once; ``runner approve`` refuses to decide after it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import Detached, FailureKind, StepFailed
+from runner.execute.records import iso
 from runner.spec.models import Step
 
 POLL = 0.2  # s between looks for the decision file
@@ -53,11 +59,17 @@ def carry_decisions(earlier_dir: Path, waiting: list[str], run_dir: Path) -> lis
     return carried
 
 
+def timed_out(step_id: str, timeout: float, deadline: float) -> str:
+    """The message of a gate whose deadline passed with no decision (one wording everywhere)."""
+    return f"step `{step_id}`: no approval within {timeout:g}s (timed out at {iso(deadline)})"
+
+
 def await_approval(step: Step, run_id: str, run_dir: Path, environ: Any, journal: Any,
-                   stopping: threading.Event, detach: bool = False) -> None:
+                   stopping: threading.Event, detach: bool = False, deadline: float | None = None) -> None:
     """Return when the step is approved; raise ``StepFailed(DENIED)`` when denied or timed out,
     ``StepFailed(CANCELLED)`` when the run stops meanwhile, ``Detached`` when ``detach`` and no
-    decision is there yet (the run exits; ``--resume`` comes back here)."""
+    decision is there yet (the run exits; ``--resume`` comes back here). ``deadline`` (epoch
+    seconds): the one the run being resumed waited with; None: the wait starts now."""
     gate = step.approval
     assert gate is not None
     ahead = {s.strip() for s in (environ.get("RUNNER_APPROVE") or "").split(",") if s.strip()}
@@ -68,13 +80,18 @@ def await_approval(step: Step, run_id: str, run_dir: Path, environ: Any, journal
     if path.exists():  # decided already (for the run this one resumes: carried over)
         _decided(step, path, journal)
         return
+    if deadline is None:
+        deadline = time.time() + gate.timeout
+    elif time.time() >= deadline:  # it waited in the run being resumed, and nobody decided in time
+        journal.event("step_denied", step=step.id, by="timeout", comment="", deadline=iso(deadline))
+        raise StepFailed(FailureKind.DENIED, timed_out(step.id, gate.timeout, deadline))
     message = gate.message or f"approve step {step.id}?"
-    journal.event("step_waiting", step=step.id, message=message, timeout=gate.timeout,
+    journal.event("step_waiting", step=step.id, message=message, timeout=gate.timeout, deadline=iso(deadline),
                   approvers=list(gate.approvers), detached=detach)
     hint = f"runner approve {run_id} {step.id} [--deny] [--comment TEXT]"
     then = f", then: runner apply --resume {run_id}" if detach else ""
-    print(f"waiting for approval of step {step.id} (run {run_id}): {message}\n  decide with: {hint}{then}",
-          file=sys.stderr, flush=True)
+    print(f"waiting for approval of step {step.id} (run {run_id}): {message}\n"
+          f"  decide by {iso(deadline)} with: {hint}{then}", file=sys.stderr, flush=True)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         try:
@@ -83,12 +100,12 @@ def await_approval(step: Step, run_id: str, run_dir: Path, environ: Any, journal
         except OSError:
             pass
     if detach:
-        raise Detached(message)
-    deadline = time.monotonic() + gate.timeout
+        raise Detached(message, deadline=deadline)
+    ends = time.monotonic() + (deadline - time.time())  # the wall-clock deadline, waited on steadily
     while not path.exists():
-        if time.monotonic() >= deadline:
-            journal.event("step_denied", step=step.id, by="timeout", comment="")
-            raise StepFailed(FailureKind.DENIED, f"step `{step.id}`: no approval within {gate.timeout:g}s")
+        if time.monotonic() >= ends:
+            journal.event("step_denied", step=step.id, by="timeout", comment="", deadline=iso(deadline))
+            raise StepFailed(FailureKind.DENIED, timed_out(step.id, gate.timeout, deadline))
         if stopping.wait(POLL):
             raise StepFailed(FailureKind.CANCELLED, f"step `{step.id}`: the run stopped while it waited for approval")
     _decided(step, path, journal)

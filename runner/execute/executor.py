@@ -42,6 +42,7 @@ from runner.execute.budget import Breach, Spending
 from runner.execute.records import StepRecord
 from runner.execute.shutdown import Shutdown
 from runner.execute.steps import StepRunner
+from runner.journal.jsonable import epoch
 from runner.observe import trace
 from runner.plan.model import Plan
 from runner.resume.fingerprint import StepPrints, workspace_base
@@ -296,7 +297,8 @@ class Executor:
 
                     rec.status = "waiting"
                     await_approval(step, self.ctx.run_id, self.ctx.run_dir, self.ctx.environ, self.journal,
-                                   self.stopping, detach=self.ctx.detach_on_approval)
+                                   self.stopping, detach=self.ctx.detach_on_approval,
+                                   deadline=self._carried_deadline(step.id))
                     rec.status = "running"
                 if skip is not None:  # the step's later nodes are passed over
                     rec.status, rec.finished = "skipped", time.time()
@@ -358,6 +360,14 @@ class Executor:
                    aggregation=rec.aggregation, fingerprint=fingerprint, reusedFrom=done.origin, **extra)
         return True
 
+    def _carried_deadline(self, step_id: str) -> float | None:
+        """``--resume`` of a run that waited at this gate: the deadline it waited with (the
+        timeout counts from when the step first waited, not from this run's start)."""
+        earlier = self.ctx.resume
+        if earlier is None or earlier.statuses.get(step_id) != "waiting":
+            return None
+        return epoch(earlier.deadlines.get(step_id))
+
     def _reaction(self, step: Step) -> str | None:
         """Apply ``runs`` to the outcome of the steps ``step`` needs: raises (cancelled) when it
         runs on success and one failed; why it is skipped, or None when it runs."""
@@ -378,7 +388,7 @@ class Executor:
             if isinstance(error, Detached) and node.step is not None:
                 # --detach-on-approval: the step waits; what does not need it goes on, then the run exits
                 gated = self.records[node.step]
-                gated.status, gated.waiting = "waiting", str(error)
+                gated.status, gated.waiting, gated.deadline = "waiting", str(error), error.deadline
                 return
             rec = self.records.get(node.step or "")
             kind, message = _classify(error)

@@ -88,6 +88,7 @@ class StepRecord:
     fingerprint: str | None = None  # what its answer depends on, hashed (runner.resume.fingerprint)
     reused_from: str | None = None  # the run whose success it reused (``--resume``, ``cache: true``)
     waiting: str | None = None  # the approval gate's message while the run is detached there
+    deadline: float | None = None  # ... and when its timeout ends (a decision after it is refused)
     uses: str | None = None  # a call: the called pattern's source
     outputs: dict[str, Any] | None = None  # a call: the called pattern's outputs, once it returned
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -142,6 +143,7 @@ class StepRecord:
                if any(a.change is not None for a in self.attempts) or self.landed is not None else {}),
             **({"fingerprint": self.fingerprint} if self.fingerprint else {}),
             **({"reusedFrom": self.reused_from} if self.reused_from else {}),
-            **({"waiting": {"message": self.waiting}} if self.waiting is not None and self.status == "waiting" else {}),
+            **({"waiting": {"message": self.waiting, **({"deadline": iso(self.deadline)} if self.deadline else {})}}
+               if self.waiting is not None and self.status == "waiting" else {}),
             **({"uses": self.uses, "outputs": self.outputs} if self.uses is not None else {}),
         }

@@ -15,10 +15,11 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-__all__ = ["Redact", "Sanitizer", "dumps_line", "iso_time"]
+__all__ = ["Redact", "Sanitizer", "dumps_line", "epoch", "iso_time"]
 
 Redact = Callable[[str], str]
 _MAX_DEPTH = 64
@@ -37,6 +38,16 @@ def iso_time(t: float | None = None) -> str:
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
         _time_cache = (sec, prefix)
     return f"{prefix}.{int((t - sec) * 1000):03d}Z"
+
+
+def epoch(iso: Any) -> float | None:
+    """An ISO-8601 time (``...Z``) as seconds since the epoch; ``None`` when it is not one."""
+    if not isinstance(iso, str) or not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 class Sanitizer:

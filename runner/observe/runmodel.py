@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from runner.agents.usage import FIELDS
 from runner.agents.usage import tokens as tokens_of
 from runner.journal import load_run, read_events
+from runner.journal.jsonable import epoch
 
 #: step states that no longer change
 FINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
@@ -29,16 +29,6 @@ FINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 EXTRA_KEYS = ("verify", "diff", "changes", "change", "landed", "workspace")
 #: keys of a usage record that hold a cost in US dollars (claude reports ``total_cost_usd``)
 COST_KEYS = ("total_cost_usd", "cost_usd", "costUsd", "cost")
-
-
-def epoch(iso: Any) -> float | None:
-    """An ISO-8601 time (``...Z``) as seconds since the epoch; ``None`` when it is not one."""
-    if not isinstance(iso, str) or not iso:
-        return None
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def usage_cost(usage: Any) -> tuple[int, float | None]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from runner.errors import FailureKind
 from runner.execute.records import AttemptRecord, StepRecord
-from runner.observe.runmodel import epoch
+from runner.journal.jsonable import epoch
 from runner.resume.fingerprint import sha
 from runner.resume.source import Done, Earlier, fold, read_lenient
 from runner.spec.templates import render, step_site

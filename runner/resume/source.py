@@ -47,6 +47,7 @@ class Earlier:
     run: dict[str, Any]
     done: dict[str, Done] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)  # step id -> its last status
+    deadlines: dict[str, str] = field(default_factory=dict)  # step id -> its approval gate's deadline (ISO)
 
 
 def load_earlier(state_dir: Path, run_id: str) -> Earlier:
@@ -139,6 +140,8 @@ def fold(events: list[dict[str, Any]], earlier: Earlier) -> None:
             status = "skipped" if name == "step_skipped" else "waiting" if name == "step_waiting" \
                 else str(e.get("status"))
             earlier.statuses[step] = status
+            if name == "step_waiting" and isinstance(e.get("deadline"), str):
+                earlier.deadlines[step] = e["deadline"]
             fp = e.get("fingerprint")
             if status != "succeeded" or not isinstance(fp, str):
                 earlier.done.pop(step, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -81,8 +82,26 @@ def test_no_decision_before_the_timeout_is_a_denial(tmp_path: Path) -> None:
     proc = _start(tmp_path, timeout="1s")
     proc.communicate(timeout=60)
     assert proc.returncode == 1
-    assert _result(tmp_path)["steps"][1]["error"] == {"kind": "denied",
-                                                      "message": "step `deploy`: no approval within 1s"}
+    result = _result(tmp_path)
+    deadline = _waited(tmp_path, result["runId"])["deadline"]
+    assert result["steps"][1]["error"] == {"kind": "denied", "message": "step `deploy`: no approval within 1s "
+                                                                        f"(timed out at {deadline})"}
+
+
+def _waited(tmp_path: Path, run_id: str) -> dict:  # type: ignore[type-arg]
+    """The run's `step_waiting` event of step deploy."""
+    return next(e for e in events(tmp_path / ".runner" / "runs" / run_id) if e["event"] == "step_waiting")
+
+
+def _until(predicate, what: str, limit: float = 30):  # type: ignore[no-untyped-def]
+    """Wait on a condition (polled), not for a time: fails after ``limit`` seconds without it."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"never: {what}")
 
 
 def test_runner_approve_pre_approves_in_ci_and_bad_decisions_are_usage_errors(tmp_path: Path) -> None:
@@ -108,7 +127,8 @@ def test_detach_on_approval_exits_75_and_resume_continues_after_the_decision(tmp
     run_id = result["runId"]
     assert result["status"] == "waiting" and result["error"]["kind"] == "waiting"
     assert [(s["id"], s["status"]) for s in result["steps"]] == [("build", "succeeded"), ("deploy", "waiting")]
-    assert result["steps"][1]["waiting"] == {"message": "Deploy to production?"}
+    assert result["steps"][1]["waiting"] == {"message": "Deploy to production?",
+                                             "deadline": _waited(tmp_path, run_id)["deadline"]}
     assert f"runner apply --resume {run_id}" in first.stderr
     shown = run(["runs", "show", run_id], tmp_path)
     assert "deploy  waiting" in shown.stdout and "waiting (deploy): Deploy to production?" in shown.stdout
@@ -130,3 +150,61 @@ def test_detach_on_approval_exits_75_and_resume_continues_after_the_decision(tmp
     journal = events(tmp_path / ".runner" / "runs" / after["runId"])
     assert [e["by"] for e in journal if e["event"] == "step_approved"] != []
     assert not any(e["event"] == "step_waiting" for e in journal)  # decided already: it did not wait
+
+
+def test_a_detached_gate_times_out_from_when_it_first_waited(tmp_path: Path) -> None:
+    """The timeout is absolute: a runner that exited at the gate does not stop the clock. Past the
+    deadline `runner runs` says expired, `runner approve` is refused (exit 2) and the resume denies."""
+    (tmp_path / "gated.yaml").write_text(PATTERN % "1s")
+    first = run(["apply", "gated.yaml", "-q", "-o", "r.json", "--detach-on-approval"], tmp_path)
+    assert first.returncode == 75, first.stderr
+    run_id = _result(tmp_path)["runId"]
+    deadline = _waited(tmp_path, run_id)["deadline"]
+    assert _result(tmp_path)["steps"][1]["waiting"] == {"message": "Deploy to production?", "deadline": deadline}
+    assert f"decide by {deadline} with: runner approve {run_id} deploy" in first.stderr
+    listed = json.loads(run(["runs", "list", "--json"], tmp_path).stdout)
+    assert listed[0]["waiting"][0]["step"] == "deploy" and listed[0]["waiting"][0]["deadline"] == deadline
+
+    # past the deadline (waited for as a condition: `runner runs show` says so)
+    shown = _until(lambda: (p := run(["runs", "show", run_id], tmp_path)) and "expired" in p.stdout and p,
+                   "the gate expired")
+    assert f"deadline: expired at {deadline}: no decision in time, it counts as denied" in shown.stdout
+    assert "decide with" not in shown.stdout
+    table = run(["runs", "list"], tmp_path).stdout
+    assert f"waiting (deploy expired at {deadline})" in table
+    late = run(["approve", run_id, "deploy"], tmp_path)
+    assert late.returncode == 2
+    assert_no_traceback(late)
+    assert late.stderr.strip().endswith(f"step deploy of run {run_id} timed out at {deadline} with no decision: "
+                                        f"too late to decide (it counts as denied; `runner apply --resume {run_id}` "
+                                        "fails it)")
+    assert not (tmp_path / ".runner" / "runs" / run_id / "approvals").exists()  # nothing decided
+
+    resumed = run(["apply", "--resume", run_id, "-q", "-o", "r2.json", "--detach-on-approval"], tmp_path)
+    assert resumed.returncode == 1, resumed.stderr
+    after = json.loads((tmp_path / "r2.json").read_text())
+    assert [(s["id"], s["status"], s.get("reusedFrom")) for s in after["steps"]] == [
+        ("build", "succeeded", run_id), ("deploy", "failed", None)]
+    assert after["steps"][1]["error"] == {"kind": "denied", "message": "step `deploy`: no approval within 1s "
+                                                                       f"(timed out at {deadline})"}
+    journal = events(tmp_path / ".runner" / "runs" / after["runId"])
+    assert not any(e["event"] == "step_waiting" for e in journal)  # too late: it did not wait again
+    assert next(e for e in journal if e["event"] == "step_denied")["by"] == "timeout"
+
+
+def test_a_resume_before_the_deadline_keeps_the_first_wait_deadline(tmp_path: Path) -> None:
+    (tmp_path / "gated.yaml").write_text(PATTERN % "1h")
+    first = run(["apply", "gated.yaml", "-q", "-o", "r.json", "--detach-on-approval"], tmp_path)
+    assert first.returncode == 75, first.stderr
+    run_id = _result(tmp_path)["runId"]
+    deadline = _waited(tmp_path, run_id)["deadline"]
+    shown = run(["runs", "show", run_id], tmp_path).stdout
+    assert f"deadline: {deadline}\n  decide with: runner approve {run_id} deploy" in shown
+    assert f"waiting (deploy until {deadline})" in run(["runs", "list"], tmp_path).stdout
+    again = run(["apply", "--resume", run_id, "-q", "-o", "r2.json", "--detach-on-approval"], tmp_path)
+    assert again.returncode == 75, again.stderr
+    second = json.loads((tmp_path / "r2.json").read_text())["runId"]
+    assert _waited(tmp_path, second)["deadline"] == deadline  # not an hour from the resume
+    assert run(["approve", second, "deploy"], tmp_path).returncode == 0
+    done = run(["apply", "--resume", second, "-q", "-o", "r3.json"], tmp_path)
+    assert done.returncode == 0, done.stderr
