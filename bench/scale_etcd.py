@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.helpers: t
 
 from runner.agents.model import AgentInfo  # noqa: E402
 from runner.context import RunContext  # noqa: E402
-from runner.plan.compile import compile_plan  # noqa: E402
+from runner.plan.compile import compile_plan, discover  # noqa: E402
 from runner.registries.etcd_client import EtcdClient  # noqa: E402
 from runner.registries.etcd_record import record_for  # noqa: E402
-from runner.spec import load_file  # noqa: E402
+from runner.spec import load_file, parse_file  # noqa: E402
 from runner.spec.models import AgentDef, Pattern, Pool  # noqa: E402
 from tests.helpers.etcd import EtcdServer  # noqa: E402
 
@@ -59,9 +59,26 @@ class Registered:
         for prefix, count in ((QUARTER, self.count // 4), (PREFIX, self.count)):
             times[count] = statistics.median(self._plan_once(prefix) for _ in range(5))
         q, n = self.count // 4, self.count
-        return [f"[etcd, {n} registered] discovery + selection + plan in process: {1000 * times[q]:.0f} ms with "
+        many = self._many_steps(1000)
+        return [f"[etcd, {n} registered] selection + plan of a 1,000-step pattern (10 distinct `agents:`) among "
+                f"the {n}: {1000 * many:.0f} ms ({1e6 * many / 1000:.0f} µs per step)",
+                f"[etcd, {n} registered] discovery + selection + plan in process: {1000 * times[q]:.0f} ms with "
                 f"{q} registered, {1000 * times[n]:.0f} ms with {n} (× {times[n] / times[q]:.2f}; linear: × 4.00; "
                 f"{1e6 * times[n] / n:.0f} µs per registered agent)"]
+
+    def _many_steps(self, steps: int) -> float:
+        """Seconds to compile ``steps`` one-agent steps (each asking for ``sleep`` and one of 10
+        shards) among the registered agents, discovered once beforehand."""
+        pool = load_file(self.d / "pool.yaml")
+        assert isinstance(pool, Pool)
+        candidates = discover(RunContext(state_dir=self.d / "plan-state"), pool)
+        text = "name: many\nsteps:\n" + "".join(
+            f"  - id: s{i}\n    agents: {{capabilities: [sleep, shard-{i % 10}]}}\n    task: t\n" for i in range(steps))
+        pattern = parse_file(text, "many.yaml")
+        assert isinstance(pattern, Pattern)
+        t0 = time.perf_counter()
+        compile_plan(pattern, pool, {}, RunContext(state_dir=self.d / "plan-state"), candidates)
+        return time.perf_counter() - t0
 
     def _plan_once(self, prefix: str) -> float:
         pattern, pool = load_file(self.d / "scale.yaml"), load_file(self.d / "pool.yaml")

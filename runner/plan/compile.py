@@ -23,7 +23,7 @@ from runner.context import RunContext
 from runner.errors import Diagnostic, SpecError
 from runner.plan.dag import Dag
 from runner.plan.model import Node, Plan, Selection
-from runner.plan.select import default_runtime, select_for_step
+from runner.plan.select import Ranking, default_runtime, select_for_step
 from runner.registries import REGISTRIES, capabilities
 from runner.spec.document import paused_gc
 from runner.spec.models import Pattern, Pool
@@ -72,6 +72,7 @@ def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], candidates
     graph = Dag()
     index: dict[str, int] = {}
     selections: dict[str, Selection] = {}
+    ranking = Ranking(candidates)
 
     def add(node: Node) -> str:
         index[node.id] = len(index)
@@ -84,7 +85,7 @@ def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], candidates
             graph.add_path([add(Node(id=f"select:{step.id}", kind="select", step=step.id)),
                             add(Node(id=f"aggregate:{step.id}", kind="aggregate", step=step.id))])
             continue
-        selection = select_for_step(step, candidates, pool, fallback)
+        selection = select_for_step(step, ranking, pool, fallback)
         selections[step.id] = selection
         chain = [add(Node(id=f"select:{step.id}", kind="select", step=step.id))]
         if selection.spawn:

@@ -50,17 +50,46 @@ def _declared_confidence(agent: AgentInfo) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def select_for_step(step: Step, candidates: Sequence[AgentInfo], pool: Pool,
+class Ranking:
+    """The candidates in the order a step's ``agents:`` takes them, computed once per distinct
+    requirement (capabilities, prefer, minConfidence) and only over the agents that have its
+    rarest capability: a plan of many steps among many registered agents costs about one pass
+    over the agents per distinct requirement, not one per step."""
+
+    def __init__(self, candidates: Sequence[AgentInfo]) -> None:
+        self.candidates = list(candidates)
+        self._having: dict[str, list[AgentInfo]] = {}  # capability -> its agents, in discovery order
+        for agent in self.candidates:
+            for cap in dict.fromkeys(agent.capabilities):
+                self._having.setdefault(cap, []).append(agent)
+        self._ranked: dict[tuple[object, ...], list[AgentInfo]] = {}
+
+    def ranked(self, step: Step) -> list[AgentInfo]:
+        """The agents that have all of the step's capabilities (and its minConfidence), preferred
+        first, then by expertise, then in discovery order."""
+        req = step.agents
+        key = (req.capabilities, req.prefer, req.min_confidence)
+        found = self._ranked.get(key)
+        if found is None:
+            pools = [self._having.get(c, []) for c in dict.fromkeys(req.capabilities)]
+            fewest = min(pools, key=len) if pools else self.candidates
+            found = [a for a in fewest if a.has(req.capabilities)]
+            if req.min_confidence is not None:
+                found = [a for a in found if (_declared_confidence(a) or 1.0) >= req.min_confidence]
+            order = {a.id: i for i, a in enumerate(found)}
+            found.sort(key=lambda a: (*_score(a, step), order[a.id]))
+            self._ranked[key] = found
+        return found
+
+
+def select_for_step(step: Step, candidates: Sequence[AgentInfo] | Ranking, pool: Pool,
                     fallback_runtime: str) -> Selection:
-    """Choose the agents of one step; spawned ones run on their own runtime or ``fallback_runtime``."""
+    """Choose the agents of one step; spawned ones run on their own runtime or ``fallback_runtime``.
+    A plan selects for all its steps from one ``Ranking`` of the candidates."""
     req = step.agents
     want = req.max if req.max is not None else req.min
-    matching = [a for a in candidates if a.has(req.capabilities)]
-    if req.min_confidence is not None:
-        matching = [a for a in matching if (_declared_confidence(a) or 1.0) >= req.min_confidence]
-    order = {a.id: i for i, a in enumerate(matching)}
-    matching.sort(key=lambda a: (*_score(a, step), order[a.id]))
-    chosen = matching[:want]
+    ranking = candidates if isinstance(candidates, Ranking) else Ranking(candidates)
+    chosen = ranking.ranked(step)[:want]
 
     for template in pool.templates:
         if len(chosen) >= req.min:
