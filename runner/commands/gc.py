@@ -15,6 +15,7 @@ from runner.plugins import load
 from runner.runtimes import RUNTIMES
 from runner.runtimes.base import GcRequest, Leftover
 from runner.workspace.gc import gc_workspaces
+from runner.workspace.scratch import sweep
 
 
 def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, out: TextIO,
@@ -24,7 +25,8 @@ def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, o
     Asks every runtime of ``runner.runtimes.RUNTIMES`` (its ``gc``, with the options of the
     pool's entry for it when ``pool_path`` names one) for the leftovers of dead runs; a runtime
     that cannot look (no docker engine) prints one ``NAME: skipped (why)`` line. Then removes
-    the workspaces (git worktrees, runner branches, copies) of dead runs and marks
+    the workspaces (git worktrees, runner branches, copies) of dead runs, the task directories
+    of dead ``runner agent serve`` processes (``$TMPDIR/runner-workspace-*``), and marks
     every unfinished run of ``state_dir`` (its runner died: nobody holds its journal's lock) as
     ``killed`` in its journal.
     """
@@ -40,6 +42,8 @@ def gc(client: str | None, dry_run: bool, all_hosts: bool, run_id: str | None, o
             out.write(f"{name}: skipped ({result.skipped})\n")
         lines += [left.line() for left in result.leftovers]
     lines += [left.line() for left in _workspaces(request)]
+    if run_id is None:  # an agent server's task directories belong to no run of this state dir
+        lines += [left.line() for left in sweep(dry_run=dry_run)]
     lines += [left.line() for left in _mark_killed(state_dir, run_id, dry_run)]
     for line in lines:
         out.write(line + "\n")

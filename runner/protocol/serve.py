@@ -31,6 +31,7 @@ from runner.protocol.registration import mirror_health, start_registration
 from runner.protocol.service import AgentService
 from runner.runtimes.local import LocalRuntime
 from runner.spec.models import AgentDef
+from runner.workspace.scratch import sweep
 from runner.workspace.transfer import LIMIT
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ def serve(opts: ServeOptions, environ: dict[str, str], out: IO[str] = sys.stdout
     if token is None:
         check_open_access(opts)
     max_tasks = opts.max_tasks or type_concurrency(opts.definition)
+    sweep()  # task directories of agent servers that died (SIGKILL) before removing them
     wake = threading.Event()  # the agent's state changed (or stop): publish its health now
     bus = EventBus()
     for name in ("state_changed", "login_required"):

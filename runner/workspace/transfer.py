@@ -20,15 +20,11 @@ reports it in ``/health``), ``RUNNER_WORKSPACE_TRANSFER_MAX`` the caller's.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import os
 import posixpath
-import shutil
-import stat
 import tarfile
-import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,12 +34,12 @@ from pathlib import Path
 from runner.errors import WorkspaceError
 from runner.workspace.git import attempt, git, text
 from runner.workspace.patch import check, parse
+from runner.workspace.scratch import scratch
 
 LIMIT = 64 << 20
 OVERHEAD = 1 << 20  # tar headers and gzip framing beyond the files' own bytes
 LIMIT_ENV = "RUNNER_WORKSPACE_TRANSFER_MAX"
 FORMAT = "tar+gzip"
-TEMP_PREFIX = "runner-workspace-"  # the server's per-task directories, under $TMPDIR
 
 
 class TransferError(WorkspaceError):
@@ -165,14 +161,11 @@ def received(archive: Archive, limit: int = LIMIT) -> Iterator[tuple[Path, Path,
     """A temporary checkout of ``archive``: (its root, where the agent starts, the base commit).
 
     Removed when the block ends, whatever happened."""
-    root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX)).resolve()
-    try:
+    with scratch() as root:  # labelled with this server: swept if it dies (runner.workspace.scratch)
         git(["init", "--quiet"], root)
         base = unpack(archive.data, root, limit)
         cwd = _cwd(root, archive.cwd)
         yield root, cwd, base
-    finally:
-        _remove(root)
 
 
 def _cwd(root: Path, rel: str) -> Path:
@@ -299,13 +292,3 @@ def _check(members: list[tarfile.TarInfo], limit: int) -> None:
 
 def _kind(m: tarfile.TarInfo) -> str:
     return "hard link" if m.islnk() else "FIFO" if m.isfifo() else "device" if m.isdev() else "special entry"
-
-
-def _remove(root: Path) -> None:
-    for folder, dirs, _files in os.walk(root):  # an agent may leave directories it cannot write
-        for name in dirs:
-            path = os.path.join(folder, name)
-            if not os.path.islink(path):
-                with contextlib.suppress(OSError):
-                    os.chmod(path, stat.S_IRWXU)
-    shutil.rmtree(root, ignore_errors=True)
