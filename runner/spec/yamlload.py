@@ -24,6 +24,7 @@ size of the file plus ``MAX_ALIASED``.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -43,18 +44,17 @@ _BYTE_OFFSETS = _Base.__name__ != "SafeLoader"  # libyaml reports positions in U
 
 class _Loader(_Base):
     """The safe loader, remembering each scalar's implicit tag: the composer asks the (Python)
-    resolver once per scalar, and a file repeats its keys and values (``id``, ``task``, ``1``)."""
+    resolver once per scalar, and a file repeats its keys and values (``id``, ``task``, ``1``).
+    The memo is C code (``lru_cache``): a repeated scalar costs the composer no Python call."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
-        self._tags: dict[tuple[Any, ...], str] = {}
+        self.resolve = functools.lru_cache(maxsize=None)(super().resolve)  # type: ignore[method-assign]
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        key = (kind, value, implicit)
-        tag = self._tags.get(key)
-        if tag is None:
-            tag = self._tags[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-        return tag
+    def dispose(self) -> None:
+        super().dispose()
+        self.__dict__.pop("resolve", None)  # the memo refers back to the loader: no cycle left behind
+
 
 Mark = tuple[int, int]
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -142,6 +142,8 @@ MAX_DEPTH = 64
 MAX_ALIASED = 10_000
 #: tags whose values runner keeps (others, such as ``!!binary``, are refused)
 _KEPT = (str, int, float, bool, type(None))
+_STR, _INT, _BOOL, _NULL, _MERGE = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null", "merge"))
+_BOOLS: dict[str, bool] = yaml.constructor.SafeConstructor.bool_values
 
 
 def load_yaml(text: str, source: str) -> YamlDoc:
@@ -233,7 +235,33 @@ class _Builder:
         """The value of ``node`` at ``path``; ``at`` is where an alias to it was written."""
         if self.marking or depth <= 2:
             self.value_marks[path] = at or _mark(node)
-        return self._value(node, path, depth, at)
+            return self._value(node, path, depth, at)
+        return self._plain(node, path, depth)
+
+    def _plain(self, node: yaml.Node, path: str, depth: int) -> Any:
+        """The value of ``node`` below the marked levels of the first pass (no marks, no paths
+        kept: most of a file), in one tight walk. A node met before (an alias) and anything the
+        walk does not place itself (a merge, a duplicate key) go the general way."""
+        key = id(node)
+        if key in self._built or depth > MAX_DEPTH:
+            return self._value(node, path, depth, None)
+        self._built.add(key)
+        cls = node.__class__
+        if cls is yaml.ScalarNode:
+            if node.tag == _STR:
+                return node.value
+            return self._scalar(node, path, None)
+        if cls is yaml.SequenceNode:
+            return [self._plain(item, path, depth + 1) for item in node.value]
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not yaml.ScalarNode or key_node.tag == _MERGE:
+                raise _Again
+            name = str(key_node.value)
+            if name in out:
+                raise _Again
+            out[name] = self._plain(value_node, path, depth + 1)
+        return out
 
     def _value(self, node: yaml.Node, path: str, depth: int, at: Mark | None) -> Any:
         if depth > MAX_DEPTH:
@@ -276,8 +304,15 @@ class _Builder:
         return out
 
     def _scalar(self, node: yaml.Node, path: str, at: Mark | None) -> Any:
-        if node.tag == "tag:yaml.org,2002:str":  # what the str constructor returns, without it
-            return node.value
+        tag, text = node.tag, node.value
+        if tag == _STR:  # what the str constructor returns, without it
+            return text
+        if tag == _INT and text.isdecimal() and text.isascii() and len(text) < 19 and (text[0] != "0" or text == "0"):
+            return int(text)  # a plain decimal (YAML 1.1 reads a leading 0 as octal: the constructor's)
+        if tag == _BOOL and (flag := _BOOLS.get(text.lower())) is not None:
+            return flag
+        if tag == _NULL:
+            return None
         line, col = at or _mark(node)
         try:
             value = self.loader.construct_object(node, deep=True)
@@ -303,7 +338,7 @@ class _Builder:
         first: dict[str, Mark] = {}
         for key_node, value_node in node.value:
             at = self._alias_mark(value_node, key_node.end_mark.index)
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE:
                 self._merge(value_node, path, depth, merged, at)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
