@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -58,7 +58,7 @@ def build_pattern(d: dict[str, Any], source: str, marks: Mapping[str, tuple[int,
         version=str(version),
         description=d.get("description", ""),
         inputs=tuple(_input(name, spec) for name, spec in (d.get("inputs") or {}).items()),
-        steps=tuple(_step(s, marks.get(f"$.steps[{i}]", (0, 0))[0]) for i, s in enumerate(d["steps"])),
+        steps=_steps(d["steps"], marks),
         outputs=dict(d.get("outputs") or {}),
         concurrency=d.get("concurrency"),
         timeout=optional_duration(d.get("timeout")),
@@ -84,45 +84,41 @@ def _input(name: str, s: dict[str, Any]) -> InputSpec:
     )
 
 
-def _step(s: dict[str, Any], line: int) -> Step:
+def _steps(raw: list[dict[str, Any]], marks: Mapping[str, tuple[int, int]]) -> tuple[Step, ...]:
+    shared: dict[Any, Any] = {}  # one object per distinct value of a step's parts (models are frozen)
+    return tuple(_step(s, marks.get(f"$.steps[{i}]", (0, 0))[0], shared) for i, s in enumerate(raw))
+
+
+def _one(shared: dict[Any, Any], kind: type, raw: Any, make: Callable[[], Any]) -> Any:
+    """The ``kind`` object made by ``make()`` from the raw value ``raw``, made once per pattern: the
+    steps of a large pattern mostly say the same (`agents`, `retry`, `aggregation`), and fewer
+    objects are faster to build and to keep (the garbage collector walks each one). The key is
+    ``repr(raw)``: JSON-like values of equal text are equal in value and type (``1`` is not ``1.0``)."""
+    key = (kind, repr(raw))
+    found = shared.get(key)
+    if found is None:
+        found = shared[key] = make()
+    return found
+
+
+def _step(s: dict[str, Any], line: int, shared: dict[Any, Any]) -> Step:
     agents = s.get("agents") or {}
-    low = agents.get("min", 1)
     # One agent: its answer is the output; several: the list of every answer, unless said otherwise.
-    agg = s.get("aggregation", "first" if agents.get("max", low) == 1 else "all")
+    agg = s.get("aggregation", "first" if agents.get("max", agents.get("min", 1)) == 1 else "all")
     agg = {"type": agg} if isinstance(agg, str) else agg
-    val = s.get("validation") or {}
-    retry = s.get("retry") or {}
-    backoff = retry.get("backoff") or {}
-    base = _BACKOFF
+    val = s.get("validation")
+    retry = s.get("retry")
     when = s.get("when")
     return Step(
         id=s["id"],
         task=s.get("task", ""),
         uses=s.get("uses"),
         with_inputs=dict(given) if (given := s.get("with")) else _NO_INPUTS,
-        agents=AgentRequirement(
-            capabilities=tuple(agents.get("capabilities", ())),
-            min=low,
-            max=agents.get("max", low),
-            prefer=tuple(agents.get("prefer", ())),
-            min_confidence=agents.get("minConfidence"),
-        ),
+        agents=_one(shared, AgentRequirement, agents, lambda: _agents(agents)),
         strategy=s.get("strategy", "parallel"),
-        aggregation=Aggregation(type=agg["type"], method=agg.get("method", "majority"),
-                                threshold=agg.get("threshold", 0.5), complete=agg.get("complete", False),
-                                escalate=agg.get("escalate", False)),
-        validation=Validation(min_confidence=val.get("minConfidence"), on_failure=val.get("onFailure", "fail"),
-                              fallback=val.get("fallback")),
-        retry=RetryPolicy(
-            limit=retry.get("limit", 0),
-            backoff=Backoff(
-                initial=parse_duration(backoff.get("initial", base.initial)),
-                factor=float(backoff.get("factor", base.factor)),
-                max=parse_duration(backoff.get("max", base.max)),
-                jitter=float(backoff.get("jitter", base.jitter)),
-            ),
-            on=tuple(FailureKind(k) for k in retry.get("on", DEFAULT_RETRY_ON)),  # the schema checked them
-        ),
+        aggregation=_one(shared, Aggregation, agg, lambda: _aggregation(agg)),
+        validation=_validation(val) if val else _NO_VALIDATION,
+        retry=_one(shared, RetryPolicy, retry, lambda: _retry(retry)) if retry else _NO_RETRY,
         timeout=optional_duration(s.get("timeout")),
         budget=_budget(s.get("budget")),
         inactivity=optional_duration(s.get("inactivity")),
@@ -138,6 +134,37 @@ def _step(s: dict[str, Any], line: int) -> Step:
         approval=_approval(s.get("approval")),
         cache=bool(s.get("cache", False)),
         line=line,
+    )
+
+
+def _agents(agents: dict[str, Any]) -> AgentRequirement:
+    low = agents.get("min", 1)
+    return AgentRequirement(capabilities=tuple(agents.get("capabilities", ())), min=low, max=agents.get("max", low),
+                            prefer=tuple(agents.get("prefer", ())), min_confidence=agents.get("minConfidence"))
+
+
+def _aggregation(agg: dict[str, Any]) -> Aggregation:
+    return Aggregation(type=agg["type"], method=agg.get("method", "majority"), threshold=agg.get("threshold", 0.5),
+                       complete=agg.get("complete", False), escalate=agg.get("escalate", False))
+
+
+def _validation(val: dict[str, Any]) -> Validation:
+    return Validation(min_confidence=val.get("minConfidence"), on_failure=val.get("onFailure", "fail"),
+                      fallback=val.get("fallback"))
+
+
+def _retry(retry: dict[str, Any]) -> RetryPolicy:
+    backoff = retry.get("backoff")
+    base = _BACKOFF
+    return RetryPolicy(
+        limit=retry.get("limit", 0),
+        backoff=Backoff(
+            initial=parse_duration(backoff.get("initial", base.initial)),
+            factor=float(backoff.get("factor", base.factor)),
+            max=parse_duration(backoff.get("max", base.max)),
+            jitter=float(backoff.get("jitter", base.jitter)),
+        ) if backoff else base,
+        on=tuple(FailureKind(k) for k in retry["on"]) if "on" in retry else DEFAULT_RETRY_ON,  # the schema checked them
     )
 
 
@@ -174,6 +201,8 @@ def _approval(a: dict[str, Any] | None) -> Approval | None:
 
 
 _BACKOFF = Backoff()  # the defaults; models are frozen, so steps share them
+_NO_RETRY = RetryPolicy(backoff=_BACKOFF, on=DEFAULT_RETRY_ON)
+_NO_VALIDATION = Validation()
 _NO_BUDGET = Budget()
 _NO_INPUTS: Mapping[str, Any] = MappingProxyType({})  # `with` of a step that calls nothing (shared, read-only)
 
