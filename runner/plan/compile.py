@@ -26,7 +26,7 @@ from runner.plan.model import Node, Plan, Selection
 from runner.plan.select import Ranking, default_runtime, select_for_step
 from runner.registries import REGISTRIES, capabilities
 from runner.spec.document import paused_gc
-from runner.spec.models import Pattern, Pool
+from runner.spec.models import AgentRequirement, Pattern, Pool
 from runner.spec.templates import step_dependencies
 from runner.warm.state import state_path
 
@@ -73,28 +73,34 @@ def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], candidates
     index: dict[str, int] = {}
     selections: dict[str, Selection] = {}
     ranking = Ranking(candidates)
+    # steps that ask for the same agents get the same choice: a generated pattern of 10,000
+    # steps chooses (templates, lanes, runtimes) once per distinct requirement, not once per step
+    chosen: dict[tuple[AgentRequirement, bool], Selection] = {}
 
-    def add(node: Node) -> str:
-        index[node.id] = len(index)
-        graph.add_node(node.id, node=node)
-        return node.id
+    def chain(step_id: str, kinds: tuple[str, ...]) -> None:
+        ids = [f"{kind}:{step_id}" for kind in kinds]
+        for node_id, kind in zip(ids, kinds, strict=True):
+            index[node_id] = len(index)
+            graph.add_node(node_id, node=Node(id=node_id, kind=kind, step=step_id))
+        graph.add_path(ids)
 
     for step in pattern.steps:
         if step.uses is not None:  # a call: its select renders `with`, its aggregate the outputs
             selections[step.id] = Selection(step=step.id, agents=())
-            graph.add_path([add(Node(id=f"select:{step.id}", kind="select", step=step.id)),
-                            add(Node(id=f"aggregate:{step.id}", kind="aggregate", step=step.id))])
+            chain(step.id, _CALL)
             continue
-        selection = select_for_step(step, ranking, pool, fallback)
+        key = (step.agents, bool(step.for_each))
+        same = chosen.get(key)
+        if same is None:
+            selection = chosen[key] = select_for_step(step, ranking, pool, fallback)
+        else:
+            selection = Selection(step=step.id, agents=same.agents, spawn=same.spawn, runtimes=same.runtimes,
+                                  lanes=same.lanes)
         selections[step.id] = selection
-        chain = [add(Node(id=f"select:{step.id}", kind="select", step=step.id))]
-        if selection.spawn:
-            chain.append(add(Node(id=f"spawn:{step.id}", kind="spawn", step=step.id)))
-        chain.append(add(Node(id=f"execute:{step.id}", kind="execute", step=step.id)))
-        chain.append(add(Node(id=f"aggregate:{step.id}", kind="aggregate", step=step.id)))
-        graph.add_path(chain)
-    cleanup = add(Node(id="cleanup", kind="cleanup"))
-
+        chain(step.id, _SPAWNED if selection.spawn else _LIVE)
+    cleanup = "cleanup"
+    index[cleanup] = len(index)
+    graph.add_node(cleanup, node=Node(id=cleanup, kind="cleanup"))
 
     known = {s.id for s in pattern.steps}
     for step in pattern.steps:
@@ -118,3 +124,8 @@ def _compile(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], candidates
                                     message=f"cycle: {names}")])
     return Plan(pattern=pattern, pool=pool, inputs=dict(inputs), graph=graph, order=order,
                 selections=selections)
+
+
+_CALL = ("select", "aggregate")
+_LIVE = ("select", "execute", "aggregate")
+_SPAWNED = ("select", "spawn", "execute", "aggregate")

@@ -26,21 +26,24 @@ class Dag:
 
     def add_node(self, node_id: str, **attrs: Any) -> None:
         if node_id not in self.nodes:
-            self.nodes[node_id] = {}
+            self.nodes[node_id] = attrs
             self._succ[node_id] = {}
             self._pred[node_id] = {}
-        self.nodes[node_id].update(attrs)
+        else:
+            self.nodes[node_id].update(attrs)
 
     def add_edge(self, u: str, v: str) -> None:
-        for n in (u, v):
-            if n not in self.nodes:
-                self.add_node(n)
-        self._succ[u][v] = None
-        self._pred[v][u] = None
+        succ, pred = self._succ, self._pred
+        if u not in succ:
+            self.add_node(u)
+        if v not in succ:
+            self.add_node(v)
+        succ[u][v] = None
+        pred[v][u] = None
 
     def add_path(self, node_ids: list[str]) -> None:
-        for u, v in zip(node_ids, node_ids[1:], strict=False):
-            self.add_edge(u, v)
+        for i in range(1, len(node_ids)):
+            self.add_edge(node_ids[i - 1], node_ids[i])
 
     def successors(self, node_id: str) -> Iterator[str]:
         return iter(self._succ[node_id])
