@@ -6,6 +6,10 @@ nodes run on a node pool and hand agent tasks to a task pool bounded by the patt
 steps that depend on a failed step are cancelled. Ctrl-C / SIGTERM (raised in the main
 thread while it waits) and the whole-run timeout stop every agent, which makes running
 tasks return at once. The cleanup node runs in every case.
+
+This module is the loop and its bookkeeping (fail-fast, the run's timeout and budgets, the
+events, the cleanup); what each node does is ``nodes``, the run's status and exit code
+``verdict``.
 """
 
 from __future__ import annotations
@@ -23,37 +27,21 @@ from runner.agents.handle import AgentHandle
 from runner.agents.lifecycle import AgentEvent
 from runner.agents.model import AgentInfo
 from runner.context import RunContext
-from runner.errors import (
-    EXIT_FAILED,
-    EXIT_INFRA,
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_WAITING,
-    Detached,
-    FailureKind,
-    Interrupted,
-    RunnerError,
-    StepFailed,
-    as_failure,
-)
+from runner.errors import Detached, FailureKind, Interrupted, StepFailed
 from runner.execute import calls
 from runner.execute.agents import AgentManager
 from runner.execute.budget import Breach, Spending
+from runner.execute.nodes import Nodes
 from runner.execute.records import StepRecord
 from runner.execute.shutdown import Shutdown
 from runner.execute.steps import StepRunner
-from runner.journal.jsonable import epoch
+from runner.execute.verdict import classify, verdict
 from runner.observe import trace
 from runner.plan.model import Plan
-from runner.resume.fingerprint import StepPrints, workspace_base
-from runner.spec.models import Step
 from runner.workspace.manager import Workspaces, captures
 
 DEFAULT_CONCURRENCY = 64
-INFRA_KINDS = frozenset({FailureKind.INFRASTRUCTURE, FailureKind.LOGIN})  # exit 3 when all failures are these
-CONFIG_KINDS = frozenset({FailureKind.CONFIG})  # exit 2
 _BUDGET = "\0budget"  # not a node id: the loop's wake-up when a budget is reached
-INTERRUPTED = "interrupted"  # the run's error kind after SIGINT/SIGTERM (a run's, not an attempt's)
 
 EventHook = Callable[[str, dict[str, Any]], None]
 log = logging.getLogger("runner.execute")
@@ -80,10 +68,10 @@ class Executor:
         self._unsubscribe = ctx.bus.subscribe(self._agent_event)
         self.workspaces = _workspaces(plan, ctx)
         self.spending = Spending(plan.pattern)
-
-        self.prints = StepPrints(plan.pattern, plan.inputs)
-        self.reuser = _reuser(plan, ctx)
         self.breach: Breach | None = None  # the budget that stopped the run
+        self.nodes = Nodes(plan, ctx, journal, self.records, self._emit, spending=self.spending,
+                           workspaces=self.workspaces, stopping=self.stopping, cleanup=self.cleanup,
+                           budget_failure=self._budget_failure)
         self._done: queue.SimpleQueue[tuple[str, BaseException | None]] = queue.SimpleQueue()
 
     # ------------------------------------------------------------ events
@@ -142,12 +130,12 @@ class Executor:
                     # a thread hand-off costs more than the whole step's bookkeeping.
                     alone = not running and not ready and deadline is None and not self.spending.active
                     if kind in ("select", "aggregate", "cleanup") or alone:
-                        self._finish(node_id, self._call(steps, node_id), waiting, ready, rank)
+                        self._finish(node_id, self.nodes.run(steps, node_id), waiting, ready, rank)
                     else:
                         running += 1
                         # a copy of the context per node: spans and log fields follow into the thread
                         node_pool.submit(contextvars.copy_context().run,
-                                         lambda n=node_id: done.put((n, self._call(steps, n))))
+                                         lambda n=node_id: done.put((n, self.nodes.run(steps, n))))
                 if not running:
                     break
                 try:
@@ -271,114 +259,6 @@ class Executor:
                 ready.append(succ)
         ready.sort(key=rank.__getitem__)
 
-    def _call(self, steps: StepRunner, node_id: str) -> BaseException | None:
-        node = self.plan.node(node_id)
-        try:
-            if node.kind == "cleanup":
-                self.cleanup()
-                return None
-            step = self.plan.pattern.step(node.step or "")
-            rec = self.records[step.id]
-            if node.kind == "select":
-                rec.status, rec.started = "running", time.time()
-                self.spending.step_began(step.id)
-                agents = [a.id for a in self.plan.selections[step.id].agents]
-                with trace.span(trace.SELECT_AGENTS, step_id=step.id, agent_count=len(agents),
-                                capabilities=list(step.agents.capabilities)):
-                    self._emit("step_started", step=step.id, agents=agents,
-                               **({"uses": step.uses} if step.uses is not None else {}))
-                    skip = self._reaction(step)
-                if skip is None and not steps.wanted(step):  # before its agents start
-                    skip = f"when: {step.when}"
-                if skip is None and self._reused(step, rec, steps):
-                    return None
-                if skip is None and step.approval is not None:  # a human decides before agents start
-                    from runner.execute.approval import await_approval  # lazy: cold start (approval steps)
-
-                    rec.status = "waiting"
-                    await_approval(step, self.ctx.run_id, self.ctx.run_dir, self.ctx.environ, self.journal,
-                                   self.stopping, detach=self.ctx.detach_on_approval,
-                                   deadline=self._carried_deadline(step.id))
-                    rec.status = "running"
-                if skip is not None:  # the step's later nodes are passed over
-                    rec.status, rec.finished = "skipped", time.time()
-                    self._emit("step_skipped", step=step.id, reason=skip)
-                    if step.uses is not None:  # and so are the steps of the pattern it calls
-                        for inner in calls.inside(self.records, step):
-                            inner.status, inner.finished = "skipped", rec.finished
-                            self._emit("step_skipped", step=inner.id, reason=f"call `{step.id}` was skipped")
-                elif step.uses is not None:
-                    calls.enter(steps, step)
-            elif node.kind == "spawn":
-                steps.spawn(step)
-            elif node.kind == "execute":
-                steps.execute(step)
-                self._budget_failure(step.id)
-            elif node.kind == "aggregate":
-                self._budget_failure(step.id)
-                if step.uses is not None:
-                    calls.leave(steps, step)
-                else:
-                    steps.aggregate(step)
-                rec.fingerprint = self._fingerprint(step, steps, [v for _, v in sorted(
-                    steps.task_shas.get(step.id, {}).items())])
-                rec.status, rec.finished = "succeeded", time.time()
-                extra = {"change": rec.change, "landed": rec.landed} if rec.change is not None else {}
-                self._emit("step_finished", step=step.id, status="succeeded", output=rec.output,
-                           confidence=rec.confidence, aggregation=rec.aggregation, fingerprint=rec.fingerprint,
-                           **extra)
-            return None
-        except BaseException as exc:  # noqa: BLE001 - recorded on the step, decided by _finish
-            return exc
-
-    def _fingerprint(self, step: Step, steps: StepRunner, task_shas: list[str]) -> str:
-        """The step's fingerprint (``runner.resume.fingerprint``) as this run sees it now."""
-        needs = []
-        for pred in self.plan.graph.predecessors(f"select:{step.id}"):
-            dep = self.plan.node(pred).step
-            if dep and dep != step.id:
-                r = self.records[dep]
-                needs.append((dep, r.fingerprint, r.status, r.output))
-        base = workspace_base(step, self.workspaces, steps.renderer(step)) if step.workspace else None
-        return self.prints.of(step, self.plan.selections[step.id].agents, base, needs, task_shas)
-
-    def _reused(self, step: Step, rec: StepRecord, steps: StepRunner) -> bool:
-        """``--resume`` / ``cache: true``: the step takes an earlier success of the same
-        fingerprint instead of running (its later nodes are passed over)."""
-        if self.reuser is None or not self.reuser.wants(step) or step.uses is not None:
-            return False  # a call is never reused itself: its steps are, each by its own fingerprint
-        from runner.resume.reuse import first_task_shas, restore  # lazy: cold start (only --resume)
-
-        fingerprint = self._fingerprint(step, steps, first_task_shas(steps, step, steps.items(step)))
-        done = self.reuser.find(step, fingerprint)
-        if done is None:
-            return False
-        restore(rec, done, fingerprint)
-        # Its attempts stay in the journal of the run it ran in (reusedFrom): resuming this run reads them there.
-        extra = {"change": rec.change, "landed": rec.landed} if rec.change is not None else {}
-        self._emit("step_finished", step=step.id, status="succeeded", output=rec.output, confidence=rec.confidence,
-                   aggregation=rec.aggregation, fingerprint=fingerprint, reusedFrom=done.origin, **extra)
-        return True
-
-    def _carried_deadline(self, step_id: str) -> float | None:
-        """``--resume`` of a run that waited at this gate: the deadline it waited with (the
-        timeout counts from when the step first waited, not from this run's start)."""
-        earlier = self.ctx.resume
-        if earlier is None or earlier.statuses.get(step_id) != "waiting":
-            return None
-        return epoch(earlier.deadlines.get(step_id))
-
-    def _reaction(self, step: Step) -> str | None:
-        """Apply ``runs`` to the outcome of the steps ``step`` needs: raises (cancelled) when it
-        runs on success and one failed; why it is skipped, or None when it runs."""
-        failed = [dep for pred in self.plan.graph.predecessors(f"select:{step.id}")
-                  if (dep := self.plan.node(pred).step) and self.records[dep].status in ("failed", "cancelled")]
-        if step.runs == "on-success" and failed:
-            raise StepFailed(FailureKind.CANCELLED, f"step `{failed[0]}` did not succeed")
-        if step.runs == "on-failure" and not failed:
-            return "runs: on-failure, and every step it needs succeeded"
-        return None
-
     def _finish(self, node_id: str, error: BaseException | None, waiting: dict[str, int],
                 ready: list[str], rank: dict[str, int]) -> None:
         if error is not None:
@@ -391,7 +271,7 @@ class Executor:
                 gated.status, gated.waiting, gated.deadline = "waiting", str(error), error.deadline
                 return
             rec = self.records.get(node.step or "")
-            kind, message = _classify(error)
+            kind, message = classify(error)
             if rec is not None and self.breach is not None and self.breach.step == rec.id:
                 kind, message = FailureKind.BUDGET, self.breach.message()  # its tasks were cancelled for it
             if rec is not None:
@@ -427,39 +307,11 @@ class Executor:
 
     def outcome(self) -> tuple[str, int, dict[str, str] | None]:
         """(status, exit code, error) of the run, from the steps' records."""
-        if self.interrupted is not None:
-            return "interrupted", self.interrupted.exit_code, {"kind": INTERRUPTED, "message": str(self.interrupted)}
-        failed = [r for r in self.records.values() if r.status == "failed"]
-        if self.error and self.error[0] in (FailureKind.TIMEOUT, FailureKind.BUDGET):
-            return "failed", EXIT_FAILED, {"kind": self.error[0].value, "message": self.error[1]}
-        waiting = [r for r in self.records.values() if r.status == "waiting"]
-        if not failed and waiting:
-            hint = f"runner approve {self.ctx.run_id} {waiting[0].id}, then runner apply --resume {self.ctx.run_id}"
-            return "waiting", EXIT_WAITING, {"kind": "waiting", "message": f"step `{waiting[0].id}` waits for "
-                                             f"approval ({waiting[0].waiting}): {hint}"}
-        if not failed:
-            return "succeeded", EXIT_OK, None
-        kinds = {r.error_kind or FailureKind.TASK for r in failed}
-        first = failed[0]
-        error = {"kind": (first.error_kind or FailureKind.TASK).value, "message": f"step `{first.id}` failed: {first.error}"}
-        if kinds <= CONFIG_KINDS:
-            return "error", EXIT_INVALID, error
-        if kinds <= INFRA_KINDS:
-            return "error", EXIT_INFRA, error
-        return "failed", EXIT_FAILED, error
+        return verdict(self.records, self.error, self.interrupted, self.ctx.run_id)
 
 
 _LOGGED = frozenset({"step", "agent", "attempt", "status", "errorKind", "error", "confidence", "name",
                      "state", "detail", "reason", "problem", "agents"})
-
-
-def _reuser(plan: Plan, ctx: RunContext) -> Any:
-    """What finds earlier successes: with ``--resume``, or when a step has ``cache: true``."""
-    if ctx.resume is None and not any(s.cache for s in plan.pattern.steps):
-        return None
-    from runner.resume.reuse import Reuser  # lazy: cold start (only --resume)
-
-    return Reuser(ctx.resume, ctx.state_dir, ctx.run_id)
 
 
 def _workspaces(plan: Plan, ctx: RunContext) -> Any:
@@ -469,10 +321,3 @@ def _workspaces(plan: Plan, ctx: RunContext) -> Any:
     return Workspaces(ctx.run_dir, ctx.run_id, ctx.workdir, ctx.state_dir, keep=ctx.keep_workspaces,
                       force=ctx.force)
 
-
-def _classify(error: BaseException) -> tuple[FailureKind, str]:
-    """The kind and message a failed node records on its step (see ``runner.errors.as_failure``)."""
-    if not isinstance(error, RunnerError):  # a bug: the traceback for its report
-        log.debug("unexpected error in a node", exc_info=error)
-    failure = as_failure(error)
-    return failure.kind, str(failure)
