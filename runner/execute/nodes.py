@@ -27,6 +27,7 @@ from runner.journal.jsonable import epoch
 from runner.observe import trace
 from runner.plan.model import Plan
 from runner.resume.fingerprint import StepPrints, workspace_base
+from runner.resume.landing import bases, landing_holds
 from runner.spec.models import Step
 
 Emit = Callable[..., None]  # emit(event, **fields): the journal, the log, the caller's view
@@ -109,14 +110,18 @@ class Nodes:
             calls.leave(steps, step)
         else:
             steps.aggregate(step)
-        rec.fingerprint = self._fingerprint(step, steps, [v for _, v in sorted(
+        rec.fingerprint = self._fingerprint(step, self._base(step, steps), [v for _, v in sorted(
             steps.task_shas.get(step.id, {}).items())])
         rec.status, rec.finished = "succeeded", time.time()
-        extra = {"change": rec.change, "landed": rec.landed} if rec.change is not None else {}
         self.emit("step_finished", step=step.id, status="succeeded", output=rec.output,
-                  confidence=rec.confidence, aggregation=rec.aggregation, fingerprint=rec.fingerprint, **extra)
+                  confidence=rec.confidence, aggregation=rec.aggregation, fingerprint=rec.fingerprint,
+                  **_landing(rec))
 
-    def _fingerprint(self, step: Step, steps: StepRunner, task_shas: list[str]) -> str:
+    def _base(self, step: Step, steps: StepRunner) -> str | None:
+        """The state of the step's workspace source its checkouts start from (None: no workspace)."""
+        return workspace_base(step, self.workspaces, steps.renderer(step)) if step.workspace else None
+
+    def _fingerprint(self, step: Step, base: str | None, task_shas: list[str]) -> str:
         """The step's fingerprint (``runner.resume.fingerprint``) as this run sees it now."""
         needs = []
         for pred in self.plan.graph.predecessors(f"select:{step.id}"):
@@ -124,26 +129,36 @@ class Nodes:
             if dep and dep != step.id:
                 r = self.records[dep]
                 needs.append((dep, r.fingerprint, r.status, r.output))
-        base = workspace_base(step, self.workspaces, steps.renderer(step)) if step.workspace else None
         return self.prints.of(step, self.plan.selections[step.id].agents, base, needs, task_shas)
 
     def _reused(self, step: Step, rec: StepRecord, steps: StepRunner) -> bool:
         """``--resume`` / ``cache: true``: the step takes an earlier success of the same
-        fingerprint instead of running (its later nodes are passed over)."""
+        fingerprint instead of running (its later nodes are passed over). A source the earlier
+        run's ``land: apply`` changed is also tried as it was before (``runner.resume.landing``)."""
         if self.reuser is None or not self.reuser.wants(step) or step.uses is not None:
             return False  # a call is never reused itself: its steps are, each by its own fingerprint
         from runner.resume.reuse import first_task_shas, restore  # lazy: cold start (only --resume)
 
-        fingerprint = self._fingerprint(step, steps, first_task_shas(steps, step, steps.items(step)))
-        done = self.reuser.find(step, fingerprint)
-        if done is None:
+        shas = first_task_shas(steps, step, steps.items(step))
+        landings = self.reuser.landings
+        for base in bases(self._base(step, steps), landings):
+            fingerprint = self._fingerprint(step, base, shas)
+            done = self.reuser.find(step, fingerprint)
+            if done is not None and landing_holds(done.record, self._landing_source_state(step, steps), landings):
+                break
+        else:
             return False
         restore(rec, done, fingerprint)
         # Its attempts stay in the journal of the run it ran in (reusedFrom): resuming this run reads them there.
-        extra = {"change": rec.change, "landed": rec.landed} if rec.change is not None else {}
         self.emit("step_finished", step=step.id, status="succeeded", output=rec.output, confidence=rec.confidence,
-                  aggregation=rec.aggregation, fingerprint=fingerprint, reusedFrom=done.origin, **extra)
+                  aggregation=rec.aggregation, fingerprint=fingerprint, reusedFrom=done.origin, **_landing(rec))
         return True
+
+    def _landing_source_state(self, step: Step, steps: StepRunner) -> str | None:
+        """The state now of the source the step's ``land`` lands in (its own, or its ``from`` step's)."""
+        if step.land is None:
+            return None
+        return self._base(self.plan.pattern.step(step.land.source) if step.land.source else step, steps)
 
     def _carried_deadline(self, step_id: str) -> float | None:
         """``--resume`` of a run that waited at this gate: the deadline it waited with (the
@@ -163,6 +178,13 @@ class Nodes:
         if step.runs == "on-failure" and not failed:
             return "runs: on-failure, and every step it needs succeeded"
         return None
+
+
+def _landing(rec: StepRecord) -> dict[str, Any]:
+    """What ``step_finished`` says of a step's chosen change and its landing."""
+    if rec.change is None:
+        return {}
+    return {"change": rec.change, "landed": rec.landed, **({"landedOver": rec.landed_over} if rec.landed_over else {})}
 
 
 def _reuser(plan: Plan, ctx: RunContext) -> Any:

@@ -85,6 +85,7 @@ class StepRecord:
     answers: list[Any] = field(default_factory=list)  # per item: list of aggregate.Answer
     change: dict[str, Any] | None = None  # the chosen change (steps with a workspace)
     landed: dict[str, Any] | None = None  # where it landed (``land``)
+    landed_over: dict[str, str] | None = None  # land: apply: the source's states before/after (resume)
     fingerprint: str | None = None  # what its answer depends on, hashed (runner.resume.fingerprint)
     reused_from: str | None = None  # the run whose success it reused (``--resume``, ``cache: true``)
     waiting: str | None = None  # the approval gate's message while the run is detached there

@@ -20,6 +20,7 @@ from runner.execute.fanout import FanOut
 from runner.execute.outcome import aggregate_items
 from runner.execute.pick import picked_change, picks
 from runner.execute.records import StepRecord
+from runner.resume.landing import states_around
 from runner.spec.models import MAX_ITEMS_LIMIT, Step
 from runner.spec.templates import evaluate, step_site
 from runner.workspace.manager import captures
@@ -119,3 +120,8 @@ class StepRunner(FanOut):
         except WorkspaceError as exc:
             raise StepFailed(FailureKind.LAND, exc.render()) from exc
         self.journal.event("change_landed", step=step.id, agent=rec.change["agent"], **rec.landed)
+        if rec.landed.get("mode") == "apply":  # the tree it started from changed: say how (resume)
+            try:
+                rec.landed_over = states_around(self.workspaces, step.land.source or step.id)
+            except WorkspaceError:
+                rec.landed_over = None  # not known: a resume runs the step again

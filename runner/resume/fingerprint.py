@@ -90,7 +90,11 @@ def workspace_base(step: Any, workspaces: Any, render: Callable[[str, str], str]
     """The commit (or, outside git, the file listing) a step's checkouts start from; None without a workspace."""
     if step.workspace is None or workspaces is None:
         return None
-    source = workspaces.source(step, render)
+    return source_state(workspaces.source(step, render))
+
+
+def source_state(source: Any) -> str:
+    """A workspace source's state: its base commit, or outside git its files' listing."""
     if getattr(source, "base", None):
         return str(source.base)
     return tree_state(Path(source.root), source.exclude)

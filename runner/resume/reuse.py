@@ -32,6 +32,8 @@ class Reuser:
         self.state_dir = Path(state_dir)
         self.run_id = run_id
         self._past: dict[str, Earlier] = {}  # run id -> its folded journal (cache: true)
+        # the earlier run's `land: apply` landings: state after -> state before (runner.resume.landing)
+        self.landings: dict[str, str] = dict(earlier.landings) if earlier is not None else {}
 
     def wants(self, step: Any) -> bool:
         """Whether a fingerprint is worth computing before the step runs."""
@@ -115,6 +117,7 @@ def restore(rec: StepRecord, done: Done, fingerprint: str) -> None:
     rec.aggregation = r.get("aggregation")
     rec.attempts = [_attempt(a) for a in r.get("attempts") or [] if isinstance(a, dict)]
     rec.change, rec.landed = r.get("change"), r.get("landed")
+    rec.landed_over = r.get("landedOver") if isinstance(r.get("landedOver"), dict) else None
     rec.error_kind = rec.error = None
     rec.fingerprint, rec.reused_from = fingerprint, done.origin
 

@@ -48,6 +48,7 @@ class Earlier:
     done: dict[str, Done] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)  # step id -> its last status
     deadlines: dict[str, str] = field(default_factory=dict)  # step id -> its approval gate's deadline (ISO)
+    landings: dict[str, str] = field(default_factory=dict)  # land: apply: source state after -> before
 
 
 def load_earlier(state_dir: Path, run_id: str) -> Earlier:
@@ -152,9 +153,12 @@ def fold(events: list[dict[str, Any]], earlier: Earlier) -> None:
                       "confidence": e.get("confidence"), "agents": agents.get(step, []),
                       "aggregation": e.get("aggregation"),
                       "attempts": None if step in origins else attempts.get(step, [])}
-            for k in ("change", "landed"):
+            for k in ("change", "landed", "landedOver"):
                 if e.get(k) is not None:
                     record[k] = e[k]
+            over = e.get("landedOver")
+            if isinstance(over, dict) and isinstance(over.get("after"), str) and isinstance(over.get("before"), str):
+                earlier.landings[over["after"]] = over["before"]
             if "landed" not in record and step in landed:
                 record["landed"] = landed[step]
             earlier.done[step] = Done(step=step, fingerprint=fp, origin=origins.get(step, earlier.run_id),

@@ -72,6 +72,15 @@ class Workspaces:
                 self._sources[step.id] = snapshot(path, spec.base, exclude=(self.state_dir,))
             return self._sources[step.id]
 
+    def then_and_now(self, step_id: str) -> tuple[Source, Source] | None:
+        """The step's source as its workspaces started from it, and as it is now (snapshotted
+        again: a landing may have changed it); None when the step made no workspace in this run."""
+        with self._lock:
+            source = self._sources.get(step_id)
+        if source is None:
+            return None
+        return source, snapshot(source.root / source.subdir, source.ref, exclude=(self.state_dir,))
+
     def prepare(self, step: Step, agent_id: str, item: int | None, attempt: int, render: Render) -> Workspace:
         """A fresh workspace for one attempt (``WorkspaceError`` as an infrastructure failure)."""
         spec = step.workspace

@@ -7,6 +7,8 @@
   git's stat cache saves re-reading unchanged files), written as a tree and, when it differs
   from ``HEAD``, committed as a dangling commit object whose parent is ``HEAD``. The user's
   working tree, index and refs are never written. A clean checkout's base is ``HEAD`` itself.
+  The commit's dates are ``HEAD``'s: the same working state gives the same base commit (a
+  resumed run recognises it: ``runner.resume.fingerprint``).
 * in a git repository with ``ref``: that commit.
 * a plain directory: no base commit; ``copy`` workspaces snapshot their own copy.
 
@@ -36,6 +38,7 @@ class Source:
     base: str | None = None  # commit sha the workspaces start from (git sources)
     head: str | None = None  # HEAD when the snapshot was taken (None: unborn / not git)
     exclude: tuple[str, ...] = ()  # paths relative to ``root`` left out (runner's state directory)
+    ref: str | None = None  # the commit asked for (``workspace.base``), None: the working state
 
     @property
     def is_git(self) -> bool:
@@ -60,7 +63,7 @@ def snapshot(path: str | Path, ref: str | None = None, exclude: tuple[Path, ...]
         base = text(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], root, check=False)
         if not base:
             raise WorkspaceError(f"workspace base `{ref}` is not a commit of {root}")
-        return Source(root=root, subdir=subdir, base=base, head=head, exclude=skip)
+        return Source(root=root, subdir=subdir, base=base, head=head, exclude=skip, ref=ref)
     return Source(root=root, subdir=subdir, base=_working_state(root, head, skip), head=head, exclude=skip)
 
 
@@ -90,10 +93,16 @@ def _working_state(root: Path, head: str | None, exclude: tuple[str, ...]) -> st
         spec = ["--", ".", *(f":(exclude,top){e}" for e in exclude)]
         git(["add", "-A", *spec], root, env=env)
         tree = text(["write-tree"], root, env=env)
-    if head is not None and text(["rev-parse", f"{head}^{{tree}}"], root) == tree:
-        return head
+    when = {}
+    if head is not None:
+        head_tree, _, date = text(["show", "-s", "--format=%T %ct", head], root).partition(" ")
+        if head_tree == tree:
+            return head
+        when = {"GIT_AUTHOR_DATE": f"@{date} +0000", "GIT_COMMITTER_DATE": f"@{date} +0000"}
     parent = ["-p", head] if head is not None else []
-    return git(["commit-tree", tree, *parent], root, input=SNAPSHOT_MESSAGE).decode().strip()
+    return git(["commit-tree", tree, *parent], root, env=when or {"GIT_AUTHOR_DATE": "@0 +0000",
+                                                                  "GIT_COMMITTER_DATE": "@0 +0000"},
+               input=SNAPSHOT_MESSAGE).decode().strip()
 
 
 def is_dirty(root: Path, exclude: tuple[str, ...] = ()) -> bool:
