@@ -35,6 +35,7 @@ from runner.observe.log import log_context
 from runner.plan.compile import compile_plan, discover
 from runner.plan.model import Plan
 from runner.plan.render import step_graph
+from runner.resume.secrets import credential_env
 from runner.spec.models import Pattern, Pool
 from runner.spec.templates import render
 
@@ -145,10 +146,12 @@ def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunC
         journal = _Tee(journal, on_event)
     started = time.time()
     resumed = {"resumedFrom": ctx.resume.run_id} if ctx.resume is not None else {}
+    all_agents = {a.id: a for sel in compiled.selections.values() for a in sel.agents}
+    secrets_from = credential_env(all_agents.values(), ctx.environ)  # names only: `--resume` asks for them again
     journal.write_json("run.json", {"runId": ctx.run_id, "pattern": pattern.name, "pool": pool.name,
                                     "patternSource": pattern.source, "poolSource": pool.source, "inputs": dict(inputs),
                                     "startedAt": iso(started), "pid": os.getpid(), "plan": step_graph(compiled),
-                                    **resumed})
+                                    **resumed, **({"credentialEnv": secrets_from} if secrets_from else {})})
     journal.event("run_started", runId=ctx.run_id, pattern=pattern.name, pool=pool.name, inputs=dict(inputs),
                   **resumed)
     if ctx.resume is not None:
@@ -157,7 +160,6 @@ def _apply(pattern: Pattern, pool: Pool, inputs: Mapping[str, Any], *, ctx: RunC
         waiting = [s for s, status in ctx.resume.statuses.items() if status == "waiting"]
         for step_id in carry_decisions(ctx.resume.dir, waiting, ctx.run_dir):
             journal.event("approval_carried", step=step_id, **{"from": ctx.resume.run_id})
-    all_agents = {a.id: a for sel in compiled.selections.values() for a in sel.agents}
     executor = Executor(compiled, ctx, journal, candidates=candidates, provided=handles, concurrency=concurrency)
     interrupted = None
 

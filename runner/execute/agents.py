@@ -25,6 +25,7 @@ from runner.errors import AgentFailure, FailureKind, LoginRequired, RunnerError
 from runner.execute.health import HealthMonitor
 from runner.observe import trace
 from runner.observe.metrics import measure_handle
+from runner.resume.secrets import check_again
 from runner.runtimes import RUNTIMES
 from runner.runtimes.base import Runtime
 from runner.spec.models import Pool, RuntimeConfig
@@ -103,6 +104,7 @@ class AgentManager:
             if handle is not None and handle.state in LIVE:
                 return handle
             if handle is None:
+                check_again(self.ctx.resume, info, self.ctx.environ)  # a resumed run's secrets: from the env again
                 handle = self._connect(info, runtime)
                 with self._lock:
                     self._handles[info.id] = handle
