@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from runner.errors import ConfigurationError
 
@@ -56,9 +55,9 @@ def _size(environ: Mapping[str, str], name: str, default: int | None) -> int | N
     return value or None
 
 
-def spiller(run_dir: Path, limit: int | None) -> Callable[[Any], Any]:
-    """A function that returns its argument with every string over ``limit`` characters cut
-    (dicts and lists walked), the whole string written once to ``texts/<hash>.txt``."""
+def cutter(run_dir: Path, limit: int | None) -> Callable[[str], str]:
+    """A function that cuts a string over ``limit`` characters (the caller checks the length:
+    ``runner.journal.jsonable.Sanitizer``), the whole string written once to ``texts/<hash>.txt``."""
 
     def cut(text: str) -> str:
         digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
@@ -72,13 +71,4 @@ def spiller(run_dir: Path, limit: int | None) -> Callable[[Any], Any]:
         assert limit is not None
         return f"{text[:limit]}\n[runner: cut at {limit:,} of {len(text):,} characters; the whole text is in {name}]"
 
-    def walk(value: Any) -> Any:
-        if isinstance(value, str):
-            return cut(value) if limit is not None and len(value) > limit else value
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        return value
-
-    return walk
+    return cut

@@ -13,6 +13,7 @@ import dataclasses
 import enum
 import json
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -51,10 +52,17 @@ def epoch(iso: Any) -> float | None:
 
 
 class Sanitizer:
-    """Makes any value JSON-able and passes every string through ``redact`` (see module doc)."""
+    """Makes any value JSON-able and passes every string through ``redact`` (see module doc).
 
-    def __init__(self, redact: Redact | None) -> None:
+    ``cut``: a string value (not a key) longer than ``limit`` characters is replaced by
+    ``cut(string)`` once redacted (``runner.journal.caps``), in the same walk.
+    """
+
+    def __init__(self, redact: Redact | None, cut: Callable[[str], str] | None = None,
+                 limit: int | None = None) -> None:
         self.redact = redact
+        self._cut = cut if limit is not None else None
+        self._limit = limit if cut is not None and limit is not None else sys.maxsize
 
     def text(self, s: str) -> str:
         if self.redact is None:
@@ -64,25 +72,30 @@ class Sanitizer:
         except Exception:  # a broken redactor must not leak what it failed on
             return "[redaction failed]"
 
+    def leaf(self, s: str) -> str:
+        """A string value: redacted, then cut when too long."""
+        s = self.text(s)
+        return s if len(s) <= self._limit else self._cut(s)  # type: ignore[misc]
+
     def __call__(self, v: Any, depth: int = 0) -> Any:
         t = type(v)
         if t is str:
-            return self.text(v)
+            return self.leaf(v)
         if v is None or t is int or t is bool:
             return v
         if t is float:
             return v if math.isfinite(v) else str(v)
         if depth > _MAX_DEPTH:  # cycles and absurd nesting end here
-            return self.text(_safe_str(v))
+            return self.leaf(_safe_str(v))
         d = depth + 1
         if t is dict or isinstance(v, Mapping):
-            return {self._key(k): self(x, d) for k, x in v.items()}
-        if isinstance(v, list | tuple | set | frozenset):
-            return [self(x, d) for x in v]
+            return self._object(v, d)
+        if t is list or isinstance(v, list | tuple | set | frozenset):
+            return self._array(v, d)
         if isinstance(v, enum.Enum):
             return self(v.value, d)
         if isinstance(v, str):  # subclasses: their own __str__ may say anything
-            return self.text(str.__str__(v))
+            return self.leaf(str.__str__(v))
         if isinstance(v, int):
             return int.__index__(v)
         if isinstance(v, float):
@@ -90,10 +103,40 @@ class Sanitizer:
         if dataclasses.is_dataclass(v) and not isinstance(v, type):
             return {f.name: self(getattr(v, f.name, None), d) for f in dataclasses.fields(v)}
         if isinstance(v, bytes | bytearray):
-            return self.text(bytes(v).decode("utf-8", "replace"))
+            return self.leaf(bytes(v).decode("utf-8", "replace"))
         if isinstance(v, PurePath):
-            return self.text(str(v))
-        return self.text(_safe_str(v))
+            return self.leaf(str(v))
+        return self.leaf(_safe_str(v))
+
+    # The walks below handle the common leaves (plain str, int, bool, None) inline: a call per
+    # leaf was most of the cost of writing a big result.json.
+    def _object(self, v: Mapping[Any, Any], d: int) -> dict[str, Any]:
+        plain, limit = self.redact is None, self._limit
+        out = {}
+        for k, x in v.items():
+            if not plain or type(k) is not str:
+                k = self._key(k)
+            t = type(x)
+            if t is str:
+                if not plain or len(x) > limit:
+                    x = self.leaf(x)
+            elif not (x is None or t is int or t is bool):
+                x = self(x, d)
+            out[k] = x
+        return out
+
+    def _array(self, v: Any, d: int) -> list[Any]:
+        plain, limit = self.redact is None, self._limit
+        out = []
+        for x in v:
+            t = type(x)
+            if t is str:
+                if not plain or len(x) > limit:
+                    x = self.leaf(x)
+            elif not (x is None or t is int or t is bool):
+                x = self(x, d)
+            out.append(x)
+        return out
 
     def _key(self, k: Any) -> str:
         if isinstance(k, enum.Enum):
@@ -108,5 +151,8 @@ def _safe_str(v: Any) -> str:
         return f"<unprintable {type(v).__name__}>"
 
 
+_LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder: json.dumps builds one per call
+
+
 def dumps_line(obj: Any) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "replace")
+    return (_LINE.encode(obj) + "\n").encode("utf-8", "replace")

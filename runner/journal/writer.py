@@ -6,7 +6,9 @@ interleave. Writes are group-committed: a thread adding an event while another t
 writing leaves its line to that writer (which writes until nothing is pending) instead of
 queueing on a lock held across a system call: with 50 agents finishing at once, that convoy
 cost milliseconds per stage. Durability against a machine crash is bought with ``fsync``: in
-the background after each ``step_finished``, synchronously at ``run_finished`` and ``close``.
+the background after each ``step_finished`` (a burst of them shares one: at most one every
+``SYNC_GAP``), synchronously at ``run_finished`` and ``close``. Every line is written at once
+either way: a ``kill -9`` loses nothing that was added before it.
 
 Every string written — event fields and keys, JSON files, transcripts — goes through the
 ``redact`` hook first. Values JSON cannot hold are made JSON-able (enums → value, dataclasses
@@ -24,7 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from runner.journal.caps import TRANSCRIPT_ENV, Caps, spiller
+from runner.journal.caps import TRANSCRIPT_ENV, Caps, cutter
 from runner.journal.jsonable import Redact, Sanitizer, dumps_line, iso_time
 from runner.journal.layout import AGENTS_DIR, EVENTS_FILE
 from runner.journal.liveness import RunLock
@@ -33,6 +35,10 @@ __all__ = ["Journal", "Transcript"]
 
 SYNC_IN_BACKGROUND = frozenset({"step_finished", "step_skipped"})
 SYNC_NOW = frozenset({"run_finished"})
+# After a background fsync, the next one waits this long (seconds): the requests made meanwhile
+# share it. Back-to-back fsyncs, one per step of a 1,000-step resume (reused steps finish every
+# ~0.2 ms), took the scheduler's thread's GIL and CPU for half the run (bench/resume.py).
+SYNC_GAP = 0.05
 
 
 class Transcript:
@@ -144,9 +150,9 @@ class Journal:
     def __init__(self, run_dir: Path, redact: Redact | None = None, caps: Caps | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._clean = Sanitizer(redact)
         self._caps = caps or Caps()
-        self._spill = spiller(self.run_dir, self._caps.text)  # long strings go to texts/
+        # JSON-able and redacted; long strings cut, their whole text in texts/ (one walk)
+        self._clean = Sanitizer(redact, cutter(self.run_dir, self._caps.text), self._caps.text)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)  # notified when a group write ends
         self._pending: list[bytes] = []  # event lines not written yet (group commit)
@@ -159,6 +165,7 @@ class Journal:
         _end_torn_line(self.events_path, self._fd)
         self._transcripts: dict[str, Transcript] = {}
         self._sync_wanted = threading.Event()
+        self._closing = threading.Event()
         self._syncer: threading.Thread | None = None
 
     @property
@@ -175,7 +182,7 @@ class Journal:
         if event == "run_started":
             fields.setdefault("pid", os.getpid())
         for k, v in fields.items():
-            record["_" + k if k in ("time", "event") else self._clean.text(k)] = self._spill(self._clean(v))
+            record["_" + k if k in ("time", "event") else self._clean.text(k)] = self._clean(v)
         line = dumps_line(record)
         with self._lock:
             if self._fd is None:
@@ -223,7 +230,7 @@ class Journal:
             raise ValueError(f"not a file name: {name!r}")
         path = self.run_dir / name
         # No indent: json's C encoder only serves compact output, 5x faster on a big result.
-        data = (json.dumps(self._spill(self._clean(obj)), ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        data = (json.dumps(self._clean(obj), ensure_ascii=False) + "\n").encode("utf-8", "replace")
         tmp = self.run_dir / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
@@ -261,6 +268,7 @@ class Journal:
             fd, self._fd = self._fd, None
             transcripts = list(self._transcripts.values())
         if self._syncer is not None:  # woken after _fd is None, it ends (see _sync_loop)
+            self._closing.set()
             self._sync_wanted.set()
             self._syncer.join()
         for t in transcripts:
@@ -297,6 +305,7 @@ class Journal:
                 os.fsync(fd)  # outside the lock: writers go on meanwhile (close joins us first)
             except OSError:
                 return
+            self._closing.wait(SYNC_GAP)  # close() ends the wait at once
 
 
 def _end_torn_line(path: Path, fd: int) -> None:

@@ -155,6 +155,30 @@ def test_background_fsync_thread_ends_with_close(tmp_path):
     assert len(list(read_events(tmp_path))) == 20
 
 
+def test_a_burst_of_step_finished_shares_background_fsyncs_and_close_syncs_the_rest(tmp_path, monkeypatch):
+    """A 1,000-step resume finishes a step every ~0.2 ms: one fsync each, back to back, cost
+    half the run. After a background fsync the next one waits ``SYNC_GAP``; every line is
+    written at once all the same, and ``close`` ends the wait and fsyncs."""
+    import runner.journal.writer as journal_module
+
+    synced, real_fsync = [], os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(threading.current_thread().name)
+        real_fsync(fd)
+
+    monkeypatch.setattr(journal_module, "SYNC_GAP", 3600.0)  # a gap no test waits out
+    monkeypatch.setattr(journal_module.os, "fsync", counting_fsync)
+    j = Journal(tmp_path)
+    for i in range(200):
+        j.event("step_finished", step=f"s{i}", status="succeeded")
+        assert len(list(read_events(tmp_path))) == i + 1  # written at once: a kill -9 loses nothing
+    background = synced.count("journal-fsync")
+    assert background <= 2  # the first at once, at most one more (woken while waiting out the gap)
+    j.close()  # returns without waiting out the gap
+    assert synced.count("journal-fsync") <= background + 1 and synced[-1] != "journal-fsync"
+
+
 KILLED_WRITER = textwrap.dedent(
     """
     import sys
@@ -413,6 +437,19 @@ def test_a_long_string_is_cut_in_events_and_json_files_and_kept_whole_in_texts(t
     assert (tmp_path / "r" / name).read_text() == answer
     assert json.loads((tmp_path / "r" / "result.json").read_text())["steps"][0]["output"] == event["result"]
     assert os.listdir(tmp_path / "r" / "texts") == [name.split("/")[1]]  # one file per distinct text
+
+
+def test_a_long_string_is_cut_once_redacted_and_keys_are_never_cut(tmp_path):
+    from runner.journal.caps import Caps
+
+    long_key = "k" * 80
+    with Journal(tmp_path / "r", redact=redact, caps=Caps(text=60)) as j:
+        j.event("attempt_finished", result=["s3cret " + "x" * 60], detail={long_key: "s3cret"})
+    (event,) = lines(tmp_path / "r" / EVENTS_FILE)
+    name = re.search(r"texts/[0-9a-f]{16}\.txt", event["result"][0]).group(0)
+    assert (tmp_path / "r" / name).read_text() == "[REDACTED] " + "x" * 60  # no secret in texts/ either
+    assert event["result"][0].startswith("[REDACTED] xxx") and "cut at 60 of 71 characters" in event["result"][0]
+    assert event["detail"] == {long_key: "[REDACTED]"}
 
 
 @pytest.mark.parametrize(("value", "expected"), [("50M", 50 << 20), ("64k", 64 << 10), ("1000", 1000),
