@@ -34,8 +34,11 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return _ENCODER.encode(value)  # json.dumps with these arguments, without building an encoder per call
 
 
 def file_sha(path: str | None) -> str | None:
@@ -46,8 +49,17 @@ def file_sha(path: str | None) -> str | None:
 
 
 def step_definition(step: Any) -> str:
-    """The step as loaded, without where it sits in its file (moving it is not changing it)."""
-    return repr(dataclasses.replace(step, line=0))
+    """The step as loaded, without where it sits in its file (moving it is not changing it):
+    ``repr(dataclasses.replace(step, line=0))``, built without copying the step."""
+    cls = type(step)
+    names = _REPR_FIELDS.get(cls)
+    if names is None:
+        names = _REPR_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.repr)
+    parts = ("line=0" if n == "line" else f"{n}={getattr(step, n)!r}" for n in names)
+    return f"{cls.__qualname__}({', '.join(parts)})"
+
+
+_REPR_FIELDS: dict[type, tuple[str, ...]] = {}  # the fields a dataclass's repr shows, per class
 
 
 def agent_part(info: Any) -> list[Any]:
@@ -76,14 +88,21 @@ class StepPrints:
 
     def __init__(self, pattern: Any, inputs: Mapping[str, Any]) -> None:
         self._head = _json([VERSION, file_sha(pattern.source), _json(dict(inputs))])
+        self._agents: dict[int, tuple[Any, list[Any]]] = {}  # id(info) -> (info, its part): the same agents serve many steps
 
     def of(self, step: Any, agents: Iterable[Any], base: str | None,
            needs: Iterable[tuple[str, str | None, str, Any]], task_shas: Iterable[str]) -> str:
         """The fingerprint of ``step``: ``needs`` is (id, fingerprint, status, output) of each
         step it needs, ``task_shas`` the sha256 of each item's first task, in item order."""
-        parts = [self._head, step.id, step_definition(step), [agent_part(a) for a in agents], base,
+        parts = [self._head, step.id, step_definition(step), [self._agent(a) for a in agents], base,
                  [[i, f, s, sha(_json(o))] for i, f, s, o in sorted(needs, key=lambda n: n[0])], list(task_shas)]
         return sha(_json(parts))
+
+    def _agent(self, info: Any) -> list[Any]:
+        known = self._agents.get(id(info))
+        if known is None or known[0] is not info:
+            known = self._agents[id(info)] = (info, agent_part(info))
+        return known[1]
 
 
 def workspace_base(step: Any, workspaces: Any, render: Callable[[str, str], str]) -> str | None:

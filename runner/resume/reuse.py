@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runner.errors import FailureKind
+from runner.errors import FailureKind, SpecError
 from runner.execute.records import AttemptRecord, StepRecord
 from runner.journal.jsonable import epoch
 from runner.resume.fingerprint import sha
@@ -98,12 +98,15 @@ class Reuser:
 
 def first_task_shas(steps: Any, step: Any, items: list[Any] | None) -> list[str]:
     """sha256 of each item's first task, rendered as the step's first attempt renders it."""
-    site = step_site(steps.plan.pattern, step.id)
     out = []
     for pos, item in enumerate(items if items is not None else [None]):
         index = pos if items is not None else None
         ctx = {**steps.context(item=item, index=index, previous=[]), "attempt": _FIRST}
-        out.append(sha(render(step.task, ctx, site=site, stop=steps.stopping)))
+        try:
+            task = render(step.task, ctx, stop=steps.stopping)
+        except SpecError:  # again, for an error that points at the task in its file (rarely needed: not built first)
+            task = render(step.task, ctx, site=step_site(steps.plan.pattern, step.id), stop=steps.stopping)
+        out.append(sha(task))
     return out
 
 

@@ -6,8 +6,8 @@ import dataclasses
 from pathlib import Path
 
 from runner.agents.model import AgentInfo
-from runner.resume.fingerprint import StepPrints, tree_state
-from runner.spec.models import Step
+from runner.resume.fingerprint import StepPrints, step_definition, tree_state
+from runner.spec.models import Approval, Step, WorkspaceSpec
 
 
 class _Pattern:
@@ -58,3 +58,11 @@ def test_a_source_outside_git_is_known_by_its_files_without_runners_state(tmp_pa
     assert tree_state(tmp_path, (".runner",)) == before
     (tmp_path / "a.txt").write_text("22")
     assert tree_state(tmp_path, (".runner",)) != before
+
+
+def test_a_step_definition_is_its_repr_at_line_0_so_earlier_journals_fingerprints_still_match() -> None:
+    steps = [Step(id="s", task="go", line=3),
+             Step(id="call/s", task="{{ x }}", needs=("a", "b"), data={"k": [1, "v"]}, workspace=WorkspaceSpec(),
+                  approval=Approval(message="ok?"), cache=True, line=40, scope="call/")]
+    for step in steps:
+        assert step_definition(step) == repr(dataclasses.replace(step, line=0))
