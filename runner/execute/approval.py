@@ -96,7 +96,8 @@ def await_approval(step: Step, run_id: str, run_dir: Path, environ: Any, journal
     if summary:
         try:
             with open(summary, "a") as f:
-                f.write(f"- ⏸ step `{step.id}` of run `{run_id}` waits for approval: {message} (`{hint}`)\n")
+                f.write(f"- ⏸ step `{step.id}` of run `{run_id}` waits for approval until {iso(deadline)}: "
+                        f"{message} (`{hint}`)\n")
         except OSError:
             pass
     if detach:

@@ -88,3 +88,25 @@ def test_land_branch_is_reused_not_made_again_and_made_anew_when_the_step_runs_a
     assert rerun["steps"][0]["landed"]["branch"] == f"runner-land/{rerun['runId']}/fix"
     assert sorted(git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/runner-land").split()) == \
         sorted([branch, f"runner-land/{rerun['runId']}/fix"])
+
+
+def test_a_judge_that_applied_another_steps_change_is_reused_with_that_step(tmp_path: Path) -> None:
+    """`land: {to: apply, from: STEP}`: the landing changed the tree STEP's workspaces came from; the
+    resume recognises it for both steps."""
+    repo = _setup(tmp_path, None)
+    pool = json.loads((tmp_path / "pool.yaml").read_text())
+    pool["agents"].append({"id": "judge", "command": ["sh", "-c", "read t; echo fixer"], "capabilities": ["judge"]})
+    write_yaml(tmp_path / "pool.yaml", pool)
+    write_yaml(tmp_path / "p.yaml", {"name": "judged", "steps": [
+        {"id": "fix", "agents": {"capabilities": ["code"]}, "task": "fix it", "workspace": {"from": str(repo)}},
+        {"id": "pick", "needs": ["fix"], "agents": {"capabilities": ["judge"]}, "task": "which?",
+         "land": {"to": "apply", "from": "fix", "change": "{{ steps.pick.output | trim }}"}},
+        {"id": "check", "needs": ["pick"], "agents": {"capabilities": ["check"]}, "task": "check"}]})
+    first = _apply(tmp_path, "p.yaml", "--pool", "pool.yaml", code=1)
+    assert _steps(first)["pick"] == ("succeeded", None)
+    assert (repo / "a.txt").read_text() == "one\ntwo\n"
+    (tmp_path / "flag").write_text("ok\n")
+    resumed = _apply(tmp_path, "--resume", first["runId"])
+    assert _steps(resumed) == {"fix": ("succeeded", first["runId"]), "pick": ("succeeded", first["runId"]),
+                               "check": ("succeeded", None)}
+    assert (repo / "a.txt").read_text() == "one\ntwo\n"
