@@ -13,7 +13,7 @@ import click
 from runner.errors import SpecError, UsageError
 from runner.execute.approval import decision_path, write_decision
 from runner.journal import find_run
-from runner.journal.gates import waiting_gates
+from runner.journal.gates import decision, waiting_gates
 from runner.spec import load_pattern
 
 
@@ -26,13 +26,17 @@ def approve(run_id: str, step_id: str, deny: bool, comment: str, state_dir: Path
         raise UsageError(f"run {run.run_id} is {run.status}, not waiting for a decision")
     if run.status == "waiting" and _step_status(run.result, step_id) != "waiting":
         raise UsageError(f"step {step_id} of run {run.run_id} is not waiting for a decision")
-    if decision_path(run.dir, step_id).exists():
+    if decision_path(run.dir, step_id).exists():  # (in time: a late one is refused below, never written)
         raise UsageError(f"step {step_id} of run {run.run_id} is already decided")
+    decided = decision(run, step_id)
     gate = next((g for g in waiting_gates(run) if g.step == step_id), None)
-    if gate is not None and gate.expired():
-        raise UsageError(f"step {step_id} of run {run.run_id} timed out at {gate.deadline} with no decision: "
+    if gate is not None and gate.expired() or decided is not None and decided.get("by") == "timeout":
+        deadline = gate.deadline if gate is not None else decided.get("deadline") if decided else None
+        raise UsageError(f"step {step_id} of run {run.run_id} timed out at {deadline or '?'} with no decision: "
                          "too late to decide (it counts as denied"
-                         + (f"; `runner apply --resume {run.run_id}` fails it)" if run.finished else ")"))
+                         + (f"; `runner apply --resume {run.run_id}` fails it)" if run.status == "waiting" else ")"))
+    if decided is not None:
+        raise UsageError(f"step {step_id} of run {run.run_id} is already decided")
     user = getpass.getuser()
     approvers = _approvers(run.run.get("patternSource"), step_id)
     if approvers and user not in approvers:

@@ -54,6 +54,16 @@ def waiting_gates(record: RunRecord) -> list[Gate]:
     return list(open_.values())
 
 
+def decision(record: RunRecord, step_id: str) -> dict[str, Any] | None:
+    """The last ``step_approved`` / ``step_denied`` event of ``step_id`` in the run's journal
+    (``by: timeout``: no decision came before the deadline), None when it was not decided."""
+    found = None
+    for e in record.events():
+        if e.get("step") == step_id and e.get("event") in ("step_approved", "step_denied"):
+            found = e
+    return found
+
+
 def _gate(step: Any, fields: Any) -> Gate:
     deadline = fields.get("deadline")
     return Gate(step=str(step), message=str(fields.get("message") or ""),

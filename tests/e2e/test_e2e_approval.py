@@ -208,3 +208,37 @@ def test_a_resume_before_the_deadline_keeps_the_first_wait_deadline(tmp_path: Pa
     assert run(["approve", second, "deploy"], tmp_path).returncode == 0
     done = run(["apply", "--resume", second, "-q", "-o", "r3.json"], tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+def test_approve_after_a_live_timeout_is_refused_while_the_run_goes_on(tmp_path: Path) -> None:
+    """The waiting runner denied the step at its deadline; the run still runs (another step has
+    not finished), and a late `runner approve` says the gate timed out instead of deciding."""
+    (tmp_path / "gated.yaml").write_text("""kind: pattern
+name: gated
+steps:
+  - id: slow
+    agents: {capabilities: [shell]}
+    task: "while [ ! -f go ]; do sleep 0.05; done; echo went"
+  - id: deploy
+    approval: {message: "Deploy to production?", timeout: 1s}
+    agents: {capabilities: [shell]}
+    task: echo deployed
+""")
+    proc = subprocess.Popen([RUNNER, "apply", "gated.yaml", "-q", "-o", "r.json"], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
+    try:
+        run_id = _waiting_run_id(proc)
+        run_dir = tmp_path / ".runner" / "runs" / run_id
+        denied = _until(lambda: next((e for e in events(run_dir) if e["event"] == "step_denied"), None),
+                        "the runner denied the step at its deadline")
+        assert denied["by"] == "timeout" and denied["deadline"] == _waited(tmp_path, run_id)["deadline"]
+        late = run(["approve", run_id, "deploy"], tmp_path)
+        assert late.returncode == 2, late.stdout + late.stderr
+        assert late.stderr.strip().endswith(f"step deploy of run {run_id} timed out at {denied['deadline']} with no "
+                                            "decision: too late to decide (it counts as denied)")
+        assert not (run_dir / "approvals").exists()
+    finally:
+        (tmp_path / "go").write_text("")
+        proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert _result(tmp_path)["steps"][1]["error"]["kind"] == "denied"
