@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,10 +81,12 @@ def thread_pool(n: int) -> float:
 
 @dataclass
 class Sampled:
-    """What the sampler saw of one ``runner apply``: (running agents, open fds) every 50 ms, its
-    CPU seconds at the last sample (its agents not counted), its peak resident size."""
+    """What the sampler saw of one ``runner apply``: (running agents, open fds, of them pipes)
+    every 50 ms, its open fds by kind when they peaked, its CPU seconds at the last sample (its
+    agents not counted), its peak resident size."""
 
-    samples: list[tuple[int, int]] = field(default_factory=list)
+    samples: list[tuple[int, int, int]] = field(default_factory=list)
+    peak: Counter[str] = field(default_factory=Counter)
     cpu: float = 0.0
     rss: int = 0
 
@@ -107,12 +110,29 @@ def _sample(pid: int, sampled: Sampled, done: threading.Event) -> None:
     try:
         me = psutil.Process(pid)
         while not done.wait(0.05):
-            sampled.samples.append((len(me.children()), me.num_fds()))
+            agents, kinds = len(me.children()), fd_kinds(pid)
+            sampled.samples.append((agents, sum(kinds.values()), kinds["pipe"]))
+            if sum(kinds.values()) > sum(sampled.peak.values()):
+                sampled.peak = kinds
             times = me.cpu_times()
             sampled.cpu = times.user + times.system
             sampled.rss = max(sampled.rss, me.memory_info().rss)
     except psutil.Error:  # it ended between two samples
         return
+
+
+def fd_kinds(pid: int) -> Counter[str]:
+    """The process's open fds by kind: ptmx, pidfd, eventfd, pipe, file, socket, ..."""
+    kinds: Counter[str] = Counter()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:  # closed meanwhile
+            continue
+        kind = target.split(":")[0] if ":" in target else target
+        kinds[{"/dev/ptmx": "ptmx", "anon_inode": target[len("anon_inode:"):].strip("[]")}.get(kind, kind)
+              if not kind.startswith("/") or kind == "/dev/ptmx" else "file"] += 1
+    return kinds
 
 
 def fds_per_agent(samples: list[tuple[int, int]]) -> tuple[float, float, int, int]:
@@ -144,7 +164,8 @@ def measure(d: Path, pool: Path, n: int, ideal: float, pool_s: float, label: str
            "--input", f"n={n // 4}", cwd=d, sampled=small)
     agents = json.loads((d / "big.json").read_text())["steps"][0]["agents"]
     jbig, jsmall = journal(d / "big"), journal(d / "small")
-    slope, constant, peak_agents, peak_fds = fds_per_agent(big.samples)
+    slope, constant, peak_agents, peak_fds = fds_per_agent([(a, f) for a, f, _ in big.samples])
+    held, held_constant, _, _ = fds_per_agent([(a, f - p) for a, f, p in big.samples])
     return [
         f"[{label}] {n} agents of 1 s, concurrency {CONCURRENCY} (ran on {', '.join(agents)}): ideal {ideal:.1f} s "
         f"| thread pool {pool_s:.2f} s ({pool_s / ideal:.2f} ×) | runner apply {run_s:.2f} s ({run_s / ideal:.2f} × "
@@ -153,6 +174,9 @@ def measure(d: Path, pool: Path, n: int, ideal: float, pool_s: float, label: str
         "(target <= 1)",
         f"[{label}] open fds of runner apply: {slope:.2f} per running agent + {constant:.0f} (target <= 4 per agent; "
         f"least squares over {len(big.samples)} samples; peak {peak_fds} fds with {peak_agents} agents running)",
+        f"[{label}] of them held by the sessions (pipes left out: a spawn's stdin pipe and its fork's exec-error "
+        f"pipe, which live until the program has exec'd): {held:.2f} per running agent + {held_constant:.0f}; "
+        f"at the peak: {', '.join(f'{k} {v}' for k, v in big.peak.most_common())}",
         f"[{label}] journal: {jsmall[0]} events {jsmall[1] / 1024:.0f} KiB ({jsmall[1] / jsmall[0]:.0f} B/event) for "
         f"{n // 4} items; {jbig[0]} events {jbig[1] / 1024:.0f} KiB ({jbig[1] / jbig[0]:.0f} B/event) for {n}: "
         f"events × {jbig[0] / jsmall[0]:.2f}, bytes × {jbig[1] / jsmall[1]:.2f} (linear: the two ratios equal)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -182,6 +183,41 @@ def test_no_zombie_and_no_fd_leak():
         assert s.wait_exit(10)
         s.close()
         assert not os.path.exists(f"/proc/{s.pid}")  # reaped
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_session_holds_no_fd_before_its_program_runs_and_three_while_it_runs():
+    """Sessions queued for their fork (forks take turns) hold nothing; a running one holds its
+    PTY, its pidfd and its wake eventfd (bench/scale.py: fds per running agent)."""
+    before = len(os.listdir("/proc/self/fd"))
+    waiting = PtySession([PY, "-c", "pass"], env=build_env({}))
+    assert len(os.listdir("/proc/self/fd")) == before
+    running = session("import time; time.sleep(30)")
+    try:
+        assert len(os.listdir("/proc/self/fd")) == before + 3
+        kinds = set()
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(FileNotFoundError):  # listdir's own, closed by now
+                kinds.add(os.readlink(f"/proc/self/fd/{fd}").split(":")[-1])
+        assert {"[eventfd]", "[pidfd]", "/dev/ptmx"} <= kinds
+    finally:
+        running.close(grace=0)
+        waiting.close()
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_session_out_of_fds_after_its_fork_kills_its_program(monkeypatch):
+    def no_fd(*args: object) -> int:
+        raise OSError(24, "Too many open files")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "eventfd", no_fd)
+    s = PtySession([PY, "-c", "import time; time.sleep(30)"], env=build_env({}))
+    with pytest.raises(PtySpawnError, match="Too many open files"):
+        s.start()
+    monkeypatch.undo()
+    assert s.pid is not None and not os.path.exists(f"/proc/{s.pid}")  # killed and reaped
+    s.close()
     assert len(os.listdir("/proc/self/fd")) == before
 
 

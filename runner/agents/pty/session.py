@@ -72,8 +72,9 @@ class PtySession:
         self._child: Spawn | None = None
         self._fd = -1
         self._stdin_w = -1
-        # written on exit/close, never drained: one eventfd (a pipe took two fds per agent, issue 18)
-        self._wake_r = self._wake_w = os.eventfd(0, os.EFD_CLOEXEC)
+        # written on exit/close, never drained: one eventfd (a pipe took two fds per agent, issue 18),
+        # made once the program runs (forks take turns: a session waiting for its own holds none)
+        self._wake_r = self._wake_w = -1
         self._threads: list[threading.Thread] = []
         self._reap_lock = threading.Lock()
         self._pidfd = -1
@@ -115,6 +116,13 @@ class PtySession:
         child.delayafterclose = child.delayafterterminate = 0
         child.ptyproc.delayafterclose = child.ptyproc.delayafterterminate = 0
         self._child, self.pid, self._fd = child, child.pid, child.child_fd
+        try:
+            self._wake_r = self._wake_w = os.eventfd(0, os.EFD_CLOEXEC)
+        except OSError as exc:  # out of fds: the program must not run unwatched
+            killpg(child.pid, signal.SIGKILL)
+            self._reap()
+            self._close_fds()
+            raise PtySpawnError(f"cannot start {self.argv[0]}: {exc}") from exc
         set_nonblocking(self._fd)
         if self._stdin_w >= 0:
             set_nonblocking(self._stdin_w)
@@ -286,11 +294,16 @@ class PtySession:
                     obj.terminated = True
                     obj.exitstatus, obj.signalstatus = self.exit_status, self.signal_status
             self._exited.set()
-        with contextlib.suppress(OSError):
-            os.eventfd_write(self._wake_w, 1)  # wakes a blocked send()
+        self._wake()  # wakes a blocked send()
         with self._out.cond:
             self._out.cond.notify_all()
         return True
+
+    def _wake(self) -> None:
+        """Wake the reader and a blocked send (no-op before the program runs: nobody waits)."""
+        if self._wake_w >= 0:
+            with contextlib.suppress(OSError):
+                os.eventfd_write(self._wake_w, 1)
 
     def _wait_exit(self, timeout: float | None, interruptible: bool = False) -> bool:
         """Wait (and reap) up to ``timeout`` s; ``interruptible``: return early on close()."""
@@ -350,8 +363,7 @@ class PtySession:
         with self._out.cond:
             self._cancelled = True
             self._out.cond.notify_all()
-        with contextlib.suppress(OSError):
-            os.eventfd_write(self._wake_w, 1)
+        self._wake()
         if self.pid is not None:
             self._kill_group(grace, sig)
             self._wait_exit(5.0)  # SIGKILLed; only a process stuck in the kernel takes longer
