@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from runner.workspace.capture import capture  # noqa: E402
 from runner.workspace.git import git_env  # noqa: E402
-from runner.workspace.transfer import apply, pack, received  # noqa: E402
+from runner.workspace.transfer import apply, pack  # noqa: E402
+from runner.workspace.unpack import received  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from workspace import make_repo  # noqa: E402  (the same repository as the local bench)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from runner.spec.models import AgentDef
 
@@ -68,3 +68,5 @@ class TaskResult:
     usage: Mapping[str, Any] = field(default_factory=dict)  # tokens / cost when reported
     denied: tuple[str, ...] = ()  # tools the agent was refused (claude's permission_denials)
     patch: bytes | None = None  # from a remote agent sent an ``archive``: its change (binary git patch)
+    # On the agent server's side, the same change as an open file the transport streams back and closes.
+    patch_file: IO[bytes] | None = None

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1brunner/protocol/agent.proto\x12\x0frunner.agent.v1\"\x8e\x01\n\x12\x45xecuteTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\t\x12\x12\n\ntimeout_ms\x18\x04 \x01(\x03\x12\x19\n\x11workspace_archive\x18\x05 \x01(\x0c\x12\x15\n\rworkspace_cwd\x18\x06 \x01(\t\"\xc8\x01\n\x13\x45xecuteTaskResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06result\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x16\n\x0ehas_confidence\x18\x04 \x01(\x08\x12\x11\n\treasoning\x18\x05 \x01(\t\x12\x0e\n\x06output\x18\x06 \x01(\t\x12\r\n\x05usage\x18\x07 \x01(\t\x12\x0e\n\x06\x63hange\x18\x08 \x01(\x0c\x12\x12\n\nhas_change\x18\t \x01(\x08\x12\x0e\n\x06\x64\x65nied\x18\n \x03(\t\"\x14\n\x12HealthCheckRequest\"\xe5\x02\n\x13HealthCheckResponse\x12\x0f\n\x07healthy\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x14\n\x0cruntime_name\x18\x04 \x01(\t\x12\x14\n\x0cruntime_type\x18\x05 \x01(\t\x12\x15\n\ractive_agents\x18\x06 \x01(\x05\x12\x16\n\x0elogin_required\x18\x07 \x01(\x08\x12\x13\n\x0binstruction\x18\x08 \x01(\t\x12\x13\n\x0b\x63oncurrency\x18\t \x01(\x05\x12\x14\n\x0c\x61\x63tive_tasks\x18\n \x01(\x05\x12\x18\n\x10protocol_version\x18\x0b \x01(\t\x12\x0f\n\x07metrics\x18\x0c \x01(\t\x12\x10\n\x08\x61gent_id\x18\r \x01(\t\x12\x12\n\nagent_name\x18\x0e \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x0f \x03(\t\x12\x1b\n\x13max_workspace_bytes\x18\x10 \x01(\x03\"&\n\x13StreamOutputRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\",\n\x0bOutputChunk\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t2\x91\x02\n\x05\x41gent\x12X\n\x0b\x45xecuteTask\x12#.runner.agent.v1.ExecuteTaskRequest\x1a$.runner.agent.v1.ExecuteTaskResponse\x12X\n\x0bHealthCheck\x12#.runner.agent.v1.HealthCheckRequest\x1a$.runner.agent.v1.HealthCheckResponse\x12T\n\x0cStreamOutput\x12$.runner.agent.v1.StreamOutputRequest\x1a\x1c.runner.agent.v1.OutputChunk0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1brunner/protocol/agent.proto\x12\x0frunner.agent.v1\"\x8e\x01\n\x12\x45xecuteTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\t\x12\x12\n\ntimeout_ms\x18\x04 \x01(\x03\x12\x19\n\x11workspace_archive\x18\x05 \x01(\x0c\x12\x15\n\rworkspace_cwd\x18\x06 \x01(\t\"\xc8\x01\n\x13\x45xecuteTaskResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06result\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x16\n\x0ehas_confidence\x18\x04 \x01(\x08\x12\x11\n\treasoning\x18\x05 \x01(\t\x12\x0e\n\x06output\x18\x06 \x01(\t\x12\r\n\x05usage\x18\x07 \x01(\t\x12\x0e\n\x06\x63hange\x18\x08 \x01(\x0c\x12\x12\n\nhas_change\x18\t \x01(\x08\x12\x0e\n\x06\x64\x65nied\x18\n \x03(\t\"W\n\x11WorkspaceTaskPart\x12\x31\n\x04task\x18\x01 \x01(\x0b\x32#.runner.agent.v1.ExecuteTaskRequest\x12\x0f\n\x07\x61rchive\x18\x02 \x01(\x0c\"[\n\x13WorkspaceResultPart\x12\x34\n\x06result\x18\x01 \x01(\x0b\x32$.runner.agent.v1.ExecuteTaskResponse\x12\x0e\n\x06\x63hange\x18\x02 \x01(\x0c\"\x14\n\x12HealthCheckRequest\"\xe5\x02\n\x13HealthCheckResponse\x12\x0f\n\x07healthy\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x14\n\x0cruntime_name\x18\x04 \x01(\t\x12\x14\n\x0cruntime_type\x18\x05 \x01(\t\x12\x15\n\ractive_agents\x18\x06 \x01(\x05\x12\x16\n\x0elogin_required\x18\x07 \x01(\x08\x12\x13\n\x0binstruction\x18\x08 \x01(\t\x12\x13\n\x0b\x63oncurrency\x18\t \x01(\x05\x12\x14\n\x0c\x61\x63tive_tasks\x18\n \x01(\x05\x12\x18\n\x10protocol_version\x18\x0b \x01(\t\x12\x0f\n\x07metrics\x18\x0c \x01(\t\x12\x10\n\x08\x61gent_id\x18\r \x01(\t\x12\x12\n\nagent_name\x18\x0e \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x0f \x03(\t\x12\x1b\n\x13max_workspace_bytes\x18\x10 \x01(\x03\"&\n\x13StreamOutputRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\",\n\x0bOutputChunk\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t2\xf7\x02\n\x05\x41gent\x12X\n\x0b\x45xecuteTask\x12#.runner.agent.v1.ExecuteTaskRequest\x1a$.runner.agent.v1.ExecuteTaskResponse\x12X\n\x0bHealthCheck\x12#.runner.agent.v1.HealthCheckRequest\x1a$.runner.agent.v1.HealthCheckResponse\x12T\n\x0cStreamOutput\x12$.runner.agent.v1.StreamOutputRequest\x1a\x1c.runner.agent.v1.OutputChunk0\x01\x12\x64\n\x14\x45xecuteWorkspaceTask\x12\".runner.agent.v1.WorkspaceTaskPart\x1a$.runner.agent.v1.WorkspaceResultPart(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,14 +35,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXECUTETASKREQUEST']._serialized_end=191
   _globals['_EXECUTETASKRESPONSE']._serialized_start=194
   _globals['_EXECUTETASKRESPONSE']._serialized_end=394
-  _globals['_HEALTHCHECKREQUEST']._serialized_start=396
-  _globals['_HEALTHCHECKREQUEST']._serialized_end=416
-  _globals['_HEALTHCHECKRESPONSE']._serialized_start=419
-  _globals['_HEALTHCHECKRESPONSE']._serialized_end=776
-  _globals['_STREAMOUTPUTREQUEST']._serialized_start=778
-  _globals['_STREAMOUTPUTREQUEST']._serialized_end=816
-  _globals['_OUTPUTCHUNK']._serialized_start=818
-  _globals['_OUTPUTCHUNK']._serialized_end=862
-  _globals['_AGENT']._serialized_start=865
-  _globals['_AGENT']._serialized_end=1138
+  _globals['_WORKSPACETASKPART']._serialized_start=396
+  _globals['_WORKSPACETASKPART']._serialized_end=483
+  _globals['_WORKSPACERESULTPART']._serialized_start=485
+  _globals['_WORKSPACERESULTPART']._serialized_end=576
+  _globals['_HEALTHCHECKREQUEST']._serialized_start=578
+  _globals['_HEALTHCHECKREQUEST']._serialized_end=598
+  _globals['_HEALTHCHECKRESPONSE']._serialized_start=601
+  _globals['_HEALTHCHECKRESPONSE']._serialized_end=958
+  _globals['_STREAMOUTPUTREQUEST']._serialized_start=960
+  _globals['_STREAMOUTPUTREQUEST']._serialized_end=998
+  _globals['_OUTPUTCHUNK']._serialized_start=1000
+  _globals['_OUTPUTCHUNK']._serialized_end=1044
+  _globals['_AGENT']._serialized_start=1047
+  _globals['_AGENT']._serialized_end=1422
 # @@protoc_insertion_point(module_scope)

@@ -49,6 +49,11 @@ class AgentStub:
                 request_serializer=runner_dot_protocol_dot_agent__pb2.StreamOutputRequest.SerializeToString,
                 response_deserializer=runner_dot_protocol_dot_agent__pb2.OutputChunk.FromString,
                 _registered_method=True)
+        self.ExecuteWorkspaceTask = channel.stream_stream(
+                '/runner.agent.v1.Agent/ExecuteWorkspaceTask',
+                request_serializer=runner_dot_protocol_dot_agent__pb2.WorkspaceTaskPart.SerializeToString,
+                response_deserializer=runner_dot_protocol_dot_agent__pb2.WorkspaceResultPart.FromString,
+                _registered_method=True)
 
 
 class AgentServicer:
@@ -76,6 +81,16 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExecuteWorkspaceTask(self, request_iterator, context):
+        """Version 3: a task with its workspace, both ways streamed. The first part carries the task
+        (workspace_cwd set, workspace_archive empty), the parts after it the workspace's tar.gz in
+        order, each at most 1 MiB. The reply's first part carries the result (has_change true, change
+        empty), the parts after it the change in order. Failures as ExecuteTask's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +108,11 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.StreamOutput,
                     request_deserializer=runner_dot_protocol_dot_agent__pb2.StreamOutputRequest.FromString,
                     response_serializer=runner_dot_protocol_dot_agent__pb2.OutputChunk.SerializeToString,
+            ),
+            'ExecuteWorkspaceTask': grpc.stream_stream_rpc_method_handler(
+                    servicer.ExecuteWorkspaceTask,
+                    request_deserializer=runner_dot_protocol_dot_agent__pb2.WorkspaceTaskPart.FromString,
+                    response_serializer=runner_dot_protocol_dot_agent__pb2.WorkspaceResultPart.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,6 +196,33 @@ class Agent:
             '/runner.agent.v1.Agent/StreamOutput',
             runner_dot_protocol_dot_agent__pb2.StreamOutputRequest.SerializeToString,
             runner_dot_protocol_dot_agent__pb2.OutputChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExecuteWorkspaceTask(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/runner.agent.v1.Agent/ExecuteWorkspaceTask',
+            runner_dot_protocol_dot_agent__pb2.WorkspaceTaskPart.SerializeToString,
+            runner_dot_protocol_dot_agent__pb2.WorkspaceResultPart.FromString,
             options,
             channel_credentials,
             insecure,

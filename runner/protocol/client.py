@@ -125,7 +125,11 @@ class RemoteHandle(AgentHandle):
 
     def execute(self, request: TaskRequest, on_output: OutputCallback | None = None) -> TaskResult:
         request, root = outgoing(self, request)
-        result = self._send(request, on_output)
+        try:
+            result = self._send(request, on_output)
+        finally:
+            if request.archive is not None:
+                request.archive.close()  # the packed file: anonymous, gone once closed
         return incoming(self, root, result) if root is not None else result
 
     def _send(self, request: TaskRequest, on_output: OutputCallback | None) -> TaskResult:
@@ -181,7 +185,7 @@ class RemoteHandle(AgentHandle):
     def grace(self, request: TaskRequest) -> float:
         """Seconds the reply may take beyond the task's timeout: ``read_grace``, plus a second per
         4 MiB of a workspace sent (the server unpacks it, and packs the change, outside the task's time)."""
-        return self.read_grace + (len(request.archive.data) / (4 << 20) if request.archive is not None else 0.0)
+        return self.read_grace + ((request.archive.size or 0) / (4 << 20) if request.archive is not None else 0.0)
 
     # ------------------------------------------------------------- state bookkeeping
 

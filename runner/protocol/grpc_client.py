@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +24,7 @@ from runner.observe import trace
 from runner.protocol import agent_pb2, agent_pb2_grpc, wire
 from runner.protocol.auth import AuthConfig, bearer
 from runner.protocol.client import HEALTH_TIMEOUT, RemoteHandle
-from runner.workspace.transfer import limit_from_env, message_limit
+from runner.workspace.transfer import CHUNK, Archive, limit_from_env, message_limit, mib
 
 C = grpc.StatusCode
 _KINDS = {
@@ -45,7 +46,7 @@ class GrpcHandle(RemoteHandle):
         url = urlsplit(self.endpoint)
         secure = url.scheme.lower() == "grpcs"
         target = f"{url.hostname}:{url.port or (443 if secure else 80)}"
-        size = message_limit(limit_from_env())  # a task brings its workspace, the reply its change
+        size = message_limit()  # a workspace and its change travel in parts of CHUNK bytes
         options = [("grpc.max_send_message_length", size), ("grpc.max_receive_message_length", size)]
         if secure:
             ca = Path(self.auth.ca_file).read_bytes() if self.auth.ca_file else None
@@ -124,18 +125,26 @@ class GrpcHandle(RemoteHandle):
         message = agent_pb2.ExecuteTaskRequest(
             task_id=request.task_id, description=request.description, data=json.dumps(dict(request.data)),
             timeout_ms=int(request.timeout * 1000) if request.timeout else 0,
-            workspace_archive=request.archive.data if request.archive else b"",
             workspace_cwd=request.archive.cwd if request.archive else "")
         deadline = request.timeout + self.grace(request) if request.timeout else None
         stream = self._follow(request.task_id, on_output) if on_output else None
         # The W3C trace context as metadata (nothing when tracing is off): the server's span joins the run's trace.
         metadata = self._metadata + tuple(trace.inject_headers({}).items())
+        archive = request.archive
         with self._calls_lock:  # known by its task id before the server can report it running
-            future = self._stub.ExecuteTask.future(message, timeout=deadline, metadata=metadata)
+            if archive is None:
+                future = self._stub.ExecuteTask.future(message, timeout=deadline, metadata=metadata)
+            else:  # protocol 3: the task, then the workspace in parts; the result, then the change
+                future = self._stub.ExecuteWorkspaceTask(_parts(message, archive), timeout=deadline,
+                                                         metadata=metadata)
             self._calls.add(future)
             self._by_task[request.task_id] = future
+        patch = None
         try:
-            reply = future.result()
+            if archive is None:
+                reply = future.result()
+            else:
+                reply, patch = self._streamed_reply(future)
         except grpc.FutureCancelledError as exc:
             raise self.cancelled("the task was cancelled" if not self._stopped.is_set() else None) from exc
         except grpc.RpcError as exc:
@@ -160,7 +169,23 @@ class GrpcHandle(RemoteHandle):
         return TaskResult(task_id=reply.task_id, result=result,
                           confidence=reply.confidence if reply.has_confidence else None,
                           reasoning=reply.reasoning, output=reply.output, usage=reported,
-                          patch=reply.change if reply.has_change else None, denied=tuple(reply.denied))
+                          patch=patch, denied=tuple(reply.denied))
+
+    def _streamed_reply(self, call: Any) -> tuple[Any, bytes]:
+        """The first part's result and the change gathered from the parts after it (the caller
+        applies and captures it, as a local agent's); past the cap: cancelled, not read further."""
+        first = next(call, None)
+        if first is None or not first.HasField("result") or not first.result.has_change:
+            call.cancel()
+            raise self.malformed("the reply to a task with a workspace has no `change`")
+        limit = limit_from_env()
+        patch = bytearray()
+        for part in call:
+            patch += part.change
+            if len(patch) > limit:
+                call.cancel()
+                raise self.malformed(f"the change is over the transfer cap of {mib(limit)}")
+        return first.result, bytes(patch)
 
     def _call_cancel(self, task_id: str) -> bool:
         """Cancel the call: the server's callback cancels the task when its agent can (per-task
@@ -173,6 +198,14 @@ class GrpcHandle(RemoteHandle):
         call = self._stub.StreamOutput(agent_pb2.StreamOutputRequest(task_id=task_id),
                                        metadata=self._metadata)
         return _Follow(self._track(call), on_output, lambda: self._untrack(call))
+
+
+def _parts(task: Any, archive: Archive) -> Iterator[Any]:
+    """The request stream: the task, then the archive read from its file in parts (gRPC pulls
+    them as the server takes them)."""
+    yield agent_pb2.WorkspaceTaskPart(task=task)
+    while piece := archive.source.read(CHUNK):
+        yield agent_pb2.WorkspaceTaskPart(archive=piece)
 
 
 class _Follow(threading.Thread):

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import json
 import queue
+from collections.abc import Iterator
 from concurrent import futures
-from typing import Any
+from dataclasses import replace
+from typing import Any, NoReturn
 
 import grpc
 
-from runner.agents.model import TaskRequest
+from runner.agents.model import TaskRequest, TaskResult
 from runner.errors import AgentFailure, FailureKind
 from runner.observe import trace
 from runner.protocol import agent_pb2, agent_pb2_grpc, wire
 from runner.protocol.auth import authorized
 from runner.protocol.service import AgentService, Busy, Unavailable
-from runner.workspace.transfer import Archive, message_limit
+from runner.workspace.transfer import CHUNK, Archive, message_limit
 
 
 class _Servicer(agent_pb2_grpc.AgentServicer):
@@ -34,27 +36,50 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
 
     def _fail(self, context: grpc.ServicerContext, code: grpc.StatusCode, kind: FailureKind,
-              message: str) -> None:
+              message: str) -> NoReturn:
         context.set_trailing_metadata(((wire.FAILURE_KIND_KEY, kind.value),))
         context.abort(code, message)
 
     def ExecuteTask(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         self._auth(context)
+        if request.workspace_archive:  # an older caller's (protocol 2): not taken, whatever its size
+            self._fail(context, grpc.StatusCode.INVALID_ARGUMENT, FailureKind.CONFIG, wire.INLINE_REFUSED)
+        result = self._run(self._task(request, context), context)
+        return _response(result)
+
+    def ExecuteWorkspaceTask(self, parts: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:  # noqa: N802
+        """Protocol 3: the task, then its workspace in parts; the result, then the change in parts."""
+        self._auth(context)
+        first = next(parts, None)
+        if first is None or not first.HasField("task") or first.task.workspace_archive:
+            self._fail(context, grpc.StatusCode.INVALID_ARGUMENT, FailureKind.CONFIG,
+                       "bad request: the first part must carry the task (and no workspace_archive)")
+        task = self._task(first.task, context)
+        archive = Archive(source=_Parts(parts), cwd=first.task.workspace_cwd)
+        result = self._run(replace(task, archive=archive), context)
+        change = result.patch_file
+        assert change is not None  # a task with an archive answers with its change
+        with change:
+            yield agent_pb2.WorkspaceResultPart(result=_response(result, has_change=True))
+            while piece := change.read(CHUNK):
+                yield agent_pb2.WorkspaceResultPart(change=piece)
+
+    def _task(self, request: Any, context: grpc.ServicerContext) -> TaskRequest:
         try:
             data = json.loads(request.data) if request.data else {}
             if not isinstance(data, dict):
                 raise ValueError("data is not a JSON object")
         except ValueError as exc:
             self._fail(context, grpc.StatusCode.INVALID_ARGUMENT, FailureKind.CONFIG, f"bad request: {exc}")
-        archive = Archive(data=request.workspace_archive, cwd=request.workspace_cwd) \
-            if request.workspace_archive else None
-        task = TaskRequest(task_id=request.task_id, description=request.description, data=data,
-                           timeout=request.timeout_ms / 1000 if request.timeout_ms > 0 else None, archive=archive)
+        return TaskRequest(task_id=request.task_id, description=request.description, data=data,
+                           timeout=request.timeout_ms / 1000 if request.timeout_ms > 0 else None)
+
+    def _run(self, task: TaskRequest, context: grpc.ServicerContext) -> TaskResult:
         # A caller that cancels the call (or whose deadline passes) cancels the task: the callback
         # runs when the RPC ends, also normally, when the task is no longer running (a no-op).
         context.add_callback(lambda: None if self.service.cancel(task.task_id) else None)
         try:
-            result = self.service.execute(task, trace_context=trace.extract(context.invocation_metadata()))
+            return self.service.execute(task, trace_context=trace.extract(context.invocation_metadata()))
         except Busy as exc:
             self._fail(context, grpc.StatusCode.RESOURCE_EXHAUSTED, FailureKind.INFRASTRUCTURE, str(exc))
         except Unavailable as exc:
@@ -64,12 +89,6 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
         except Exception as exc:  # noqa: BLE001 - a bug in the agent must not kill the server
             self._fail(context, grpc.StatusCode.ABORTED, FailureKind.CRASH,
                        f"internal error: {type(exc).__name__}: {exc}")
-        return agent_pb2.ExecuteTaskResponse(
-            task_id=result.task_id, result=json.dumps(result.result),
-            confidence=result.confidence or 0.0, has_confidence=result.confidence is not None,
-            reasoning=result.reasoning, output=result.output,
-            usage=json.dumps(dict(result.usage)) if result.usage else "",
-            change=result.patch or b"", has_change=result.patch is not None, denied=list(result.denied))
 
     def HealthCheck(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         self._auth(context)
@@ -100,15 +119,51 @@ class _Servicer(agent_pb2_grpc.AgentServicer):
             sub.close()
 
 
+def _response(result: TaskResult, *, has_change: bool = False) -> Any:
+    return agent_pb2.ExecuteTaskResponse(
+        task_id=result.task_id, result=json.dumps(result.result),
+        confidence=result.confidence or 0.0, has_confidence=result.confidence is not None,
+        reasoning=result.reasoning, output=result.output,
+        usage=json.dumps(dict(result.usage)) if result.usage else "",
+        has_change=has_change, denied=list(result.denied))
+
+
+class _Parts:
+    """The workspace parts of an ``ExecuteWorkspaceTask`` request as a readable stream: one part is
+    taken from gRPC (flow-controlled) when the one before is used up, never more."""
+
+    def __init__(self, parts: Iterator[Any]) -> None:
+        self._parts = parts
+        self._piece = b""
+        self._at = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while self._at >= len(self._piece):
+            part = next(self._parts, None)
+            if part is None:
+                return b""
+            self._piece, self._at = part.archive, 0
+        end = len(self._piece) if size is None or size < 0 else self._at + size
+        out = self._piece[self._at:end]
+        self._at += len(out)
+        return out
+
+
+WINDOW = 256 << 10  # bytes a caller may send ahead of what the server has read, per stream
+
+
 class GrpcAgentServer:
     """A started-on-demand gRPC server; ``port`` is the bound port (0 picks one)."""
 
     def __init__(self, service: AgentService, host: str, port: int, *, token: str | None = None,
                  tls: tuple[bytes, bytes] | None = None, workers: int = 32) -> None:
-        size = message_limit(service.max_workspace)  # a task brings its workspace, its reply the change
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="runner-grpc"),
-                                   options=[("grpc.max_receive_message_length", size),
-                                            ("grpc.max_send_message_length", size)])
+                                   options=[("grpc.max_receive_message_length", message_limit()),
+                                            ("grpc.max_send_message_length", message_limit()),
+                                            # A stream's receive window stays fixed: auto-tuned (BDP) it
+                                            # grew to the whole workspace, which gRPC then held in memory.
+                                            ("grpc.http2.bdp_probe", 0),
+                                            ("grpc.http2.lookahead_bytes", WINDOW)])
         agent_pb2_grpc.add_AgentServicer_to_server(_Servicer(service, token), self._server)
         address = f"{host}:{port}"
         if tls is not None:

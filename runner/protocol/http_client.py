@@ -3,6 +3,8 @@
 One keep-alive connection per concurrent call is kept and reused. Connect and read timeouts
 are separate: connecting may take ``CONNECT_TIMEOUT``; the reply may take the task's timeout
 plus ``READ_GRACE`` (the server enforces the task timeout itself and answers ``timeout``).
+A task with a workspace (protocol 3) goes to ``POST /execute-workspace``: its JSON line, then the
+archive streamed from its file; the reply's JSON line, then the change.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
@@ -24,6 +28,7 @@ from runner.observe import trace
 from runner.protocol import wire
 from runner.protocol.auth import AuthConfig, bearer
 from runner.protocol.client import CONNECT_TIMEOUT, HEALTH_TIMEOUT, RemoteHandle
+from runner.workspace.transfer import CHUNK, HEAD_LIMIT, Archive, limit_from_env, mib
 
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
@@ -88,9 +93,13 @@ class HttpHandle(RemoteHandle):
 
     # ------------------------------------------------------------- one request
 
-    def _request(self, method: str, path: str, body: bytes | None, read_timeout: float | None,
-                 headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        """(status, body); raises AgentFailure classified by where it failed."""
+    def _request(self, method: str, path: str, body: bytes | Callable[[], Iterable[bytes]] | None,
+                 read_timeout: float | None, headers: dict[str, str] | None = None,
+                 read: Callable[[http.client.HTTPResponse], Any] = http.client.HTTPResponse.read) -> tuple[int, Any]:
+        """(status, ``read(response)``: its body); raises AgentFailure classified by where it failed.
+
+        ``body`` may be a function giving the body in pieces (a workspace streamed from its file;
+        called again for the one retry on a fresh connection), sent with the headers' Content-Length."""
         headers = headers or self._headers
         for attempt in (1, 2):
             conn, reused = self._take()
@@ -103,9 +112,18 @@ class HttpHandle(RemoteHandle):
                     conn.sock.settimeout(read_timeout)
                 except OSError as exc:
                     raise _Connect() from exc
-                conn.request(method, self._prefix + path, body=body, headers=headers)
+                try:
+                    conn.request(method, self._prefix + path, body=body() if callable(body) else body,
+                                 headers=headers)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The server may have answered (413: over its cap) and closed before reading the
+                    # rest of a large body: its answer says why; without one, the connection was lost.
+                    if not callable(body):
+                        raise
+                    response = conn.getresponse()
+                    return response.status, _read(response, read)
                 response = conn.getresponse()
-                data = response.read()
+                data = _read(response, read)
                 ok = not response.will_close
                 return response.status, data
             except _Connect as wrapped:
@@ -190,22 +208,54 @@ class HttpHandle(RemoteHandle):
         return isinstance(reply, dict) and reply.get("cancelled") is True
 
     def _call_execute(self, request: TaskRequest, on_output: OutputCallback | None) -> TaskResult:
-        body = json.dumps(wire.request_to_json(request)).encode()
+        head = json.dumps(wire.request_to_json(request)).encode()
         timeout = request.timeout + self.grace(request) if request.timeout else None
         stream = _OutputStream(self, request.task_id, on_output) if on_output else None
         try:
             # The W3C trace context (nothing when tracing is off): the server's span joins the run's trace.
             traced = trace.inject_headers({})
             headers = {**self._headers, **traced} if traced else self._headers
-            status, data = self._request("POST", "/execute", body, timeout, headers)
+            if request.archive is None:
+                status, data = self._request("POST", "/execute", head, timeout, headers)
+            else:  # protocol 3: the JSON line, then the archive streamed from its file
+                archive = request.archive
+                size = len(head) + 1 + (archive.size or 0)
+                headers = {**headers, "Content-Type": wire.STREAMED_TASK, "Content-Length": str(size)}
+                status, data = self._request("POST", "/execute-workspace", lambda: _pieces(head, archive),
+                                             timeout, headers, self._streamed_reply)
         finally:
             if stream is not None:
                 stream.finish()
+        if isinstance(data, TaskResult):
+            return data
         self._check_status(status, data)
         try:
             return wire.result_from_json(self._decode(status, data))
         except wire.Malformed as exc:
             raise self.malformed(str(exc)) from exc
+
+    def _streamed_reply(self, response: http.client.HTTPResponse) -> TaskResult | bytes:
+        """A streamed task's reply: its JSON line, then the change (read whole: the caller applies
+        and captures it, as a local agent's; refused unread when it says it is over the cap);
+        an error's body as bytes."""
+        if response.status != 200:
+            return response.read()
+        head = response.readline(HEAD_LIMIT + 1)
+        try:
+            obj = json.loads(head)
+            result = wire.result_from_json(obj)
+            size = wire.change_size(obj) if isinstance(obj, dict) else None
+        except (ValueError, wire.Malformed) as exc:
+            raise self.malformed(f"the reply's JSON line: {exc}") from exc
+        if size is None:
+            raise self.malformed("the reply to a task with a workspace has no `change`")
+        limit = limit_from_env()
+        if size > limit:
+            raise self.malformed(f"the change is {mib(size)}, over the transfer cap of {mib(limit)}")
+        patch = response.read(size)
+        if len(patch) != size:
+            raise self.malformed(f"the change ended after {len(patch)} of its {size} bytes")
+        return replace(result, patch=patch)
 
 
 class _OutputStream:
@@ -254,6 +304,25 @@ class _OutputStream:
                 pass
         self._conn.close()
         self._thread.join(1.0)
+
+
+def _read(response: http.client.HTTPResponse, read: Callable[[http.client.HTTPResponse], Any]) -> Any:
+    """``read(response)``; a response not read to its end (a refused change) is closed, its socket with it."""
+    try:
+        return read(response)
+    except BaseException:
+        response.close()
+        raise
+
+
+def _pieces(head: bytes, archive: Archive) -> Iterator[bytes]:
+    """A streamed task's body: its JSON line, then the archive read from the start in pieces."""
+    yield head + b"\n"
+    seek = getattr(archive.source, "seek", None)
+    if seek is not None:
+        seek(0)  # the one retry on a fresh connection sends it again
+    while piece := archive.source.read(CHUNK):
+        yield piece
 
 
 def _describe(exc: BaseException | None) -> str:

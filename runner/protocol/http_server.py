@@ -1,6 +1,7 @@
 """The HTTP flavour of the agent server: a WSGI app served by waitress.
 
-Routes (see docs/protocol.md): ``POST /execute``, ``POST /cancel``, ``GET /health``,
+Routes (see docs/protocol.md): ``POST /execute``, ``POST /execute-workspace`` (a task with its
+workspace streamed after it; the reply's change streamed after its JSON), ``POST /cancel``, ``GET /health``,
 ``GET /metrics`` (JSON, or Prometheus text for ``Accept: text/plain`` / ``?format=prometheus``),
 ``GET /output?taskId=ID`` (newline-delimited JSON chunks until the task ends) and the
 unauthenticated ``GET /livez`` for probes that cannot send a token.
@@ -16,6 +17,7 @@ TLS of its own: ``runner.protocol.tls_channel`` adds it to waitress's channel.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import socket
 import ssl
@@ -24,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qs
 
 from waitress import wasyncore
@@ -36,9 +38,8 @@ from runner.protocol import wire
 from runner.protocol.auth import authorized
 from runner.protocol.service import AgentService, Busy, Unavailable
 from runner.protocol.tls_channel import tls_channel
-from runner.workspace.transfer import message_limit
+from runner.workspace.transfer import CHUNK, HEAD_LIMIT, OVERHEAD
 
-_MAX_BODY = 16 << 20
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 StartResponse = Callable[..., Any]
 
@@ -114,17 +115,28 @@ class AgentApp:
             return _reply(start, 200, self.service.metrics())
         return self._stream(environ, start, query.get("taskId", [""])[0])
 
-    def _post(self, environ: dict[str, Any], start: StartResponse, path: str) -> list[bytes]:
-        # waitress has read the whole body already (and refused one over the limit with 413)
+    def _post(self, environ: dict[str, Any], start: StartResponse, path: str) -> Iterable[bytes]:
+        # waitress has received the whole body already, spooled to a temporary file past 512 KiB,
+        # and refused one over its limit with 413: what is read here is read in pieces
+        source = environ["wsgi.input"]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         try:
-            body = json.loads(environ["wsgi.input"].read(length) or b"null")
-            if path == "/cancel":
-                task_id = body.get("taskId") if isinstance(body, dict) else None
-                if not isinstance(task_id, str) or not task_id:
-                    raise ValueError("`taskId` (a non-empty string) is required")
-                return _reply(start, 200, {"taskId": task_id, "cancelled": self.service.cancel(task_id)})
-            request = wire.request_from_json(body)
+            if path == "/execute-workspace":  # a JSON line, then the workspace's tar.gz (protocol 3)
+                head = source.readline(HEAD_LIMIT + 1)
+                if not head.endswith(b"\n"):
+                    raise ValueError(f"the task's JSON line is missing or over {HEAD_LIMIT >> 20} MiB")
+                request = wire.request_from_json(json.loads(head), source)
+            else:
+                if length > HEAD_LIMIT:  # a workspace inline (an older caller) or worse: not read
+                    return _error(start, 413, FailureKind.CONFIG, f"the body is {length} bytes, over "
+                                  f"{HEAD_LIMIT >> 20} MiB; {wire.INLINE_REFUSED}")
+                body = json.loads(source.read(length) or b"null")
+                if path == "/cancel":
+                    task_id = body.get("taskId") if isinstance(body, dict) else None
+                    if not isinstance(task_id, str) or not task_id:
+                        raise ValueError("`taskId` (a non-empty string) is required")
+                    return _reply(start, 200, {"taskId": task_id, "cancelled": self.service.cancel(task_id)})
+                request = wire.request_from_json(body)
         except (ValueError, wire.Malformed) as exc:
             return _error(start, 400, FailureKind.CONFIG, f"bad request: {exc}")
         with self.idle:
@@ -136,7 +148,7 @@ class AgentApp:
                 self.inflight -= 1
                 self.idle.notify_all()
 
-    def _execute(self, environ: dict[str, Any], start: StartResponse, request: Any) -> list[bytes]:
+    def _execute(self, environ: dict[str, Any], start: StartResponse, request: Any) -> Iterable[bytes]:
         headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
         try:
             result = self.service.execute(request, trace_context=trace.extract(headers))
@@ -148,6 +160,8 @@ class AgentApp:
             return _error(start, 500, exc.kind, str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug in the agent must not kill the server
             return _error(start, 500, FailureKind.CRASH, f"internal error: {type(exc).__name__}: {exc}")
+        if result.patch_file is not None:
+            return _streamed(start, result.patch_file, result)
         return _reply(start, 200, wire.result_to_json(result))
 
     def _stream(self, environ: dict[str, Any], start: StartResponse, task_id: str) -> Iterator[bytes]:
@@ -172,7 +186,30 @@ class AgentApp:
         return lines()
 
 
-_ROUTES = {"GET": ("/health", "/metrics", "/output"), "POST": ("/execute", "/cancel")}
+_ROUTES = {"GET": ("/health", "/metrics", "/output"), "POST": ("/execute", "/execute-workspace", "/cancel")}
+
+
+def _streamed(start: StartResponse, change: IO[bytes], result: Any) -> Iterable[bytes]:
+    """The reply to a streamed task: its JSON line, then the change read from its file in pieces."""
+    size = os.fstat(change.fileno()).st_size
+    head = (json.dumps(wire.result_to_json(result, size)) + "\n").encode()
+    start("200 OK", [("Content-Type", wire.STREAMED_RESULT), ("Content-Length", str(len(head) + size))])
+    return _FileReply(head, change)
+
+
+class _FileReply:
+    """A WSGI body read from a file; the server calls ``close`` when it is sent (or the client left)."""
+
+    def __init__(self, head: bytes, change: IO[bytes]) -> None:
+        self.head, self.change = head, change
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.head
+        while piece := self.change.read(CHUNK):
+            yield piece
+
+    def close(self) -> None:
+        self.change.close()
 
 
 class HttpAgentServer:
@@ -193,8 +230,9 @@ class HttpAgentServer:
             connection_limit=limits.connections,
             channel_timeout=max(1, round(limits.idle_timeout)),
             cleanup_interval=max(1, round(limits.idle_timeout / 4)),
-            # a task may bring its workspace (base64): room for the server's cap
-            max_request_body_size=max(_MAX_BODY, message_limit(service.max_workspace)), max_request_header_size=64 << 10,
+            # a streamed task brings its workspace after its JSON: room for the server's cap
+            max_request_body_size=HEAD_LIMIT + service.max_workspace + OVERHEAD,
+            max_request_header_size=64 << 10,
             channel_request_lookahead=1,  # keeps a streaming client readable: its disconnect is seen
             asyncore_use_poll=True,  # select() cannot watch descriptors past 1024
             expose_tracebacks=False, log_socket_errors=False)

@@ -1,7 +1,8 @@
-"""The caller's side of a workspace task on a remote agent (protocol version 2).
+"""The caller's side of a workspace task on a remote agent (protocol version 3).
 
 Before the call: the attempt's checkout (``TaskRequest.workspace``, a path on this machine) is
-packed into ``TaskRequest.archive`` — refused early when the server speaks an older protocol or
+packed into ``TaskRequest.archive`` (an anonymous temporary file the transport streams and
+``RemoteHandle.execute`` closes) — refused early when the server speaks an older protocol or
 the workspace is over the transfer cap (either side's). After it: the server's change is checked
 and applied to that checkout, where the executor captures it as if the agent had worked there.
 

@@ -159,7 +159,7 @@ class AgentService:
                 while len(self._outputs) > _KEEP_FINISHED:
                     self._outputs.popitem(last=False)
             publish = lambda text: self._publish(request.task_id, text)  # noqa: E731
-            if request.archive is not None:  # the task brought its workspace (protocol 2)
+            if request.archive is not None:  # the task brings its workspace, streamed (protocol 3)
 
                 result = run_received(self.handle, request, publish, self.max_workspace)
             else:

@@ -7,8 +7,6 @@ naming the agent and endpoint).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -16,12 +14,17 @@ from typing import Any
 from runner.agents import usage
 from runner.agents.model import TaskRequest, TaskResult
 from runner.errors import FailureKind
-from runner.workspace.transfer import FORMAT, Archive
+from runner.workspace.transfer import FORMAT, Archive, Source
 
 # 2: a task may carry its workspace (`workspaceArchive`) and its reply the change (`change`);
-# /health says `maxWorkspaceBytes`. Everything of 1 is unchanged (docs/protocol.md).
-PROTOCOL_VERSION = "2"
-WORKSPACE_VERSION = 2  # the first version whose servers take a workspace archive
+# /health says `maxWorkspaceBytes`. 3: the workspace and the change are streamed, not inline
+# (HTTP `POST /execute-workspace`, gRPC `ExecuteWorkspaceTask`). Everything of 1 is unchanged.
+PROTOCOL_VERSION = "3"
+WORKSPACE_VERSION = 3  # the first version whose servers take a streamed workspace (and no inline one)
+STREAMED_TASK = "application/x-runner-task+tar-gzip"  # a JSON line, then the workspace's tar.gz
+STREAMED_RESULT = "application/x-runner-result+patch"  # a JSON line, then the change's bytes
+INLINE_REFUSED = ("`workspaceArchive` inline is protocol 2; this agent server speaks protocol 3 and takes a "
+                  "workspace only streamed: upgrade runner where the caller runs")
 FAILURE_KIND_KEY = "runner-failure-kind"  # gRPC trailing metadata naming the FailureKind
 BUSY = "busy"  # message prefix of a busy answer (HTTP 409 / RESOURCE_EXHAUSTED)
 
@@ -51,38 +54,34 @@ def request_to_json(req: TaskRequest) -> dict[str, Any]:
             "timeout": req.timeout}
     if req.workspace:  # optional: the task's working directory, a path the server can see
         body["workspace"] = req.workspace
-    if req.archive is not None:  # optional (version 2): the workspace itself, for the server to unpack
-        body["workspaceArchive"] = {"format": FORMAT, "data": base64.b64encode(req.archive.data).decode(),
-                                    "cwd": req.archive.cwd}
+    if req.archive is not None:  # version 3: the head of a streamed task, the archive follows it
+        body["workspaceArchive"] = {"format": FORMAT, "cwd": req.archive.cwd}
     return body
 
 
-def _b64(value: Any, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise Malformed(f"field `{what}` has type {type(value).__name__}")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise Malformed(f"field `{what}` is not base64") from None
-
-
-def archive_from_json(obj: Any) -> Archive | None:
-    """The request's ``workspaceArchive`` (None when absent)."""
+def archive_from_json(obj: Any, source: Source | None) -> Archive | None:
+    """The request's ``workspaceArchive`` (None when absent), read from ``source`` (None: a plain
+    JSON request, which cannot carry one since protocol 3)."""
     if obj is None:
         return None
     if not isinstance(obj, dict):
         raise Malformed("field `workspaceArchive` is not an object")
+    if source is None:
+        raise Malformed(INLINE_REFUSED)
     if obj.get("format") != FORMAT:
         raise Malformed(f"field `workspaceArchive.format` must be `{FORMAT}`, not {obj.get('format')!r}")
     cwd = _field(obj, "cwd", str, optional=True) or ""
-    return Archive(data=_b64(obj.get("data"), "workspaceArchive.data"), cwd=cwd)
+    return Archive(source=source, cwd=cwd)
 
 
-def request_from_json(obj: Any) -> TaskRequest:
+def request_from_json(obj: Any, source: Source | None = None) -> TaskRequest:
+    """A task from its JSON; ``source``: where the workspace's archive follows (a streamed task)."""
     if not isinstance(obj, dict):
         raise Malformed("the body is not a JSON object")
     timeout = _field(obj, "timeout", (int, float), optional=True)
-    archive = archive_from_json(obj.get("workspaceArchive"))
+    archive = archive_from_json(obj.get("workspaceArchive"), source)
+    if source is not None and archive is None:
+        raise Malformed("a streamed task without `workspaceArchive`")
     workspace = _field(obj, "workspace", str, optional=True) or None
     if archive is not None and workspace is not None:
         raise Malformed("`workspace` and `workspaceArchive` exclude each other")
@@ -91,15 +90,16 @@ def request_from_json(obj: Any) -> TaskRequest:
                        timeout=float(timeout) if timeout else None, workspace=workspace, archive=archive)
 
 
-def result_to_json(res: TaskResult) -> dict[str, Any]:
+def result_to_json(res: TaskResult, change_size: int | None = None) -> dict[str, Any]:
+    """The reply's JSON; ``change_size``: the bytes of the change that follow it (a streamed reply)."""
     body = {"taskId": res.task_id, "result": res.result, "confidence": res.confidence,
             "reasoning": res.reasoning, "output": res.output}
     if res.usage:  # optional: an older peer neither sends nor reads it
         body["usage"] = dict(res.usage)
     if res.denied:  # optional (version 2): tools the agent was refused (a workspace step fails as `denied`)
         body["denied"] = list(res.denied)
-    if res.patch is not None:  # the answer to a `workspaceArchive`: the change, maybe empty
-        body["change"] = {"patch": base64.b64encode(res.patch).decode()}
+    if change_size is not None:  # the answer to a `workspaceArchive`: the change, maybe empty, follows
+        body["change"] = {"size": change_size}
     return body
 
 
@@ -115,9 +115,6 @@ def result_from_json(obj: Any) -> TaskResult:
         reported = usage.checked(obj.get("usage"))
     except ValueError as exc:
         raise Malformed(str(exc)) from None
-    change = obj.get("change")
-    if change is not None and not isinstance(change, dict):
-        raise Malformed("field `change` is not an object")
     denied = obj.get("denied") or []
     if not isinstance(denied, list) or not all(isinstance(d, str) for d in denied):
         raise Malformed("field `denied` is not a list of strings")
@@ -125,8 +122,20 @@ def result_from_json(obj: Any) -> TaskResult:
                       confidence=float(confidence) if confidence is not None else None,
                       reasoning=_field(obj, "reasoning", str, optional=True) or "",
                       output=_field(obj, "output", str, optional=True) or "", usage=reported,
-                      patch=_b64(change.get("patch"), "change.patch") if change is not None else None,
                       denied=tuple(denied))
+
+
+def change_size(obj: dict[str, Any]) -> int | None:
+    """The bytes of the change that follow a streamed reply's JSON (``change.size``); None when absent."""
+    change = obj.get("change")
+    if change is None:
+        return None
+    if not isinstance(change, dict):
+        raise Malformed("field `change` is not an object")
+    size = _field(change, "size", int)
+    if size < 0:
+        raise Malformed("field `change.size` is negative")
+    return size
 
 
 def error_json(kind: FailureKind, message: str) -> dict[str, Any]:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from runner.errors import WorkspaceError
-from runner.workspace.git import git
+from runner.workspace.git import git, start
 from runner.workspace.patch import FileChange, parse, stats
 
 
@@ -45,13 +47,32 @@ class SubmoduleWrite(WorkspaceError):
     """The agent wrote into a submodule's (empty) directory: nothing there can be captured."""
 
 
+DIFF = ("diff", "--cached", "--binary", "-M", "--no-ext-diff", "--no-textconv")
+
+
 def capture(path: Path, base: str) -> Change:
     """The change in the workspace at ``path`` against commit ``base``."""
+    _stage(path)
+    return change_of(git([*DIFF, base], path))
+
+
+def capture_to(path: Path, base: str, out: IO[bytes]) -> int:
+    """The patch ``capture`` would make, written into the (empty) file ``out`` instead of held in
+    memory (the agent server streams it back); its size in bytes."""
+    _stage(path)
+    with tempfile.TemporaryFile() as said:
+        proc = start([*DIFF, base], path, stdout=out, stderr=said)
+        if proc.wait() != 0:
+            said.seek(0)
+            lines = said.read().decode(errors="replace").strip().splitlines()
+            raise WorkspaceError(f"git diff failed in {path}: {lines[-1] if lines else f'exit {proc.returncode}'}")
+    return os.fstat(out.fileno()).st_size
+
+
+def _stage(path: Path) -> None:
     git(["add", "-A"], path)
     if (path / ".gitmodules").is_file():
         _nothing_in_submodules(path)
-    patch = git(["diff", "--cached", "--binary", "-M", "--no-ext-diff", "--no-textconv", base], path)
-    return change_of(patch)
 
 
 def _nothing_in_submodules(path: Path) -> None:

@@ -11,6 +11,7 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from runner.errors import WorkspaceError
 
@@ -42,6 +43,14 @@ def git(args: Sequence[str], cwd: str | Path, *, env: Mapping[str, str] | None =
         said = proc.stderr.decode(errors="replace").strip().splitlines()
         raise WorkspaceError(f"git {args[0]} failed in {cwd}: {said[-1] if said else f'exit {proc.returncode}'}")
     return proc.stdout
+
+
+def start(args: Sequence[str], cwd: str | Path, **popen: Any) -> subprocess.Popen[bytes]:
+    """``git ARGS`` in ``cwd`` as a running process (streams in or out); ``popen``: its pipes."""
+    try:
+        return subprocess.Popen(["git", *_CONFIG, *args], cwd=str(cwd), env=git_env(), **popen)
+    except FileNotFoundError as exc:
+        raise WorkspaceError("workspaces need git: `git` was not found on PATH") from exc
 
 
 def text(args: Sequence[str], cwd: str | Path, **kw: object) -> str:

@@ -51,7 +51,7 @@ def test_health_reports_runtime_and_agent(server, remote, protocol):
     assert reply["loginRequired"] is False
     assert reply["agent"] == {"id": "w1", "name": "w1", "capabilities": ["code"]}
     assert reply["concurrency"] == 1
-    assert reply["protocolVersion"] == "2"  # version 2: workspaces travel with a task
+    assert reply["protocolVersion"] == "3"  # version 3: workspaces travel with a task, streamed
 
 
 def test_metrics_over_http(server, remote):

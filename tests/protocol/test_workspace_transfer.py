@@ -21,7 +21,8 @@ from runner.agents.model import TaskRequest
 from runner.errors import AgentFailure, FailureKind
 from runner.protocol import service as service_module
 from runner.spec.models import AgentDef
-from runner.workspace.transfer import TransferError, pack, received
+from runner.workspace.transfer import TransferError, pack
+from runner.workspace.unpack import received
 
 EDIT = ("pwd > where.txt; cd \"$(git rev-parse --show-toplevel)\"; printf 'def add(a, b):\\n    return a + b\\n' > calc.py; rm -f old.txt; mkdir -p new; "
         "printf '\\000\\001bin' > new/blob.bin; chmod +x run.sh; echo edited")
@@ -77,9 +78,11 @@ def test_an_agent_that_changes_nothing_returns_an_empty_change(tmp_path, remote,
 
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
-def test_an_older_server_gets_a_clear_config_error_not_a_hang(tmp_path, remote, protocol, monkeypatch) -> None:
+@pytest.mark.parametrize("version", ["1", "2"])  # 2 took a workspace only inline
+def test_an_older_server_gets_a_clear_config_error_not_a_hang(tmp_path, remote, protocol, version,
+                                                              monkeypatch) -> None:
     repo = _repo(tmp_path)
-    monkeypatch.setattr(service_module, "PROTOCOL_VERSION", "1")  # what a version-1 server reports
+    monkeypatch.setattr(service_module, "PROTOCOL_VERSION", version)  # what an older server reports
     with served(AgentDef(type="command", command=("sh", "-c", "echo looked"))) as server:
         handle = remote(server.urls[protocol])
         handle.start()
@@ -88,7 +91,7 @@ def test_an_older_server_gets_a_clear_config_error_not_a_hang(tmp_path, remote, 
         # a task without a workspace still works with it
         assert handle.execute(TaskRequest(task_id="t2", description="x")).output
     assert failed.value.kind is FailureKind.CONFIG
-    assert "speaks protocol 1; a task in a workspace needs protocol 2" in str(failed.value)
+    assert f"speaks protocol {version}; a task in a workspace needs protocol 3" in str(failed.value)
     assert git(repo, "status", "--porcelain") == ""
 
 
@@ -160,7 +163,7 @@ def test_a_hostile_or_broken_archive_is_refused_and_nothing_is_written(tmp_path,
     from runner.workspace.transfer import Archive
 
     with pytest.raises(TransferError) as refused:
-        with received(Archive(data=data)):
+        with received(Archive.of(data)):
             raise AssertionError("unpacked")
     assert said in str(refused.value)
     assert list(tmpdir_of_server.iterdir()) == [] and not (tmp_path / "escape.txt").exists()
@@ -172,7 +175,7 @@ def test_an_archive_that_unpacks_past_the_cap_is_refused(tmpdir_of_server) -> No
     bomb = _tar((_entry("zeros"), bytes(4 << 20)))  # 4 MiB of zeros: a few KiB packed
     assert len(bomb) < 64 << 10
     with pytest.raises(TransferError, match="unpacks to more than the transfer cap of 1.0 MiB"):
-        with received(Archive(data=bomb), limit=1 << 20):
+        with received(Archive.of(bomb), limit=1 << 20):
             pass
 
 
@@ -184,7 +187,7 @@ def test_a_hostile_archive_over_the_wire_is_a_config_failure(tmp_path, remote, t
             handle = remote(server.urls[protocol])
             handle.start()
             bad = TaskRequest(task_id=f"t-{protocol}", description="x",
-                              archive=Archive(data=HOSTILE["inside .git"][0]))
+                              archive=Archive.of(HOSTILE["inside .git"][0]))
             with pytest.raises(AgentFailure) as failed:
                 handle.execute(bad)
             assert failed.value.kind is FailureKind.CONFIG, protocol
@@ -193,13 +196,21 @@ def test_a_hostile_archive_over_the_wire_is_a_config_failure(tmp_path, remote, t
 
 
 def test_pack_is_the_base_tree_whatever_the_checkout_holds(tmp_path) -> None:
+    from runner.workspace.transfer import Archive
+
     repo = _repo(tmp_path)
     (repo / ".gitattributes").write_text("calc.py export-ignore\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "attrs")
     (repo / "calc.py").write_text("uncommitted\n")  # not the base: HEAD is
-    archive = pack(repo, repo / "sub")
-    with tarfile.open(fileobj=io.BytesIO(archive.data), mode="r:gz") as tar:
+    packed = pack(repo, repo / "sub")  # into an anonymous temporary file
+    try:
+        data = packed.source.read()
+    finally:
+        packed.close()
+    assert len(data) == packed.size
+    archive = Archive.of(data, packed.cwd)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         names = {m.name: m for m in tar.getmembers()}
         assert tar.extractfile("calc.py").read() == b"def add(a, b):\n    pass\n"  # export-ignore ignored
     assert names["link"].issym() and names["link"].linkname == "sub/keep.txt"
@@ -229,18 +240,25 @@ class _Hostile(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self.seen.append(("GET", self.path))
-        self._send({"healthy": True, "message": "", "state": "ready", "protocolVersion": "2",
+        self._send({"healthy": True, "message": "", "state": "ready", "protocolVersion": "3",
                     "maxWorkspaceBytes": 1 << 20, "concurrency": 1})
 
     def do_POST(self) -> None:  # noqa: N802
-        import base64
-
         self.seen.append(("POST", self.path))
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        length = int(self.headers["Content-Length"])
+        head = self.rfile.readline()
+        self.rfile.read(length - len(head))  # the archive
+        body = json.loads(head)
         reply = {"taskId": body.get("taskId"), "result": "ok", "confidence": None, "reasoning": "", "output": ""}
+        patch = self.patch or b""
         if self.patch is not None:
-            reply["change"] = {"patch": base64.b64encode(self.patch).decode()}
-        self._send(reply)
+            reply["change"] = {"size": len(patch)}
+        data = json.dumps(reply).encode() + b"\n" + patch  # protocol 3: a JSON line, then the change
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-runner-result+patch")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
 
 def _patch(path: str, extra: str = "new file mode 100644\n") -> bytes:

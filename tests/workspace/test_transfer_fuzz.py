@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runner.protocol import wire
-from runner.workspace.transfer import Archive, TransferError, apply, received
+from runner.workspace.transfer import Archive, TransferError, apply
+from runner.workspace.unpack import received
 
 PARTS = ["a", "b", "..", ".", ".git", ".GIT", "hooks", "link", "", "x y", "\u00e9"]
 TARGETS = ["a", "../a", "../../etc", "/etc", "link", ".git", "b/../..", "."]
@@ -85,7 +86,7 @@ def sandbox(tmp_path, monkeypatch):
 @given(data=archives())
 def test_any_archive_unpacks_inside_its_directory_or_is_refused(sandbox, data) -> None:
     try:
-        with received(Archive(data=data, cwd="a"), limit=1 << 16) as (root, cwd, _base):
+        with received(Archive.of(data, cwd="a"), limit=1 << 16) as (root, cwd, _base):
             assert root in cwd.parents or cwd == root
             for folder, dirs, files in os.walk(root):
                 for name in [*dirs, *files]:
@@ -159,16 +160,19 @@ archive_json = st.fixed_dictionaries({}, optional={
 
 @FUZZ
 @given(archive=archive_json | json_values, workspace=st.none() | st.text(max_size=10),
-       change=st.none() | json_values | st.fixed_dictionaries({"patch": json_values | st.just("AAAA")}))
+       change=st.none() | json_values | st.fixed_dictionaries({"size": json_values | st.integers()}))
 def test_any_workspace_json_is_read_or_malformed(archive, workspace, change) -> None:
     body = {"taskId": "t", "description": "d", "workspaceArchive": archive, "workspace": workspace}
+    for source in (None, io.BytesIO(b"")):  # a plain task (no archive since protocol 3), a streamed one
+        try:
+            request = wire.request_from_json(body, source)
+            assert request.archive is None if source is None else request.archive.source is source
+        except wire.Malformed as exc:
+            assert str(exc)
     try:
-        request = wire.request_from_json(body)
-        assert request.archive is None or isinstance(request.archive.data, bytes)
-    except wire.Malformed as exc:
-        assert str(exc)
-    try:
-        result = wire.result_from_json({"taskId": "t", "result": 1, "change": change})
-        assert result.patch is None or isinstance(result.patch, bytes)
+        reply = {"taskId": "t", "result": 1, "change": change}
+        assert wire.result_from_json(reply).patch is None
+        size = wire.change_size(reply)
+        assert size is None or (isinstance(size, int) and size >= 0)
     except wire.Malformed as exc:
         assert str(exc)
