@@ -42,9 +42,11 @@ lint: venv
 	$(BIN)/ruff check runner tests bench tools
 	$(BIN)/mypy
 
-## Every test that needs no Docker, etcd or agent CLI (no set-up step): the fast lane
+## Every test that needs no Docker, etcd or agent CLI (no set-up step): the fast lane. Property
+## tests try a fifth of their examples here (tests/helpers/lanes.py); `make test` tries them all.
 test-fast: venv
-	$(BIN)/python -m pytest -n 4 --dist loadfile -m "not docker and not etcd and not cli and not kubernetes_real and not scale"
+	RUNNER_TEST_LANE=fast $(BIN)/python -m pytest -n 4 --dist worksteal \
+	  -m "not docker and not etcd and not cli and not kubernetes_real and not scale"
 
 bench: venv
 	$(BIN)/python bench/run_all.py

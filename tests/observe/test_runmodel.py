@@ -8,6 +8,7 @@ import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lanes import examples
 
 from runner.observe.html import render_report
 from runner.observe.report import mermaid_dag
@@ -88,7 +89,7 @@ event = st.fixed_dictionaries({"event": st.sampled_from(EVENTS)}, optional={
         if f == "aggregation" else json_values) for f in FIELDS})
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(event, max_size=12), json_values)
 def test_any_journal_gives_a_whole_page(events, plan):
     m = RunModel("r")

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lanes import examples
 
 from runner.errors import RunnerError, SpecError
 from runner.sources.git import parse
 from runner.sources.lockfile import Lock, read, render
 
-FUZZ = settings(max_examples=int(os.environ.get("RUNNER_FUZZ_EXAMPLES", "300")),
+FUZZ = settings(max_examples=int(os.environ.get("RUNNER_FUZZ_EXAMPLES", examples(300))),
                 derandomize=not os.environ.get("RUNNER_FUZZ_RANDOM"), database=None, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft202012Validator, validators
+from lanes import examples
 
 from runner.resources import schema
 from runner.spec.diagnose import _unit
@@ -68,7 +69,7 @@ def test_an_unknown_keyword_sends_the_data_to_jsonschema():
     assert is_valid({"not": odd})({}) is False  # never "valid" on a guess, even negated
 
 
-@settings(max_examples=600, derandomize=True, database=None, deadline=None,
+@settings(max_examples=examples(600), derandomize=True, database=None, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(mutated_data())
 def test_mutated_documents_are_judged_alike(data):

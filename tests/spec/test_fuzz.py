@@ -8,8 +8,8 @@ wrong types, huge numbers, unicode, deep nesting, hostile templates) and in the 
 control characters, duplicated lines, bad tags, anchors and alias bombs, truncation).
 
 Deterministic in CI (``derandomize``, no example database): the same 1,000 documents each run,
-so a failure reproduces. ``RUNNER_FUZZ_RANDOM=1`` explores new ones; ``RUNNER_FUZZ_EXAMPLES=N``
-sets how many.
+so a failure reproduces (the fast lane, `make test-fast`, tries a fifth as many: ``lanes``).
+``RUNNER_FUZZ_RANDOM=1`` explores new ones; ``RUNNER_FUZZ_EXAMPLES=N`` sets how many.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lanes import examples
 
 from runner.errors import SpecError
 from runner.spec import Pattern, Pool, parse_file
@@ -205,7 +206,7 @@ def baseline() -> int:
 
 
 FUZZ = settings(
-    max_examples=int(os.environ.get("RUNNER_FUZZ_EXAMPLES", "1000")),
+    max_examples=int(os.environ.get("RUNNER_FUZZ_EXAMPLES", examples(1000))),
     derandomize=not os.environ.get("RUNNER_FUZZ_RANDOM"), database=None, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )

@@ -22,6 +22,7 @@ import pytest
 from gitrepo import make_repo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lanes import examples
 
 from runner.protocol import wire
 from runner.workspace.transfer import Archive, TransferError, apply
@@ -30,7 +31,7 @@ from runner.workspace.unpack import received
 PARTS = ["a", "b", "..", ".", ".git", ".GIT", "hooks", "link", "", "x y", "\u00e9"]
 TARGETS = ["a", "../a", "../../etc", "/etc", "link", ".git", "b/../..", "."]
 KINDS = [tarfile.REGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.FIFOTYPE, tarfile.CHRTYPE]
-FUZZ = settings(max_examples=int(os.environ.get("RUNNER_FUZZ_EXAMPLES", "80")),
+FUZZ = settings(max_examples=int(os.environ.get("RUNNER_FUZZ_EXAMPLES", examples(80))),
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 names = st.lists(st.sampled_from(PARTS), min_size=1, max_size=4).map("/".join) | \
