@@ -4,32 +4,16 @@ steps, a failed inner step fails the call, a template input that does not fit fa
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
+from command_pool import run_on_pool
 
-from runner.api import apply
-from runner.context import RunContext
-from runner.journal import read_events
 from runner.observe.report import validate_result
 from runner.spec import load_pattern
-from runner.spec.pool import parse_pool
 
 pytestmark = pytest.mark.pty
 
-PROGRAMS = Path(__file__).resolve().parents[1] / "helpers" / "programs"
-POOL = f"""kind: pool
-name: p
-agents:
-  - id: echo
-    command: [{sys.executable}, {PROGRAMS / "answer_json.py"}]
-    capabilities: [echo]
-  - id: crash
-    command: [{sys.executable}, {PROGRAMS / "crash.py"}]
-    capabilities: [crash]
-"""
 SUM = """name: sum
 inputs:
   items: {type: array, required: true}
@@ -48,11 +32,10 @@ outputs:
 def run(tmp_path: Path, top: str, **files: str):
     for name, text in {"top": top, **files}.items():
         (tmp_path / f"{name}.yaml").write_text(text)
-    ctx = RunContext(workdir=tmp_path, state_dir=tmp_path / "state", environ=dict(os.environ))
-    outcome = apply(load_pattern(tmp_path / "top.yaml"), parse_pool(POOL, "pool.yaml"), {}, ctx=ctx)
+    outcome, events = run_on_pool(tmp_path, load_pattern(tmp_path / "top.yaml"))
     assert validate_result(outcome.result) == []
     steps = {s["id"]: s for s in outcome.result["steps"]}
-    return outcome, steps, list(read_events(Path(outcome.run_dir)))
+    return outcome, steps, events
 
 
 def test_a_call_gives_inputs_and_takes_outputs(tmp_path):

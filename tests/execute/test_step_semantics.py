@@ -3,37 +3,19 @@ at once, reacting to a failure."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
+from command_pool import POOL, run_on_pool
 
-from runner.api import apply
-from runner.context import RunContext
-from runner.journal import read_events
 from runner.spec.pattern import parse_pattern
-from runner.spec.pool import parse_pool
 
 pytestmark = pytest.mark.pty
 
-PROGRAMS = Path(__file__).resolve().parents[1] / "helpers" / "programs"
-POOL = f"""kind: pool
-name: p
-agents:
-  - id: echo
-    command: [{sys.executable}, {PROGRAMS / "answer_json.py"}]
-    capabilities: [echo]
-  - id: crash
-    command: [{sys.executable}, {PROGRAMS / "crash.py"}]
-    capabilities: [crash]
-"""
-
 
 def apply_text(tmp_path: Path, pattern: str, pool: str = POOL, inputs=None):
-    ctx = RunContext(workdir=tmp_path, state_dir=tmp_path / "state", environ=dict(os.environ))
-    outcome = apply(parse_pattern(pattern, "p.yaml"), parse_pool(pool, "pool.yaml"), inputs or {}, ctx=ctx)
-    return outcome, list(read_events(Path(outcome.run_dir)))
+    return run_on_pool(tmp_path, parse_pattern(pattern, "p.yaml"), pool, inputs)
 
 
 def test_a_step_whose_when_is_false_starts_no_agent(tmp_path):
