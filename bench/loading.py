@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import yaml
+from _timing import best_cpu
 
 from runner.agents.inprocess import PythonAgent
 from runner.api import plan
@@ -43,24 +44,14 @@ def pattern_text(n: int, tag: str = "") -> str:
     return f"name: big\ninputs:\n  topic: {{type: string, default: x}}\nsteps:\n{steps}"
 
 
-def best(fn, repeat: int) -> tuple[float, float]:
-    """(wall, cpu) of the fastest (by cpu) of ``repeat`` calls of ``fn(k)`` (k: the repeat's number)."""
-    times = []
-    for k in range(repeat):
-        c0, t0 = time.process_time(), time.perf_counter()
-        fn(k)
-        times.append((time.perf_counter() - t0, time.process_time() - c0))
-    return min(times, key=lambda t: t[1])
-
-
 def bench_pattern(n: int, repeat: int) -> None:
     texts = [pattern_text(n, f" r{k}") for k in range(repeat)]  # cold template caches each time
     agent = PythonAgent("noop", lambda r: "ok", capabilities=("noop",))
-    raw = best(lambda k: yaml.safe_load(texts[k]), repeat)
-    craw = best(lambda k: yaml.load(texts[k], Loader=yaml.CSafeLoader), repeat)  # noqa: S506 - the safe C loader
-    load = best(lambda k: parse_pattern(texts[k], "big.yaml"), repeat)
+    raw = best_cpu(lambda k: yaml.safe_load(texts[k]), repeat)
+    craw = best_cpu(lambda k: yaml.load(texts[k], Loader=yaml.CSafeLoader), repeat)  # noqa: S506 - the safe C loader
+    load = best_cpu(lambda k: parse_pattern(texts[k], "big.yaml"), repeat)
     patterns = [parse_pattern(pattern_text(n, f" c{k}"), "big.yaml") for k in range(repeat)]
-    comp = best(lambda k: plan(patterns[k], POOL, {}, handles=[agent]), repeat)
+    comp = best_cpu(lambda k: plan(patterns[k], POOL, {}, handles=[agent]), repeat)
     target = 0.150 if n <= 1000 else 1.5
     wall, cpu = load[0] + comp[0], load[1] + comp[1]
     print(f"{n:>6}-step pattern: load+validate {1000 * load[0]:7.1f} ms (cpu {1000 * load[1]:6.1f}), compile "

@@ -14,8 +14,9 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import best
 
 from runner.agents.inprocess import PythonAgent
 from runner.api import apply
@@ -39,15 +40,6 @@ def make_run(n: int, state: Path) -> Path:
     return ctx.run_dir
 
 
-def best_of(fn, runs: int = 3) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a 100-step run (a smoke run)")
@@ -56,14 +48,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = make_run(n, Path(tmp))
         lines = (run_dir / "events.jsonl").read_bytes().splitlines()
-        parse = best_of(lambda: [json.loads(line) for line in lines])
+        parse = best(lambda: [json.loads(line) for line in lines])
         page = ""
 
         def report() -> None:
             nonlocal page
             page = render_report(load_model(run_dir))
 
-        took = best_of(report)
+        took = best(report)
         print(f"runner report of a {n}-step run: {took * 1000:.0f} ms ({took / BUDGET:.2f} of the {BUDGET:g} s budget) "
               f"| parsing the journal alone {parse * 1000:.0f} ms (report = {took / parse:.1f}x) "
               f"| page {len(page.encode()) / 1e6:.2f} MB  [target <= 1.00 of the budget, <= 5 MB]")
