@@ -40,6 +40,17 @@ def write_yaml(path: Path, data: Any) -> Path:
     return path
 
 
+def write_voters(tmp_path: Path) -> Path:
+    """``pool.yaml`` of three voters a, b, c (capability ``vote``) that each answer once all three
+    have started (``overlap``), marking their start and end in the folder returned."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    write_yaml(tmp_path / "pool.yaml", {"name": "voters", "agents": [
+        {"id": name, "command": agent_cmd("overlap", str(marks), name, "3"), "capabilities": ["vote"]}
+        for name in ("a", "b", "c")]})
+    return marks
+
+
 def run_dirs(cwd: Path) -> list[Path]:
     return sorted((cwd / ".runner" / "runs").glob("*/"))
 

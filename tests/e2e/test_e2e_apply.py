@@ -8,17 +8,13 @@ import socket
 from pathlib import Path
 
 import pytest
-from e2e_run import agent_cmd, assert_no_traceback, events, run, run_dirs, write_yaml
+from e2e_run import agent_cmd, assert_no_traceback, events, run, run_dirs, write_voters, write_yaml
 
 pytestmark = pytest.mark.pty
 
 
 def test_three_agents_vote_in_parallel_and_the_result_holds_every_answer(tmp_path: Path) -> None:
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    write_yaml(tmp_path / "pool.yaml", {"name": "voters", "agents": [
-        {"id": name, "command": agent_cmd("overlap", str(marks), name, "3"), "capabilities": ["vote"]}
-        for name in ("a", "b", "c")]})
+    marks = write_voters(tmp_path)
     write_yaml(tmp_path / "p.yaml", {"name": "vote", "steps": [
         {"id": "decide", "agents": {"capabilities": ["vote"], "min": 3}, "task": "ship it?",
          "strategy": "parallel", "aggregation": {"type": "voting", "method": "majority"}}],

@@ -12,18 +12,14 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from e2e_run import REPO, RUNNER, agent_cmd, env, run, write_yaml
+from e2e_run import REPO, RUNNER, env, run, write_voters, write_yaml
 
 pytestmark = pytest.mark.pty
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def vote_files(tmp_path: Path) -> list[str]:
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    write_yaml(tmp_path / "pool.yaml", {"name": "voters", "agents": [
-        {"id": name, "command": agent_cmd("overlap", str(marks), name, "3"), "capabilities": ["vote"]}
-        for name in ("a", "b", "c")]})
+    write_voters(tmp_path)
     write_yaml(tmp_path / "p.yaml", {"name": "vote", "steps": [
         {"id": "decide", "agents": {"capabilities": ["vote"], "min": 3}, "task": "ship it?",
          "aggregation": {"type": "voting", "method": "majority"}},
