@@ -294,23 +294,28 @@ def find_cycles(edges: dict[str, list[str]]) -> list[list[str]]:
     seen: set[frozenset[str]] = set()
     cycles: list[list[str]] = []
 
-    def visit(node: str, stack: list[str]) -> None:
-        state[node] = 1
-        stack.append(node)
-        for dep in edges.get(node, ()):
-            if state.get(dep) == 1:
-                loop = stack[stack.index(dep):]
-                if frozenset(loop) not in seen:
-                    seen.add(frozenset(loop))
-                    start = min(range(len(loop)), key=lambda k: order[loop[k]])
-                    loop = loop[start:] + loop[:start]
-                    cycles.append([*loop, loop[0]])
-            elif dep not in state:
-                visit(dep, stack)
-        stack.pop()
-        state[node] = 2
+    def found(loop: list[str]) -> None:
+        if frozenset(loop) not in seen:
+            seen.add(frozenset(loop))
+            start = min(range(len(loop)), key=lambda k: order[loop[k]])
+            loop = loop[start:] + loop[:start]
+            cycles.append([*loop, loop[0]])
 
-    for node in edges:
-        if node not in state:
-            visit(node, [])
+    # depth-first without recursion: a chain of 20,000 steps declared last-first is that deep
+    for root in edges:
+        if root in state:
+            continue
+        state[root] = 1
+        stack, deps = [root], [iter(edges.get(root, ()))]
+        while stack:
+            dep = next(deps[-1], None)
+            if dep is None:
+                state[stack.pop()] = 2
+                deps.pop()
+            elif state.get(dep) == 1:
+                found(stack[stack.index(dep):])
+            elif dep not in state:
+                state[dep] = 1
+                stack.append(dep)
+                deps.append(iter(edges.get(dep, ())))
     return sorted(cycles, key=lambda c: order[c[0]])

@@ -31,3 +31,22 @@ def test_up_to_the_cap_the_steps_are_checked(monkeypatch):
         parse_pattern(steps(5), "big.yaml")
     assert len(err.value.diagnostics) == 5 and "unknown input `nope`" in err.value.diagnostics[0].message
     assert MAX_STEPS == 20_000  # the documented cap (README "Limits")
+
+
+def test_a_chain_as_long_as_the_cap_declared_last_first_loads():
+    # each step needs the next one: the dependency walks are as deep as the pattern is long
+    text = "name: chain\nsteps:\n" + "".join(
+        f"  - id: s{i}\n    task: go\n" + (f"    needs: [s{i + 1}]\n" if i < MAX_STEPS - 1 else "")
+        for i in range(MAX_STEPS))
+    pattern = parse_pattern(text, "chain.yaml")
+    assert [s.needs for s in pattern.steps[-2:]] == [(f"s{MAX_STEPS - 1}",), ()]
+
+
+def test_a_cycle_in_a_long_chain_is_found_once():
+    text = "name: loop\nsteps:\n" + "".join(
+        f"  - id: s{i}\n    task: go\n    needs: [s{(i + 1) % 3000}]\n" for i in range(3000))
+    with pytest.raises(SpecError) as err:
+        parse_pattern(text, "loop.yaml")
+    (d,) = err.value.diagnostics
+    assert d.path == "$.steps[0]" and d.message.startswith("cycle: s0 -> s1 -> s2 -> ") and d.message.endswith(
+        " -> s2999 -> s0")
