@@ -28,6 +28,9 @@ _SCOPED = {
 # Templates inside objects: (key, sub-key); rendered when the step runs, like `task`
 _NESTED_TEMPLATES = (("workspace", "from"), ("verify", "run"), ("land", "branch"), ("land", "path"),
                      ("land", "message"), ("land", "change"))
+_NESTED_KEYS = frozenset(key for key, _ in _NESTED_TEMPLATES)
+# what `_check_workspace` looks at: a step with none of them has nothing for it to say
+_WORKSPACE_KEYS = frozenset({"workspace", "verify", "land", "aggregation"})
 
 
 def check_pattern(data: Any, rep: Reporter) -> None:
@@ -109,7 +112,7 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
         src = step.get(key)
         if isinstance(src, str):
             deps += _check_template(f"{base}.{key}", src, is_expr, inputs, index, rep, scope=_scope(step, key))
-    for key, sub in _NESTED_TEMPLATES:
+    for key, sub in _NESTED_TEMPLATES if _NESTED_KEYS.intersection(step) else ():
         holder = step.get(key)
         if isinstance(holder, str) and key == "verify":  # `verify: COMMAND` is short for `verify: {run: COMMAND}`
             deps += _check_template(f"{base}.{key}", holder, False, inputs, index, rep, scope=frozenset())
@@ -118,7 +121,8 @@ def _check_step(i: int, step: dict[str, Any], inputs: dict[str, Any], index: dic
                                     scope=frozenset())
             # `land` runs after the step answered: its templates may read the step's own output
             deps += [d for d in found if key != "land" or d != step.get("id")]
-    deps += _check_land_from(base, step, index, rep, steps)
+    if "land" in step:
+        deps += _check_land_from(base, step, index, rep, steps)
     _check_workspace(base, step, rep)
     _check_escalate(base, step, rep)
     if step.get("runs") in ("on-failure", "always") and not deps:
@@ -223,6 +227,8 @@ def _check_land_from(base: str, step: dict[str, Any], index: dict[str, int], rep
 def _check_workspace(base: str, step: dict[str, Any], rep: Reporter) -> None:
     """verify / land / requireChange / best-change need a workspace whose change is captured
     (``land`` with ``from`` another step lands that step's change)."""
+    if not _WORKSPACE_KEYS.intersection(step):
+        return
     ws = step.get("workspace")
     mode = ws if isinstance(ws, str) else ws.get("mode") if isinstance(ws, dict) else None
     captured = _captures(step)
@@ -244,13 +250,14 @@ def _check_workspace(base: str, step: dict[str, Any], rep: Reporter) -> None:
 def _scope(step: dict[str, Any], key: str) -> frozenset[str]:
     """The scoped variables (``_SCOPED``) that template ``key`` of ``step`` sees."""
     if key != "task":  # `when` and `forEach` are evaluated once, before any item or agent
-        return frozenset()
-    found = {"attempt"}
-    if "forEach" in step:
-        found |= {"item", "index"}
-    if step.get("strategy") == "sequential":
-        found.add("previous")
-    return frozenset(found)
+        return _NO_SCOPE
+    return _TASK_SCOPES["forEach" in step, step.get("strategy") == "sequential"]
+
+
+_NO_SCOPE: frozenset[str] = frozenset()
+_TASK_SCOPES = {(each, seq): frozenset({"attempt", *(("item", "index") if each else ()), *(("previous",) if seq else ())})
+                for each in (False, True) for seq in (False, True)}
+_ALWAYS_KNOWN = frozenset({"inputs", "steps"})
 
 
 def _check_template(path: str, src: str, is_expr: bool, inputs: dict[str, Any], index: dict[str, int],
@@ -261,13 +268,13 @@ def _check_template(path: str, src: str, is_expr: bool, inputs: dict[str, Any], 
         rep.add(path, message, at_value=True)
         return []
     refs = templates.references(src, expression=is_expr)
-    known = {"inputs", "steps"} | (scope or set())
+    known = _ALWAYS_KNOWN | scope if scope else _ALWAYS_KNOWN
     for name in sorted(refs.variables - known):
         if name in _SCOPED and scope is not None:
             rep.add(path, f"`{name}` is only defined in {_SCOPED[name]}", at_value=True)
         else:
             rep.add(path, f"unknown variable `{name}` ({suggest(name, sorted(known))})", at_value=True)
-    for name in sorted(refs.inputs - set(inputs)):
+    for name in sorted(n for n in refs.inputs if n not in inputs):
         hint = suggest(name, inputs) if inputs else "the pattern declares no inputs"
         rep.add(path, f"unknown input `{name}` ({hint})", at_value=True)
     # membership per reference: set(index) here would make checking n steps cost n² (issue 18)
