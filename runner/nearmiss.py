@@ -3,7 +3,6 @@ built-in pattern): one wording everywhere. A leaf module: anything may import it
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +12,8 @@ def suggest(name: str, known: list[str] | Mapping[str, Any]) -> str:
     names = sorted(known)
     if not names:
         return "none expected here"
+    import difflib  # lazy: cold start (only a file with a mistake asks)
+
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     if close:
         return f"did you mean `{close[0]}`?"

@@ -22,11 +22,7 @@ from runner.errors import Interrupted, UsageError
 from runner.journal import load_result, load_run
 from runner.observe import trace
 from runner.observe.log import setup_logging
-from runner.observe.progress import make_progress
 from runner.observe.redact import from_pool
-from runner.observe.report import append_github_summary, junit_xml
-from runner.observe.runmodel import load_model
-from runner.replay.cassette import Recorder, load
 from runner.sources.pins import pinned
 from runner.spec.models import MAX_CONCURRENCY
 
@@ -65,7 +61,11 @@ def apply(pattern_path: str | None, pool_path: str | None, inputs: Sequence[str]
                      keep_workspaces=keep_workspaces, force=force, replay=cassette,
                      replay_missing=replay_missing, recorder=recorder, resume=earlier,
                      detach_on_approval=detach_on_approval)
-    reporter = make_progress(err, redactor=redactor, verbose=verbose) if progress else None
+    reporter = None
+    if progress:
+        from runner.observe.progress import make_progress  # lazy: cold start (not with --quiet)
+
+        reporter = make_progress(err, redactor=redactor, verbose=verbose)
     unsubscribe = ctx.bus.subscribe(reporter.on_agent_event) if reporter is not None else None
     hook = _progress_hook(reporter, ctx) if reporter is not None else None
     previous = signal.signal(signal.SIGTERM, _raise_sigterm) if _main_thread() else None
@@ -108,8 +108,13 @@ def _cassettes(record: Path | None, replay: Path | None, missing: str, redactor:
     ``--replay-missing=run`` the exchanges that were missing are added to the replayed one."""
     if record is not None and replay is not None:
         raise UsageError("--record and --replay exclude each other (--replay-missing=run adds to the cassette)")
-    if replay is None:
-        return None, (Recorder(record, redactor.redact_obj) if record is not None else None)
+    if record is None and replay is None:
+        return None, None
+    from runner.replay.cassette import Recorder, load  # lazy: cold start (only --record/--replay)
+
+    if record is not None:  # (and no --replay)
+        return None, Recorder(record, redactor.redact_obj)
+    assert replay is not None
     cassette = load(replay)
     recorder = Recorder(replay, redactor.redact_obj, existing=cassette) if missing == "run" else None
     return cassette, recorder
@@ -124,7 +129,12 @@ def _write_reports(ctx: RunContext, output: Path | None, junit: Path | None, red
     """result.json (``--output``), JUnit XML (``--junit``), the HTML report (``--html``) and the
     GitHub step summary (which links the HTML report and draws the DAG)."""
     result = result if result is not None else load_result(ctx.run_dir)
-    model = load_model(ctx.run_dir) if html is not None or os.environ.get("GITHUB_STEP_SUMMARY") else None
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    model = None
+    if html is not None or summary:
+        from runner.observe.runmodel import load_model  # lazy: cold start (only --html, GitHub's summary)
+
+        model = load_model(ctx.run_dir)
     if html is not None and model is not None:
         from runner.observe.html import render_report  # lazy: cold start (only --html)
 
@@ -134,6 +144,13 @@ def _write_reports(ctx: RunContext, output: Path | None, junit: Path | None, red
     result = redactor.redact_obj(result)
     if output is not None:
         _write_file(output, json.dumps(result, indent=2, default=str) + "\n", "--output", ctx)
+    if junit is None and not summary:
+        return
+    from runner.observe.report import (  # lazy: cold start (only --junit, summary)
+        append_github_summary,
+        junit_xml,
+    )
+
     if junit is not None:
         _write_file(junit, junit_xml(result, redactor), "--junit", ctx)
     append_github_summary(result, redactor, model=model, html=html)

@@ -12,12 +12,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 
 def _tree(pid: int) -> tuple[psutil.Process, list[psutil.Process]]:
+    import psutil  # lazy: cold start (only an agent that reports a process id is measured)
+
     root = psutil.Process(pid)
     try:
         children = root.children(recursive=True)
@@ -27,6 +30,8 @@ def _tree(pid: int) -> tuple[psutil.Process, list[psutil.Process]]:
 
 
 def _cpu_seconds_and_rss(procs: list[psutil.Process]) -> tuple[float, int]:
+    import psutil  # lazy: cold start (only an agent that reports a process id is measured)
+
     cpu, rss = 0.0, 0
     for proc in procs:
         try:
@@ -41,6 +46,8 @@ def _cpu_seconds_and_rss(procs: list[psutil.Process]) -> tuple[float, int]:
 
 def _measure(pid: int) -> tuple[float, float, int] | None:
     """(start time, cpu seconds, rss bytes) of the tree at ``pid``; None if it is gone."""
+    import psutil  # lazy: cold start (only an agent that reports a process id is measured)
+
     try:
         root, children = _tree(pid)
         started = root.create_time()

@@ -17,8 +17,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 
 def state_path(state_dir: Path, pool_name: str) -> Path:
     return Path(state_dir) / "pools" / f"{pool_name}.json"
@@ -51,6 +49,7 @@ def pid_alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie does not count)."""
     if pid <= 0:
         return False
+    import psutil  # lazy: cold start (a plan only asks whether the warm state file exists)
 
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
