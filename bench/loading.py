@@ -57,7 +57,8 @@ def bench_pattern(n: int, repeat: int) -> None:
     print(f"{n:>6}-step pattern: load+validate {1000 * load[0]:7.1f} ms (cpu {1000 * load[1]:6.1f}), compile "
           f"{1000 * comp[0]:6.1f} ms (cpu {1000 * comp[1]:6.1f}), total {1000 * wall:7.1f} ms, cpu {1000 * cpu:7.1f} ms "
           f"({cpu / target:.2f} of the {1000 * target:.0f} ms target); yaml.safe_load alone {1000 * raw[0]:6.1f} ms "
-          f"(cpu {1000 * raw[1]:6.1f}), CSafeLoader {1000 * craw[0]:6.1f} ms (cpu {1000 * craw[1]:6.1f})")
+          f"(cpu {1000 * raw[1]:6.1f}), CSafeLoader {1000 * craw[0]:6.1f} ms (cpu {1000 * craw[1]:6.1f}); "
+          f"runner/CSafeLoader cpu {cpu / craw[1]:.2f} (steady on a loaded machine)")
 
 
 def bench_validate(files: int) -> None:
@@ -72,7 +73,7 @@ def bench_validate(files: int) -> None:
         raw = _child([sys.executable, "-c", "import sys, yaml\nfor p in sys.argv[1:]: yaml.safe_load(open(p))", *paths])
     print(f"runner validate of {files} files: {wall:.2f} s, cpu {cpu:.2f} s ({cpu:.2f} of the 1 s target); "
           f"python -c pass {floor[0]:.3f} s (cpu {floor[1]:.3f}); python + yaml.safe_load of the same files "
-          f"{raw[0]:.2f} s (cpu {raw[1]:.2f})")
+          f"{raw[0]:.2f} s (cpu {raw[1]:.2f}); runner/safe_load cpu {cpu / raw[1]:.2f}")
 
 
 def _child(argv: list[str]) -> tuple[float, float]:
