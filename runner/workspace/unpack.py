@@ -35,6 +35,7 @@ from runner.workspace.transfer import FORMAT, LIMIT, OVERHEAD, Archive, Source, 
 
 RECEIVED_REF = "refs/heads/received"
 PIECE = 64 << 10  # bytes of a file copied at once to fast-import: each copy in hand costs memory
+ENTRY = 8 << 10  # tar bytes one entry may take besides its contents: headers, a long name (PATH_MAX), padding
 
 
 @contextmanager
@@ -100,7 +101,9 @@ def _stream(source: _Capped, out: IO[bytes], limit: int) -> None:
     files: list[bytes] = []
     try:
         with gzip.GzipFile(fileobj=source, mode="rb") as gz:  # type: ignore[call-overload]
-            with tarfile.open(fileobj=gz, mode="r|", encoding="utf-8", errors="surrogateescape") as tar:
+            tarred = _Justified(gz, check)
+            with tarfile.open(fileobj=tarred, mode="r|", encoding="utf-8",  # type: ignore[call-overload]
+                              errors="surrogateescape") as tar:
                 for m in tar:
                     check(m)
                     if m.isdir():
@@ -119,7 +122,7 @@ def _stream(source: _Capped, out: IO[bytes], limit: int) -> None:
                         out.write(b"\n")
                         mode = b"100755" if m.mode & 0o111 else b"100644"
                     files.append(b"M %s :%d %s\n" % (mode, mark, _quote(m.name.removeprefix("./"))))
-            while gz.read(PIECE):  # to the gzip trailer, which checks the whole stream (CRC, length)
+            while tarred.read(PIECE):  # to the gzip trailer, which checks the whole stream (CRC, length)
                 pass
     except TransferError:
         raise
@@ -131,6 +134,22 @@ def _stream(source: _Capped, out: IO[bytes], limit: int) -> None:
     out.write(b"commit %s\ncommitter runner <runner@localhost> 0 +0000\ndata %d\n%s" % (
         RECEIVED_REF.encode(), len(message), message))
     out.write(b"".join(files) + b"\ndone\n")
+
+
+class _Justified:
+    """The tar, uncompressed, refused (``TransferError``) past what its entries so far justify:
+    tarfile reads a pax or GNU long-name header whole, and gzip makes a huge one of a few bytes."""
+
+    def __init__(self, gz: gzip.GzipFile, check: _Checker) -> None:
+        self.gz, self.check, self.count = gz, check, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.gz.read(PIECE if size is None or size < 0 else size)
+        self.count += len(data)
+        if self.count > self.check.justified():
+            raise TransferError(f"the workspace archive holds more than its entries justify ({mib(self.count)} of "
+                                "tar headers and data): refused")
+        return data
 
 
 class _Capped:
@@ -174,6 +193,13 @@ class _Checker:
         self.files: set[str] = set()  # regular files and symlinks
         self.folders: set[str] = set()  # every directory a path implies
         self.total = 0
+        self.entries = 0
+        self.blocks = 0  # tar bytes of the files' contents (512-byte blocks)
+
+    def justified(self) -> int:
+        """Bytes of tar the entries seen so far may take: their contents, a header of up to
+        ``ENTRY`` each (a long name included) and the next one's, and ``OVERHEAD`` beyond."""
+        return self.blocks + ENTRY * (self.entries + 1) + OVERHEAD
 
     def __call__(self, m: tarfile.TarInfo) -> None:
         name = m.name.removeprefix("./")
@@ -209,6 +235,8 @@ class _Checker:
             raise TransferError(f"refused: the archive's `{m.name}` is a {_kind(m)}, not a file, "
                                 "directory or symlink")
         self.total += m.size if m.isreg() else 0
+        self.entries += 1
+        self.blocks += -(-m.size // 512) * 512 if m.isreg() else 0
         if self.total > self.limit:
             raise TransferError(f"the workspace archive unpacks to more than the transfer cap of {mib(self.limit)}")
 

@@ -26,6 +26,7 @@ def _task(url: str, repo: Path, failures: list) -> threading.Thread:
     def run() -> None:
         handle = make_remote(url)
         try:
+            poll(lambda: handle.health().healthy, what="the agent ready")  # it starts after `listening`
             handle.start()
             handle.execute(TaskRequest(task_id="t1", description="x", workspace=str(repo), timeout=90))
         except AgentFailure as exc:  # its server is killed under it

@@ -18,7 +18,7 @@ from pathlib import Path
 import grpc
 import pytest
 from gitrepo import make_repo
-from protocol_helpers import serve_process, served
+from protocol_helpers import poll, serve_process, served
 
 from runner.agents.model import TaskRequest
 from runner.protocol import agent_pb2, agent_pb2_grpc, wire
@@ -50,6 +50,7 @@ def test_a_20_mib_workspace_and_a_4_mib_change_stream_through_the_server_in_boun
     with serve_process("--type", "command", "--", "sh", "-c", script, env={"TMPDIR": str(tmp)}) as server:
         pid = server.proc.pid
         handle = remote(server.urls[protocol])
+        poll(lambda: handle.health().healthy, what="the agent ready")  # it starts after `listening`
         handle.start()
         # warm: the first task loads what any task needs (imports, thread pools, buffers)
         handle.execute(TaskRequest(task_id="warm", description="x", workspace=str(small)))
@@ -104,13 +105,15 @@ def _post_chunked(url: str, body: bytes) -> tuple[int, bytes]:
     return response.status, answer
 
 
-def test_a_workspace_past_the_servers_cap_is_refused_without_being_read(tmp_path) -> None:
+def test_a_workspace_past_the_servers_cap_is_refused_without_being_read(tmp_path, remote) -> None:
     tmp = tmp_path / "server-tmp"
     tmp.mkdir()
     head = json.dumps({"taskId": "t1", "description": "x", "workspaceArchive": {"format": "tar+gzip"}}).encode()
     with serve_process("--max-workspace", "1M", "--type", "command", "--", "sh", "-c", "echo ran > ran.txt",
                        env={"TMPDIR": str(tmp)}) as server:
         pid = server.proc.pid
+        probe = remote(server.urls["http"])
+        poll(lambda: probe.health().healthy, what="the agent ready")  # not ready: 503 before any reading
         # HTTP: 6 MiB of archive, within the body limit (16 MiB of task + the cap): read up to the cap
         _reset_peak(pid)
         before = _status(pid)["VmRSS"]

@@ -179,6 +179,34 @@ def test_an_archive_that_unpacks_past_the_cap_is_refused(tmpdir_of_server) -> No
             pass
 
 
+def test_a_header_bombed_archive_is_refused_before_the_header_is_read_whole(tmpdir_of_server) -> None:
+    """tarfile reads a pax header whole: 64 MiB of one, gzipped to a few KiB, is refused while it
+    arrives (past what the entries so far justify), not read into memory."""
+    import gzip
+    import tracemalloc
+
+    from runner.workspace.transfer import Archive
+
+    value = b"x" * (64 << 20)
+    record = b"%d comment=%s\n" % (len(value) + 11 + len(str(len(value) + 20)), value)  # length is loose: refused first
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, len(record)
+    raw = header.tobuf(tarfile.USTAR_FORMAT) + record + bytes(-len(record) % 512)
+    bomb = gzip.compress(raw + bytes(1024), compresslevel=9)
+    del raw, record, value
+    assert len(bomb) < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(TransferError, match="more than its entries justify"):
+            with received(Archive.of(bomb)):
+                pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak >> 20} MiB held"
+    assert list(tmpdir_of_server.iterdir()) == []
+
+
 def test_a_hostile_archive_over_the_wire_is_a_config_failure(tmp_path, remote, tmpdir_of_server) -> None:
     from runner.workspace.transfer import Archive
 
