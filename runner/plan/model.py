@@ -13,7 +13,7 @@ from runner.spec.models import Pattern, Pool
 NODE_KINDS = ("select", "spawn", "execute", "aggregate", "cleanup")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)  # slots: a plan of 10,000 steps holds 30,000 of them
 class Node:
     """One node of the plan DAG. ``id`` is ``kind:step`` (``cleanup`` has no step)."""
 
@@ -22,7 +22,7 @@ class Node:
     step: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)  # slots: one per step
 class Selection:
     """The agents chosen for one step at compile time (re-checked when the step runs)."""
 

@@ -132,7 +132,7 @@ class Budget:
         return any(v is not None for v in (self.cost, self.tokens, self.time))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)  # slots: half the objects for a large pattern to build and keep
 class Step:
     id: str
     task: str  # Jinja2 template source
