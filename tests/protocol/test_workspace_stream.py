@@ -62,7 +62,8 @@ def test_a_20_mib_workspace_and_a_4_mib_change_stream_through_the_server_in_boun
     assert len(result.patch or b"") > CHANGE  # the change came back whole
     # Held whole, the workspace alone would be 20 MiB (protocol 2 held it base64 too: 47 MiB). What
     # grows is pieces in hand, gRPC's window and what the allocator keeps: 1-2 MiB (HTTP), 3-5 (gRPC).
-    assert growth < PAYLOAD // 3, f"the server's peak memory grew by {growth / MiB:.1f} MiB"
+    # Half the payload: still fails if the workspace is ever held whole, with room for the allocator.
+    assert growth < PAYLOAD // 2, f"the server's peak memory grew by {growth / MiB:.1f} MiB"
     assert list(tmp.iterdir()) == []
 
 
