@@ -125,9 +125,10 @@ def _undecided(
 
 
 def mean_confidence(answers: Sequence[Answer]) -> float | None:
-    """Mean of the known confidences; ``None`` when no answer reported one."""
+    """Mean of the known confidences; ``None`` when no answer reported one. ``fsum`` is exact, so
+    the mean does not depend on the order the answers arrived in (a replay gives the same figure)."""
     known = [a.confidence for a in answers if a.confidence is not None]
-    return sum(known) / len(known) if known else None
+    return math.fsum(known) / len(known) if known else None
 
 
 def group_key(a: Answer) -> str:
@@ -162,8 +163,8 @@ def _fmt(x: float) -> str:
 def _voting(spec: Aggregation, answers: list[Answer]) -> Aggregate:
     groups = _groups(answers)
     weighted = spec.method == "weighted"
-    votes = _tally(groups, (lambda g: sum(a.strength for a in g)) if weighted else (lambda g: float(len(g))))
-    total = sum(votes.values())
+    votes = _tally(groups, (lambda g: math.fsum(a.strength for a in g)) if weighted else (lambda g: float(len(g))))
+    total = math.fsum(votes.values())
     unit = "weight" if weighted else "votes"
     if total <= 0:
         return _undecided("every answer has zero weight", votes)
@@ -199,8 +200,8 @@ def _consensus(spec: Aggregation, answers: list[Answer]) -> Aggregate:
     confident agents that nearly everyone shares scores high; a bare one scores low.
     """
     groups = _groups(answers)
-    votes = _tally(groups, lambda g: sum(a.strength for a in g))
-    total = sum(votes.values())
+    votes = _tally(groups, lambda g: math.fsum(a.strength for a in g))
+    total = math.fsum(votes.values())
     if total <= 0:
         return _undecided("no support: every answer has zero confidence or weight", votes)
     leaders = _leaders(votes)

@@ -27,6 +27,7 @@ won (a step that will fail) still waits for every answer, as a full vote would.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from runner.agents.model import AgentInfo
@@ -52,8 +53,8 @@ def decided(spec: Aggregation, answers: Sequence[Answer], remaining: Sequence[fl
         return False  # no winner yet: only a winner is decided early
     weighted = spec.type == "consensus" or spec.method == "weighted"
     votes = _tally(answers, weighted)
-    rest = sum(remaining) if weighted else float(len(remaining))
-    total = sum(votes.values())
+    rest = math.fsum(remaining) if weighted else float(len(remaining))
+    total = math.fsum(votes.values())
     ranked = sorted(votes.values(), reverse=True)
     lead, second = ranked[0], (ranked[1] if len(ranked) > 1 else 0.0)
     if spec.type == "consensus":
