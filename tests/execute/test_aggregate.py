@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -412,8 +414,6 @@ def test_nonsense_numbers_get_no_say_and_never_crash():
 def test_the_outcome_does_not_depend_on_the_order_answers_arrived_in(spec):
     # plain float sums of these differ by order (0.68 vs 0.6799999999999999); a replay, whose
     # answers come in another order than the recorded run's, must give the same figures
-    import itertools
-
     confidences = [0.9, 0.7, 0.44, 0.68, 0.6]
     base = [Answer(agent_id=f"a{i}", result="yes", confidence=c) for i, c in enumerate(confidences)]
     seen = {(r.output, r.confidence, tuple(sorted(r.votes.items())), r.agreement)
