@@ -43,10 +43,14 @@ lint: venv
 	$(BIN)/mypy
 
 ## Every test that needs no Docker, etcd or agent CLI (no set-up step): the fast lane. Property
-## tests try a fifth of their examples here (tests/helpers/lanes.py); `make test` tries them all.
+## tests try a fifth of their examples here (tests/helpers/lanes.py), and the long end-to-end
+## variants marked `slow` wait for `make test` (each names what covers its modules here).
 test-fast: venv
-	RUNNER_TEST_LANE=fast $(BIN)/python -m pytest -n 4 --dist worksteal \
-	  -m "not docker and not etcd and not cli and not kubernetes_real and not scale"
+	@# runner byte-compiled first: with PYTHONDONTWRITEBYTECODE=1 every `runner` the tests start
+	@# would compile its modules again (bench/cold_start.py)
+	@$(BIN)/python -m compileall -q runner > /dev/null
+	RUNNER_TEST_LANE=fast $(BIN)/python -m pytest -n 4 --dist loadfile \
+	  -m "not docker and not etcd and not cli and not kubernetes_real and not scale and not slow"
 
 bench: venv
 	$(BIN)/python bench/run_all.py

@@ -70,6 +70,7 @@ def test_a_task_missing_from_the_cassette_fails_naming_its_step_with_exit_2(tmp_
     assert "step `consensus` attempt 1: no answer of an agent of type command in cassette" in proc.stderr
 
 
+@pytest.mark.slow  # fast lane: replay: the other tests here
 def test_replay_missing_run_runs_the_real_agents_and_adds_their_exchanges(tmp_path: Path, cassette: Path) -> None:
     before = len(cassette.read_text().splitlines())
     proc = _apply(tmp_path, "extended", "--replay", str(cassette), "--replay-missing", "run",
@@ -118,6 +119,7 @@ templates:
 """
 
 
+@pytest.mark.slow  # fast lane: replay: the other tests here
 def test_a_recorded_change_is_made_again_in_the_replayed_workspace(tmp_path: Path) -> None:
     import subprocess
 

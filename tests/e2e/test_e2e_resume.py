@@ -107,6 +107,7 @@ def test_resume_reuses_what_succeeded_and_runs_the_failed_step_and_what_follows(
     assert page.count('class="pill reused"') == 3 and f"reused from run <code>{first_id}</code>" in page
 
 
+@pytest.mark.slow  # fast lane: resume: the other tests here, tests/resume/
 def test_a_resume_of_a_resume_names_the_run_each_step_first_ran_in(tmp_path: Path) -> None:
     first_id, _ = _first_run(tmp_path)
     (tmp_path / "flag").write_text("gamma\n")
@@ -137,6 +138,7 @@ def test_a_resume_of_a_resume_names_the_run_each_step_first_ran_in(tmp_path: Pat
     assert _steps(_result(tmp_path / "r4.json"))["c"] == ("succeeded", second["runId"])
 
 
+@pytest.mark.slow  # fast lane: fingerprints: tests/resume/test_fingerprint.py
 def test_changed_inputs_or_pattern_file_run_every_step_again(tmp_path: Path) -> None:
     first_id, _ = _first_run(tmp_path)
     (tmp_path / "flag").write_text("gamma\n")
@@ -331,6 +333,7 @@ def test_kill_9_of_a_run_and_of_its_resume_leaves_journals_that_resume(
     assert _ran(tmp_path / ".runner" / "runs" / result["runId"]) == {"last"}
 
 
+@pytest.mark.slow  # fast lane: fingerprints: tests/resume/test_fingerprint.py
 def test_a_changed_workspace_base_runs_the_step_that_works_in_it_again(tmp_path: Path) -> None:
     from gitrepo import git, make_repo
 

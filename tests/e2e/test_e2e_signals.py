@@ -80,6 +80,7 @@ def test_a_signal_during_apply_stops_every_agent_and_keeps_the_journal(
     assert json.loads((tmp_path / "result.json").read_text())["runId"] == run_id  # --output too
 
 
+@pytest.mark.slow  # fast lane: signals: the other tests here, lifecycle/test_shutdown.py
 def test_a_second_ctrl_c_during_the_cleanup_still_reports_the_run(tmp_path: Path) -> None:
     stubborn = Path(__file__).resolve().parents[1] / "helpers" / "programs" / "ignore_term.py"
     write_yaml(tmp_path / "pool.yaml", {"name": "p", "runtimes": [{"type": "local", "grace": 1}], "agents": [
@@ -155,6 +156,7 @@ def endless_render(tmp_path: Path, **pattern: object) -> subprocess.Popen[str]:
     return proc
 
 
+@pytest.mark.slow  # fast lane: the run timeout variant here stops the same template
 def test_sigterm_interrupts_a_template_that_renders_for_ever(tmp_path: Path) -> None:
     import psutil
 

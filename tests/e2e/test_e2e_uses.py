@@ -56,6 +56,7 @@ agents:
 """)
 
 
+@pytest.mark.slow  # fast lane: calls: the other tests here, tests/execute/test_calls.py
 def test_a_tree_of_calls_is_one_plan_one_run_one_report(tmp_path: Path) -> None:
     tree(tmp_path)
     plan = run(["plan", "top.yaml", "--pool", "pool.yaml"], tmp_path)

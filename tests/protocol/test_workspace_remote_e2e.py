@@ -19,6 +19,7 @@ from remote_bestof import STYLES, assert_done_when, best_of_n, fixers, user_repo
 pytestmark = pytest.mark.pty
 
 
+@pytest.mark.slow  # fast lane: the transfer itself: test_workspace_transfer.py
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
 def test_best_of_n_done_when_on_remote_agents(tmp_path: Path, protocol: str) -> None:
     repo = user_repo(tmp_path)

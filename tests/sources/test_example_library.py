@@ -42,6 +42,7 @@ def runner(venv: Path, args: list[str], cwd: Path) -> subprocess.CompletedProces
     return proc
 
 
+@pytest.mark.slow  # fast lane: pkg: sources: test_lock.py, test_bad_input.py
 def test_the_installed_library_runs_through_pkg(venv: Path, tmp_path: Path) -> None:
     listed = runner(venv, ["patterns", "list", "--json"], tmp_path)
     assert listed.returncode == 0, listed.stderr

@@ -80,6 +80,7 @@ def test_a_cold_apply_of_a_locked_cached_git_source_spawns_no_git(lib: Path, tmp
     assert proc.returncode == 2 and calls.read_text().startswith(str(no_git["PATH"]))
 
 
+@pytest.mark.slow  # fast lane: locks: the other tests here, test_bad_input.py
 def test_a_moved_ref_is_an_error_naming_both_commits_until_upgraded(lib: Path, tmp_path: Path) -> None:
     cache, project = tmp_path / "cache", tmp_path / "project"
     project.mkdir()
@@ -132,6 +133,7 @@ def test_a_changed_package_file_is_an_error_naming_both_hashes(tmp_path: Path) -
     assert cli(["plan", "pkg:acme-patterns/review"], project, cache, **py).returncode == 0
 
 
+@pytest.mark.slow  # fast lane: locks: the other tests here, test_bad_input.py
 def test_frozen_refuses_a_source_the_lock_does_not_pin(lib: Path, tmp_path: Path) -> None:
     cache, project = tmp_path / "cache", tmp_path / "project"
     project.mkdir()
@@ -181,6 +183,7 @@ def test_the_lock_of_a_pattern_in_a_subfolder_sits_beside_it(lib: Path, tmp_path
     assert proc.returncode == 2 and proc.stdout.startswith("ci/runner.lock:1:2: $: corrupt lock file"), proc.stdout
 
 
+@pytest.mark.slow  # fast lane: a cold cached apply: test_a_cold_apply_of_a_locked_cached_git_source_spawns_no_git
 def test_a_locked_pattern_calling_git_sources_runs_cold_from_the_cache_without_git(lib: Path, tmp_path: Path) -> None:
     """The pattern's own `uses:` (composition) goes through the lock: pinned commit, no git process."""
     cache, project, calls = tmp_path / "cache", tmp_path / "project", tmp_path / "git-calls"

@@ -103,6 +103,7 @@ def test_pool_up_without_warm_pool_is_a_usage_error(tmp_path):
     assert result.returncode == 2 and "has no warmPool" in result.stderr
 
 
+@pytest.mark.slow  # fast lane: warm pools: the other tests here
 def test_single_use_agents_are_replaced_after_a_task_and_the_pools_token_is_used(tmp_path):
     pool = POOL.replace("name: wp\n", "name: wps\nauth: {tokenEnv: RUNNER_TEST_WARM_TOKEN}\n").replace(
         "    capabilities: [echo]\n", "    capabilities: [echo]\n    metadata: {singleUse: true}\n")
@@ -135,6 +136,7 @@ def test_single_use_agents_are_replaced_after_a_task_and_the_pools_token_is_used
 ENV_DUMP = Path(__file__).resolve().parents[2] / "helpers" / "programs" / "env_dump.py"
 
 
+@pytest.mark.slow  # fast lane: warm pools: the other tests here
 def test_warm_agents_get_the_templates_env_and_credentials(tmp_path):
     """A warm agent is started by the supervisor, not the run: its template's env and
     credential references must still reach the agent program (and nothing else of ours)."""
