@@ -13,6 +13,7 @@ import fcntl
 import os
 from pathlib import Path
 
+from runner.flocks import take_if_free
 from runner.journal.layout import LOCK_FILE
 
 __all__ = ["RunLock", "hold_exclusive", "is_running"]
@@ -47,16 +48,7 @@ class RunLock:
 def hold_exclusive(run_dir: Path) -> int | None:
     """The lock file's descriptor holding the lock exclusively, or None while a writer holds it
     (or there is no lock file: no writer ever opened this run)."""
-    try:
-        fd = os.open(Path(run_dir) / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # BlockingIOError: a writer holds it
-        os.close(fd)
-        return None
-    return fd
+    return take_if_free(Path(run_dir) / LOCK_FILE)
 
 
 def is_running(run_dir: Path) -> bool:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import psutil
 
+from runner.flocks import take_if_free
 from runner.runtimes.base import Leftover
 
 TEMP_PREFIX = "runner-workspace-"  # under $TMPDIR
@@ -96,16 +97,7 @@ def _take(top: Path) -> int | None:
     """The lock of ``top`` held by us (its owner is gone), or None: alive, or not labelled."""
     if top.is_symlink() or not top.is_dir():
         return None
-    try:
-        fd = os.open(top / LOCK, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # BlockingIOError: its server is alive
-        os.close(fd)
-        return None
-    return fd
+    return take_if_free(top / LOCK, follow_links=False)
 
 
 def _owner(fd: int) -> str:
