@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from e2e_run import RUNNER, assert_no_traceback, env, events, run
+
+from tests.helpers.polling import poll
 
 pytestmark = pytest.mark.pty
 
@@ -93,17 +94,6 @@ def _waited(tmp_path: Path, run_id: str) -> dict:  # type: ignore[type-arg]
     return next(e for e in events(tmp_path / ".runner" / "runs" / run_id) if e["event"] == "step_waiting")
 
 
-def _until(predicate, what: str, limit: float = 30):  # type: ignore[no-untyped-def]
-    """Wait on a condition (polled), not for a time: fails after ``limit`` seconds without it."""
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"never: {what}")
-
-
 def test_runner_approve_pre_approves_in_ci_and_bad_decisions_are_usage_errors(tmp_path: Path) -> None:
     proc = _start(tmp_path, RUNNER_APPROVE="deploy")
     out, err = proc.communicate(timeout=60)
@@ -166,8 +156,8 @@ def test_a_detached_gate_times_out_from_when_it_first_waited(tmp_path: Path) -> 
     assert listed[0]["waiting"][0]["step"] == "deploy" and listed[0]["waiting"][0]["deadline"] == deadline
 
     # past the deadline (waited for as a condition: `runner runs show` says so)
-    shown = _until(lambda: (p := run(["runs", "show", run_id], tmp_path)) and "expired" in p.stdout and p,
-                   "the gate expired")
+    shown = poll(lambda: (p := run(["runs", "show", run_id], tmp_path)) and "expired" in p.stdout and p,
+                 30, "the gate expired")
     assert f"deadline: expired at {deadline}: no decision in time, it counts as denied" in shown.stdout
     assert "decide with" not in shown.stdout
     table = run(["runs", "list"], tmp_path).stdout
@@ -229,8 +219,8 @@ steps:
     try:
         run_id = _waiting_run_id(proc)
         run_dir = tmp_path / ".runner" / "runs" / run_id
-        denied = _until(lambda: next((e for e in events(run_dir) if e["event"] == "step_denied"), None),
-                        "the runner denied the step at its deadline")
+        denied = poll(lambda: next((e for e in events(run_dir) if e["event"] == "step_denied"), None),
+                      30, "the runner denied the step at its deadline")
         assert denied["by"] == "timeout" and denied["deadline"] == _waited(tmp_path, run_id)["deadline"]
         late = run(["approve", run_id, "deploy"], tmp_path)
         assert late.returncode == 2, late.stdout + late.stderr

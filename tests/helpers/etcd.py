@@ -38,6 +38,7 @@ from runner.registries.etcd import EtcdRegistry
 from runner.registries.etcd_client import DEFAULT_PREFIX, EtcdClient, TLSFiles
 from runner.registries.etcd_registration import EtcdRegistration
 from runner.spec.models import Pool, RegistryConfig
+from tests.helpers.polling import poll as wait_for
 
 
 def etcd_binary() -> str:
@@ -159,18 +160,6 @@ def register_agents(
         EtcdRegistration(etcd_url, prefix, agent_info(i, endpoint, caps), ttl=ttl).start()
         for i, endpoint, caps in agents
     ]
-
-
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):  # type: ignore[no-untyped-def]
-    """Poll ``predicate`` until it returns something truthy; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 ANSWER_JSON = Path(__file__).parent / "programs" / "answer_json.py"  # answers `echo: <task>`

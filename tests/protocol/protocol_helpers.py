@@ -9,7 +9,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,22 +23,12 @@ from runner.protocol.http_server import HttpAgentServer, server_tls
 from runner.protocol.serve import ServeOptions, build_handle, type_concurrency
 from runner.protocol.service import AgentService
 from runner.spec.models import AgentDef
+from tests.helpers.polling import poll as poll
 
 PROGRAMS = Path(__file__).parent / "programs"
 HELPERS = Path(__file__).parent.parent / "helpers" / "programs"
 WORKER = (sys.executable, str(PROGRAMS / "worker.py"))
 REPO = Path(__file__).parents[2]
-
-
-def poll(predicate, timeout: float = 10.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    """Wait for ``predicate()`` to be truthy (polling, with a deadline); return its value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass

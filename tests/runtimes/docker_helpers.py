@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from runner.context import RunContext
 from runner.docker.client import client_path, engine_problem
 from runner.runtimes.docker import DockerRuntime
 from runner.spec.models import AgentDef, Resources
+from tests.helpers.polling import poll as wait_for  # noqa: F401 - the tests import it from here
 
 CLIENT = client_path()
 SECRET = "s3cret-docker-value"
@@ -41,17 +40,6 @@ def run_containers(run_id: str) -> list[str]:
     """Names of every container (running or not) labelled with ``run_id``."""
     out = docker("ps", "-a", "--filter", f"label=runner.run-id={run_id}", "--format", "{{.Names}}")
     return out.split()
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,7 @@ import kmock
 from kubernetes import client, config
 
 from tests.helpers.kube_expand import expand
+from tests.helpers.polling import poll as poll
 
 NAMESPACE = "runner"
 
@@ -212,12 +213,3 @@ class Kubelet:
         return [n for n, p in self.procs.items() if p.poll() is None]
 
 
-def poll(predicate: Any, timeout: float = 20.0, what: str = "condition") -> Any:
-    """Wait for ``predicate()`` to be truthy (polling with a deadline); return its value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")

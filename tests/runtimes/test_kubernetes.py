@@ -90,7 +90,7 @@ def test_spawn_execute_stop_leaves_nothing(emu, kubelet, ctx):
     handle.stop()
     assert handle.state == S.STOPPED
     assert emu.names("Pod", ctx.run_id) == [] and emu.names("Secret", ctx.run_id) == []
-    poll(lambda: not kubelet.running(), what="the pod's process to end")
+    poll(lambda: not kubelet.running(), 20, what="the pod's process to end")
     assert rt.cleanup() == []
     mine = [e.state for e in seen if e.name == "state_changed" and e.agent_id == "a1"]
     assert mine == [S.STARTING, S.READY, S.BUSY, S.READY, S.STOPPING, S.STOPPED]
@@ -295,7 +295,7 @@ def test_pod_dying_mid_task_is_a_crash(emu, kubelet, ctx):
 
     t = threading.Thread(target=run)
     t.start()
-    poll(lambda: handle.state == S.BUSY, what="busy")
+    poll(lambda: handle.state == S.BUSY, 20, what="busy")
     os.killpg(kubelet.procs[name].pid, signal.SIGKILL)  # the node loses the container
     t.join(20)
     assert errors and errors[0].kind == FailureKind.CRASH, errors

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 from local_helpers import run_processes
+
+from tests.helpers.polling import poll as wait_for  # noqa: F401 - the tests import it from here
 
 
 def agent_pid(run_id: str, agent_id: str) -> int:
@@ -13,11 +13,3 @@ def agent_pid(run_id: str, agent_id: str) -> int:
     return pids[0]
 
 
-def wait_for(predicate, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError("condition not met in time")
