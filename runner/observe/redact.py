@@ -12,6 +12,8 @@ It also hides anything shaped like an API key (``sk-ant-…``, ``AIza…``, ``gh
 ``Bearer …``, ``Authorization:`` headers, ``api_key=…``) even when runner was never told it.
 Cheap per string: one regex pass for the key shapes, and a substring test per secret before
 its own regex runs (a secret's longest alphanumeric run survives every escaping but base64).
+A short string is redacted once: the journal writes the same field names and values (``step``,
+``agent``, ``ok``) in every event, and a result repeats them per item.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ MASK = "***"
 MIN_SECRET = 4  # shorter values would mask ordinary words everywhere
 MIN_LINE = 8  # lines of a multi-line secret shorter than this ("}", "-----") stay visible
 MIN_B64 = 8
+MEMO_CHARS = 64  # strings up to this long are remembered redacted ...
+MEMO_SIZE = 4096  # ... this many at most (then forgotten all at once)
 # Environment variables whose *names* say they hold a secret (a safety net besides the refs).
 SECRET_NAME = re.compile(r"(?i)(api_?key|token|secret|password|passwd|credentials?)$")
 
@@ -132,6 +136,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._checks: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = ()
+        self._memo: dict[str, str] = {}  # short text -> redacted with the current checks
         self.add(*secrets)
 
     def add(self, *secrets: str) -> None:
@@ -150,6 +155,8 @@ class Redactor:
             anchors = tuple(dict.fromkeys([_anchor(v) for v in variants + b64]))
             checks.append((("",) if "" in anchors else anchors, re.compile("|".join(branches))))
         self._checks = tuple(checks)  # swapped atomically: safe against concurrent redact()
+        # Then a new memo: a redact() that read the old one stores there (see redact()).
+        self._memo = {}
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -184,15 +191,27 @@ class Redactor:
         """``text`` with every secret and key-shaped value replaced by ``***``."""
         if not text:
             return text
+        memo = self._memo  # before the checks: add() swaps the checks first, then the memo
+        short = len(text) <= MEMO_CHARS
+        if short:
+            done = memo.get(text)
+            if done is not None:
+                return done
         spans = self.spans(text)
-        if not spans:
-            return text
-        out, pos = [], 0
-        for start, end, repl in spans:
-            out += [text[pos:start], repl]
-            pos = end
-        out.append(text[pos:])
-        return "".join(out)
+        if spans:
+            out, pos = [], 0
+            for start, end, repl in spans:
+                out += [text[pos:start], repl]
+                pos = end
+            out.append(text[pos:])
+            redacted = "".join(out)
+        else:
+            redacted = text
+        if short:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[text] = redacted
+        return redacted
 
     def redact_obj(self, obj: Any) -> Any:
         """A deep copy of dicts/lists/tuples/strings with every string redacted.

@@ -10,7 +10,15 @@ import urllib.parse
 import pytest
 from observe_secrets import MULTI, PLAIN, WEIRD, leaks
 
-from runner.observe.redact import KEY_PATTERNS, MASK, Redactor, from_environment, from_pool
+from runner.observe.redact import (
+    KEY_PATTERNS,
+    MASK,
+    MEMO_CHARS,
+    MEMO_SIZE,
+    Redactor,
+    from_environment,
+    from_pool,
+)
 
 
 @pytest.mark.parametrize("secret", [PLAIN, MULTI, WEIRD])
@@ -110,6 +118,36 @@ def test_a_clean_text_costs_one_scan_for_key_shapes_and_no_secret_regex(redactor
     assert [c.scans for c in counting] == [0, 0, 0]
     assert redactor.redact(text + json.dumps(PLAIN)) == text + '"***"'
     assert sorted(c.scans for c in counting) == [0, 0, 1]  # only the secret whose anchor is there
+
+
+def test_a_short_text_is_scanned_once_however_often_it_is_redacted(redactor):
+    """The journal writes the same field names and values in every event: a short text is
+    redacted once and remembered; a long one is scanned each time."""
+    counting = [CountingRegex(regex) for _, regex in redactor._checks]
+    redactor._checks = tuple((anchors, c) for (anchors, _), c in zip(redactor._checks, counting, strict=True))
+    short = f"agent said {PLAIN}"
+    assert len(short) <= MEMO_CHARS
+    for _ in range(100):
+        assert redactor.redact(short) == "agent said ***"
+    assert sum(c.scans for c in counting) == 1
+    long = short + " " * MEMO_CHARS
+    for _ in range(3):
+        assert redactor.redact(long).startswith("agent said ***")
+    assert sum(c.scans for c in counting) == 4
+
+
+def test_a_remembered_text_is_redacted_again_once_a_secret_is_learned():
+    r = Redactor()
+    assert r.redact("token late-secret-9876") == "token late-secret-9876"
+    r.add("late-secret-9876")
+    assert r.redact("token late-secret-9876") == "token ***"
+
+
+def test_the_memory_of_short_texts_is_bounded():
+    r = Redactor(["some-secret-1234"])
+    for i in range(MEMO_SIZE + 10):
+        assert r.redact(f"item {i} some-secret-1234") == f"item {i} ***"
+    assert len(r._memo) <= MEMO_SIZE
 
 
 def test_every_key_shape_starts_with_a_literal_so_the_scan_skips_ahead():
