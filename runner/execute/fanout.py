@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future, wait
 from typing import Any
 
 from runner.agents.model import AgentInfo
@@ -65,7 +66,9 @@ class FanOut(Attempts):
                    lanes: list[tuple[AgentInfo, ...]]) -> list[list[Answer]]:
         """Every item's answers. Items and their agents run at once on the task pool (bounded by
         the run's ``concurrency``; each agent's own limit is its lease); at most two units per
-        task thread are queued, so a long ``forEach`` costs memory for its items only."""
+        task thread are queued, so a long ``forEach`` costs memory for its items only. Each
+        unit's future reports its end to one queue: a unit's end costs the same whatever the
+        number running (``concurrent.futures.wait`` over them all cost a waiter on each)."""
         answers: list[list[Answer]] = [[] for _ in items]
         todo = self._units(step, sel, items, lanes)
         if len(items) == 1 and (step.strategy == "sequential" or len(sel.agents) == 1):
@@ -74,6 +77,7 @@ class FanOut(Attempts):
             answers[0] = _as_list(next(todo)[1]())
             return answers
         running: dict[Future[Any], tuple[int, int]] = {}
+        ended: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()  # futures as they end
         slots: dict[int, int] = {}  # item position -> units handed out so far (a unit's slot)
         decided: set[int] = set()  # race items that have their winner, votes decided early
         losers: list[Future[Any]] = []
@@ -90,7 +94,9 @@ class FanOut(Attempts):
             started[pos] = started.get(pos, 0) + 1
             if slot >= step.agents.min:
                 added[pos] = added.get(pos, 0) + 1
-            running[self.task_pool.submit(contextvars.copy_context().run, work)] = (pos, slot)
+            future = self.task_pool.submit(contextvars.copy_context().run, work)
+            running[future] = (pos, slot)
+            future.add_done_callback(ended.put)
 
         def fill() -> None:
             while len(running) < window:
@@ -127,12 +133,12 @@ class FanOut(Attempts):
 
         fill()
         while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for f in done:
-                pos, _slot = running.pop(f)
-                got = _as_list(f.result())
-                if pos in decided:
-                    continue
+            f = ended.get()
+            if f not in running:  # a race loser or a vote's rest, taken out by _stop_rest
+                continue
+            pos, _slot = running.pop(f)
+            got = _as_list(f.result())
+            if pos not in decided:
                 answers[pos] += got
                 finished[pos] = finished.get(pos, 0) + 1
                 if step.strategy == "race" and got:
