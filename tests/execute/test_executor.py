@@ -198,6 +198,32 @@ steps:
     assert outcome.result["steps"][0]["output"] == ["check a.py (0)", "check b.py (1)", "check c.py (2)"]
 
 
+def test_a_units_end_costs_the_same_whatever_the_number_running(tmp_path, monkeypatch):
+    """A forEach's loop learns of each unit's end from one queue: ``concurrent.futures.wait``
+    over every running unit installed a waiter on each of them per end (2 x concurrency of
+    them), so an item cost more the more ran beside it. It is left for a race's losers."""
+    import runner.execute.fanout as fanout
+
+    sizes: list[int] = []
+    real = fanout.wait
+    monkeypatch.setattr(fanout, "wait", lambda fs, **kw: sizes.append(len(fs)) or real(fs, **kw))
+    text = """
+name: fan
+concurrency: 16
+inputs:
+  n: {type: integer, default: 200}
+steps:
+  - id: each
+    agents: {capabilities: [e]}
+    task: "{{ item }}"
+    forEach: "{{ range(inputs.n) | list }}"
+"""
+    outcome = run(tmp_path, text, [PythonAgent("e", lambda r: r.description, capabilities=("e",))])
+    assert outcome.exit_code == 0, outcome.result["error"]
+    assert outcome.result["steps"][0]["output"] == [str(i) for i in range(200)]
+    assert sizes == []
+
+
 def test_race_takes_the_first_answer(tmp_path):
     text = """
 name: race
