@@ -178,10 +178,13 @@ class LocalHandle(AgentHandle):
     # ------------------------------------------------------------ execute
 
     def execute(self, request: TaskRequest, on_output: OutputCallback | None = None) -> TaskResult:
-        if request.timeout is None:  # CLIs may retry or wait forever
-            request = dataclasses.replace(request, timeout=self.agent_type.task_timeout(self.definition))
-        if request.inactivity is None:  # ... or sit silent: a hang
-            request = dataclasses.replace(request, inactivity=self.agent_type.stall_timeout(self.definition))
+        # CLIs may retry or wait forever, or sit silent (a hang): their type's limits apply
+        timeout = self.agent_type.task_timeout(self.definition) if request.timeout is None else request.timeout
+        inactivity = request.inactivity
+        if inactivity is None:
+            inactivity = self.agent_type.stall_timeout(self.definition)
+        if (timeout, inactivity) != (request.timeout, request.inactivity):  # (a copy per task otherwise)
+            request = dataclasses.replace(request, timeout=timeout, inactivity=inactivity)
         with self._lock:
             if self._stopping or self.state in (S.STOPPING, S.STOPPED):
                 raise AgentFailure(FailureKind.CANCELLED, "the agent was stopped", agent_id=self.id)
