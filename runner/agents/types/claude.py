@@ -5,6 +5,12 @@ then the ``result`` object ``--output-format json`` prints alone; ``is_error`` i
 ``subtype`` says "success" even on errors). Long-lived: the interactive TUI.
 Options: ``approval``, ``output`` (stream-json | json), ``model``, ``base_url`` (ANTHROPIC_BASE_URL), ``max_retries``
 (CLAUDE_CODE_MAX_RETRIES; claude retries 10 times, minutes), ``binary``, ``version``.
+The isolated HOME gets ``.claude.json`` (onboarding done, workdir trusted, key approved) and
+``.claude/settings.json`` with ``prefersReducedMotion`` (claude's "Reduce motion": its 50 ms
+animation timers, the start logo and the spinner shimmer, cost CPU that nobody watches: 0.1-0.3 s
+of the ~1.1 s a start uses in its first seconds). The rest is claude's own JavaScript (the Bun
+bundle's evaluation, the first React render); the ~10 git commands, `ps`, `ssh` and the plugin
+marketplace clone it starts cost ~0.01 s, and the variables that skip them save nothing measurable.
 """
 
 from __future__ import annotations
@@ -31,6 +37,12 @@ APPROVAL_FLAGS = {
     "permissive": ("--permission-mode", "acceptEdits", "--allowedTools", "Bash"),
     "autonomous": ("--dangerously-skip-permissions",),
 }
+
+
+# The isolated HOME's user settings. Reduce motion stops the TUI's 50 ms animation timers (the
+# start logo, the spinner shimmer while it works): frames nobody watches cost CPU, the most
+# when many agents start at once. Nothing else changes (the states and titles are read the same).
+USER_SETTINGS = {"prefersReducedMotion": True}
 
 
 class ClaudeType(CliType):
@@ -96,8 +108,11 @@ def denied_tools(result: dict) -> tuple[str, ...]:  # noqa: ANN001 - claude's JS
 
 
 def seed(home, cwd, key: str | None, approval: str) -> None:  # noqa: ANN001
-    """Write ``$HOME/.claude.json``: onboarding done, workdir trusted, the key approved."""
+    """Write ``$HOME/.claude.json`` (onboarding done, workdir trusted, the key approved) and
+    ``$HOME/.claude/settings.json`` (``prefersReducedMotion``: no animations; CPU, see module)."""
     (home / "tmp").mkdir(parents=True, exist_ok=True)
+    (home / ".claude").mkdir(exist_ok=True)
+    (home / ".claude" / "settings.json").write_text(json.dumps(USER_SETTINGS), encoding="utf-8")
     approved = [key, key[-20:]] if key else []
     config = {
         "hasCompletedOnboarding": True,

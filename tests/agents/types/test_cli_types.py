@@ -76,6 +76,8 @@ def test_claude_launch_seeds_home_and_maps_presets(tmp_path):
     seeded = json.loads((t.home(ctx, "a") / ".claude.json").read_text())
     assert seeded["hasCompletedOnboarding"] and KEY["K"][-20:] in seeded["customApiKeyResponses"]["approved"]
     assert seeded["projects"][str(ctx.workdir.resolve())]["hasTrustDialogAccepted"]
+    settings = json.loads((t.home(ctx, "a") / ".claude" / "settings.json").read_text())
+    assert settings == {"prefersReducedMotion": True}
     t.cleanup(d("claude"), ctx, "a")
     assert not t.home(ctx, "a").exists()
     with pytest.raises(LoginRequired, match="run /login"):
