@@ -105,27 +105,17 @@ class Step:
     reused_from: str | None = None  # the run whose success this step reused (--resume, cache: true)
     attempts: list[Attempt] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Of ``attempts``, counted as RunModel adds and ends them (the live table reads them four
+    # times a second: a scan of every attempt each time grew with the run): running, ended, the
+    # highest attempt number, the sum of their costs (None: none has one).
+    busy: int = 0
+    done: int = 0
+    attempt: int = 0
+    cost_usd: float | None = None
 
     @property
     def task(self) -> str | None:
         return next((a.task for a in self.attempts if a.task is not None), None)
-
-    @property
-    def busy(self) -> int:
-        return sum(1 for a in self.attempts if a.status == "running")
-
-    @property
-    def done(self) -> int:
-        return sum(1 for a in self.attempts if a.status != "running")
-
-    @property
-    def attempt(self) -> int:
-        return max((a.attempt for a in self.attempts), default=0)
-
-    @property
-    def cost_usd(self) -> float | None:
-        costs = [c for c in (a.cost_usd for a in self.attempts) if c is not None]
-        return sum(costs) if costs else None
 
     @property
     def tokens(self) -> int:
@@ -249,13 +239,14 @@ class RunModel:
             self.agent(agent_id)
             a = Attempt(step=step_id, agent=agent_id, attempt=_int(e.get("attempt")), item=_item(e.get("item")),
                         started=when, task=e.get("task") if isinstance(e.get("task"), str) else None)
-            step.attempts.append(a)
+            _add(step, a)
             self._open[(step_id, agent_id, a.attempt, a.item)] = a
         elif name == "attempt_finished":
             a = self._attempt(step, str(e.get("agent")), _int(e.get("attempt")), _item(e.get("item")))
             a.finished = when
             if a.started is None and when is not None and isinstance(e.get("durationMs"), int | float):
                 a.started = when - e["durationMs"] / 1000
+            _count(step, a, -1)
             a.status = str(e.get("status") or "failed")
             a.result, a.confidence = e.get("result"), _number(e.get("confidence"))
             a.reasoning = str(e.get("reasoning") or "")
@@ -263,6 +254,7 @@ class RunModel:
             usage_ = e.get("usage")
             a.usage = usage_ if isinstance(usage_, dict) else {}
             a.extra.update({k: e[k] for k in EXTRA_KEYS if k in e})
+            _count(step, a, +1)
         return step
 
     def _attempt(self, step: Step, agent: str, attempt: int, item: int | None) -> Attempt:
@@ -270,7 +262,7 @@ class RunModel:
         if a is not None:
             return a
         a = Attempt(step=step.id, agent=agent, attempt=attempt, item=item)  # its start was not journaled
-        step.attempts.append(a)
+        _add(step, a)
         return a
 
     def finish(self, result: dict[str, Any] | None) -> None:
@@ -305,14 +297,19 @@ class RunModel:
     @staticmethod
     def _attempt_extras(step: Step, attempts: Any) -> None:
         """A result's per-attempt records (a workspace's ``change``) onto the journaled attempts."""
+        index: dict[Any, Attempt] | None = None  # (agent, attempt, item) -> the first such attempt
         for r in attempts if isinstance(attempts, list) else []:
             extra = {k: r[k] for k in EXTRA_KEYS if isinstance(r, dict) and r.get(k) is not None}
             if not extra:
                 continue
-            for a in step.attempts:
-                if (a.agent, a.attempt, a.item) == (r.get("agentId"), r.get("attempt"), r.get("item")):
-                    a.extra.update({k: v for k, v in extra.items() if k not in a.extra})
-                    break
+            if index is None:  # once: a scan per record was quadratic in a long forEach's report
+                index = {(a.agent, a.attempt, a.item): a for a in reversed(step.attempts)}
+            try:
+                a = index.get((r.get("agentId"), r.get("attempt"), r.get("item")))
+            except TypeError:  # not a key any attempt has (a list where a number belongs)
+                continue
+            if a is not None:
+                a.extra.update({k: v for k, v in extra.items() if k not in a.extra})
 
     # ------------------------------------------------------------ reading
     @property
@@ -361,6 +358,23 @@ def _number(value: Any) -> float | None:
 
 def _item(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _add(step: Step, a: Attempt) -> None:
+    step.attempts.append(a)
+    step.attempt = max(step.attempt, a.attempt)
+    _count(step, a, +1)
+
+
+def _count(step: Step, a: Attempt, sign: int) -> None:
+    """``a`` into (+1) or out of (-1) its step's counts, as its status and usage are now."""
+    if a.status == "running":
+        step.busy += sign
+    else:
+        step.done += sign
+    cost = a.cost_usd
+    if cost is not None:
+        step.cost_usd = (step.cost_usd or 0.0) + sign * cost
 
 
 def _int(value: Any) -> int:

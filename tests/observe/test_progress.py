@@ -140,6 +140,39 @@ def test_the_plain_reporter_costs_nothing_per_answer_but_folding_it_and_one_writ
     assert p.model.steps["s"].attempt == 5000 and p.model.steps["s"].busy == 0
 
 
+class CountingList(list):
+    """A step's attempts that count how often they are walked."""
+
+    walks = 0
+
+    def __iter__(self):
+        CountingList.walks += 1
+        return super().__iter__()
+
+
+def test_a_redraw_of_the_live_table_does_not_walk_a_steps_attempts():
+    """The table is redrawn four times a second: its counts (busy, done, attempt, cost) are kept
+    as attempts start and end, so a redraw costs the same at 10 attempts or 10,000."""
+    out = io.StringIO()
+    p = LiveProgress(out, force_terminal=True)
+    p.on_event("step_started", step="s", agents=["a"])
+    step = p.model.steps["s"]
+    step.attempts = CountingList(step.attempts)
+    for i in range(1000):
+        p.on_event("attempt_started", step="s", agent="a", attempt=1, item=i)
+    for i in range(600):
+        p.on_event("attempt_finished", step="s", agent="a", attempt=1, item=i, status="ok", durationMs=10,
+                   usage={"cost_usd": 0.5} if i < 4 else {})
+    p.on_event("attempt_finished", step="s", agent="a", attempt=3, item=2000, status="failed")  # not started
+    CountingList.walks = 0
+    p.console.print(p._render())
+    assert CountingList.walks == 0
+    assert re.search(r"s\s+running\s+400 busy · 601 done\s+3\s+\S+\s+\$2\.0000", ANSI.sub("", out.getvalue()))
+    assert (step.busy, step.done, step.attempt, step.cost_usd) == (
+        sum(a.status == "running" for a in step.attempts), sum(a.status != "running" for a in step.attempts),
+        max(a.attempt for a in step.attempts), 2.0)
+
+
 def test_the_live_table_fits_the_terminal_and_says_what_it_hides():
     out = io.StringIO()
     p = LiveProgress(out, force_terminal=True)

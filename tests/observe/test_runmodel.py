@@ -136,3 +136,29 @@ def test_a_workspace_change_in_the_result_is_drawn_with_its_patch_and_verify(tmp
     assert '<span class="pill failed">verify failed</span> exit code 1' in page
     assert "1 failed &lt;test_add&gt;" in page and "<td>calc.py</td><td>modified</td>" in page
     assert "not from this run" not in page  # a patch path outside the run's journal is not read
+
+
+def test_a_results_changes_find_their_attempts_in_one_walk():
+    """A long forEach with a workspace: each of its result's attempt records finds its journaled
+    attempt by key (a walk of the step's attempts per record was quadratic in the items)."""
+
+    class CountingList(list):
+        walks = 0
+
+        def __iter__(self):
+            CountingList.walks += 1
+            return super().__iter__()
+
+        def __reversed__(self):
+            CountingList.walks += 1
+            return super().__reversed__()
+
+    m = RunModel("r")
+    m.apply({"event": "step_started", "time": T0, "step": "s", "agents": ["a"]})
+    for i in range(500):
+        m.apply({"event": "attempt_started", "time": T0, "step": "s", "agent": "a", "attempt": 1, "item": i})
+    m.steps["s"].attempts = CountingList(m.steps["s"].attempts)
+    m.finish({"status": "succeeded", "steps": [{"id": "s", "status": "succeeded", "attempts": [
+        {"agentId": "a", "attempt": 1, "item": i, "change": {"patch": f"{i}.patch"}} for i in range(500)]}]})
+    assert CountingList.walks == 1
+    assert [a.extra["change"]["patch"] for a in m.steps["s"].attempts] == [f"{i}.patch" for i in range(500)]
