@@ -181,7 +181,8 @@ def measure(d: Path, pool: Path, n: int, ideal: float, pool_s: float, label: str
         f"{n // 4} items; {jbig[0]} events {jbig[1] / 1024:.0f} KiB ({jbig[1] / jbig[0]:.0f} B/event) for {n}: "
         f"events × {jbig[0] / jsmall[0]:.2f}, bytes × {jbig[1] / jsmall[1]:.2f} (linear: the two ratios equal)",
         f"[{label}] runner apply's own CPU (its agents not counted): {1000 * small.cpu / (n // 4):.1f} ms per item "
-        f"for {n // 4} items, {1000 * big.cpu / n:.1f} ms per item for {n} (linear: about equal)",
+        f"for {n // 4} items, {1000 * big.cpu / n:.1f} ms per item for {n} (linear: about equal); "
+        f"{1000 * (big.cpu - small.cpu) / (n - n // 4):.1f} ms per item between the two (start-up left out)",
     ]
 
 
