@@ -8,11 +8,17 @@ Long-lived: the interactive TUI. The isolated HOME gets ``.gemini/trustedFolders
 (the workdir trusted: otherwise the trust dialog re-launches the process) and, with a key,
 ``settings.json`` selecting API-key auth (required with a custom base URL in 0.61).
 Options: ``approval``, ``output`` (stream-json | json), ``model``, ``base_url`` (GOOGLE_GEMINI_BASE_URL), ``binary``, ``version``.
+``GEMINI_CLI_NO_RELAUNCH=true``: gemini otherwise loads its bundle twice, once in a parent that
+only relaunches the CLI in a child node with ``--max-old-space-size`` (half the RAM) and waits
+(1.0 of the ~2.6 s CPU a start costs). Runner gives that heap size itself (``NODE_OPTIONS``), so
+one node runs the same CLI. What the parent would also do, relaunch after the trust dialog or a
+setting that needs a restart, does not happen in a seeded run (the workdir is trusted).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from runner.agents import usage
@@ -44,6 +50,8 @@ class GeminiType(CliType):
         if definition.options.get("base_url"):
             env["GOOGLE_GEMINI_BASE_URL"] = str(definition.options["base_url"])
         env["CLI_TITLE"] = "runner"  # a stable window title: `◇  Ready (runner)`
+        env["GEMINI_CLI_NO_RELAUNCH"] = "true"  # one node instead of two (see module)
+        env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} --max-old-space-size={half_ram_mb()}".strip()
         env.update(secrets)
         argv = [self.require_binary(definition), "--approval-mode", APPROVAL_MODE[self.approval(definition)]]
         if definition.options.get("model"):
@@ -78,6 +86,11 @@ class GeminiType(CliType):
         return TaskResult(task_id=request.task_id, result=text,
                           confidence=confidence if confidence is not None else definition.confidence,
                           output=output, usage=usage.from_gemini(stats) if isinstance(stats, dict) else {})
+
+
+def half_ram_mb() -> int:
+    """Half the machine's RAM in MB: the heap limit gemini's relaunch gives its child node."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (2 * 1024 * 1024)
 
 
 def seed(home: Path, cwd: Path, with_key: bool) -> None:

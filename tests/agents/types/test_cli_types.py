@@ -7,6 +7,7 @@ import json
 import os
 import tomllib
 
+import psutil
 import pytest
 
 from runner.agents.model import TaskRequest
@@ -105,6 +106,8 @@ def test_gemini_and_aider_launch(tmp_path):
     g = load_type("gemini").launch(d("gemini", credentials={"googleKey": "K"}, options={"approval": "autonomous"}),
                                    REQ, ctx, "g")
     assert ("--approval-mode", "yolo") == g.argv[1:3] and g.env["GEMINI_API_KEY"] == KEY["K"]
+    assert g.env["GEMINI_CLI_NO_RELAUNCH"] == "true"
+    assert g.env["NODE_OPTIONS"] == f"--max-old-space-size={psutil.virtual_memory().total // 2**21}"
     a = load_type("aider").launch(d("aider", credentials={"openaiKey": "K"}), REQ, ctx, "a")
     assert "--message" in a.argv and "--analytics-disable" in a.argv and a.stdin == ""
     with pytest.raises(LoginRequired):
