@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -33,11 +34,21 @@ def _run_dir(tmp_path: Path, name: str) -> Path:
     return next((tmp_path / name / "runs").glob("*/"))
 
 
-@pytest.fixture
-def cassette(tmp_path: Path) -> Path:
-    path = tmp_path / "consensus.jsonl"
-    proc = _apply(tmp_path, "recorded", "--record", str(path), "--input", f"question=Ship {KEY}?")
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One recorded run of the example (ten agent starts), shared by the module's tests."""
+    folder = tmp_path_factory.mktemp("recording")
+    proc = _apply(folder, "recorded", "--record", str(folder / "consensus.jsonl"), "--input", f"question=Ship {KEY}?")
     assert proc.returncode == 0, proc.stderr
+    return folder
+
+
+@pytest.fixture
+def cassette(tmp_path: Path, recording: Path) -> Path:
+    """This test's own copy of the recorded cassette (some tests damage or extend it)."""
+    path = tmp_path / "consensus.jsonl"
+    shutil.copyfile(recording / "consensus.jsonl", path)
+    shutil.copyfile(recording / "recorded.json", tmp_path / "recorded.json")
     return path
 
 
