@@ -1,4 +1,5 @@
-"""Helpers for the end-to-end tests: run the installed `runner` console script in a subprocess."""
+"""Helpers for the end-to-end tests: run the installed `runner` console script in a subprocess
+(``run``), or the same command line inside the test's process (``run_here``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from click.testing import CliRunner
+
+from runner.cli import main
 
 RUNNER = str(Path(sys.executable).with_name("runner"))
 AGENT = str(Path(__file__).with_name("e2e_agent.py"))
@@ -32,6 +36,25 @@ def run(args: list[str], cwd: Path, timeout: float = 60, **kw: Any) -> subproces
     """`runner ARGS` in ``cwd``; output captured as text."""
     kw.setdefault("env", env())
     return subprocess.run([RUNNER, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def run_here(args: list[str], cwd: Path, **kw: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`runner ARGS` in ``cwd`` as ``run`` has it, but inside this process (click's CliRunner around
+    ``runner.cli.main``, the environment swapped for the call's length): for a test of what a
+    command prints and exits with, where the process boundary is not the point. A new interpreter
+    costs ~0.25 CPU-s a command; each command keeps tests through the real console script (``run``),
+    where a traceback, a closed pipe or a signal would show. Not for `apply`, which sets up
+    signal handlers and logging for the process it runs in. ``env=`` as for ``run``."""
+    wanted = kw.pop("env", None) or env()
+    assert not kw, f"run_here takes env= only, not {sorted(kw)}"
+    changes = {k: wanted.get(k) for k in {*os.environ, *wanted} if os.environ.get(k) != wanted.get(k)}
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, args, env=changes, catch_exceptions=False)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess([RUNNER, *args], result.exit_code, result.stdout, result.stderr)
 
 
 def write_yaml(path: Path, data: Any) -> Path:

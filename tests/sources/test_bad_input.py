@@ -12,15 +12,16 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_run import RUNNER, assert_no_traceback, env, run
+from e2e_run import RUNNER, assert_no_traceback, env, run, run_here
 from gitrepo import git
 from patternlib import echo, using
 
 pytestmark = pytest.mark.pty
 
 
-def cli(args: list[str], cwd: Path, cache: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    proc = run(args, cwd, env=env(RUNNER_CACHE_DIR=str(cache), **extra))
+def cli(args: list[str], cwd: Path, cache: Path, here: bool = False, **extra: str) -> subprocess.CompletedProcess[str]:
+    """`runner ARGS` with its own cache; ``here``: inside this process (``e2e_run.run_here``)."""
+    proc = (run_here if here else run)(args, cwd, env=env(RUNNER_CACHE_DIR=str(cache), **extra))
     assert_no_traceback(proc)
     return proc
 
@@ -71,11 +72,15 @@ def test_an_unreachable_remote_is_exit_3_at_its_uses(tmp_path: Path) -> None:
 def test_a_corrupt_lock_is_placed_and_exit_2(tmp_path: Path, text: str | bytes, message: str) -> None:
     (tmp_path / "runner.lock").write_bytes(text if isinstance(text, bytes) else text.encode())
     (tmp_path / "p.yaml").write_text(echo("x"))
-    for command in (["plan", "p.yaml"], ["validate", "p.yaml"], ["apply", "builtin:vote"], ["patterns", "show", "p.yaml"]):
-        proc = cli(command, tmp_path, tmp_path / "cache")
+    # `apply` as a user starts it; the other commands (the same lock reader) inside this process
+    proc = cli(["apply", "builtin:vote"], tmp_path, tmp_path / "cache")
+    assert proc.returncode == 2, proc
+    assert message in proc.stdout + proc.stderr, proc
+    for command in (["plan", "p.yaml"], ["validate", "p.yaml"], ["patterns", "show", "p.yaml"]):
+        proc = cli(command, tmp_path, tmp_path / "cache", here=True)
         assert proc.returncode == 2, proc
         assert message in proc.stdout + proc.stderr, proc
-    proc = cli(["lock", "p.yaml"], tmp_path, tmp_path / "cache")  # `runner lock` replaces it
+    proc = cli(["lock", "p.yaml"], tmp_path, tmp_path / "cache", here=True)  # `runner lock` replaces it
     assert proc.returncode == 0 and proc.stdout.startswith(message), proc.stdout
     assert json.loads((tmp_path / "runner.lock").read_text()) == {"lockVersion": 1, "patterns": ["p.yaml"], "sources": {}}
 
