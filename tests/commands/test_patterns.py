@@ -1,4 +1,5 @@
-"""`runner patterns list [DIR]` and `runner patterns show SOURCE` through the real CLI (a subprocess)."""
+"""`runner patterns list [DIR]` and `runner patterns show SOURCE`: each through the real CLI (a
+subprocess, ``runner``) in one test, the rest of what they print inside the test's process (``here``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from e2e_run import run_here
+
 from runner.resources import builtin_pattern, builtin_patterns
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,6 +19,11 @@ REPO = Path(__file__).resolve().parents[2]
 def runner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "runner", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=60)
+
+
+def here(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``runner`` inside this process (``e2e_run.run_here``): no new interpreter per command."""
+    return run_here(list(args), cwd)
 
 
 def test_list_shows_every_builtin_with_version_and_description(tmp_path: Path) -> None:
@@ -37,13 +45,13 @@ def test_list_a_directory_leaves_out_pools_and_flags_broken_files(tmp_path: Path
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "mine.yml").write_text("name: mine\nversion: '2.1'\ndescription: Mine.\nsteps: [{id: a, task: go}]\n")
     (tmp_path / "pool.yaml").write_text("kind: pool\nname: p\nruntimes: [{type: local}]\n")
-    done = runner("patterns", "list", str(tmp_path), "--json", cwd=tmp_path)
+    done = here("patterns", "list", str(tmp_path), "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     mine = [r for r in json.loads(done.stdout)["patterns"] if not r["source"].startswith("builtin:")]
     assert mine == [{"source": str(tmp_path / "sub" / "mine.yml"), "name": "mine", "version": "2.1",
                      "description": "Mine."}]
     (tmp_path / "bad.yaml").write_text("name: bad\nsteps: [{id: a, tsk: go}]\n")
-    done = runner("patterns", "list", str(tmp_path), cwd=tmp_path)
+    done = here("patterns", "list", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2
     bad = re.escape(str(tmp_path / "bad.yaml"))
     assert re.search(rf"^{bad} +error: {bad}:2:\d+: \$\.steps\[0\]", done.stdout, re.M), done.stdout
@@ -67,7 +75,7 @@ def test_show_text_lists_inputs_outputs_agents_and_steps(tmp_path: Path) -> None
 
 
 def test_show_json(tmp_path: Path) -> None:
-    done = runner("patterns", "show", "builtin:critique-revise", "--json", cwd=tmp_path)
+    done = here("patterns", "show", "builtin:critique-revise", "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)
     assert info["name"] == "critique-revise" and info["source"] == str(builtin_pattern("critique-revise"))
@@ -77,12 +85,12 @@ def test_show_json(tmp_path: Path) -> None:
     critique2 = next(s for s in info["steps"] if s["id"] == "critique2")
     assert critique2 == {"id": "critique2", "needs": ["revise1"], "aggregation": "all", "when": "inputs.rounds >= 2",
                          "forEach": None, "agents": {"capabilities": ["critique"], "min": 2, "max": 2}}
-    map_step = json.loads(runner("patterns", "show", "builtin:map-reduce", "--json", cwd=tmp_path).stdout)["steps"][0]
+    map_step = json.loads(here("patterns", "show", "builtin:map-reduce", "--json", cwd=tmp_path).stdout)["steps"][0]
     assert map_step["forEach"] == "inputs.items"
 
 
 def test_show_a_file(tmp_path: Path) -> None:
-    done = runner("patterns", "show", str(REPO / "tests/spec/data/valid/quality-gate.yaml"), cwd=tmp_path)
+    done = here("patterns", "show", str(REPO / "tests/spec/data/valid/quality-gate.yaml"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("quality-gate 1.0.0 (")
 
@@ -97,12 +105,12 @@ def test_show_bad_input_is_a_clear_error_with_exit_2(tmp_path: Path) -> None:
         (".",): "error: . is a directory, not a pattern (`runner patterns list .` lists it)\n",
     }
     for args, stderr in cases.items():
-        done = runner("patterns", "show", *args, cwd=tmp_path)
+        done = here("patterns", "show", *args, cwd=tmp_path)
         assert (done.returncode, done.stderr, done.stdout) == (2, stderr, ""), args
-    done = runner("patterns", "show", "notes.yaml", cwd=tmp_path)
+    done = here("patterns", "show", "notes.yaml", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.startswith("error: ") and "notes.yaml:1:1: $" in done.stderr
     assert "Traceback" not in done.stderr
-    done = runner("patterns", "list", "nowhere", cwd=tmp_path)
+    done = here("patterns", "list", "nowhere", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (2, "error: not a directory: nowhere\n")
 
 
@@ -119,12 +127,12 @@ def test_every_builtin_is_documented_and_described() -> None:
 
 
 def test_show_a_pattern_with_calls_names_what_each_call_runs(tmp_path: Path) -> None:
-    done = runner("patterns", "show", "builtin:route", cwd=tmp_path)
+    done = here("patterns", "show", "builtin:route", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "  review: call builtin:consensus-review, after classify, when (steps.classify.output | string | trim " \
            "| lower) == 'review'" in lines
     assert "  review/round1: 3 agents [review], voting" in lines
-    info = json.loads(runner("patterns", "show", "builtin:route", "--json", cwd=tmp_path).stdout)
+    info = json.loads(here("patterns", "show", "builtin:route", "--json", cwd=tmp_path).stdout)
     steps = {s["id"]: s for s in info["steps"]}
     assert steps["writing"]["uses"] == "builtin:critique-revise" and "uses" not in steps["writing/draft"]
