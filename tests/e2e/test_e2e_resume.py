@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -69,6 +70,21 @@ def _first_run(tmp_path: Path) -> tuple[str, Path]:
     result = _result(tmp_path / "r1.json")
     assert _steps(result)["c"][0] == "failed" and _steps(result)["d"][0] == "cancelled"
     return result["runId"], Path(tmp_path / ".runner" / "runs" / result["runId"])
+
+
+@pytest.fixture(scope="module")
+def failed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with one first run (step c failed), made once for the tests that only refuse it."""
+    folder = tmp_path_factory.mktemp("first-run")
+    _first_run(folder)
+    return folder
+
+
+def _copy_of_first_run(failed_run: Path, tmp_path: Path) -> tuple[str, Path]:
+    """``_first_run`` for a test that damages or locks the run: its own copy of ``failed_run``."""
+    shutil.copytree(failed_run, tmp_path, dirs_exist_ok=True)
+    run_id = _result(tmp_path / "r1.json")["runId"]
+    return run_id, tmp_path / ".runner" / "runs" / run_id
 
 
 def _tree(path: Path) -> dict[str, str]:
@@ -222,9 +238,9 @@ steps:
     (lambda p: p.write_bytes(p.read_bytes() + b"[1, 2]\n"), "the journal is corrupt (not a JSON event)"),
     (lambda p: p.unlink(), "cannot read the journal"),
 ])
-def test_a_corrupt_or_truncated_journal_is_refused_with_exit_2_and_left_as_it_was(tmp_path: Path, damage,  # type: ignore[no-untyped-def]
-                                                                                   message) -> None:
-    first_id, run_dir = _first_run(tmp_path)
+def test_a_corrupt_or_truncated_journal_is_refused_with_exit_2_and_left_as_it_was(  # type: ignore[no-untyped-def]
+        tmp_path: Path, failed_run: Path, damage, message) -> None:
+    first_id, run_dir = _copy_of_first_run(failed_run, tmp_path)
     damage(run_dir / "events.jsonl")
     before = _tree(run_dir)
     resumed = run(["apply", "--resume", first_id, "-q"], tmp_path)
@@ -235,8 +251,8 @@ def test_a_corrupt_or_truncated_journal_is_refused_with_exit_2_and_left_as_it_wa
     assert len(run_dirs(tmp_path)) == 1  # no new run was started
 
 
-def test_an_unknown_run_or_one_still_running_is_refused_with_exit_2(tmp_path: Path) -> None:
-    first_id, run_dir = _first_run(tmp_path)
+def test_an_unknown_run_or_one_still_running_is_refused_with_exit_2(tmp_path: Path, failed_run: Path) -> None:
+    first_id, run_dir = _copy_of_first_run(failed_run, tmp_path)
     unknown = run(["apply", "--resume", "nope", "-q"], tmp_path)
     assert unknown.returncode == 2 and "no run 'nope'" in unknown.stderr
     with RunLock(run_dir):  # what a live runner holds
