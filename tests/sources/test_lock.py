@@ -1,4 +1,6 @@
-"""`runner lock` and the lock's checks in `apply`, `plan`, `validate`, run as a user runs them."""
+"""`runner lock` and the lock's checks in `apply`, `plan`, `validate`, run as a user runs them (the
+console script); the checks of the lock's own bookkeeping (pins kept and moved, where the lock file
+goes) run `lock` inside the test's process (``here``)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e_run import assert_no_traceback, env, run
+from e2e_run import assert_no_traceback, env, run, run_here
 from gitrepo import git
 from patternlib import commit, echo, make_dist, using
 
@@ -23,8 +25,10 @@ def sha256(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def cli(args: list[str], cwd: Path, cache: Path, **extra: str):  # type: ignore[no-untyped-def]
-    proc = run(args, cwd, env=env(RUNNER_CACHE_DIR=str(cache), **extra))
+def cli(args: list[str], cwd: Path, cache: Path, here: bool = False, **extra: str):  # type: ignore[no-untyped-def]
+    """`runner ARGS` with its own cache; ``here``: inside this process (``e2e_run.run_here``; not with
+    a PYTHONPATH in ``extra``, which only a new interpreter reads)."""
+    proc = (run_here if here else run)(args, cwd, env=env(RUNNER_CACHE_DIR=str(cache), **extra))
     assert_no_traceback(proc)
     return proc
 
@@ -50,7 +54,7 @@ def test_lock_pins_every_source_the_tree_reaches(lib: Path, tmp_path: Path) -> N
         },
     }
     assert f"{echo_ref}: pinned {sha} (2 files)" in proc.stdout
-    again = cli(["lock"], project, cache)  # no argument: the patterns the lock lists
+    again = cli(["lock"], project, cache, here=True)  # no argument: the patterns the lock lists
     assert again.returncode == 0 and f"{echo_ref}: kept {sha}" in again.stdout, again.stdout
 
 
@@ -154,16 +158,16 @@ def test_upgrade_of_one_source_keeps_the_other_pins(lib: Path, tmp_path: Path) -
     a, b = f"git+file://{lib}//lib/plain.yaml@main", f"git+file://{lib}//lib/echo.yaml@main"
     (project / "main.yaml").write_text(using(a, b))
     old = git(lib, "rev-parse", "main").strip()
-    assert cli(["lock", "main.yaml"], project, cache).returncode == 0
+    assert cli(["lock", "main.yaml"], project, cache, here=True).returncode == 0
     new = commit(lib, {"lib/plain.yaml": echo("two")})
-    assert cli(["lock", "main.yaml"], project, cache).returncode == 0  # no --upgrade: pins kept
+    assert cli(["lock", "main.yaml"], project, cache, here=True).returncode == 0  # no --upgrade: pins kept
     assert {k: v["commit"] for k, v in json.loads((project / "runner.lock").read_text())["sources"].items()} == {
         a: old, b: old}
-    proc = cli(["lock", "--upgrade", a], project, cache)
+    proc = cli(["lock", "--upgrade", a], project, cache, here=True)
     assert proc.returncode == 0, proc.stderr
     assert {k: v["commit"] for k, v in json.loads((project / "runner.lock").read_text())["sources"].items()} == {
         a: new, b: old}
-    proc = cli(["lock", "--upgrade", "git+nope//x.yaml@v1"], project, cache)
+    proc = cli(["lock", "--upgrade", "git+nope//x.yaml@v1"], project, cache, here=True)
     assert proc.returncode == 2 and "--upgrade git+nope//x.yaml@v1: no pattern of runner.lock uses that source" in (
         proc.stderr)
 
@@ -173,13 +177,13 @@ def test_the_lock_of_a_pattern_in_a_subfolder_sits_beside_it(lib: Path, tmp_path
     (project / "ci").mkdir(parents=True)
     ref = f"git+file://{lib}//lib/plain.yaml@v1"
     (project / "ci" / "main.yaml").write_text(using(ref))
-    proc = cli(["lock", "ci/main.yaml", "--upgrade"], project, cache)
+    proc = cli(["lock", "ci/main.yaml", "--upgrade"], project, cache, here=True)
     assert proc.returncode == 0 and proc.stdout.endswith("wrote ci/runner.lock: 1 source\n"), proc.stdout
     assert not (project / "runner.lock").exists()
     lock = json.loads((project / "ci" / "runner.lock").read_text())
     assert lock["patterns"] == ["main.yaml"] and list(lock["sources"]) == [ref]
     (project / "ci" / "runner.lock").write_text("{")
-    proc = cli(["validate", "ci/main.yaml"], project, cache)
+    proc = cli(["validate", "ci/main.yaml"], project, cache, here=True)
     assert proc.returncode == 2 and proc.stdout.startswith("ci/runner.lock:1:2: $: corrupt lock file"), proc.stdout
 
 
