@@ -20,7 +20,11 @@ if TYPE_CHECKING:
     from runner.agents.types.base import AgentType
     from runner.spec.models import AgentDef
 
-_DIALOG_RETRY = 2.0  # s before the same dialog is answered again (the screen may lag)
+# A first-run dialog still drawn exactly as it was this long after its keys were sent is
+# answered again (an Ink app drops keys that arrive before its input handler is mounted).
+# Approvals are never sent twice: under load a CLI may take seconds to redraw, and a second
+# `1`/`y` would land in its prompt. One is answered again only after it left the screen.
+_DIALOG_RETRY = 5.0
 
 
 class ScreenDriver:
@@ -31,7 +35,8 @@ class ScreenDriver:
         self.approve = approve
         self.approvals: list[tuple[str, bool]] = []  # (prompt text, approved?) seen so far
         self._cond = threading.Condition()
-        self._answered: dict[str, float] = {}
+        self._answered: dict[str, tuple[float, str]] = {}  # dialog → (sent at, screen then)
+        self._approval_shown: str | None = None  # the approval answered and still on screen
         self._asked = 0  # approvals seen before the current wait
 
     def feed(self, text: str) -> None:
@@ -63,6 +68,8 @@ class ScreenDriver:
                 if c.state in immediate or (c.state in states and (
                         turns_after is None or self._turn_done(c, turns_after, done_before, marker))):
                     return c
+                if c.state != "approval" or c.rule + c.text != self._approval_shown:
+                    self._approval_shown = None
                 if c.state in ("dialog", "approval") and c.state not in states:
                     self._answer(c, send, now)
                 moved = moved or c.state in ("busy", "approval") or self.detector.turns > (turns_after or 0)
@@ -85,11 +92,19 @@ class ScreenDriver:
     def _answer(self, c: Classification, send: Callable[[str], None], now: float) -> None:
         rule = self.detector.table.rule(c.rule)
         keys = (rule.yes if self.approve else rule.no) if c.state == "approval" else rule.keys
-        if not keys or now - self._answered.get(c.rule + c.text, 0.0) < _DIALOG_RETRY:
+        key, screen = c.rule + c.text, self.detector.text()
+        if not keys:
             return
-        self._answered[c.rule + c.text] = now
         if c.state == "approval":
+            if self._approval_shown == key:
+                return
+            self._approval_shown = key
             self.approvals.append((c.text, self.approve))
+        else:
+            sent_at, then = self._answered.get(key, (None, ""))
+            if sent_at is not None and (now - sent_at < _DIALOG_RETRY or screen != then):
+                return
+            self._answered[key] = (now, screen)
         send(keys)
 
     def type_task(self, send: Callable[[str], None], typed: str) -> None:
@@ -108,17 +123,21 @@ class ScreenDriver:
         """Whether the task typed after ``turns_after`` turns has finished on screen."""
         table = self.detector.table
         below = _below(self.detector.text(), marker)
+        done_rules = [r.screen for r in table.rules if r.state == "done" and r.screen is not None]
         if below is not None:  # the task's echo is on screen: judge only what follows it
             denied = any(not ok for _, ok in self.approvals[self._asked:])  # ends a turn unanswered
             if denied and self.detector.turns > turns_after:
                 return True
-            done_rules = [r.screen for r in table.rules if r.state == "done" and r.screen is not None]
             if done_rules:
                 rest = "\n".join(below)
                 return c.state == "done" and any(rx.search(rest) for rx in done_rules)
             if table.answer_start is not None and not any(table.answer_start.search(x) for x in below):
                 return False
             return self.detector.turns > turns_after
+        # The echo is off screen (a long answer scrolled it away, or a redraw is half done): a
+        # table that marks finished turns must show one; a counted turn alone may be a flash.
+        if done_rules and c.state != "done":
+            return False
         return self.detector.turns > turns_after or (
             c.state == "done" and _new_done(done_before, self.detector.done_lines()))
 

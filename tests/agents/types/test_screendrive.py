@@ -3,10 +3,13 @@ preset, timeouts and exits reported as AgentFailures."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from runner.agents.types import screendrive
 from runner.agents.types.screen import ScreenDetector
 from runner.agents.types.screendrive import ScreenDriver
 from runner.agents.types.screensession import load_recording
@@ -91,3 +94,59 @@ def test_status_reports_split_across_chunks_are_read():
         d.feed(part)
     assert d.status == "state=working:app=codex"
     assert d.classify().state == "busy"
+
+
+def test_a_counted_turn_without_a_done_line_is_not_a_finished_turn():
+    """Regression (CI, under load): codex's first task "finished" with the task's echo not
+    readable on screen and a turn counted from a busy report that was not this task's; the
+    answer was the raw screen. Off-echo, a table that marks finished turns must show one."""
+    d = ScreenDriver(ScreenDetector(load_table("codex", "0.169.0")), approve=True)
+    ready = "\x1b[2J\x1b[H› Ask Codex to do anything\r\n\r\n  mock-model default · /w\r\n  ← for agents · ? for shortcuts"
+    d.feed("\x1b]7501;state=idle:app=codex\x1b\\" + ready)
+    turns = d.turns
+    d.feed("\x1b]7501;state=working:app=codex\x1b\\")
+    assert d.detector.classify().state == "busy"
+    d.feed("\x1b]7501;state=idle:app=codex\x1b\\" + ready)
+    assert d.turns == turns + 1 and d.detector.classify().state == "ready"
+    with pytest.raises(AgentFailure) as err:
+        d.wait(lambda keys: None, lambda: True, ("done", "ready"), timeout=0.3, turns_after=turns,
+               marker="Say hello. TOKEN:okapi")
+    assert err.value.kind is FailureKind.TIMEOUT
+    d.feed("\x1b[2J\x1b[H• Hello. The token is okapi.\r\n\r\n  Worked for 1s\r\n\r\n" + ready[7:])
+    assert d.wait(lambda keys: None, lambda: True, ("done", "ready"), timeout=5, turns_after=turns,
+                  marker="Say hello. TOKEN:okapi").state == "done"
+
+
+def test_an_approval_still_on_screen_is_not_answered_twice(monkeypatch):
+    """Regression (gemini under load): the approval stayed drawn for seconds after its `1`
+    was read, the `1` was sent again and landed in the prompt, which then never read ready."""
+    monkeypatch.setattr(screendrive, "_DIALOG_RETRY", 0.05)
+    d, sent = driver("gemini-0.61.0-approval", approve=True), []
+    with pytest.raises(AgentFailure):
+        d.wait(sent.append, lambda: True, ("done",), timeout=0.5, turns_after=d.turns)
+    assert sent == ["1"]
+    approval = d.detector.text()
+    d.feed("\x1b[2J\x1b[H✦ Working (esc to cancel, 1s)")  # it left the screen ...
+    with pytest.raises(AgentFailure):
+        d.wait(sent.append, lambda: True, ("done",), timeout=0.3, turns_after=d.turns)
+    d.feed("\x1b[2J\x1b[H" + approval.replace("\n", "\r\n"))  # ... and a second one came
+    with pytest.raises(AgentFailure):
+        d.wait(sent.append, lambda: True, ("done",), timeout=0.3, turns_after=d.turns)
+    assert sent == ["1", "1"] and len(d.approvals) == 2
+
+
+def test_a_dialog_left_exactly_as_it_was_is_answered_again(monkeypatch):
+    """A first-run dialog whose keys changed nothing on screen gets them again (an Ink app
+    drops keys sent before its input handler is mounted); one being redrawn does not."""
+    monkeypatch.setattr(screendrive, "_DIALOG_RETRY", 0.1)
+    d, sent = driver("codex-0.169.0-dialog", approve=False), []
+    with pytest.raises(AgentFailure):
+        d.wait(sent.append, lambda: True, ("ready",), timeout=0.35)
+    assert len(sent) >= 2 and set(sent) == {"1"}
+    d2, sent2 = driver("codex-0.169.0-dialog", approve=False), []
+    ticker = threading.Thread(target=lambda: [d2.feed(f"\x1b[40;1H{i}") or time.sleep(0.02) for i in range(20)])
+    ticker.start()
+    with pytest.raises(AgentFailure):
+        d2.wait(sent2.append, lambda: True, ("ready",), timeout=0.35)
+    ticker.join()
+    assert sent2 == ["1"]
