@@ -3,9 +3,9 @@
 ``http_client``, ``grpc_client``). See docs/protocol.md.
 
 grpc is imported only by the gRPC modules. Before it loads, its C-core fork handlers are
-turned off: the local runtime forks agent processes (ptyprocess runs Python between fork and
-exec) and with gRPC threads busy those handlers crash the child (SIGSEGV). runner never uses
-gRPC in a forked child. (Set here so that it holds whichever protocol module loads first.)
+turned off: runner never uses gRPC in a forked child, and with gRPC threads busy those
+handlers have crashed children forked by a plain ``fork()`` (SIGSEGV). (Set here so that it
+holds whichever protocol module loads first.)
 """
 
 import os

@@ -47,6 +47,37 @@ def test_terminal_size_tty_and_process_group():
     s.close()
 
 
+def test_the_terminal_is_the_programs_controlling_terminal_in_its_cwd(tmp_path):
+    """posix_spawn + `env -C`: the PTY is the controlling terminal (its /dev/tty, its
+    foreground group, so a typed ^C is a SIGINT), also when stdin is a pipe; the program
+    runs in ``cwd``, with no fd of runner's but 0-2 and no signal ignored (runner ignores
+    SIGPIPE; here SIGINT too, as when started in the background)."""
+    script = ("echo cwd=$(pwd); echo fds=$(ls /proc/self/fd);"
+              " grep SigIgn /proc/self/status; echo via-tty > /dev/tty; read line; echo got=$line; exec cat")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for pipe in (False, True):
+            s = PtySession(["/bin/sh", "-c", script], cwd=tmp_path, env=build_env({}), stdin_pipe=pipe)
+            s.start()
+            s.wait_for({"tty": re.compile("via-tty")}, timeout=10)
+            s.send("x\n")
+            s.wait_for({"got": re.compile("got=x")}, timeout=10)
+            if not pipe:  # ^C on the terminal: SIGINT to its foreground group (once cat runs:
+                s.send("ping\n")  # a ^C while sh execs it is caught by sh's handler and lost)
+                s.wait_for({"cat": re.compile(r"ping\s+ping")}, timeout=10)
+                s.send("\x03")
+                assert s.wait_exit(10) and s.signal_status == signal.SIGINT
+            out = s.output_since(0)
+            s.close(grace=0)
+            assert f"cwd={tmp_path}" in out
+            assert "fds=0 1 2 3\n" in out  # 3: ls reading the directory
+            ignored = int(re.search(r"SigIgn:\s*([0-9a-f]+)", out).group(1), 16)
+            for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTERM):
+                assert not ignored & (1 << (sig - 1)), (sig, out)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_wait_for_send_and_cursor():
     s = session("name = input('name? '); print('hello', name); input('again? ')")
     assert s.wait_for({"q": re.compile(r"name\? $")}, timeout=10).name == "q"

@@ -2,10 +2,10 @@
 one PTY driver (the local runtime's agents, ``runner agents doctor``, the screen recordings).
 
 ``session`` (``PtySession``), ``output`` (reading and matching what it printed), ``proc``
-(environment, errors, the fork), ``transcript`` (the bounded text) and ``sweep`` (processes
-that left their group) are the only place runner touches pexpect/ptyprocess. pexpect forks
-the program into a PTY as a session leader (so its process group is its own and can be
-killed as a whole); everything after the fork is plain fds:
+(environment, errors, the spawn), ``transcript`` (the bounded text) and ``sweep`` (processes
+that left their group). ``proc.spawn_in_pty`` starts the program with ``posix_spawn`` as a
+session leader with the PTY as its controlling terminal (so its process group is its own
+and can be killed as a whole); everything after that is plain fds:
 
 * one *reader* thread per session drains the PTY as fast as it fills (some CLIs print
   megabytes) into a bounded ``Transcript`` of ANSI-stripped text, handing each raw chunk to
@@ -13,9 +13,6 @@ killed as a whole); everything after the fork is plain fds:
   zombie), so a grandchild keeping the PTY open cannot hide the exit (without pidfds a second
   thread blocks in ``wait4``; the program's resource usage is kept as ``rusage``);
 * ``wait_for`` sleeps on a condition the reader notifies: no polling, no fixed sleeps.
-
-pexpect's built-in delays (``delaybeforesend`` 50 ms, ``delayafterclose`` /
-``delayafterterminate`` 100 ms) are turned off: they cost ~150 ms per agent.
 """
 
 from runner.agents.ansi import strip_ansi

@@ -1,8 +1,12 @@
-"""The pieces under ``PtySession``: its environment, its errors, and the fork itself.
+"""The pieces under ``PtySession``: its environment, its errors, and the spawn itself.
 
-pexpect/ptyprocess fork the program into a PTY (the child becomes a session leader, so its
-process group is its own); this module adds what they lack: an extra fd kept open in the
-child (the stdin pipe) and signals to a whole process group.
+``spawn_in_pty`` starts the program with ``posix_spawn`` (glibc's is vfork-style: no copy
+of runner's page tables, no Python run in the child; a fork of a runner holding hundreds
+of agents cost ~15 ms of CPU each, issue 18): the child starts a new session, opens the
+PTY's slave by name (the first terminal a session leader opens becomes its controlling
+terminal) and execs coreutils ``env -C <cwd>`` (posix_spawn cannot change directory),
+which execs the program. Signals runner ignores (SIGPIPE, SIGXFSZ; SIGINT when started in
+the background) are back to their defaults in the program: its terminal is its own.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ import math
 import os
 import resource
 import select
-from collections.abc import Iterable, Mapping
+import shutil
+import signal
+import struct
+import termios
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
-
-import pexpect
 
 #: the only variables of the runner's own environment a program inherits (no secrets)
 BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "USER", "LOGNAME", "SHELL", "TMPDIR", "TZ")
@@ -90,22 +97,63 @@ class Hit(NamedTuple):
     end: int
 
 
-class Spawn(pexpect.spawn):
-    """pexpect.spawn that can keep extra fds open in the child (the stdin pipe)."""
-
-    def __init__(self, *args, pass_fds: tuple[int, ...] = (), **kwargs) -> None:
-        self.pass_fds = pass_fds
-        kwargs.setdefault("use_poll", True)  # select() refuses fds past 1,024 (PtySession reads fds itself)
-        super().__init__(*args, **kwargs)
-
-    def _spawnpty(self, args, **kwargs):
-        return super()._spawnpty(args, pass_fds=self.pass_fds, **kwargs)
+_ENV = shutil.which("env", path=os.defpath) or "/usr/bin/env"
+_DEFAULT_SIGNALS = tuple(sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}))
+_inherited_lock = threading.Lock()
+_inherited_checked = False
 
 
-def stdin_from(fd: int) -> None:
-    """In the child, before exec: the pipe becomes stdin."""
-    os.dup2(fd, 0)
-    os.close(fd)
+def spawn_in_pty(argv: Sequence[str], cwd: str, env: Mapping[str, str], dimensions: tuple[int, int],
+                 stdin_fd: int = -1) -> tuple[int, int]:
+    """Start ``argv`` in ``cwd`` as the leader of a new session whose controlling terminal is
+    a new PTY of ``dimensions`` (rows, columns); stdout and stderr are the terminal, stdin
+    too unless ``stdin_fd`` (a pipe's read end) is given. Returns (pid, PTY master fd).
+    Raises ``PtySpawnError`` for a program that is not found or not executable (checked here;
+    a failed exec after the check shows as the program exiting 126/127 with env's message)."""
+    program = argv[0]
+    if os.sep in program:
+        found = os.path.join(cwd, program)
+        if not (os.path.isfile(found) and os.access(found, os.X_OK)):
+            raise PtySpawnError(f"cannot start {program}: not found or not executable")
+    elif shutil.which(program, path=env.get("PATH", os.defpath)) is None:
+        raise PtySpawnError(f"cannot start {program}: not found on PATH")
+    _close_inherited_fds()
+    master, slave = os.openpty()
+    low = -1
+    try:
+        rows, columns = dimensions
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        if 0 <= stdin_fd < 3:  # the file actions below write fds 0-2 before they read it
+            stdin_fd = low = fcntl.fcntl(stdin_fd, fcntl.F_DUPFD_CLOEXEC, 3)
+        actions = [(os.POSIX_SPAWN_OPEN, 1, os.ttyname(slave), os.O_RDWR, 0),
+                   (os.POSIX_SPAWN_DUP2, 1, 2),
+                   (os.POSIX_SPAWN_DUP2, stdin_fd if stdin_fd >= 0 else 1, 0)]
+        pid = os.posix_spawn(_ENV, [_ENV, "-C", cwd, "--", *argv], dict(env), file_actions=actions,
+                             setsid=True, setsigmask=(), setsigdef=_DEFAULT_SIGNALS)
+    except OSError as exc:
+        os.close(master)
+        raise PtySpawnError(f"cannot start {program}: {exc}") from exc
+    finally:
+        os.close(slave)
+        if low >= 0:
+            os.close(low)
+    return pid, master
+
+
+def _close_inherited_fds() -> None:
+    """Mark close-on-exec, once, the fds this process inherited without it (a CI job's pipes):
+    posix_spawn closes nothing else, and Python's own fds are all close-on-exec (PEP 446)."""
+    global _inherited_checked
+    if _inherited_checked:
+        return
+    with _inherited_lock:
+        if not _inherited_checked:
+            with contextlib.suppress(OSError):
+                for name in os.listdir("/proc/self/fd"):
+                    if int(name) > 2:
+                        with contextlib.suppress(OSError):
+                            os.set_inheritable(int(name), False)
+            _inherited_checked = True
 
 
 def set_nonblocking(fd: int) -> None:

@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pexpect
-
 from runner.agents.pty.output import Output, drain, search
 from runner.agents.pty.proc import (
     Hit,
@@ -24,12 +22,11 @@ from runner.agents.pty.proc import (
     PtyInactive,
     PtySpawnError,
     PtyTimeout,
-    Spawn,
     build_env,
     killpg,
     ready,
     set_nonblocking,
-    stdin_from,
+    spawn_in_pty,
 )
 
 DIMENSIONS = (40, 120)  # rows, columns
@@ -69,11 +66,11 @@ class PtySession:
         self._cancelled = False
         self._closed = False
         self._cursor = 0
-        self._child: Spawn | None = None
+        self._started = False
         self._fd = -1
         self._stdin_w = -1
         # written on exit/close, never drained: one eventfd (a pipe took two fds per agent, issue 18),
-        # made once the program runs (forks take turns: a session waiting for its own holds none)
+        # made once the program runs (a session not yet started holds none)
         self._wake_r = self._wake_w = -1
         self._threads: list[threading.Thread] = []
         self._reap_lock = threading.Lock()
@@ -83,43 +80,35 @@ class PtySession:
     # ------------------------------------------------------------ start
 
     def start(self) -> None:
-        """Fork the program; returns once it has exec'd (or raises ``PtySpawnError``;
+        """Start the program; returns once it has exec'd (or raises ``PtySpawnError``;
         ``PtyCancelled`` when ``close`` came first)."""
         with self._close_lock:  # a concurrent close() waits until there is a pid to kill
             if self._cancelled or self._closed:
                 raise PtyCancelled("session closed before it started")
-            if self._child is not None:
+            if self._started:
                 raise PtyError("session already started")
             self._start()
 
     def _start(self) -> None:
-        if not Path(self.cwd).is_dir():  # ptyprocess would chdir after the fork: check here
+        if not Path(self.cwd).is_dir():  # a clear error, not env's exit status
             raise PtySpawnError(f"working directory {self.cwd} does not exist")
         stdin_r = -1
         if self.stdin_pipe:
             stdin_r, self._stdin_w = os.pipe()
         try:
-            child = Spawn(
-                self.argv[0], self.argv[1:], cwd=self.cwd, env=self.env, echo=True,
-                encoding="utf-8", codec_errors="replace", dimensions=self.dimensions,
-                preexec_fn=(lambda: stdin_from(stdin_r)) if stdin_r >= 0 else None,
-                pass_fds=(stdin_r,) if stdin_r >= 0 else (),
-            )
-        except (pexpect.ExceptionPexpect, OSError) as exc:
+            self.pid, self._fd = spawn_in_pty(self.argv, self.cwd, self.env, self.dimensions, stdin_r)
+        except PtySpawnError:
             self._close_fds()
-            raise PtySpawnError(f"cannot start {self.argv[0]}: {exc}") from exc
+            raise
         finally:
             if stdin_r >= 0:
                 os.close(stdin_r)
-        # Delays off: they are sleeps in every send/close/terminate.
-        child.delaybeforesend = None
-        child.delayafterclose = child.delayafterterminate = 0
-        child.ptyproc.delayafterclose = child.ptyproc.delayafterterminate = 0
-        self._child, self.pid, self._fd = child, child.pid, child.child_fd
+        self._started = True
+        pid = self.pid
         try:
             self._wake_r = self._wake_w = os.eventfd(0, os.EFD_CLOEXEC)
         except OSError as exc:  # out of fds: the program must not run unwatched
-            killpg(child.pid, signal.SIGKILL)
+            killpg(pid, signal.SIGKILL)
             self._reap()
             self._close_fds()
             raise PtySpawnError(f"cannot start {self.argv[0]}: {exc}") from exc
@@ -142,7 +131,7 @@ class PtySession:
     @property
     def alive(self) -> bool:
         """The program has started and not exited."""
-        return self._child is not None and not self._exited.is_set()
+        return self._started and not self._exited.is_set()
 
     @property
     def eof(self) -> bool:
@@ -160,7 +149,7 @@ class PtySession:
 
     def wait_exit(self, timeout: float | None = None) -> bool:
         """Wait until the program exited (and was reaped); False on timeout."""
-        if self._exited.is_set() or self._child is None:
+        if self._exited.is_set() or not self._started:
             return self._exited.is_set()
         try:
             return self._wait_exit(timeout)
@@ -197,7 +186,7 @@ class PtySession:
             while data:
                 if self._cancelled:
                     raise PtyCancelled("session closed")
-                if fd < 0 or self._child is None:
+                if fd < 0 or not self._started:
                     raise PtyError("session not started or input already closed")
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
@@ -288,11 +277,6 @@ class PtySession:
                     self.exit_status = os.waitstatus_to_exitcode(status)
             except ChildProcessError:  # someone else reaped it; the status is lost
                 pass
-            child = self._child
-            if child is not None:  # so pexpect/ptyprocess never waitpid() it again
-                for obj in (child, child.ptyproc):
-                    obj.terminated = True
-                    obj.exitstatus, obj.signalstatus = self.exit_status, self.signal_status
             self._exited.set()
         self._wake()  # wakes a blocked send()
         with self._out.cond:
@@ -384,15 +368,9 @@ class PtySession:
         killpg(pgid, signal.SIGKILL)
 
     def _close_fds(self) -> None:
-        child = self._child
-        if child is not None:
-            with contextlib.suppress(OSError):
-                child.ptyproc.fileobj.close()
-            child.ptyproc.closed = child.closed = True
-            child.child_fd = child.ptyproc.fd = -1
         with self._write_lock:
-            for fd in (self._stdin_w, self._wake_r, self._pidfd):  # _wake_w is _wake_r
+            for fd in (self._fd, self._stdin_w, self._wake_r, self._pidfd):  # _wake_w is _wake_r
                 if fd >= 0:
                     with contextlib.suppress(OSError):
                         os.close(fd)
-            self._stdin_w = self._wake_r = self._wake_w = self._pidfd = -1
+            self._fd = self._stdin_w = self._wake_r = self._wake_w = self._pidfd = -1
