@@ -12,7 +12,7 @@ Then the same figures with 1,000 agents already registered in a real etcd (start
 free loopback ports, throw-away data dir) and a pool that has no agent of its own, only that
 etcd registry: "selection only" (``bench/scale_etcd.py`` says what that means here).
 
-Run: .venv/bin/python bench/scale.py [--items N] [--registered N] [--only local|etcd]
+Run: .venv/bin/python bench/scale.py [--items N] [--registered N] [--only local|etcd] [--agent python|shell]
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CONCURRENCY = 64
-AGENT = [sys.executable, "-c", "import sys, time; sys.stdin.read(); time.sleep(1); print('done')"]
+AGENTS = {  # --agent: what each task runs (it reads its task from stdin, sleeps 1 s, answers)
+    "python": [sys.executable, "-c", "import sys, time; sys.stdin.read(); time.sleep(1); print('done')"],
+    "shell": ["/bin/sh", "-c", "cat > /dev/null; sleep 1; echo done"],  # ~1 ms of CPU, not ~25
+}
+AGENT = AGENTS["python"]
 
 
 def pattern_file(d: Path, n: int) -> Path:
@@ -174,8 +178,8 @@ def measure(d: Path, pool: Path, n: int, ideal: float, pool_s: float, label: str
         "(target <= 1)",
         f"[{label}] open fds of runner apply: {slope:.2f} per running agent + {constant:.0f} (target <= 4 per agent; "
         f"least squares over {len(big.samples)} samples; peak {peak_fds} fds with {peak_agents} agents running)",
-        f"[{label}] of them held by the sessions (pipes left out: a spawn's stdin pipe and its fork's exec-error "
-        f"pipe, which live until the program has exec'd): {held:.2f} per running agent + {held_constant:.0f}; "
+        f"[{label}] of them held by the sessions (pipes left out: a per-task agent's stdin pipe, open while its "
+        f"task is written): {held:.2f} per running agent + {held_constant:.0f}; "
         f"at the peak: {', '.join(f'{k} {v}' for k, v in big.peak.most_common())}",
         f"[{label}] journal: {jsmall[0]} events {jsmall[1] / 1024:.0f} KiB ({jsmall[1] / jsmall[0]:.0f} B/event) for "
         f"{n // 4} items; {jbig[0]} events {jbig[1] / 1024:.0f} KiB ({jbig[1] / jbig[0]:.0f} B/event) for {n}: "
@@ -192,7 +196,12 @@ def main() -> None:
     ap.add_argument("--registered", type=int, default=1000, help="agents registered in etcd")
     ap.add_argument("--only", choices=["local", "etcd"], help="one of the two pools (default: both)")
     ap.add_argument("--quick", action="store_true", help="100 items, 100 registered agents (a smoke run)")
+    ap.add_argument("--agent", choices=sorted(AGENTS), default="python",
+                    help="the agent program: a Python one-liner (default) or sh + sleep (the machine's own "
+                         "cost of starting 1,000 programs, which the thread pool pays too, mostly gone)")
     args = ap.parse_args()
+    global AGENT
+    AGENT = AGENTS[args.agent]
     n, registered = (100, 100) if args.quick else (args.items, args.registered)
     ideal = math.ceil(n / CONCURRENCY) * 1.0
     lines: list[str] = []
@@ -216,6 +225,7 @@ def main() -> None:
                              "one runner plan and two runner apply (one per run)")
                 lines += etcd.selection_lines()
             load.append(os.getloadavg()[0])
+    print(f"agent program: {args.agent} ({' '.join(AGENT[-1:])!r})")
     print("\n".join(lines))
     print(f"load average (1 min) at start and after each part: {', '.join(f'{x:.1f}' for x in load)} "
           f"on {os.cpu_count()} cores")

@@ -4,8 +4,9 @@
 
 grpc is imported only by the gRPC modules. Before it loads, its C-core fork handlers are
 turned off: runner never uses gRPC in a forked child, and with gRPC threads busy those
-handlers have crashed children forked by a plain ``fork()`` (SIGSEGV). (Set here so that it
-holds whichever protocol module loads first.)
+handlers crash a child of a plain ``fork()`` (SIGSEGV) — runner spawns vfork-style, a
+program embedding it may not (docs/protocol.md). (Set here so that it holds whichever
+protocol module loads first.)
 """
 
 import os
