@@ -171,6 +171,9 @@ class AgentApp:
         start("200 OK", [("Content-Type", "application/x-ndjson")])
 
         def lines() -> Iterator[bytes]:
+            # An empty line first: a WSGI server sends the headers with the first bytes of the
+            # body, and the client sends its task only once it sees them (so no output is missed).
+            yield b"\n"
             try:
                 while not gone():
                     try:

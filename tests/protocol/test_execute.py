@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 
 import grpc
@@ -158,3 +159,24 @@ def test_cancel_ends_the_task_on_the_server(server, remote, protocol):
     poll(lambda: server.service.health()["activeTasks"] == 0, what="the server's task cancelled")
     assert handle.state == AgentState.READY
     assert handle.cancel("no-such-task") is False
+
+
+def test_an_http_output_stream_answers_before_its_task_exists(server, remote):
+    """Regression: the stream's headers waited for the task's first output, and the client
+    sends its task only once subscribed, so every HTTP task with live output waited out the
+    client's 5 s subscribe timeout first. The stream now opens with an empty line."""
+    host, port = server.urls["http"].removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=2)  # would block until output: none comes
+    try:
+        conn.request("GET", "/output?taskId=not-sent-yet")
+        response = conn.getresponse()
+        assert response.status == 200
+        assert response.readline() == b"\n"
+    finally:
+        conn.close()
+    chunks: list[str] = []
+    handle = remote(server.urls["http"])
+    handle.start()
+    result = handle.execute(TaskRequest(task_id="watched-http", description="say streamed", timeout=10),
+                            on_output=chunks.append)
+    assert result.result == "SAY STREAMED" and "working on" in "".join(chunks)
