@@ -4,7 +4,8 @@ The emulator stores objects and serves create/get/list/watch/delete over HTTP; i
 ignores label selectors and sets no uid/resourceVersion. ``Kubelet`` does what a node would, for
 the pods of one namespace, with the official client against the emulator:
 
-- gives each new pod an IP of its own on the loopback network (``127.0.0.N``), and runs its
+- gives each new pod an IP of its own on the loopback network (``127.A.B.N``: ``A.B`` from this
+  process's pid, so test processes side by side never share one; ``N`` counts up), and runs its
   container's ``command``/``args`` for real (``runner`` is this interpreter's ``-m runner``),
   with the env the pod spec asks for (values, ``secretKeyRef`` read from the emulator's Secrets);
 - the pod's network namespace is stood in for by that IP: the in-pod addresses ``0.0.0.0`` and
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import os
 import signal
 import subprocess
@@ -83,6 +85,14 @@ class Emulator:
                       if run_id is None or (o.metadata.labels or {}).get("runner.run-id") == run_id)
 
 
+_NET = f"127.{1 + os.getpid() // 256 % 254}.{os.getpid() % 256}"  # this process's pods' /24
+_HOSTS = itertools.count()  # every pod of this process a new address (a slow-dying one keeps its own)
+
+
+def _pod_ip(n: int) -> str:
+    return f"{_NET}.{10 + n % 240}"
+
+
 class Kubelet:
     """Runs the emulator's pods as local processes (see the module docstring)."""
 
@@ -144,7 +154,7 @@ class Kubelet:
                 "involvedObject": {"kind": "Pod", "name": name, "namespace": NAMESPACE},
                 "reason": "Failed", "message": f'Failed to pull image "{c.image}": not found', "type": "Warning"})
             return
-        ip = f"127.0.0.{10 + len(self.ips)}"
+        ip = _pod_ip(next(_HOSTS))
         self.ips[name] = ip
         env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
         for e in c.env or []:
