@@ -10,6 +10,7 @@ from typing import Any
 
 from runner.agents.usage import total as usage_total
 from runner.errors import FailureKind
+from runner.journal.layout import STEP_FINAL
 
 
 def iso(ts: float | None) -> str | None:
@@ -93,27 +94,42 @@ class StepRecord:
     uses: str | None = None  # a call: the called pattern's source
     outputs: dict[str, Any] | None = None  # a call: the called pattern's outputs, once it returned
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # A finished step's `results`/`changes` for templates, built once: a forEach whose task reads
+    # a fan-out step read them once per item, each time a walk of all its attempts (quadratic).
+    _view_parts: tuple[tuple[Any, ...], list[dict[str, Any]], list[dict[str, Any]], str] | None = field(
+        default=None, repr=False, compare=False)
 
     def add_attempt(self, record: AttemptRecord) -> None:
         with self.lock:
             self.attempts.append(record)
 
     def template_view(self) -> dict[str, Any]:
-        """What later steps' templates see as ``steps.<id>``."""
-        view = {
+        """What later steps' templates see as ``steps.<id>`` (its lists new on every read; once
+        the step has finished, the entries in them are built once and shared)."""
+        results, changes, change_diff = self._template_parts()
+        return {
             "output": self.output, "confidence": self.confidence, "status": self.status, "error": self.error,
-            "results": [
-                {"agent": a.agent_id, "result": a.result, "confidence": a.confidence, "reasoning": a.reasoning,
-                 "item": a.item}
-                for a in self.attempts if a.status == "ok"
-            ],
+            "results": list(results), "changes": list(changes),
+            "change": None if self.change is None else {**self.change, "diff": change_diff},
+            "landed": self.landed, "outputs": self.outputs or {},
         }
+
+    def _template_parts(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+        key = (self.status, len(self.attempts), id(self.change))
+        parts = self._view_parts
+        if parts is not None and parts[0] == key:
+            return parts[1], parts[2], parts[3]
+        results = [
+            {"agent": a.agent_id, "result": a.result, "confidence": a.confidence, "reasoning": a.reasoning,
+             "item": a.item}
+            for a in self.attempts if a.status == "ok"
+        ]
         diffs = {id(a.change): a.diff for a in self.attempts if a.change is not None}
-        view["changes"] = [{**c, "diff": diffs.get(id(c), "")} for c in self.changes()]
-        view["change"] = None if self.change is None else {**self.change, "diff": diffs.get(id(self.change), "")}
-        view["landed"] = self.landed
-        view["outputs"] = self.outputs or {}
-        return view
+        changes = [{**c, "diff": diffs.get(id(c), "")} for c in self.changes()]
+        change_diff = "" if self.change is None else diffs.get(id(self.change), "")
+        if self.status in STEP_FINAL:  # a running step's attempts still change
+            self._view_parts = (key, results, changes, change_diff)
+        return results, changes, change_diff
 
     def changes(self) -> list[dict[str, Any]]:
         """The last captured change of each agent (and item), in the order agents first answered."""

@@ -19,3 +19,6 @@ UNFINISHED = "unfinished"
 KILLED = "killed"
 
 RUN_KILLED = "run_killed"  # the event ``mark_killed`` appends
+
+# A step's statuses once it is over (the others: pending, running, waiting; docs/results.md)
+STEP_FINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})

@@ -22,9 +22,9 @@ from runner.agents.usage import FIELDS
 from runner.agents.usage import tokens as tokens_of
 from runner.journal import load_run, read_events
 from runner.journal.jsonable import epoch
+from runner.journal.layout import STEP_FINAL
 
 #: step states that no longer change
-FINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 #: fields of step and attempt events (and results) a report shows when present (workspaces)
 EXTRA_KEYS = ("verify", "diff", "changes", "change", "landed", "workspace")
 #: keys of a usage record that hold a cost in US dollars (claude reports ``total_cost_usd``)
@@ -279,7 +279,7 @@ class RunModel:
         for s in result.get("steps") or []:
             if isinstance(s, dict) and isinstance(s.get("id"), str):
                 step = self.step(s["id"])
-                if step.status not in FINAL:  # cancelled without an event (the run stopped first)
+                if step.status not in STEP_FINAL:  # cancelled without an event (the run stopped first)
                     step.status = str(s.get("status") or step.status)
                 if isinstance(s.get("waiting"), dict) and step.status == "waiting":
                     step.waiting = str(s["waiting"].get("message") or "")
