@@ -24,7 +24,6 @@ from runner.journal import load_run, read_events
 from runner.journal.jsonable import epoch
 from runner.journal.layout import STEP_FINAL
 
-#: step states that no longer change
 #: fields of step and attempt events (and results) a report shows when present (workspaces)
 EXTRA_KEYS = ("verify", "diff", "changes", "change", "landed", "workspace")
 #: keys of a usage record that hold a cost in US dollars (claude reports ``total_cost_usd``)

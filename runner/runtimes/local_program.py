@@ -4,10 +4,9 @@ non-executable one is a clear INFRASTRUCTURE failure instead of a failed exec.""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
-from runner.agents.pty import build_env
+from runner.agents.pty import build_env, find_program
 from runner.agents.types.base import AgentType
 from runner.context import RunContext
 from runner.errors import AgentFailure, FailureKind
@@ -27,16 +26,8 @@ def resolve_program(agent_type: AgentType, definition: AgentDef, ctx: RunContext
         raise AgentFailure(FailureKind.INFRASTRUCTURE, f"working directory {spec.cwd} does not exist",
                            agent_id=agent_id)
     program = spec.argv[0]
-    path_var = build_env(spec.env, ctx.environ)["PATH"]
-    if os.sep in program:
-        found = str(Path(spec.cwd) / program)
-        if not (os.path.isfile(found) and os.access(found, os.X_OK)):
-            raise AgentFailure(FailureKind.INFRASTRUCTURE,
-                               f"program `{program}` does not exist or is not executable",
-                               agent_id=agent_id)
-        return found
-    on_path = shutil.which(program, path=path_var)
-    if on_path is None:
-        raise AgentFailure(FailureKind.INFRASTRUCTURE,
-                           f"program `{program}` was not found on PATH", agent_id=agent_id)
-    return program if program in _AS_GIVEN else on_path
+    found = find_program(program, str(spec.cwd), build_env(spec.env, ctx.environ)["PATH"])
+    if found is None:
+        where = "does not exist or is not executable" if os.sep in program else "was not found on PATH"
+        raise AgentFailure(FailureKind.INFRASTRUCTURE, f"program `{program}` {where}", agent_id=agent_id)
+    return program if program in _AS_GIVEN else found

@@ -20,6 +20,7 @@ from runner.agents.pty import (
     PtySpawnError,
     PtyTimeout,
     build_env,
+    proc,
 )
 
 pytestmark = pytest.mark.pty
@@ -47,13 +48,17 @@ def test_terminal_size_tty_and_process_group():
     s.close()
 
 
-def test_the_terminal_is_the_programs_controlling_terminal_in_its_cwd(tmp_path):
+@pytest.mark.parametrize("env_has_chdir", [True, False], ids=["env -C", "sh cd"])
+def test_the_terminal_is_the_programs_controlling_terminal_in_its_cwd(tmp_path, monkeypatch, env_has_chdir):
     """posix_spawn + `env -C`: the PTY is the controlling terminal (its /dev/tty, its
     foreground group, so a typed ^C is a SIGINT), also when stdin is a pipe; the program
     runs in ``cwd``, with no fd of runner's but 0-2 and no signal ignored (runner ignores
     SIGPIPE; here SIGINT too, as when started in the background)."""
     script = ("echo cwd=$(pwd); echo fds=$(ls /proc/self/fd);"
               " grep SigIgn /proc/self/status; echo via-tty > /dev/tty; read line; echo got=$line; exec cat")
+    assert proc._chdir_prefix("/")[:2] == [proc._ENV, "-C"]  # this machine's coreutils env has -C
+    monkeypatch.setattr(proc, "_env_has_chdir", env_has_chdir)  # ... the sh fallback runs here too
+    assert proc._chdir_prefix("/")[0] == (proc._ENV if env_has_chdir else "/bin/sh")
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         for pipe in (False, True):
@@ -248,6 +253,23 @@ def test_a_session_out_of_fds_after_its_fork_kills_its_program(monkeypatch):
         s.start()
     monkeypatch.undo()
     assert s.pid is not None and not os.path.exists(f"/proc/{s.pid}")  # killed and reaped
+    s.close()
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+@pytest.mark.parametrize("call", ["openpty", "pipe"])
+def test_a_session_that_cannot_get_its_pty_or_pipe_is_a_spawn_error_and_holds_nothing(monkeypatch, call):
+    """Out of fds (or of PTYs) before the program starts: PtySpawnError, nothing started, no fd kept."""
+    def no_fd(*args: object) -> object:
+        raise OSError(24, "Too many open files")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, call, no_fd)
+    s = PtySession([PY, "-c", "pass"], env=build_env({}), stdin_pipe=True)
+    with pytest.raises(PtySpawnError, match="Too many open files"):
+        s.start()
+    monkeypatch.undo()
+    assert s.pid is None
     s.close()
     assert len(os.listdir("/proc/self/fd")) == before
 

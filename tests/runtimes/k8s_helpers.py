@@ -5,7 +5,7 @@ ignores label selectors and sets no uid/resourceVersion. ``Kubelet`` does what a
 the pods of one namespace, with the official client against the emulator:
 
 - gives each new pod an IP of its own on the loopback network (``127.A.B.N``: ``A.B`` from this
-  process's pid, so test processes side by side never share one; ``N`` counts up), and runs its
+  process's pid, so test processes side by side do not share one; ``N`` counts up), and runs its
   container's ``command``/``args`` for real (``runner`` is this interpreter's ``-m runner``),
   with the env the pod spec asks for (values, ``secretKeyRef`` read from the emulator's Secrets);
 - the pod's network namespace is stood in for by that IP: the in-pod addresses ``0.0.0.0`` and

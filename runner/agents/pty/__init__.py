@@ -26,10 +26,11 @@ from runner.agents.pty.proc import (
     PtySpawnError,
     PtyTimeout,
     build_env,
+    find_program,
 )
 from runner.agents.pty.session import PtySession
 
 __all__ = [
     "BASE_ENV_KEYS", "Hit", "PtyCancelled", "PtyEOF", "PtyError", "PtyInactive", "PtySession",
-    "PtySpawnError", "PtyTimeout", "build_env", "strip_ansi",
+    "PtySpawnError", "PtyTimeout", "build_env", "find_program", "strip_ansi",
 ]

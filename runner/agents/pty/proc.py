@@ -5,8 +5,10 @@ of runner's page tables, no Python run in the child; a fork of a runner holding 
 of agents cost ~15 ms of CPU each, issue 18): the child starts a new session, opens the
 PTY's slave by name (the first terminal a session leader opens becomes its controlling
 terminal) and execs coreutils ``env -C <cwd>`` (posix_spawn cannot change directory),
-which execs the program. Signals runner ignores (SIGPIPE, SIGXFSZ; SIGINT when started in
-the background) are back to their defaults in the program: its terminal is its own.
+which execs the program; where ``env`` has no ``-C`` (coreutils before 8.28, say: asked
+once per process), ``/bin/sh -c 'cd -- "$1" && exec "$@"'`` does the same. Signals runner
+ignores (SIGPIPE, SIGXFSZ; SIGINT when started in the background) are back to their defaults
+in the program: its terminal is its own.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import select
 import shutil
 import signal
 import struct
+import subprocess
 import termios
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -98,9 +101,20 @@ class Hit(NamedTuple):
 
 
 _ENV = shutil.which("env", path=os.defpath) or "/usr/bin/env"
+_CD_THEN_EXEC = ["/bin/sh", "-c", 'cd -- "$1" || exit 127; shift; exec "$@"', "sh"]
 _DEFAULT_SIGNALS = tuple(sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}))
-_inherited_lock = threading.Lock()
-_inherited_checked = False
+_once = threading.Lock()
+_env_has_chdir: bool | None = None  # asked at the first spawn
+_inherited_marked = False
+
+
+def find_program(program: str, cwd: str, path: str) -> str | None:
+    """Where ``program`` is: a name with a ``/`` relative to ``cwd``, else on ``path``; None
+    when not found or not executable."""
+    if os.sep in program:
+        found = os.path.join(cwd, program)
+        return found if os.path.isfile(found) and os.access(found, os.X_OK) else None
+    return shutil.which(program, path=path)
 
 
 def spawn_in_pty(argv: Sequence[str], cwd: str, env: Mapping[str, str], dimensions: tuple[int, int],
@@ -109,18 +123,15 @@ def spawn_in_pty(argv: Sequence[str], cwd: str, env: Mapping[str, str], dimensio
     a new PTY of ``dimensions`` (rows, columns); stdout and stderr are the terminal, stdin
     too unless ``stdin_fd`` (a pipe's read end) is given. Returns (pid, PTY master fd).
     Raises ``PtySpawnError`` for a program that is not found or not executable (checked here;
-    a failed exec after the check shows as the program exiting 126/127 with env's message)."""
+    a failed exec after the check shows as the program exiting 126/127 with the message of
+    ``env`` or ``sh``) and when the PTY cannot be made (out of fds, out of PTYs)."""
     program = argv[0]
-    if os.sep in program:
-        found = os.path.join(cwd, program)
-        if not (os.path.isfile(found) and os.access(found, os.X_OK)):
-            raise PtySpawnError(f"cannot start {program}: not found or not executable")
-    elif shutil.which(program, path=env.get("PATH", os.defpath)) is None:
-        raise PtySpawnError(f"cannot start {program}: not found on PATH")
-    _close_inherited_fds()
-    master, slave = os.openpty()
-    low = -1
+    if find_program(program, cwd, env.get("PATH", os.defpath)) is None:
+        raise PtySpawnError(f"cannot start {program}: not found or not executable")
+    chdir = _chdir_prefix(cwd)
+    master = slave = low = -1
     try:
+        master, slave = os.openpty()
         rows, columns = dimensions
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         if 0 <= stdin_fd < 3:  # the file actions below write fds 0-2 before they read it
@@ -128,32 +139,40 @@ def spawn_in_pty(argv: Sequence[str], cwd: str, env: Mapping[str, str], dimensio
         actions = [(os.POSIX_SPAWN_OPEN, 1, os.ttyname(slave), os.O_RDWR, 0),
                    (os.POSIX_SPAWN_DUP2, 1, 2),
                    (os.POSIX_SPAWN_DUP2, stdin_fd if stdin_fd >= 0 else 1, 0)]
-        pid = os.posix_spawn(_ENV, [_ENV, "-C", cwd, "--", *argv], dict(env), file_actions=actions,
+        pid = os.posix_spawn(chdir[0], [*chdir, *argv], dict(env), file_actions=actions,
                              setsid=True, setsigmask=(), setsigdef=_DEFAULT_SIGNALS)
     except OSError as exc:
-        os.close(master)
+        if master >= 0:
+            os.close(master)
         raise PtySpawnError(f"cannot start {program}: {exc}") from exc
     finally:
-        os.close(slave)
-        if low >= 0:
-            os.close(low)
+        for fd in (slave, low):
+            if fd >= 0:
+                os.close(fd)
     return pid, master
 
 
-def _close_inherited_fds() -> None:
-    """Mark close-on-exec, once, the fds this process inherited without it (a CI job's pipes):
-    posix_spawn closes nothing else, and Python's own fds are all close-on-exec (PEP 446)."""
-    global _inherited_checked
-    if _inherited_checked:
-        return
-    with _inherited_lock:
-        if not _inherited_checked:
-            with contextlib.suppress(OSError):
-                for name in os.listdir("/proc/self/fd"):
-                    if int(name) > 2:
-                        with contextlib.suppress(OSError):
-                            os.set_inheritable(int(name), False)
-            _inherited_checked = True
+def _chdir_prefix(cwd: str) -> list[str]:
+    """What to exec before the program so that it runs in ``cwd``. The first call also marks
+    close-on-exec the fds this process inherited without it (a CI job's pipes): posix_spawn
+    closes nothing else, and Python's own fds are all close-on-exec (PEP 446)."""
+    global _env_has_chdir, _inherited_marked
+    if _env_has_chdir is None or not _inherited_marked:
+        with _once:
+            if not _inherited_marked:
+                with contextlib.suppress(OSError):
+                    for name in os.listdir("/proc/self/fd"):
+                        if int(name) > 2:
+                            with contextlib.suppress(OSError):
+                                os.set_inheritable(int(name), False)
+                _inherited_marked = True
+            if _env_has_chdir is None:
+                try:
+                    _env_has_chdir = subprocess.run([_ENV, "-C", "/", "true"], env={"PATH": os.defpath},
+                                                    capture_output=True, timeout=10).returncode == 0
+                except (OSError, subprocess.SubprocessError):
+                    _env_has_chdir = False
+    return [_ENV, "-C", cwd, "--"] if _env_has_chdir else [*_CD_THEN_EXEC, cwd]
 
 
 def set_nonblocking(fd: int) -> None:

@@ -93,8 +93,11 @@ class PtySession:
         if not Path(self.cwd).is_dir():  # a clear error, not env's exit status
             raise PtySpawnError(f"working directory {self.cwd} does not exist")
         stdin_r = -1
-        if self.stdin_pipe:
-            stdin_r, self._stdin_w = os.pipe()
+        try:
+            if self.stdin_pipe:
+                stdin_r, self._stdin_w = os.pipe()
+        except OSError as exc:  # out of fds
+            raise PtySpawnError(f"cannot start {self.argv[0]}: {exc}") from exc
         try:
             self.pid, self._fd = spawn_in_pty(self.argv, self.cwd, self.env, self.dimensions, stdin_r)
         except PtySpawnError:
