@@ -3,8 +3,6 @@ preset, timeouts and exits reported as AgentFailures."""
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -137,16 +135,18 @@ def test_an_approval_still_on_screen_is_not_answered_twice(monkeypatch):
 
 def test_a_dialog_left_exactly_as_it_was_is_answered_again(monkeypatch):
     """A first-run dialog whose keys changed nothing on screen gets them again (an Ink app
-    drops keys sent before its input handler is mounted); one being redrawn does not."""
-    monkeypatch.setattr(screendrive, "_DIALOG_RETRY", 0.1)
+    drops keys sent before its input handler is mounted); one that redrew after them does not."""
+    monkeypatch.setattr(screendrive, "_DIALOG_RETRY", 0.05)
     d, sent = driver("codex-0.169.0-dialog", approve=False), []
     with pytest.raises(AgentFailure):
-        d.wait(sent.append, lambda: True, ("ready",), timeout=0.35)
+        d.wait(sent.append, lambda: True, ("ready",), timeout=1.0)
     assert len(sent) >= 2 and set(sent) == {"1"}
     d2, sent2 = driver("codex-0.169.0-dialog", approve=False), []
-    ticker = threading.Thread(target=lambda: [d2.feed(f"\x1b[40;1H{i}") or time.sleep(0.02) for i in range(20)])
-    ticker.start()
+
+    def read_and_redraw(keys: str) -> None:  # the CLI took the key: its screen moved (a cursor line)
+        sent2.append(keys)
+        d2.feed(f"\x1b[40;1Hread {len(sent2)}")
+
     with pytest.raises(AgentFailure):
-        d2.wait(sent2.append, lambda: True, ("ready",), timeout=0.35)
-    ticker.join()
+        d2.wait(read_and_redraw, lambda: True, ("ready",), timeout=1.0)
     assert sent2 == ["1"]
